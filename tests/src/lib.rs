@@ -1,0 +1,14 @@
+//! Integration tests for vexed live in `tests/tests/`: CPU conformance against the
+//! SingleStepTests vectors, 80386 instruction tests, and property tests (no input makes the
+//! CPU panic; the decoded-block cache never changes behaviour). This library only holds what
+//! those tests share.
+
+use std::path::PathBuf;
+
+/// The SingleStepTests vectors: `$VEXED_SST_DIR`, or `../shared/sst` next to the workspace.
+pub fn sst_dir() -> PathBuf {
+    match std::env::var_os("VEXED_SST_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/sst"),
+    }
+}

@@ -1,0 +1,792 @@
+//! Physical memory: RAM, the address-bus width of the CPU model, the A20 gate, and a
+//! page-granular map from physical pages to backing store.
+//!
+//! Models the PC memory system as seen from the CPU's pins (DESIGN.md section 1, `src/mem/`):
+//!
+//! - The **address bus** has 20 lines on the 8086, 24 on the 80286 and 32 on the 80386. A
+//!   physical address is first truncated to the bus, so an 8086 wraps at 1 MiB and a 286 at
+//!   16 MiB, exactly as the hardware does.
+//! - The **A20 gate** (the keyboard controller's output port bit 1 OR port 92h bit 1 on an AT)
+//!   forces address line 20 low when it is off: every odd megabyte then aliases the even one
+//!   below it, which is the "1 MB wrap" that real-mode code relies on. It has no effect on the
+//!   8086 (which has no line 20).
+//! - The **page map** sends each 4 KiB physical page to a page of the backing store with an
+//!   access kind (read/write RAM, read-only ROM, or open bus). Conventional RAM maps to itself
+//!   by default; later layers remap pages for ROM images, EMS windows and per-VM instancing.
+//!   Pages with no mapping read as `FFh` and ignore writes (an open ISA bus).
+//!
+//! All state is plain data (`Serialize`/`Deserialize`); nothing here has side effects beyond
+//! the bytes it stores.
+
+mod code;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use code::CodeTracker;
+
+/// Size of one page of the physical page map.
+pub const PAGE_SIZE: u32 = 4096;
+const PAGE_SHIFT: u32 = 12;
+const PAGE_MASK: u32 = PAGE_SIZE - 1;
+
+/// Page entry bit: writes are ignored (ROM).
+const NO_WRITE: u32 = 1;
+/// Page entry bit: nothing is mapped (reads FFh, writes ignored).
+const NO_READ: u32 = 2;
+const UNMAPPED: u32 = NO_READ | NO_WRITE;
+/// Page entry bit: the store page holds bytes the CPU has decoded; writes go through the
+/// code tracker (see `code.rs`).
+const CODE: u32 = 4;
+/// Bits that keep a write off the fast path.
+const SLOW_WRITE: u32 = UNMAPPED | CODE;
+
+/// What a physical page does on access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Access {
+    /// Ordinary read/write memory.
+    ReadWrite,
+    /// Reads return the backing bytes, writes are ignored (a ROM).
+    ReadOnly,
+}
+
+/// A page of the backing store, as returned by [`Memory::alloc_store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorePage(u32);
+
+impl StorePage {
+    /// The page's index in the backing store.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// Errors from configuring memory (guest accesses never fail: they follow the bus rules).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MemError {
+    #[error("RAM size {0:#x} bytes is not a positive multiple of 4 KiB no larger than 3 GiB")]
+    BadRamSize(u64),
+    #[error("address bus width {0} is not one of 20, 24 or 32 bits")]
+    BadBusWidth(u8),
+    #[error("physical page {page:#x} is outside the mappable range (below {limit:#x})")]
+    PageOutOfRange { page: u32, limit: u32 },
+    #[error("store page {0:#x} was never allocated")]
+    BadStorePage(u32),
+    #[error("backing store would exceed 4 GiB")]
+    StoreFull,
+}
+
+/// Physical memory as the CPU sees it. See the module documentation.
+///
+/// Serialization and equality cover the machine state only: the bytes, the page map (without
+/// the code marks, which belong to the CPU's cache) and the bus and A20 settings.
+#[derive(Clone, Deserialize)]
+#[serde(from = "MemoryData")]
+pub struct Memory {
+    /// Backing store: RAM first, then pages allocated with [`Memory::alloc_store`].
+    store: Vec<u8>,
+    /// One entry per physical page below `map.len() * 4 KiB`: the byte offset of the backing
+    /// page in `store` ORed with the `NO_WRITE`/`NO_READ` bits.
+    map: Vec<u32>,
+    ram_size: u32,
+    bus_bits: u8,
+    a20: bool,
+    /// `bus mask & A20 mask`, recomputed whenever either changes.
+    mask: u32,
+    /// Which store bytes hold decoded code (the CPU's cache bookkeeping, not machine state).
+    #[serde(skip)]
+    code: CodeTracker,
+    /// Bumped whenever the translation of physical addresses changes (A20, page mapping), so
+    /// caches keyed by address can tell they are stale. Not machine state.
+    #[serde(skip)]
+    map_epoch: u64,
+    /// Physical addresses below this lie in readable pages mapped to the same offset of the
+    /// backing store (conventional RAM, normally), so reads there need no page lookup.
+    /// Derived from `map` (recomputed on every mapping change and after deserializing).
+    #[serde(skip)]
+    direct: u32,
+}
+
+impl Memory {
+    /// The page map as machine state: without the code marks.
+    fn state_map(&self) -> impl Iterator<Item = u32> + '_ {
+        self.map.iter().map(|e| e & !CODE)
+    }
+}
+
+impl Serialize for Memory {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            store: &'a [u8],
+            map: Vec<u32>,
+            ram_size: u32,
+            bus_bits: u8,
+            a20: bool,
+            mask: u32,
+        }
+        View {
+            store: &self.store,
+            map: self.state_map().collect(),
+            ram_size: self.ram_size,
+            bus_bits: self.bus_bits,
+            a20: self.a20,
+            mask: self.mask,
+        }
+        .serialize(s)
+    }
+}
+
+impl PartialEq for Memory {
+    fn eq(&self, o: &Memory) -> bool {
+        self.store == o.store
+            && self.state_map().eq(o.state_map())
+            && (self.ram_size, self.bus_bits, self.a20, self.mask)
+                == (o.ram_size, o.bus_bits, o.a20, o.mask)
+    }
+}
+impl Eq for Memory {}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memory")
+            .field("ram_size", &format_args!("{:#x}", self.ram_size))
+            .field("store_size", &format_args!("{:#x}", self.store.len()))
+            .field("bus_bits", &self.bus_bits)
+            .field("a20", &self.a20)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The serialized fields of [`Memory`]; the derived ones are rebuilt on loading.
+#[derive(Deserialize)]
+struct MemoryData {
+    store: Vec<u8>,
+    map: Vec<u32>,
+    ram_size: u32,
+    bus_bits: u8,
+    a20: bool,
+    mask: u32,
+}
+
+impl From<MemoryData> for Memory {
+    fn from(d: MemoryData) -> Memory {
+        let mut m = Memory {
+            store: d.store,
+            map: d.map,
+            ram_size: d.ram_size,
+            bus_bits: d.bus_bits,
+            a20: d.a20,
+            mask: d.mask,
+            code: CodeTracker::default(),
+            map_epoch: 0,
+            direct: 0,
+        };
+        // Code marks belong to a CPU cache that does not survive serialization.
+        for e in &mut m.map {
+            *e &= !CODE;
+        }
+        m.recompute_direct();
+        m
+    }
+}
+
+impl Memory {
+    /// RAM of `ram_size` bytes (a multiple of 4 KiB) behind an address bus `bus_bits` wide
+    /// (20, 24 or 32). The A20 gate starts enabled; on a PC the firmware decides otherwise.
+    pub fn new(ram_size: u32, bus_bits: u8) -> Result<Memory, MemError> {
+        if ram_size == 0 || !ram_size.is_multiple_of(PAGE_SIZE) || ram_size > 0xC000_0000 {
+            return Err(MemError::BadRamSize(u64::from(ram_size)));
+        }
+        let bus_mask = match bus_bits {
+            20 => 0x000F_FFFF,
+            24 => 0x00FF_FFFF,
+            32 => 0xFFFF_FFFF,
+            other => return Err(MemError::BadBusWidth(other)),
+        };
+        // The map always covers the first megabyte plus the HMA, even with less RAM, so the
+        // upper memory area can be mapped (ROMs, EMS frames) on any configuration.
+        let mapped = ram_size.max(0x11_0000).min(bus_mask);
+        let pages = mapped.div_ceil(PAGE_SIZE);
+        let map = (0..pages)
+            .map(|p| {
+                let addr = p << PAGE_SHIFT;
+                if addr < ram_size { addr } else { UNMAPPED }
+            })
+            .collect();
+        Ok(Memory {
+            store: vec![0; ram_size as usize],
+            map,
+            ram_size,
+            bus_bits,
+            a20: true,
+            mask: bus_mask,
+            code: CodeTracker::default(),
+            map_epoch: 0,
+            direct: 0,
+        })
+        .map(|mut m: Memory| {
+            m.recompute_direct();
+            m
+        })
+    }
+
+    /// Bytes of RAM (not counting pages allocated later).
+    pub fn ram_size(&self) -> u32 {
+        self.ram_size
+    }
+
+    /// Width of the address bus in bits.
+    pub fn bus_bits(&self) -> u8 {
+        self.bus_bits
+    }
+
+    /// Whether address line 20 is passed through.
+    pub fn a20(&self) -> bool {
+        self.a20
+    }
+
+    /// Opens (`true`) or closes the A20 gate.
+    pub fn set_a20(&mut self, enabled: bool) {
+        self.a20 = enabled;
+        let bus_mask = match self.bus_bits {
+            20 => 0x000F_FFFF,
+            24 => 0x00FF_FFFF,
+            _ => 0xFFFF_FFFF,
+        };
+        self.mask = if enabled {
+            bus_mask
+        } else {
+            bus_mask & !(1 << 20)
+        };
+        self.map_epoch += 1;
+    }
+
+    /// Changes whenever address translation changes (A20 or the page map).
+    #[inline(always)]
+    pub(crate) fn map_epoch(&self) -> u64 {
+        self.map_epoch
+    }
+
+    /// The mask applied to every physical address (bus width and A20 gate).
+    pub fn address_mask(&self) -> u32 {
+        self.mask
+    }
+
+    /// Number of physical pages covered by the page map.
+    pub fn mapped_pages(&self) -> u32 {
+        self.map.len() as u32
+    }
+
+    /// Appends `pages` zeroed pages to the backing store and returns the first one. They are
+    /// not visible until mapped with [`Memory::map_page`].
+    pub fn alloc_store(&mut self, pages: u32) -> Result<StorePage, MemError> {
+        let first = self.store.len() as u64;
+        let new_len = first + u64::from(pages) * u64::from(PAGE_SIZE);
+        if new_len > u64::from(u32::MAX) {
+            return Err(MemError::StoreFull);
+        }
+        self.store.resize(new_len as usize, 0);
+        Ok(StorePage((first >> PAGE_SHIFT) as u32))
+    }
+
+    /// The bytes of a store page (for loading ROM images or inspecting EMS pages).
+    pub fn store_page_mut(&mut self, page: StorePage) -> Result<&mut [u8], MemError> {
+        let start = (page.0 as usize) << PAGE_SHIFT;
+        if self.code.page_marked(page.0 as usize) {
+            self.invalidate_code_page(page.0 as usize);
+        }
+        self.store
+            .get_mut(start..start + PAGE_SIZE as usize)
+            .ok_or(MemError::BadStorePage(page.0))
+    }
+
+    /// The store page that RAM page `n` occupies by default (the identity mapping).
+    pub fn ram_page(&self, n: u32) -> Option<StorePage> {
+        (n < self.ram_size >> PAGE_SHIFT).then_some(StorePage(n))
+    }
+
+    /// Maps physical page `page` (address `page * 4 KiB`) to `target` with `access`.
+    pub fn map_page(
+        &mut self,
+        page: u32,
+        target: StorePage,
+        access: Access,
+    ) -> Result<(), MemError> {
+        let limit = self.map.len() as u32;
+        if (target.0 as usize) >= self.store.len() >> PAGE_SHIFT {
+            return Err(MemError::BadStorePage(target.0));
+        }
+        let code = if self.code.page_marked(target.0 as usize) {
+            CODE
+        } else {
+            0
+        };
+        let entry = self
+            .map
+            .get_mut(page as usize)
+            .ok_or(MemError::PageOutOfRange { page, limit })?;
+        *entry = (target.0 << PAGE_SHIFT)
+            | code
+            | match access {
+                Access::ReadWrite => 0,
+                Access::ReadOnly => NO_WRITE,
+            };
+        self.map_epoch += 1;
+        self.recompute_direct();
+        Ok(())
+    }
+
+    /// Removes the mapping of physical page `page`: it reads FFh and ignores writes.
+    pub fn unmap_page(&mut self, page: u32) -> Result<(), MemError> {
+        let limit = self.map.len() as u32;
+        let entry = self
+            .map
+            .get_mut(page as usize)
+            .ok_or(MemError::PageOutOfRange { page, limit })?;
+        *entry = UNMAPPED;
+        self.map_epoch += 1;
+        self.recompute_direct();
+        Ok(())
+    }
+
+    /// Where physical page `page` points: its store page and access, or `None` if unmapped.
+    pub fn page_mapping(&self, page: u32) -> Option<(StorePage, Access)> {
+        let e = *self.map.get(page as usize)?;
+        if e & NO_READ != 0 {
+            return None;
+        }
+        let access = if e & NO_WRITE != 0 {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        };
+        Some((StorePage(e >> PAGE_SHIFT), access))
+    }
+
+    /// Recomputes `direct`: the end of the run of identity-mapped readable pages from 0.
+    fn recompute_direct(&mut self) {
+        let pages = self
+            .map
+            .iter()
+            .enumerate()
+            .take_while(|&(p, &e)| e & NO_READ == 0 && (e >> PAGE_SHIFT) as usize == p)
+            .count();
+        self.direct = (pages as u32) << PAGE_SHIFT;
+    }
+
+    /// Store index of physical address `a` (already masked) if its page is readable.
+    #[inline(always)]
+    fn read_index(&self, a: u32) -> Option<usize> {
+        match self.map.get((a >> PAGE_SHIFT) as usize) {
+            Some(&e) if e & NO_READ == 0 => Some(((e & !PAGE_MASK) | (a & PAGE_MASK)) as usize),
+            _ => None,
+        }
+    }
+
+    /// Store index of the `len` bytes at physical address `a` (already masked, in one page)
+    /// if its page is writable and the write changes no decoded code: on a page holding code,
+    /// bytes that were never decoded still take this path.
+    #[inline(always)]
+    fn write_index(&self, a: u32, len: usize) -> Option<usize> {
+        match self.map.get((a >> PAGE_SHIFT) as usize) {
+            Some(&e) if e & SLOW_WRITE == 0 => Some(((e & !PAGE_MASK) | (a & PAGE_MASK)) as usize),
+            Some(&e) if e & UNMAPPED == 0 => {
+                let i = ((e & !PAGE_MASK) | (a & PAGE_MASK)) as usize;
+                (!self.code.any_marked(i, len)).then_some(i)
+            }
+            _ => None,
+        }
+    }
+
+    /// A byte write off the fast path: ROM and unmapped pages ignore it; on a page holding
+    /// decoded code a write that changes a decoded byte invalidates the page's decodes.
+    #[cold]
+    #[inline(never)]
+    fn write_u8_slow(&mut self, a: u32, value: u8) {
+        let Some(&e) = self.map.get((a >> PAGE_SHIFT) as usize) else {
+            return;
+        };
+        if e & UNMAPPED != 0 {
+            return;
+        }
+        let i = ((e & !PAGE_MASK) | (a & PAGE_MASK)) as usize;
+        if e & CODE != 0 && self.code.is_marked(i) && self.store.get(i) != Some(&value) {
+            self.invalidate_code_page(i >> PAGE_SHIFT);
+        }
+        if let Some(b) = self.store.get_mut(i) {
+            *b = value;
+        }
+    }
+
+    /// Writes `bytes` (within one page) at `a` if its page is writable and holds decoded
+    /// code, invalidating the page's decodes when a decoded byte changes. Returns false
+    /// (writing nothing) for any other page.
+    #[cold]
+    #[inline(never)]
+    fn write_code_page(&mut self, a: u32, bytes: &[u8]) -> bool {
+        let Some(&e) = self.map.get((a >> PAGE_SHIFT) as usize) else {
+            return false;
+        };
+        if e & (UNMAPPED | CODE) != CODE {
+            return false;
+        }
+        let i = ((e & !PAGE_MASK) | (a & PAGE_MASK)) as usize;
+        let changes_code = bytes
+            .iter()
+            .enumerate()
+            .any(|(k, &b)| self.code.is_marked(i + k) && self.store.get(i + k) != Some(&b));
+        if changes_code {
+            self.invalidate_code_page(i >> PAGE_SHIFT);
+        }
+        match self.store.get_mut(i..i + bytes.len()) {
+            Some(dst) => {
+                // A byte loop: the length is at most 4, a copy call would cost more.
+                for (d, &b) in dst.iter_mut().zip(bytes) {
+                    *d = b;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops every decode of store page `page` and takes its physical pages off the code
+    /// write path.
+    #[cold]
+    fn invalidate_code_page(&mut self, page: usize) {
+        self.code.invalidate_page(page);
+        for e in self.map.iter_mut() {
+            if (*e >> PAGE_SHIFT) as usize == page && *e & NO_READ == 0 {
+                *e &= !CODE;
+            }
+        }
+    }
+
+    /// Records that the CPU decoded `len` bytes at store index `start` (one page).
+    pub(crate) fn mark_code(&mut self, start: usize, len: usize) {
+        if self.code.mark(self.store.len(), start, len) {
+            let page = start >> PAGE_SHIFT;
+            for e in self.map.iter_mut() {
+                if (*e >> PAGE_SHIFT) as usize == page && *e & NO_READ == 0 {
+                    *e |= CODE;
+                }
+            }
+        }
+    }
+
+    /// Generation of store page `page`: changes whenever decoded bytes in it are written.
+    #[inline(always)]
+    pub(crate) fn code_generation(&self, page: usize) -> u64 {
+        self.code.generation(page)
+    }
+
+    /// Count of writes that changed decoded bytes (anywhere).
+    #[inline(always)]
+    pub(crate) fn code_write_events(&self) -> u64 {
+        self.code.events()
+    }
+
+    /// Reads the byte at physical address `addr`.
+    #[inline(always)]
+    pub fn read_u8(&self, addr: u32) -> u8 {
+        let a = addr & self.mask;
+        if a < self.direct
+            && let Some(&b) = self.store.get(a as usize)
+        {
+            return b;
+        }
+        match self.read_index(a) {
+            Some(i) => self.store.get(i).copied().unwrap_or(0xFF),
+            None => 0xFF,
+        }
+    }
+
+    /// Writes the byte at physical address `addr`.
+    #[inline(always)]
+    pub fn write_u8(&mut self, addr: u32, value: u8) {
+        let a = addr & self.mask;
+        if let Some(i) = self.write_index(a, 1)
+            && let Some(b) = self.store.get_mut(i)
+        {
+            *b = value;
+            return;
+        }
+        self.write_u8_slow(a, value);
+    }
+
+    /// Reads a little-endian word; the two bytes are separate bus addresses (so a word at
+    /// FFFFFh with A20 off reads its high byte from address 0).
+    #[inline(always)]
+    pub fn read_u16(&self, addr: u32) -> u16 {
+        let a = addr & self.mask;
+        // Within the direct region consecutive addresses are consecutive store bytes, even
+        // across pages; the last byte must be inside it too, and must not be wrapped by the
+        // bus width or the A20 gate.
+        let end = a.wrapping_add(1);
+        if end < self.direct
+            && end & self.mask == end
+            && let Some(b) = self.store.get(a as usize..a as usize + 2)
+        {
+            return u16::from_le_bytes([b[0], b[1]]);
+        }
+        if a & PAGE_MASK != PAGE_MASK
+            && let Some(i) = self.read_index(a)
+            && let Some(b) = self.store.get(i..i + 2)
+        {
+            return u16::from_le_bytes([b[0], b[1]]);
+        }
+        self.read_u16_split(addr)
+    }
+
+    /// A word that crosses a page (or reaches an unmapped page): two byte accesses.
+    #[cold]
+    #[inline(never)]
+    fn read_u16_split(&self, addr: u32) -> u16 {
+        u16::from_le_bytes([self.read_u8(addr), self.read_u8(addr.wrapping_add(1))])
+    }
+
+    /// Reads a little-endian doubleword (see [`Memory::read_u16`] for page and wrap rules).
+    #[inline(always)]
+    pub fn read_u32(&self, addr: u32) -> u32 {
+        let a = addr & self.mask;
+        let end = a.wrapping_add(3);
+        if end < self.direct
+            && end & self.mask == end
+            && let Some(b) = self.store.get(a as usize..a as usize + 4)
+        {
+            return u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        if a & PAGE_MASK <= PAGE_SIZE - 4
+            && let Some(i) = self.read_index(a)
+            && let Some(b) = self.store.get(i..i + 4)
+        {
+            return u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        self.read_u32_split(addr)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_u32_split(&self, addr: u32) -> u32 {
+        u32::from(self.read_u16(addr)) | (u32::from(self.read_u16(addr.wrapping_add(2))) << 16)
+    }
+
+    /// Writes a little-endian word.
+    #[inline(always)]
+    pub fn write_u16(&mut self, addr: u32, value: u16) {
+        let a = addr & self.mask;
+        if a & PAGE_MASK != PAGE_MASK
+            && let Some(i) = self.write_index(a, 2)
+            && let Some(b) = self.store.get_mut(i..i + 2)
+        {
+            b.copy_from_slice(&value.to_le_bytes());
+            return;
+        }
+        self.write_u16_slow(addr, value);
+    }
+
+    /// A word write off the fast path: a code page, a page crossing, ROM or unmapped.
+    #[cold]
+    #[inline(never)]
+    fn write_u16_slow(&mut self, addr: u32, value: u16) {
+        let a = addr & self.mask;
+        if a & PAGE_MASK != PAGE_MASK && self.write_code_page(a, &value.to_le_bytes()) {
+            return;
+        }
+        let [lo, hi] = value.to_le_bytes();
+        self.write_u8(addr, lo);
+        self.write_u8(addr.wrapping_add(1), hi);
+    }
+
+    /// Writes a little-endian doubleword.
+    #[inline(always)]
+    pub fn write_u32(&mut self, addr: u32, value: u32) {
+        let a = addr & self.mask;
+        if a & PAGE_MASK <= PAGE_SIZE - 4
+            && let Some(i) = self.write_index(a, 4)
+            && let Some(b) = self.store.get_mut(i..i + 4)
+        {
+            b.copy_from_slice(&value.to_le_bytes());
+            return;
+        }
+        self.write_u32_slow(addr, value);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_u32_slow(&mut self, addr: u32, value: u32) {
+        let a = addr & self.mask;
+        if a & PAGE_MASK <= PAGE_SIZE - 4 && self.write_code_page(a, &value.to_le_bytes()) {
+            return;
+        }
+        self.write_u16(addr, value as u16);
+        self.write_u16(addr.wrapping_add(2), (value >> 16) as u16);
+    }
+
+    /// The backing-store index of physical address `addr` (masked by the bus and A20) when
+    /// its page is readable. With [`Memory::store`] this lets the CPU fetch instructions from
+    /// a whole page without a lookup per byte.
+    #[inline(always)]
+    pub(crate) fn readable_index(&self, addr: u32) -> Option<usize> {
+        self.read_index(addr & self.mask)
+    }
+
+    /// The backing store (RAM, then allocated pages).
+    #[inline(always)]
+    pub(crate) fn store(&self) -> &[u8] {
+        &self.store
+    }
+
+    /// Writes `bytes` at physical address `addr` through the bus rules (ROM and unmapped
+    /// pages ignore them). For loaders and tests.
+    pub fn write_bytes(&mut self, addr: u32, bytes: &[u8]) {
+        for (i, &b) in bytes.iter().enumerate() {
+            self.write_u8(addr.wrapping_add(i as u32), b);
+        }
+    }
+
+    /// Reads `len` bytes at physical address `addr` through the bus rules.
+    pub fn read_bytes(&self, addr: u32, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| self.read_u8(addr.wrapping_add(i as u32)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_configuration() {
+        assert_eq!(Memory::new(0, 20), Err(MemError::BadRamSize(0)));
+        assert_eq!(Memory::new(1000, 20), Err(MemError::BadRamSize(1000)));
+        assert_eq!(Memory::new(0x10000, 16), Err(MemError::BadBusWidth(16)));
+    }
+
+    #[test]
+    fn eight_bit_bus_wraps_at_one_megabyte() {
+        // The 8086 has address lines A0-A19: address 100000h is address 0.
+        let mut m = Memory::new(0x10_0000, 20).unwrap();
+        m.write_u8(0, 0x12);
+        assert_eq!(m.read_u8(0x10_0000), 0x12);
+        // A word at FFFFFh takes its high byte from address 0.
+        m.write_u8(0xF_FFFF, 0x34);
+        assert_eq!(m.read_u16(0xF_FFFF), 0x1234);
+    }
+
+    #[test]
+    fn a20_gate_aliases_odd_megabytes() {
+        let mut m = Memory::new(0x40_0000, 24).unwrap();
+        m.write_u8(0x10_0005, 0xAA);
+        m.write_u8(0x00_0005, 0x55);
+        m.write_u8(0x30_0005, 0x77);
+        m.write_u8(0x20_0005, 0x66);
+        assert_eq!(m.read_u8(0x10_0005), 0xAA);
+        m.set_a20(false);
+        // Line 20 forced low: 1xxxxxh reads 0xxxxxh, 3xxxxxh reads 2xxxxxh.
+        assert_eq!(m.read_u8(0x10_0005), 0x55);
+        assert_eq!(m.read_u8(0x30_0005), 0x66);
+        m.write_u8(0x10_0006, 0x99);
+        assert_eq!(m.read_u8(0x00_0006), 0x99);
+        m.set_a20(true);
+        assert_eq!(m.read_u8(0x10_0005), 0xAA);
+        assert_eq!(m.read_u8(0x10_0006), 0x00);
+    }
+
+    #[test]
+    fn word_straddling_a20_wrap_uses_two_bus_addresses() {
+        let mut m = Memory::new(0x20_0000, 24).unwrap();
+        m.write_u8(0x10_0000, 0x03);
+        m.set_a20(false);
+        m.write_u8(0xF_FFFF, 0x01);
+        m.write_u8(0x0, 0x02);
+        // With A20 off the high byte comes from 0 (the 8086-compatible wrap).
+        assert_eq!(m.read_u16(0xF_FFFF), 0x0201);
+        m.set_a20(true);
+        // With A20 on it comes from 100000h.
+        assert_eq!(m.read_u16(0xF_FFFF), 0x0301);
+    }
+
+    #[test]
+    fn unmapped_reads_open_bus_and_ignores_writes() {
+        let mut m = Memory::new(0x8_0000, 24).unwrap(); // 512 KiB: A0000h.. is unmapped
+        assert_eq!(m.read_u8(0xA_0000), 0xFF);
+        m.write_u8(0xA_0000, 0);
+        assert_eq!(m.read_u16(0xA_0000), 0xFFFF);
+        // Beyond the map entirely (14 MiB on a 24-bit bus).
+        assert_eq!(m.read_u32(0xE0_0000), 0xFFFF_FFFF);
+        m.write_u32(0xE0_0000, 0);
+    }
+
+    #[test]
+    fn pages_remap_and_rom_ignores_writes() {
+        let mut m = Memory::new(0x10_0000, 24).unwrap();
+        let rom = m.alloc_store(1).unwrap();
+        m.store_page_mut(rom).unwrap()[0..2].copy_from_slice(&[0xEA, 0x5B]);
+        m.map_page(0xFF, rom, Access::ReadOnly).unwrap();
+        assert_eq!(m.read_u16(0xF_F000), 0x5BEA);
+        m.write_u8(0xF_F000, 0);
+        assert_eq!(m.read_u8(0xF_F000), 0xEA);
+        // Two physical pages sharing one store page see each other's writes (EMS window).
+        let ram5 = m.ram_page(5).unwrap();
+        m.map_page(0xE0, ram5, Access::ReadWrite).unwrap();
+        m.write_u8(0xE_0010, 0x42);
+        assert_eq!(m.read_u8(0x5010), 0x42);
+        assert_eq!(m.page_mapping(0xE0), Some((ram5, Access::ReadWrite)));
+        m.unmap_page(0xE0).unwrap();
+        assert_eq!(m.read_u8(0xE_0010), 0xFF);
+        assert_eq!(m.page_mapping(0xE0), None);
+        assert!(m.map_page(0x1000, ram5, Access::ReadWrite).is_err());
+        assert!(
+            m.map_page(0x10, StorePage(0x9999), Access::ReadWrite)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn direct_region_follows_the_page_map() {
+        let mut m = Memory::new(0x10_0000, 24).unwrap();
+        m.write_u16(0x5FFF, 0xBBAA);
+        assert_eq!(m.read_u16(0x5FFF), 0xBBAA); // across pages, inside the direct region
+        // Mapping page 5 elsewhere ends the identity run there; reads still follow the map.
+        let rom = m.alloc_store(1).unwrap();
+        m.store_page_mut(rom).unwrap()[0xFFF] = 0x11;
+        m.map_page(5, rom, Access::ReadOnly).unwrap();
+        assert_eq!(m.read_u16(0x5FFF), 0xBB11);
+        assert_eq!(m.read_u8(0x4000), 0);
+    }
+
+    #[test]
+    fn writes_to_decoded_code_bump_the_page_generation() {
+        let mut m = Memory::new(0x10_0000, 24).unwrap();
+        m.write_bytes(0x1000, &[0x90, 0x90, 0xC3]);
+        m.mark_code(0x1000, 3);
+        let g = m.code_generation(1);
+        // Data next to the code, and rewriting a code byte with its own value, change nothing.
+        m.write_u16(0x1010, 0x1234);
+        m.write_u8(0x1001, 0x90);
+        assert_eq!((m.code_generation(1), m.code_write_events()), (g, 0));
+        // Changing a decoded byte (through any width) invalidates the page's decodes.
+        m.write_u16(0x0FFF, 0x4040);
+        assert_eq!(m.code_generation(1), g + 1);
+        assert_eq!(m.code_write_events(), 1);
+        assert_eq!(m.read_u16(0x0FFF), 0x4040);
+        // The marks are gone: further writes are plain.
+        m.write_u8(0x1001, 0x00);
+        assert_eq!(m.code_write_events(), 1);
+    }
+
+    #[test]
+    fn multibyte_access_across_pages() {
+        let mut m = Memory::new(0x2_0000, 24).unwrap();
+        m.write_u32(0x0FFE, 0xDDCC_BBAA);
+        assert_eq!(m.read_bytes(0x0FFE, 4), vec![0xAA, 0xBB, 0xCC, 0xDD]);
+        assert_eq!(m.read_u32(0x0FFE), 0xDDCC_BBAA);
+        assert_eq!(m.read_u16(0x0FFF), 0xCCBB);
+        let i = m.readable_index(0x0FFE).unwrap();
+        assert_eq!(&m.store()[i..i + 2], &[0xAA, 0xBB]);
+        assert_eq!(m.readable_index(0x2_0000), None);
+    }
+}

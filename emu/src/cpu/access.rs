@@ -1,0 +1,381 @@
+//! Register access, segmented memory access with limit checks, the stack, and segment loads.
+//!
+//! Limit rule (80286 PRM 5.1 and 80386 PRM 14.7, "exceptions in real-address mode"): an
+//! operand any part of which lies beyond the segment limit (offset FFFFh for a word in real
+//! mode) raises interrupt 13; on the 80386 a stack-segment operand raises interrupt 12
+//! instead. The 80286 vectors show interrupt 13 for stack operands as well. The 8086 has no
+//! limit: the second byte of a word at offset FFFFh comes from offset 0 of the same segment.
+
+use super::regs::{CS, SP, SS};
+use super::{Cpu, GENERAL_PROTECTION, Model, R, STACK_FAULT};
+use crate::bus::Bus;
+use crate::cpu::Fault;
+use crate::cpu::decode::ModRm;
+
+impl Cpu {
+    // ----- general registers ---------------------------------------------------------------
+
+    #[inline(always)]
+    pub(crate) fn r8(&self, i: usize) -> u8 {
+        let i = i & 7;
+        if i < 4 {
+            self.regs[i] as u8
+        } else {
+            (self.regs[i - 4] >> 8) as u8
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_r8(&mut self, i: usize, v: u8) {
+        let i = i & 7;
+        if i < 4 {
+            self.regs[i] = (self.regs[i] & !0xFF) | u32::from(v);
+        } else {
+            self.regs[i - 4] = (self.regs[i - 4] & !0xFF00) | (u32::from(v) << 8);
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn r16(&self, i: usize) -> u16 {
+        self.regs[i & 7] as u16
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_r16(&mut self, i: usize, v: u16) {
+        let r = &mut self.regs[i & 7];
+        *r = (*r & 0xFFFF_0000) | u32::from(v);
+    }
+
+    /// Register `i` at width `bits` (16 or 32), zero-extended.
+    #[inline(always)]
+    pub(crate) fn rv(&self, i: usize, bits: u32) -> u32 {
+        if bits == 32 {
+            self.regs[i & 7]
+        } else {
+            self.regs[i & 7] & 0xFFFF
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_rv(&mut self, i: usize, bits: u32, v: u32) {
+        if bits == 32 {
+            self.regs[i & 7] = v
+        } else {
+            self.set_r16(i, v as u16)
+        }
+    }
+
+    /// Operand size in bits for "v" operands (16, or 32 with the 80386's 66h prefix).
+    #[inline(always)]
+    pub(crate) fn vbits(&self) -> u32 {
+        if self.d.o32 { 32 } else { 16 }
+    }
+
+    // ----- memory ------------------------------------------------------------------------------
+
+    /// The fault for an operand beyond the limit of segment `seg`.
+    #[cold]
+    fn limit_fault(&self, seg: usize) -> Fault {
+        if self.model == Model::I80386 && seg == SS {
+            STACK_FAULT
+        } else {
+            GENERAL_PROTECTION
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn rd8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u8> {
+        let s = &self.segs[seg];
+        if off <= s.limit {
+            return Ok(bus.memory_ref().read_u8(s.base.wrapping_add(off)));
+        }
+        Err(self.limit_fault(seg))
+    }
+
+    #[inline(always)]
+    pub(crate) fn wr8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u8) -> R<()> {
+        let s = &self.segs[seg];
+        if off <= s.limit {
+            bus.memory().write_u8(s.base.wrapping_add(off), v);
+            return Ok(());
+        }
+        Err(self.limit_fault(seg))
+    }
+
+    #[inline(always)]
+    pub(crate) fn rd16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u16> {
+        let s = &self.segs[seg];
+        if off < s.limit {
+            return Ok(bus.memory_ref().read_u16(s.base.wrapping_add(off)));
+        }
+        self.rd16_edge(bus, seg, off)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rd16_edge<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u16> {
+        if self.model == Model::I8086 {
+            let lo = self.rd8(bus, seg, off & 0xFFFF)?;
+            let hi = self.rd8(bus, seg, off.wrapping_add(1) & 0xFFFF)?;
+            return Ok(u16::from_le_bytes([lo, hi]));
+        }
+        Err(self.limit_fault(seg))
+    }
+
+    #[inline(always)]
+    pub(crate) fn wr16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u16) -> R<()> {
+        let s = &self.segs[seg];
+        if off < s.limit {
+            bus.memory().write_u16(s.base.wrapping_add(off), v);
+            return Ok(());
+        }
+        self.wr16_edge(bus, seg, off, v)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wr16_edge<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u16) -> R<()> {
+        if self.model == Model::I8086 {
+            let [lo, hi] = v.to_le_bytes();
+            self.wr8(bus, seg, off & 0xFFFF, lo)?;
+            return self.wr8(bus, seg, off.wrapping_add(1) & 0xFFFF, hi);
+        }
+        Err(self.limit_fault(seg))
+    }
+
+    #[inline(always)]
+    pub(crate) fn rd32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
+        let s = &self.segs[seg];
+        if s.limit >= 3 && off <= s.limit - 3 {
+            return Ok(bus.memory_ref().read_u32(s.base.wrapping_add(off)));
+        }
+        Err(self.limit_fault(seg))
+    }
+
+    #[inline(always)]
+    pub(crate) fn wr32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u32) -> R<()> {
+        let s = &self.segs[seg];
+        if s.limit >= 3 && off <= s.limit - 3 {
+            bus.memory().write_u32(s.base.wrapping_add(off), v);
+            return Ok(());
+        }
+        Err(self.limit_fault(seg))
+    }
+
+    /// Reads an operand of `bits` (16 or 32) at `seg:off`.
+    #[inline(always)]
+    pub(crate) fn rdv<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, bits: u32) -> R<u32> {
+        if bits == 32 {
+            self.rd32(bus, seg, off)
+        } else {
+            Ok(u32::from(self.rd16(bus, seg, off)?))
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn wrv<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        seg: usize,
+        off: u32,
+        bits: u32,
+        v: u32,
+    ) -> R<()> {
+        if bits == 32 {
+            self.wr32(bus, seg, off, v)
+        } else {
+            self.wr16(bus, seg, off, v as u16)
+        }
+    }
+
+    /// Checks that `len` bytes at `seg:off` are within the segment (for instructions that
+    /// must not fault halfway through their writes).
+    #[inline(always)]
+    pub(crate) fn check_range(&self, seg: usize, off: u32, len: u32) -> R<()> {
+        if self.model == Model::I8086 {
+            return Ok(());
+        }
+        let s = &self.segs[seg];
+        if u64::from(off) + u64::from(len) - 1 <= u64::from(s.limit) {
+            Ok(())
+        } else {
+            Err(self.limit_fault(seg))
+        }
+    }
+
+    /// The offset that follows `off` by `delta` bytes within an address space of the current
+    /// address size (8086: always 64 KiB).
+    #[inline(always)]
+    pub(crate) fn wrap_off(&self, off: u32, delta: u32) -> u32 {
+        let o = off.wrapping_add(delta);
+        if self.d.a32 { o } else { o & 0xFFFF }
+    }
+
+    // ----- ModR/M operands ---------------------------------------------------------------------
+
+    #[inline(always)]
+    pub(crate) fn get_rm8<B: Bus>(&mut self, bus: &mut B, m: &ModRm) -> R<u8> {
+        if m.mem {
+            self.rd8(bus, m.seg, m.off)
+        } else {
+            Ok(self.r8(m.rm))
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_rm8<B: Bus>(&mut self, bus: &mut B, m: &ModRm, v: u8) -> R<()> {
+        if m.mem {
+            self.wr8(bus, m.seg, m.off, v)
+        } else {
+            self.set_r8(m.rm, v);
+            Ok(())
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn get_rmv<B: Bus>(&mut self, bus: &mut B, m: &ModRm, bits: u32) -> R<u32> {
+        if m.mem {
+            self.rdv(bus, m.seg, m.off, bits)
+        } else {
+            Ok(self.rv(m.rm, bits))
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_rmv<B: Bus>(&mut self, bus: &mut B, m: &ModRm, bits: u32, v: u32) -> R<()> {
+        if m.mem {
+            self.wrv(bus, m.seg, m.off, bits, v)
+        } else {
+            self.set_rv(m.rm, bits, v);
+            Ok(())
+        }
+    }
+
+    /// Reads a word (low half) of a memory operand and the word or doubleword after it, as
+    /// for far pointers: returns (offset, selector).
+    pub(crate) fn read_far_ptr<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        m: &ModRm,
+        bits: u32,
+    ) -> R<(u32, u16)> {
+        let off = self.rdv(bus, m.seg, m.off, bits)?;
+        let sel_off = self.wrap_off(m.off, bits / 8);
+        let sel = self.rd16(bus, m.seg, sel_off)?;
+        Ok((off, sel))
+    }
+
+    // ----- stack -------------------------------------------------------------------------------
+
+    #[inline(always)]
+    fn sp_mask(&self) -> u32 {
+        if self.segs[SS].big {
+            0xFFFF_FFFF
+        } else {
+            0xFFFF
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_sp(&mut self, v: u32) {
+        if self.segs[SS].big {
+            self.regs[SP] = v
+        } else {
+            self.set_r16(SP, v as u16)
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn push16<B: Bus>(&mut self, bus: &mut B, v: u16) -> R<()> {
+        let sp = self.regs[SP].wrapping_sub(2) & self.sp_mask();
+        self.wr16(bus, SS, sp, v)?;
+        self.set_sp(sp);
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub(crate) fn push32<B: Bus>(&mut self, bus: &mut B, v: u32) -> R<()> {
+        let sp = self.regs[SP].wrapping_sub(4) & self.sp_mask();
+        self.wr32(bus, SS, sp, v)?;
+        self.set_sp(sp);
+        Ok(())
+    }
+
+    /// Pushes a value of the operand size.
+    #[inline(always)]
+    pub(crate) fn pushv<B: Bus>(&mut self, bus: &mut B, bits: u32, v: u32) -> R<()> {
+        if bits == 32 {
+            self.push32(bus, v)
+        } else {
+            self.push16(bus, v as u16)
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn pop16<B: Bus>(&mut self, bus: &mut B) -> R<u16> {
+        let sp = self.regs[SP] & self.sp_mask();
+        let v = self.rd16(bus, SS, sp)?;
+        self.set_sp(sp.wrapping_add(2));
+        Ok(v)
+    }
+
+    #[inline(always)]
+    pub(crate) fn pop32<B: Bus>(&mut self, bus: &mut B) -> R<u32> {
+        let sp = self.regs[SP] & self.sp_mask();
+        let v = self.rd32(bus, SS, sp)?;
+        self.set_sp(sp.wrapping_add(4));
+        Ok(v)
+    }
+
+    #[inline(always)]
+    pub(crate) fn popv<B: Bus>(&mut self, bus: &mut B, bits: u32) -> R<u32> {
+        if bits == 32 {
+            self.pop32(bus)
+        } else {
+            Ok(u32::from(self.pop16(bus)?))
+        }
+    }
+
+    /// Reads the stack `depth` bytes above SP without popping.
+    #[inline(always)]
+    pub(crate) fn peek_stack<B: Bus>(&mut self, bus: &mut B, depth: u32, bits: u32) -> R<u32> {
+        let off = self.regs[SP].wrapping_add(depth) & self.sp_mask();
+        self.rdv(bus, SS, off, bits)
+    }
+
+    /// Adds `n` to the stack pointer (RET imm16, discarding popped values).
+    #[inline(always)]
+    pub(crate) fn adjust_sp(&mut self, n: u32) {
+        let sp = self.regs[SP].wrapping_add(n) & self.sp_mask();
+        self.set_sp(sp);
+    }
+
+    // ----- segment registers -------------------------------------------------------------
+
+    /// Loads a segment register in real mode: the selector and base change, the limit and
+    /// attributes of the cache stay.
+    #[inline(always)]
+    pub(crate) fn load_seg_real(&mut self, seg: usize, sel: u16) {
+        let s = &mut self.segs[seg];
+        s.selector = sel;
+        s.base = u32::from(sel) << 4;
+        if seg == CS {
+            self.invalidate_code_window();
+        }
+    }
+
+    /// Holds off interrupts and the single-step trap until the next instruction completes
+    /// (after STI, MOV SS, POP SS, LSS).
+    #[inline(always)]
+    pub(crate) fn set_shadow(&mut self) {
+        self.shadow = true;
+        self.attention = true;
+    }
+
+    /// A far transfer's new CS:EIP.
+    #[inline(always)]
+    pub(crate) fn set_cs_ip(&mut self, sel: u16, eip: u32) {
+        self.load_seg_real(CS, sel);
+        self.eip = eip;
+    }
+}

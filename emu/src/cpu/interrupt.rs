@@ -1,0 +1,134 @@
+//! Interrupt and exception delivery in real-address mode.
+//!
+//! 80386 PRM section 14.1.4 / 80286 PRM section 5.5: the processor pushes FLAGS, CS and IP
+//! (16 bits each, whatever the operand size), clears IF and TF, and loads CS:IP from the
+//! 4-byte vector at `IDTR.base + 4 * n` (the 8086 has no IDTR: its table is fixed at 0).
+//!
+//! Return addresses: traps and software interrupts (INT n, INT3, INTO, single-step) return
+//! to the next instruction. Faults return to the faulting instruction's first prefix on the
+//! 80286 and 80386; the 8086's only fault, the divide error, returns to the next instruction.
+//! A fault while delivering an exception becomes a double fault (interrupt 8); a fault while
+//! delivering that shuts the processor down.
+
+use super::flags::{IF, TF};
+use super::regs::SP;
+use super::{Cpu, Exit, Fault, GENERAL_PROTECTION, R};
+use crate::bus::Bus;
+
+const DOUBLE_FAULT: u8 = 8;
+const SINGLE_STEP: u8 = 1;
+
+impl Cpu {
+    /// Pushes FLAGS, CS and `ret_ip` and vectors through the real-mode table. Nothing is
+    /// changed when it faults.
+    pub(crate) fn real_mode_interrupt<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        vector: u8,
+        ret_ip: u32,
+    ) -> R<()> {
+        let entry = u32::from(vector) * 4;
+        let (base, limit) = if self.is8086() {
+            (0, 0x3FF)
+        } else {
+            (self.idtr.base, u32::from(self.idtr.limit))
+        };
+        if entry + 3 > limit {
+            return Err(GENERAL_PROTECTION);
+        }
+        let mem = bus.memory_ref();
+        let new_ip = mem.read_u16(base.wrapping_add(entry));
+        let new_cs = mem.read_u16(base.wrapping_add(entry + 2));
+        let flags = self.flags.bits() as u16;
+        let old_cs = self.segs[super::regs::CS].selector;
+        self.stack_transaction(bus, |cpu, bus| {
+            cpu.push16(bus, flags)?;
+            cpu.push16(bus, old_cs)?;
+            cpu.push16(bus, ret_ip as u16)
+        })?;
+        let other = self.flags.other() & !(IF | TF);
+        self.flags.set_other(other);
+        self.attention = self.shadow;
+        self.set_cs_ip(new_cs, u32::from(new_ip));
+        self.delivered = true;
+        Ok(())
+    }
+
+    /// Runs `f`, restoring the stack pointer if it faults (so that a fault in the middle of
+    /// a multi-push instruction leaves SP as the instruction found it).
+    #[inline(always)]
+    pub(crate) fn stack_transaction<B: Bus, T>(
+        &mut self,
+        bus: &mut B,
+        f: impl FnOnce(&mut Cpu, &mut B) -> R<T>,
+    ) -> R<T> {
+        let sp = self.regs[SP];
+        let r = f(self, bus);
+        if r.is_err() {
+            self.regs[SP] = sp;
+        }
+        r
+    }
+
+    /// Delivers a fault raised by the current instruction.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn deliver_fault<B: Bus>(&mut self, bus: &mut B, fault: Fault) {
+        let ret = if self.is8086() {
+            self.next_ip()
+        } else {
+            self.d.start_eip
+        };
+        self.eip = ret;
+        if let Err(f) = self.real_mode_interrupt(bus, fault.0, ret) {
+            self.escalate(bus, f);
+        }
+        // The instruction did not complete: a pending REP continuation is void.
+        self.d.rep_more = false;
+    }
+
+    /// An exception occurred while delivering another: double fault, then shutdown.
+    #[cold]
+    pub(crate) fn escalate<B: Bus>(&mut self, bus: &mut B, _fault: Fault) {
+        let ret = self.eip;
+        if self.is8086() || self.real_mode_interrupt(bus, DOUBLE_FAULT, ret).is_err() {
+            self.shutdown = true;
+            self.halted = true;
+            self.stop(Exit::Shutdown);
+        }
+    }
+
+    /// The single-step trap taken after an instruction that began with TF set.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn trap_single_step<B: Bus>(&mut self, bus: &mut B) {
+        let ret = self.eip;
+        if let Err(f) = self.real_mode_interrupt(bus, SINGLE_STEP, ret) {
+            self.escalate(bus, f);
+        }
+    }
+
+    /// INT n, INT3, INTO and ICEBP: a trap returning to the next instruction.
+    #[inline(never)]
+    pub(crate) fn software_interrupt<B: Bus>(&mut self, bus: &mut B, vector: u8) -> R<()> {
+        let ret = self.next_ip();
+        self.real_mode_interrupt(bus, vector, ret)
+    }
+
+    /// IRET/IRETD in real mode.
+    pub(crate) fn iret<B: Bus>(&mut self, bus: &mut B) -> R<()> {
+        let bits = self.vbits();
+        let step = bits / 8;
+        let ip = self.peek_stack(bus, 0, bits)?;
+        let cs = self.peek_stack(bus, step, 16)? as u16;
+        let fl = self.peek_stack(bus, 2 * step, bits)?;
+        let ip = if bits == 32 { ip } else { ip & 0xFFFF };
+        if ip > self.segs[super::regs::CS].limit && !self.is8086() {
+            return Err(GENERAL_PROTECTION);
+        }
+        self.adjust_sp(3 * step);
+        self.set_cs_ip(cs, ip);
+        self.write_flags(fl, if bits == 32 { 0xFFFF_FFFF } else { 0xFFFF });
+        Ok(())
+    }
+}

@@ -1,0 +1,546 @@
+//! The x86 interpreter: 8086, 80286 and 80386 models, real-address mode.
+//!
+//! Sources: Intel *iAPX 86/88 User's Manual* (1981) for the 8086, Intel *80286 Programmer's
+//! Reference Manual* (1987) and *80386 Programmer's Reference Manual* (1986) for the later
+//! models; the behaviour of undocumented opcodes and of the corners the manuals leave open
+//! follows the SingleStepTests real-hardware vectors (`../shared/sst`).
+//!
+//! # Models
+//!
+//! [`Model`] selects the differences real programs can see:
+//!
+//! | | 8086 | 80286 | 80386 |
+//! |---|---|---|---|
+//! | address bus | 20 bits (1 MiB wrap) | 24 bits | 32 bits |
+//! | shift/rotate count | used as is | masked to 5 bits | masked to 5 bits |
+//! | `PUSH SP` | pushes the decremented SP | pushes the old SP | pushes the old SP |
+//! | undefined opcodes | alias other instructions | #UD (interrupt 6) | #UD |
+//! | divide error return address | the next instruction | the faulting instruction | the faulting instruction |
+//! | FLAGS bits 12-15 | always 1 | always 0 in real mode | IOPL/NT writable, bit 15 is 0 |
+//! | word at offset FFFFh | wraps to offset 0 | #GP (interrupt 13) | #GP, or #SS for the stack |
+//! | instruction length | unlimited | 10 bytes | 15 bytes |
+//!
+//! The 80386 model adds the 32-bit operand and address sizes (prefixes 66h/67h), FS/GS and
+//! the 0Fh opcode map that real mode allows.
+//!
+//! # Time
+//!
+//! [`Cpu::run`] executes up to a budget of *ticks*: one tick per retired instruction, one per
+//! iteration of a REP-prefixed string instruction, and one for an instruction that raises an
+//! exception (DESIGN.md section 2). The loop checks nothing else per instruction; interrupts
+//! are delivered between runs with [`Cpu::interrupt`], so they land on instruction boundaries
+//! (a boundary between two REP iterations counts).
+//!
+//! # What is not modelled here
+//!
+//! Protected and virtual-8086 modes (`LMSW`/`MOV CR0` may set PE, but segment loads and
+//! interrupts stay real-mode: the mode switch is part of a later issue), the 8087/80287/80387
+//! (ESC opcodes do nothing, or raise #NM when CR0.EM is set), bus timing (one instruction is
+//! one tick), `LOADALL`, and the 8086's loss of all but the last prefix when a REP string
+//! instruction is interrupted (vexed resumes at the first prefix, as the 80286 does).
+
+mod access;
+mod alu;
+mod block;
+mod decode;
+mod exec;
+mod exec_0f;
+mod flags;
+mod interrupt;
+mod regs;
+mod string;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bus::Bus;
+pub use flags::Flags;
+use flags::{IOPL, NT};
+use regs::CS;
+pub use regs::{Reg8, Reg16, Reg32, SegReg, Segment, TableRegister};
+
+/// Which processor the interpreter behaves as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Model {
+    I8086,
+    I80286,
+    I80386,
+}
+
+impl Model {
+    /// Width of the address bus in bits.
+    pub fn address_bits(self) -> u8 {
+        match self {
+            Model::I8086 => 20,
+            Model::I80286 => 24,
+            Model::I80386 => 32,
+        }
+    }
+
+    /// The short name used on the command line (`8086`, `286`, `386`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::I8086 => "8086",
+            Model::I80286 => "286",
+            Model::I80386 => "386",
+        }
+    }
+
+    /// Parses `8086`, `286`/`80286` or `386`/`80386`.
+    pub fn from_name(s: &str) -> Option<Model> {
+        match s {
+            "8086" | "86" => Some(Model::I8086),
+            "286" | "80286" => Some(Model::I80286),
+            "386" | "80386" => Some(Model::I80386),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`Cpu::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Exit {
+    /// The tick budget is used up.
+    Budget,
+    /// The CPU executed `HLT` and waits for an interrupt.
+    Halted,
+    /// An exception could not be delivered even as a double fault: the processor stopped
+    /// (on a PC the chipset turns the shutdown cycle into a reset).
+    Shutdown,
+    /// An I/O instruction asked the run to end early ([`Bus::yield_requested`]).
+    IoYield,
+}
+
+/// What one call of [`Cpu::run`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    /// Ticks consumed (see the module documentation).
+    pub ticks: u64,
+    pub exit: Exit,
+}
+
+/// An exception raised while executing an instruction (real mode: no error code is pushed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fault(pub u8);
+
+pub(crate) const DIVIDE_ERROR: Fault = Fault(0);
+pub(crate) const BOUND_RANGE: Fault = Fault(5);
+pub(crate) const INVALID_OPCODE: Fault = Fault(6);
+pub(crate) const NO_COPROCESSOR: Fault = Fault(7);
+pub(crate) const STACK_FAULT: Fault = Fault(12);
+pub(crate) const GENERAL_PROTECTION: Fault = Fault(13);
+/// Not an exception: a decoded block wrote into its own decoded bytes and must stop (see
+/// `block/mod.rs`). Never delivered; 255 is not an exception vector.
+pub(crate) const BLOCK_STALE: Fault = Fault(255);
+
+pub(crate) type R<T> = Result<T, Fault>;
+
+/// Per-instruction decoder state. Never outlives one instruction, so it is not part of the
+/// machine state.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Decode {
+    /// Offset of the instruction's first byte (its first prefix).
+    start_eip: u32,
+    /// Segment override prefix (a segment index) or `NO_SEG`.
+    seg: u8,
+    /// 0, 0xF2 (REPNE) or 0xF3 (REP/REPE).
+    rep: u8,
+    lock: bool,
+    /// Operand size is 32 bits (80386 with a 66h prefix in a 16-bit code segment).
+    o32: bool,
+    /// Address size is 32 bits.
+    a32: bool,
+    /// A REP string instruction stopped with iterations left (EIP is back at its start).
+    rep_more: bool,
+    /// Prefix bytes seen.
+    prefixes: u8,
+}
+
+pub(crate) const NO_SEG: u8 = 0xFF;
+
+/// The processor: registers, flags, segment caches, control registers, and run state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cpu {
+    model: Model,
+    regs: [u32; 8],
+    eip: u32,
+    segs: [Segment; 6],
+    flags: Flags,
+    /// CR0 (the 80286's machine status word is its low 16 bits).
+    cr0: u32,
+    cr2: u32,
+    cr3: u32,
+    /// Debug registers DR0-DR7 (80386; stored, no breakpoints are raised).
+    dr: [u32; 8],
+    /// Test registers TR6/TR7 (80386; stored only).
+    tr: [u32; 2],
+    gdtr: TableRegister,
+    idtr: TableRegister,
+    ldtr: u16,
+    task_register: u16,
+    /// Waiting in `HLT` for an interrupt.
+    halted: bool,
+    /// Stopped by a triple fault until reset.
+    shutdown: bool,
+    /// The previous instruction was `STI`, `MOV SS` or `POP SS`: no interrupt (and no
+    /// single-step trap) is recognised before the next instruction completes.
+    shadow: bool,
+    #[serde(skip)]
+    d: Decode,
+    /// Code window: EIPs `win_start .. win_start + win_len` are readable at backing-store
+    /// index `win_off + (eip - win_start)` (one page, within the CS limit). Derived from CS,
+    /// the page map and A20; empty whenever any of them may have changed.
+    #[serde(skip)]
+    win_start: u32,
+    #[serde(skip)]
+    win_len: u32,
+    #[serde(skip)]
+    win_off: usize,
+    /// Code-write event count when the running block started (see `block/mod.rs`).
+    #[serde(skip)]
+    block_events: u64,
+    /// TF is set or an interrupt shadow is pending: steps take the slow path.
+    #[serde(skip)]
+    attention: bool,
+    /// Decoded blocks (a cache, not machine state).
+    #[serde(skip, default = "block::BlockCache::new")]
+    blocks: block::BlockCache,
+    /// Remaining ticks of the current run.
+    #[serde(skip)]
+    budget: u64,
+    /// An instruction ended the run early (see [`Cpu::stop`]).
+    #[serde(skip)]
+    stopped: bool,
+    #[serde(skip, default = "exit_budget")]
+    exit: Exit,
+    /// An exception or interrupt was delivered during the current instruction.
+    #[serde(skip)]
+    delivered: bool,
+}
+
+fn exit_budget() -> Exit {
+    Exit::Budget
+}
+
+impl Cpu {
+    /// A processor of `model` in its reset state: CS:IP = FFFF:0000 (on the 80286 and 80386
+    /// the first fetch is at the top of memory; the PC maps the BIOS ROM there too).
+    pub fn new(model: Model) -> Cpu {
+        let mut cpu = Cpu {
+            model,
+            regs: [0; 8],
+            eip: 0,
+            segs: [Segment::real(0); 6],
+            flags: Flags::from_bits(0),
+            cr0: 0,
+            cr2: 0,
+            cr3: 0,
+            dr: [0; 8],
+            tr: [0; 2],
+            gdtr: TableRegister {
+                base: 0,
+                limit: 0xFFFF,
+            },
+            idtr: TableRegister {
+                base: 0,
+                limit: 0x3FF,
+            },
+            ldtr: 0,
+            task_register: 0,
+            halted: false,
+            shutdown: false,
+            shadow: false,
+            d: Decode::default(),
+            win_start: 0,
+            win_len: 0,
+            win_off: 0,
+            block_events: 0,
+            attention: false,
+            blocks: block::BlockCache::new(),
+            budget: 0,
+            stopped: false,
+            exit: Exit::Budget,
+            delivered: false,
+        };
+        cpu.reset();
+        cpu
+    }
+
+    /// The RESET line: registers to their documented power-up values.
+    pub fn reset(&mut self) {
+        self.regs = [0; 8];
+        if self.model == Model::I80386 {
+            // 80386 PRM 10.1: DX holds the component and revision (03h, stepping D1 = 08h).
+            self.regs[2] = 0x0308;
+            self.cr0 = 0; // PE = PG = 0; ET = 0: no 80387 present
+        } else if self.model == Model::I80286 {
+            self.cr0 = 0xFFF0; // 80286 MSW reads FFF0h after reset (undefined bits set)
+        } else {
+            self.cr0 = 0;
+        }
+        self.eip = 0;
+        self.segs = [Segment::real(0); 6];
+        self.segs[CS] = Segment::real(0xFFFF);
+        self.flags = Flags::from_bits(self.flags_fixed_ones());
+        self.gdtr = TableRegister {
+            base: 0,
+            limit: 0xFFFF,
+        };
+        self.idtr = TableRegister {
+            base: 0,
+            limit: 0x3FF,
+        };
+        self.ldtr = 0;
+        self.task_register = 0;
+        self.dr = [0; 8];
+        self.tr = [0; 2];
+        self.halted = false;
+        self.shutdown = false;
+        self.shadow = false;
+        self.win_len = 0;
+        self.attention = false;
+    }
+
+    pub fn model(&self) -> Model {
+        self.model
+    }
+
+    #[inline(always)]
+    pub(crate) fn is8086(&self) -> bool {
+        self.model == Model::I8086
+    }
+
+    #[inline(always)]
+    pub(crate) fn is386(&self) -> bool {
+        self.model == Model::I80386
+    }
+
+    // ----- registers -----------------------------------------------------------------------
+
+    pub fn reg8(&self, r: Reg8) -> u8 {
+        self.r8(r as usize)
+    }
+    pub fn set_reg8(&mut self, r: Reg8, v: u8) {
+        self.set_r8(r as usize, v)
+    }
+    pub fn reg16(&self, r: Reg16) -> u16 {
+        self.regs[r as usize] as u16
+    }
+    pub fn set_reg16(&mut self, r: Reg16, v: u16) {
+        self.set_r16(r as usize, v)
+    }
+    /// A 32-bit register. On the 8086 and 80286 the upper halves exist only inside vexed and
+    /// are never changed by guest instructions.
+    pub fn reg32(&self, r: Reg32) -> u32 {
+        self.regs[r as usize]
+    }
+    pub fn set_reg32(&mut self, r: Reg32, v: u32) {
+        self.regs[r as usize] = v
+    }
+
+    /// The visible part (selector) of a segment register.
+    pub fn sreg(&self, s: SegReg) -> u16 {
+        self.segs[s as usize].selector
+    }
+    /// The hidden descriptor cache of a segment register.
+    pub fn segment(&self, s: SegReg) -> Segment {
+        self.segs[s as usize]
+    }
+    /// Loads a segment register as a real-mode `MOV Sreg` does (base = selector * 16).
+    pub fn set_sreg(&mut self, s: SegReg, selector: u16) {
+        self.load_seg_real(s as usize, selector)
+    }
+
+    pub fn ip(&self) -> u16 {
+        self.eip as u16
+    }
+    pub fn eip(&self) -> u32 {
+        self.eip
+    }
+    pub fn set_ip(&mut self, ip: u16) {
+        self.eip = u32::from(ip)
+    }
+    pub fn set_eip(&mut self, eip: u32) {
+        self.eip = eip
+    }
+
+    /// FLAGS (EFLAGS on the 80386) as the guest would read it with `PUSHF`.
+    pub fn flags(&self) -> u32 {
+        self.flags.bits()
+    }
+
+    /// Loads FLAGS as `POPF` would in real mode at privilege 0: bits that the model holds
+    /// fixed keep their fixed values.
+    pub fn set_flags(&mut self, value: u32) {
+        self.write_flags(value, 0xFFFF_FFFF)
+    }
+
+    /// CR0 (the 80286 MSW in its low 16 bits).
+    pub fn cr0(&self) -> u32 {
+        self.cr0
+    }
+    pub fn gdtr(&self) -> TableRegister {
+        self.gdtr
+    }
+    pub fn idtr(&self) -> TableRegister {
+        self.idtr
+    }
+
+    /// Waiting in `HLT`.
+    pub fn halted(&self) -> bool {
+        self.halted
+    }
+
+    /// Stopped by a triple fault.
+    pub fn is_shutdown(&self) -> bool {
+        self.shutdown
+    }
+
+    /// Whether a maskable interrupt would be recognised now (IF set and no STI/MOV SS
+    /// shadow).
+    pub fn interrupts_enabled(&self) -> bool {
+        self.flags.iflag() && !self.shadow
+    }
+
+    /// Bits the model forces to 1 in FLAGS.
+    #[inline(always)]
+    fn flags_fixed_ones(&self) -> u32 {
+        match self.model {
+            Model::I8086 => 0xF002,
+            _ => 0x0002,
+        }
+    }
+
+    /// Bits of FLAGS a real-mode `POPF`/`IRET` can change on this model.
+    #[inline(always)]
+    fn flags_writable(&self) -> u32 {
+        match self.model {
+            // CF PF AF ZF SF TF IF DF OF.
+            Model::I8086 | Model::I80286 => 0x0FD5,
+            // ... plus IOPL and NT (80386 PRM 14.1; RF and VM are not loaded by POPF).
+            Model::I80386 => 0x0FD5 | IOPL | NT,
+        }
+    }
+
+    /// Writes FLAGS under the model's rules; `mask` limits which bits the instruction may
+    /// change (16-bit `POPF` passes FFFFh).
+    pub(crate) fn write_flags(&mut self, value: u32, mask: u32) {
+        let writable = self.flags_writable() & mask;
+        let old = self.flags.bits();
+        let new = (old & !writable) | (value & writable);
+        let new = (new & !(1 << 3 | 1 << 5 | 1 << 15)) | self.flags_fixed_ones();
+        self.flags.set_bits(new);
+        self.attention = self.flags.tf() || self.shadow;
+    }
+
+    // ----- running ---------------------------------------------------------------------------
+
+    /// Executes until `max_ticks` ticks are used, the CPU halts, shuts down, or an I/O access
+    /// asks to yield. A halted CPU returns at once with no ticks used.
+    pub fn run<B: Bus>(&mut self, bus: &mut B, max_ticks: u64) -> RunResult {
+        if self.shutdown {
+            return RunResult {
+                ticks: 0,
+                exit: Exit::Shutdown,
+            };
+        }
+        if self.halted {
+            return RunResult {
+                ticks: 0,
+                exit: Exit::Halted,
+            };
+        }
+        self.budget = max_ticks;
+        self.stopped = false;
+        self.exit = Exit::Budget;
+        // Anything may have changed since the last run (A20, page map, registers).
+        self.win_len = 0;
+        self.attention = self.flags.tf() || self.shadow;
+        while self.budget != 0 && !self.stopped {
+            if self.attention {
+                self.budget -= 1;
+                self.slow_step(bus);
+            } else if self.blocks.enabled() {
+                self.run_blocks(bus);
+            } else {
+                self.budget -= 1;
+                self.interpret_one(bus);
+            }
+        }
+        RunResult {
+            ticks: max_ticks - self.budget,
+            exit: self.exit,
+        }
+    }
+
+    /// One instruction through the full interpreter (decoding from memory), with fault
+    /// delivery. Kept out of line so the block loop in [`Cpu::run`] stays small.
+    #[inline(never)]
+    fn interpret_one<B: Bus>(&mut self, bus: &mut B) {
+        if let Err(fault) = self.execute(bus) {
+            self.deliver_fault(bus, fault);
+        }
+    }
+
+    /// Executes exactly one tick (one instruction, or one iteration of a REP string
+    /// instruction).
+    pub fn step_tick<B: Bus>(&mut self, bus: &mut B) -> RunResult {
+        self.run(bus, 1)
+    }
+
+    /// Turns the decoded-block cache on (the default) or off. Off, every instruction is
+    /// decoded from memory as it executes; the machine behaves identically either way, only
+    /// slower (the switch exists for differential testing and debugging).
+    pub fn set_block_cache(&mut self, on: bool) {
+        self.blocks.set_enabled(on);
+    }
+
+    /// Forgets all decoded blocks. Needed only when this CPU is moved to a different
+    /// [`crate::mem::Memory`]: within one memory, writes to code are tracked.
+    pub fn flush_block_cache(&mut self) {
+        self.blocks.flush();
+    }
+
+    /// Ends the current run after this instruction; the ticks left stay unconsumed.
+    #[inline(always)]
+    pub(crate) fn stop(&mut self, exit: Exit) {
+        self.exit = exit;
+        self.stopped = true;
+    }
+
+    /// Whether the last tick left a REP string instruction unfinished (its next iteration
+    /// starts the next tick).
+    pub fn in_rep(&self) -> bool {
+        self.d.rep_more
+    }
+
+    /// One instruction (or REP iteration) when TF is set or an interrupt shadow is pending:
+    /// the single-step trap follows an instruction that began with TF set, unless the
+    /// instruction was in a shadow or delivered an exception or interrupt itself.
+    #[cold]
+    #[inline(never)]
+    fn slow_step<B: Bus>(&mut self, bus: &mut B) {
+        let trap = self.flags.tf() && !self.shadow;
+        self.shadow = false;
+        self.delivered = false;
+        if let Err(fault) = self.execute(bus) {
+            self.deliver_fault(bus, fault);
+        }
+        if trap && !self.delivered && !self.shutdown {
+            self.trap_single_step(bus);
+        }
+        self.attention = self.flags.tf() || self.shadow;
+    }
+
+    /// Delivers a hardware interrupt through `vector` (the machine calls this between runs,
+    /// when [`Cpu::interrupts_enabled`] holds or for an NMI). Wakes a halted CPU.
+    pub fn interrupt<B: Bus>(&mut self, bus: &mut B, vector: u8) {
+        if self.shutdown {
+            return;
+        }
+        self.halted = false;
+        let ret = self.eip;
+        if let Err(f) = self.real_mode_interrupt(bus, vector, ret) {
+            self.escalate(bus, f);
+        }
+    }
+}

@@ -1,0 +1,798 @@
+//! Execution of decoded [`Op`]s.
+//!
+//! Each op does exactly what the full interpreter (`exec.rs`, `exec_0f.rs`) does for the
+//! instruction it was decoded from, through the same helpers (`alu.rs`, `access.rs`,
+//! `interrupt.rs`); only the operands come from the decoded op instead of the instruction
+//! stream.
+//!
+//! Dispatch is one jump table over [`Op::code`]. The hottest kinds are split by *shape*
+//! (operand width 8/16/32 times register or memory operand) and their handlers are generic
+//! over it, so each shape compiles to straight-line code; [`lower`] picks the code. The arms
+//! below list every code as a named constant (rustc turns literal arms into a jump table,
+//! but range patterns or guards into comparison chains).
+
+use super::{COUNT_ECX, EA_32, Flow, Kind, Op};
+use crate::bus::Bus;
+use crate::cpu::alu::width_mask;
+use crate::cpu::regs::{CS, CX};
+use crate::cpu::{Cpu, R};
+
+/// Dispatch codes. A family's six shapes are consecutive (R8, M8, R16, M16, R32, M32); the
+/// ALU families have a run of six per operation.
+pub(crate) mod code {
+    // AluRmReg: eight operations (ADD OR ADC SBB AND SUB XOR CMP) of six shapes each.
+    pub const ALU_RM_REG: u8 = 0;
+    // AluRegRm: eight operations (ADD OR ADC SBB AND SUB XOR CMP) of six shapes each.
+    pub const ALU_REG_RM: u8 = 48;
+    // AluRmImm: eight operations (ADD OR ADC SBB AND SUB XOR CMP) of six shapes each.
+    pub const ALU_RM_IMM: u8 = 96;
+    // TestRmReg
+    pub const TEST_RM_REG: u8 = 144;
+    // TestRmImm
+    pub const TEST_RM_IMM: u8 = 150;
+    // MovRmReg
+    pub const MOV_RM_REG: u8 = 156;
+    // MovRegRm
+    pub const MOV_REG_RM: u8 = 162;
+    // MovRmImm
+    pub const MOV_RM_IMM: u8 = 168;
+    // IncRm
+    pub const INC_RM: u8 = 174;
+    // DecRm
+    pub const DEC_RM: u8 = 180;
+    // ShiftRmImm
+    pub const SHIFT_RM_IMM: u8 = 186;
+    // ShiftRmCl
+    pub const SHIFT_RM_CL: u8 = 192;
+    // XchgRmReg
+    pub const XCHG_RM_REG: u8 = 198;
+    /// First code of the kinds that are not split by shape.
+    pub const OTHERS: u8 = 204;
+    pub const LEA: u8 = OTHERS;
+    pub const NOT_RM: u8 = OTHERS + 1;
+    pub const NEG_RM: u8 = OTHERS + 2;
+    pub const PUSH_REG: u8 = OTHERS + 3;
+    pub const POP_REG: u8 = OTHERS + 4;
+    pub const PUSH_IMM: u8 = OTHERS + 5;
+    pub const PUSH_RM: u8 = OTHERS + 6;
+    pub const PUSH_SEG: u8 = OTHERS + 7;
+    pub const POP_SEG: u8 = OTHERS + 8;
+    pub const MOV_RM_SEG: u8 = OTHERS + 9;
+    pub const MOV_SEG_RM: u8 = OTHERS + 10;
+    pub const CBW: u8 = OTHERS + 11;
+    pub const CWD: u8 = OTHERS + 12;
+    pub const CLC: u8 = OTHERS + 13;
+    pub const STC: u8 = OTHERS + 14;
+    pub const CMC: u8 = OTHERS + 15;
+    pub const CLD: u8 = OTHERS + 16;
+    pub const STD: u8 = OTHERS + 17;
+    pub const CLI: u8 = OTHERS + 18;
+    pub const NOP: u8 = OTHERS + 19;
+    pub const SALC: u8 = OTHERS + 20;
+    pub const LAHF: u8 = OTHERS + 21;
+    pub const SAHF: u8 = OTHERS + 22;
+    pub const XLAT: u8 = OTHERS + 23;
+    pub const MOVZX: u8 = OTHERS + 24;
+    pub const MOVSX: u8 = OTHERS + 25;
+    pub const SETCC: u8 = OTHERS + 26;
+    pub const IMUL: u8 = OTHERS + 27;
+    pub const JCC: u8 = OTHERS + 28;
+    pub const JMP: u8 = OTHERS + 29;
+    pub const CALL: u8 = OTHERS + 30;
+    pub const RET: u8 = OTHERS + 31;
+    pub const LOOP: u8 = OTHERS + 32;
+    pub const JMP_RM: u8 = OTHERS + 33;
+    pub const CALL_RM: u8 = OTHERS + 34;
+    pub const PUSH_REG32: u8 = OTHERS + 35;
+    pub const POP_REG32: u8 = OTHERS + 36;
+}
+
+/// The dispatch code for an op of `kind` (and ALU operation `op`) with operand width `w` and
+/// a memory (`mem`) or register r/m operand.
+pub(crate) fn lower(kind: Kind, op: u8, w: u8, mem: bool) -> u8 {
+    let shape = match w {
+        8 => 0,
+        16 => 2,
+        _ => 4,
+    } + u8::from(mem);
+    let family = match kind {
+        Kind::AluRmReg => Some(code::ALU_RM_REG + op * 6),
+        Kind::AluRegRm => Some(code::ALU_REG_RM + op * 6),
+        Kind::AluRmImm => Some(code::ALU_RM_IMM + op * 6),
+        Kind::TestRmReg => Some(code::TEST_RM_REG),
+        Kind::TestRmImm => Some(code::TEST_RM_IMM),
+        Kind::MovRmReg => Some(code::MOV_RM_REG),
+        Kind::MovRegRm => Some(code::MOV_REG_RM),
+        Kind::MovRmImm => Some(code::MOV_RM_IMM),
+        Kind::IncRm => Some(code::INC_RM),
+        Kind::DecRm => Some(code::DEC_RM),
+        Kind::ShiftRmImm => Some(code::SHIFT_RM_IMM),
+        Kind::ShiftRmCl => Some(code::SHIFT_RM_CL),
+        Kind::XchgRmReg => Some(code::XCHG_RM_REG),
+        _ => None,
+    };
+    if let Some(first) = family {
+        return first + shape;
+    }
+    match kind {
+        Kind::PushReg if w == 32 => code::PUSH_REG32,
+        Kind::PushReg => code::PUSH_REG,
+        Kind::PopReg if w == 32 => code::POP_REG32,
+        Kind::PopReg => code::POP_REG,
+        Kind::Lea => code::LEA,
+        Kind::NotRm => code::NOT_RM,
+        Kind::NegRm => code::NEG_RM,
+        Kind::PushImm => code::PUSH_IMM,
+        Kind::PushRm => code::PUSH_RM,
+        Kind::PushSeg => code::PUSH_SEG,
+        Kind::PopSeg => code::POP_SEG,
+        Kind::MovRmSeg => code::MOV_RM_SEG,
+        Kind::MovSegRm => code::MOV_SEG_RM,
+        Kind::Cbw => code::CBW,
+        Kind::Cwd => code::CWD,
+        Kind::Clc => code::CLC,
+        Kind::Stc => code::STC,
+        Kind::Cmc => code::CMC,
+        Kind::Cld => code::CLD,
+        Kind::Std => code::STD,
+        Kind::Cli => code::CLI,
+        Kind::Nop => code::NOP,
+        Kind::Salc => code::SALC,
+        Kind::Lahf => code::LAHF,
+        Kind::Sahf => code::SAHF,
+        Kind::Xlat => code::XLAT,
+        Kind::Movzx => code::MOVZX,
+        Kind::Movsx => code::MOVSX,
+        Kind::Setcc => code::SETCC,
+        Kind::Imul => code::IMUL,
+        Kind::Jcc => code::JCC,
+        Kind::Jmp => code::JMP,
+        Kind::Call => code::CALL,
+        Kind::Ret => code::RET,
+        Kind::Loop => code::LOOP,
+        Kind::JmpRm => code::JMP_RM,
+        Kind::CallRm => code::CALL_RM,
+        // Family kinds were handled above.
+        _ => code::NOP,
+    }
+}
+
+impl Cpu {
+    /// The effective address of a decoded memory operand.
+    #[inline(always)]
+    fn op_ea(&self, op: &Op) -> u32 {
+        let base = self.regs[usize::from(op.base & 7)] & op.base_mask;
+        let index = (self.regs[usize::from(op.index & 7)] & op.index_mask) << op.scale;
+        let off = base.wrapping_add(index).wrapping_add(op.disp);
+        if op.ea & EA_32 != 0 {
+            off
+        } else {
+            off & 0xFFFF
+        }
+    }
+
+    #[inline(always)]
+    fn reg_w<const W: u32>(&self, i: u8) -> u32 {
+        match W {
+            8 => u32::from(self.r8(usize::from(i))),
+            16 => self.regs[usize::from(i & 7)] & 0xFFFF,
+            _ => self.regs[usize::from(i & 7)],
+        }
+    }
+
+    #[inline(always)]
+    fn set_reg_w<const W: u32>(&mut self, i: u8, v: u32) {
+        match W {
+            8 => self.set_r8(usize::from(i), v as u8),
+            16 => self.set_r16(usize::from(i), v as u16),
+            _ => self.regs[usize::from(i & 7)] = v,
+        }
+    }
+
+    #[inline(always)]
+    fn mem_w<B: Bus, const W: u32>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
+        match W {
+            8 => Ok(u32::from(self.rd8(bus, seg, off)?)),
+            16 => Ok(u32::from(self.rd16(bus, seg, off)?)),
+            _ => self.rd32(bus, seg, off),
+        }
+    }
+
+    #[inline(always)]
+    fn set_mem_w<B: Bus, const W: u32>(
+        &mut self,
+        bus: &mut B,
+        seg: usize,
+        off: u32,
+        v: u32,
+    ) -> R<()> {
+        match W {
+            8 => self.wr8(bus, seg, off, v as u8),
+            16 => self.wr16(bus, seg, off, v as u16),
+            _ => self.wr32(bus, seg, off, v),
+        }
+    }
+
+    /// Reads the r/m operand of shape (`W`, `M`); returns it and its offset (if in memory).
+    #[inline(always)]
+    fn rm_get<B: Bus, const W: u32, const M: bool>(
+        &mut self,
+        bus: &mut B,
+        op: &Op,
+    ) -> R<(u32, u32)> {
+        if M {
+            let off = self.op_ea(op);
+            Ok((self.mem_w::<B, W>(bus, usize::from(op.seg), off)?, off))
+        } else {
+            Ok((self.reg_w::<W>(op.rm), 0))
+        }
+    }
+
+    /// Writes the r/m operand at `off` (from [`Cpu::rm_get`] or [`Cpu::op_ea`]).
+    #[inline(always)]
+    fn rm_put<B: Bus, const W: u32, const M: bool>(
+        &mut self,
+        bus: &mut B,
+        op: &Op,
+        off: u32,
+        v: u32,
+    ) -> R<()> {
+        if M {
+            self.set_mem_w::<B, W>(bus, usize::from(op.seg), off, v)?;
+            self.check_block_fresh(bus)
+        } else {
+            self.set_reg_w::<W>(op.rm, v);
+            Ok(())
+        }
+    }
+
+    #[inline(always)]
+    fn rm_off<const M: bool>(&self, op: &Op) -> u32 {
+        if M { self.op_ea(op) } else { 0 }
+    }
+
+    // ----- shape-generic handlers ----------------------------------------------------------
+
+    #[inline(always)]
+    fn alu_rm_reg<B: Bus, const OP: usize, const W: u32, const M: bool>(
+        &mut self,
+        bus: &mut B,
+        op: &Op,
+    ) -> R<()> {
+        let (a, off) = self.rm_get::<B, W, M>(bus, op)?;
+        let b = self.reg_w::<W>(op.reg);
+        let r = self.alu(OP, a, b, W);
+        if OP != 7 {
+            self.rm_put::<B, W, M>(bus, op, off, r)?;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn alu_reg_rm<B: Bus, const OP: usize, const W: u32, const M: bool>(
+        &mut self,
+        bus: &mut B,
+        op: &Op,
+    ) -> R<()> {
+        let (b, _) = self.rm_get::<B, W, M>(bus, op)?;
+        let a = self.reg_w::<W>(op.reg);
+        let r = self.alu(OP, a, b, W);
+        if OP != 7 {
+            self.set_reg_w::<W>(op.reg, r);
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn alu_rm_imm<B: Bus, const OP: usize, const W: u32, const M: bool>(
+        &mut self,
+        bus: &mut B,
+        op: &Op,
+    ) -> R<()> {
+        let (a, off) = self.rm_get::<B, W, M>(bus, op)?;
+        let r = self.alu(OP, a, op.imm, W);
+        if OP != 7 {
+            self.rm_put::<B, W, M>(bus, op, off, r)?;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn test_rm_reg<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (a, _) = self.rm_get::<B, W, M>(bus, op)?;
+        let b = self.reg_w::<W>(op.reg);
+        self.flags.set_logic(a & b, W);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn test_rm_imm<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (a, _) = self.rm_get::<B, W, M>(bus, op)?;
+        self.flags.set_logic(a & op.imm, W);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn mov_rm_reg<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let v = self.reg_w::<W>(op.reg);
+        let off = self.rm_off::<M>(op);
+        self.rm_put::<B, W, M>(bus, op, off, v)
+    }
+
+    #[inline(always)]
+    fn mov_reg_rm<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (v, _) = self.rm_get::<B, W, M>(bus, op)?;
+        self.set_reg_w::<W>(op.reg, v);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn mov_rm_imm<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let off = self.rm_off::<M>(op);
+        self.rm_put::<B, W, M>(bus, op, off, op.imm)
+    }
+
+    #[inline(always)]
+    fn inc_rm<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (v, off) = self.rm_get::<B, W, M>(bus, op)?;
+        let r = self.inc(v, W);
+        self.rm_put::<B, W, M>(bus, op, off, r)
+    }
+
+    #[inline(always)]
+    fn dec_rm<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (v, off) = self.rm_get::<B, W, M>(bus, op)?;
+        let r = self.dec(v, W);
+        self.rm_put::<B, W, M>(bus, op, off, r)
+    }
+
+    #[inline(always)]
+    fn shift_rm_imm<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (v, off) = self.rm_get::<B, W, M>(bus, op)?;
+        let r = self.shift(usize::from(op.sub), v, op.imm, W);
+        self.rm_put::<B, W, M>(bus, op, off, r)
+    }
+
+    #[inline(always)]
+    fn shift_rm_cl<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (v, off) = self.rm_get::<B, W, M>(bus, op)?;
+        let count = self.regs[CX] & 0xFF;
+        let r = self.shift(usize::from(op.sub), v, count, W);
+        self.rm_put::<B, W, M>(bus, op, off, r)
+    }
+
+    #[inline(always)]
+    fn xchg_rm_reg<B: Bus, const W: u32, const M: bool>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let (a, off) = self.rm_get::<B, W, M>(bus, op)?;
+        let b = self.reg_w::<W>(op.reg);
+        if M {
+            // Finish the instruction before reporting a write into decoded code.
+            self.set_mem_w::<B, W>(bus, usize::from(op.seg), off, b)?;
+            self.set_reg_w::<W>(op.reg, a);
+            self.check_block_fresh(bus)
+        } else {
+            self.set_reg_w::<W>(op.rm, b);
+            self.set_reg_w::<W>(op.reg, a);
+            Ok(())
+        }
+    }
+
+    // ----- other kinds -----------------------------------------------------------------------
+
+    /// Reads the r/m operand at a width known only at run time (less frequent kinds).
+    #[inline(always)]
+    fn rm_any<B: Bus>(&mut self, bus: &mut B, op: &Op, w: u8) -> R<(u32, u32)> {
+        match (w, op.mem) {
+            (8, false) => self.rm_get::<B, 8, false>(bus, op),
+            (8, true) => self.rm_get::<B, 8, true>(bus, op),
+            (16, false) => self.rm_get::<B, 16, false>(bus, op),
+            (16, true) => self.rm_get::<B, 16, true>(bus, op),
+            (_, false) => self.rm_get::<B, 32, false>(bus, op),
+            (_, true) => self.rm_get::<B, 32, true>(bus, op),
+        }
+    }
+
+    #[inline(always)]
+    fn rm_any_put<B: Bus>(&mut self, bus: &mut B, op: &Op, w: u8, off: u32, v: u32) -> R<()> {
+        match (w, op.mem) {
+            (8, false) => self.rm_put::<B, 8, false>(bus, op, off, v),
+            (8, true) => self.rm_put::<B, 8, true>(bus, op, off, v),
+            (16, false) => self.rm_put::<B, 16, false>(bus, op, off, v),
+            (16, true) => self.rm_put::<B, 16, true>(bus, op, off, v),
+            (_, false) => self.rm_put::<B, 32, false>(bus, op, off, v),
+            (_, true) => self.rm_put::<B, 32, true>(bus, op, off, v),
+        }
+    }
+
+    #[inline(always)]
+    fn reg_any(&self, i: u8, w: u8) -> u32 {
+        match w {
+            8 => self.reg_w::<8>(i),
+            16 => self.reg_w::<16>(i),
+            _ => self.reg_w::<32>(i),
+        }
+    }
+
+    #[inline(always)]
+    fn set_reg_any(&mut self, i: u8, w: u8, v: u32) {
+        match w {
+            8 => self.set_reg_w::<8>(i, v),
+            16 => self.set_reg_w::<16>(i, v),
+            _ => self.set_reg_w::<32>(i, v),
+        }
+    }
+
+    /// The offset of the instruction after `op`, wrapped to the IP width.
+    #[inline(always)]
+    fn op_next_ip(&self, op: &Op, entry: u32) -> u32 {
+        let next = entry.wrapping_add(u32::from(op.end));
+        if self.segs[CS].big {
+            next
+        } else {
+            next & 0xFFFF
+        }
+    }
+
+    /// Executes one decoded op of a block that started at EIP `entry`.
+    #[inline(always)]
+    pub(crate) fn exec_fast<B: Bus>(&mut self, bus: &mut B, op: &Op, entry: u32) -> R<Flow> {
+        match op.code {
+            0 => self.alu_rm_reg::<B, 0, 8, false>(bus, op)?, // ADD R8
+            1 => self.alu_rm_reg::<B, 0, 8, true>(bus, op)?,  // ADD M8
+            2 => self.alu_rm_reg::<B, 0, 16, false>(bus, op)?, // ADD R16
+            3 => self.alu_rm_reg::<B, 0, 16, true>(bus, op)?, // ADD M16
+            4 => self.alu_rm_reg::<B, 0, 32, false>(bus, op)?, // ADD R32
+            5 => self.alu_rm_reg::<B, 0, 32, true>(bus, op)?, // ADD M32
+            6 => self.alu_rm_reg::<B, 1, 8, false>(bus, op)?, // OR R8
+            7 => self.alu_rm_reg::<B, 1, 8, true>(bus, op)?,  // OR M8
+            8 => self.alu_rm_reg::<B, 1, 16, false>(bus, op)?, // OR R16
+            9 => self.alu_rm_reg::<B, 1, 16, true>(bus, op)?, // OR M16
+            10 => self.alu_rm_reg::<B, 1, 32, false>(bus, op)?, // OR R32
+            11 => self.alu_rm_reg::<B, 1, 32, true>(bus, op)?, // OR M32
+            12 => self.alu_rm_reg::<B, 2, 8, false>(bus, op)?, // ADC R8
+            13 => self.alu_rm_reg::<B, 2, 8, true>(bus, op)?, // ADC M8
+            14 => self.alu_rm_reg::<B, 2, 16, false>(bus, op)?, // ADC R16
+            15 => self.alu_rm_reg::<B, 2, 16, true>(bus, op)?, // ADC M16
+            16 => self.alu_rm_reg::<B, 2, 32, false>(bus, op)?, // ADC R32
+            17 => self.alu_rm_reg::<B, 2, 32, true>(bus, op)?, // ADC M32
+            18 => self.alu_rm_reg::<B, 3, 8, false>(bus, op)?, // SBB R8
+            19 => self.alu_rm_reg::<B, 3, 8, true>(bus, op)?, // SBB M8
+            20 => self.alu_rm_reg::<B, 3, 16, false>(bus, op)?, // SBB R16
+            21 => self.alu_rm_reg::<B, 3, 16, true>(bus, op)?, // SBB M16
+            22 => self.alu_rm_reg::<B, 3, 32, false>(bus, op)?, // SBB R32
+            23 => self.alu_rm_reg::<B, 3, 32, true>(bus, op)?, // SBB M32
+            24 => self.alu_rm_reg::<B, 4, 8, false>(bus, op)?, // AND R8
+            25 => self.alu_rm_reg::<B, 4, 8, true>(bus, op)?, // AND M8
+            26 => self.alu_rm_reg::<B, 4, 16, false>(bus, op)?, // AND R16
+            27 => self.alu_rm_reg::<B, 4, 16, true>(bus, op)?, // AND M16
+            28 => self.alu_rm_reg::<B, 4, 32, false>(bus, op)?, // AND R32
+            29 => self.alu_rm_reg::<B, 4, 32, true>(bus, op)?, // AND M32
+            30 => self.alu_rm_reg::<B, 5, 8, false>(bus, op)?, // SUB R8
+            31 => self.alu_rm_reg::<B, 5, 8, true>(bus, op)?, // SUB M8
+            32 => self.alu_rm_reg::<B, 5, 16, false>(bus, op)?, // SUB R16
+            33 => self.alu_rm_reg::<B, 5, 16, true>(bus, op)?, // SUB M16
+            34 => self.alu_rm_reg::<B, 5, 32, false>(bus, op)?, // SUB R32
+            35 => self.alu_rm_reg::<B, 5, 32, true>(bus, op)?, // SUB M32
+            36 => self.alu_rm_reg::<B, 6, 8, false>(bus, op)?, // XOR R8
+            37 => self.alu_rm_reg::<B, 6, 8, true>(bus, op)?, // XOR M8
+            38 => self.alu_rm_reg::<B, 6, 16, false>(bus, op)?, // XOR R16
+            39 => self.alu_rm_reg::<B, 6, 16, true>(bus, op)?, // XOR M16
+            40 => self.alu_rm_reg::<B, 6, 32, false>(bus, op)?, // XOR R32
+            41 => self.alu_rm_reg::<B, 6, 32, true>(bus, op)?, // XOR M32
+            42 => self.alu_rm_reg::<B, 7, 8, false>(bus, op)?, // CMP R8
+            43 => self.alu_rm_reg::<B, 7, 8, true>(bus, op)?, // CMP M8
+            44 => self.alu_rm_reg::<B, 7, 16, false>(bus, op)?, // CMP R16
+            45 => self.alu_rm_reg::<B, 7, 16, true>(bus, op)?, // CMP M16
+            46 => self.alu_rm_reg::<B, 7, 32, false>(bus, op)?, // CMP R32
+            47 => self.alu_rm_reg::<B, 7, 32, true>(bus, op)?, // CMP M32
+            48 => self.alu_reg_rm::<B, 0, 8, false>(bus, op)?, // ADD R8
+            49 => self.alu_reg_rm::<B, 0, 8, true>(bus, op)?, // ADD M8
+            50 => self.alu_reg_rm::<B, 0, 16, false>(bus, op)?, // ADD R16
+            51 => self.alu_reg_rm::<B, 0, 16, true>(bus, op)?, // ADD M16
+            52 => self.alu_reg_rm::<B, 0, 32, false>(bus, op)?, // ADD R32
+            53 => self.alu_reg_rm::<B, 0, 32, true>(bus, op)?, // ADD M32
+            54 => self.alu_reg_rm::<B, 1, 8, false>(bus, op)?, // OR R8
+            55 => self.alu_reg_rm::<B, 1, 8, true>(bus, op)?, // OR M8
+            56 => self.alu_reg_rm::<B, 1, 16, false>(bus, op)?, // OR R16
+            57 => self.alu_reg_rm::<B, 1, 16, true>(bus, op)?, // OR M16
+            58 => self.alu_reg_rm::<B, 1, 32, false>(bus, op)?, // OR R32
+            59 => self.alu_reg_rm::<B, 1, 32, true>(bus, op)?, // OR M32
+            60 => self.alu_reg_rm::<B, 2, 8, false>(bus, op)?, // ADC R8
+            61 => self.alu_reg_rm::<B, 2, 8, true>(bus, op)?, // ADC M8
+            62 => self.alu_reg_rm::<B, 2, 16, false>(bus, op)?, // ADC R16
+            63 => self.alu_reg_rm::<B, 2, 16, true>(bus, op)?, // ADC M16
+            64 => self.alu_reg_rm::<B, 2, 32, false>(bus, op)?, // ADC R32
+            65 => self.alu_reg_rm::<B, 2, 32, true>(bus, op)?, // ADC M32
+            66 => self.alu_reg_rm::<B, 3, 8, false>(bus, op)?, // SBB R8
+            67 => self.alu_reg_rm::<B, 3, 8, true>(bus, op)?, // SBB M8
+            68 => self.alu_reg_rm::<B, 3, 16, false>(bus, op)?, // SBB R16
+            69 => self.alu_reg_rm::<B, 3, 16, true>(bus, op)?, // SBB M16
+            70 => self.alu_reg_rm::<B, 3, 32, false>(bus, op)?, // SBB R32
+            71 => self.alu_reg_rm::<B, 3, 32, true>(bus, op)?, // SBB M32
+            72 => self.alu_reg_rm::<B, 4, 8, false>(bus, op)?, // AND R8
+            73 => self.alu_reg_rm::<B, 4, 8, true>(bus, op)?, // AND M8
+            74 => self.alu_reg_rm::<B, 4, 16, false>(bus, op)?, // AND R16
+            75 => self.alu_reg_rm::<B, 4, 16, true>(bus, op)?, // AND M16
+            76 => self.alu_reg_rm::<B, 4, 32, false>(bus, op)?, // AND R32
+            77 => self.alu_reg_rm::<B, 4, 32, true>(bus, op)?, // AND M32
+            78 => self.alu_reg_rm::<B, 5, 8, false>(bus, op)?, // SUB R8
+            79 => self.alu_reg_rm::<B, 5, 8, true>(bus, op)?, // SUB M8
+            80 => self.alu_reg_rm::<B, 5, 16, false>(bus, op)?, // SUB R16
+            81 => self.alu_reg_rm::<B, 5, 16, true>(bus, op)?, // SUB M16
+            82 => self.alu_reg_rm::<B, 5, 32, false>(bus, op)?, // SUB R32
+            83 => self.alu_reg_rm::<B, 5, 32, true>(bus, op)?, // SUB M32
+            84 => self.alu_reg_rm::<B, 6, 8, false>(bus, op)?, // XOR R8
+            85 => self.alu_reg_rm::<B, 6, 8, true>(bus, op)?, // XOR M8
+            86 => self.alu_reg_rm::<B, 6, 16, false>(bus, op)?, // XOR R16
+            87 => self.alu_reg_rm::<B, 6, 16, true>(bus, op)?, // XOR M16
+            88 => self.alu_reg_rm::<B, 6, 32, false>(bus, op)?, // XOR R32
+            89 => self.alu_reg_rm::<B, 6, 32, true>(bus, op)?, // XOR M32
+            90 => self.alu_reg_rm::<B, 7, 8, false>(bus, op)?, // CMP R8
+            91 => self.alu_reg_rm::<B, 7, 8, true>(bus, op)?, // CMP M8
+            92 => self.alu_reg_rm::<B, 7, 16, false>(bus, op)?, // CMP R16
+            93 => self.alu_reg_rm::<B, 7, 16, true>(bus, op)?, // CMP M16
+            94 => self.alu_reg_rm::<B, 7, 32, false>(bus, op)?, // CMP R32
+            95 => self.alu_reg_rm::<B, 7, 32, true>(bus, op)?, // CMP M32
+            96 => self.alu_rm_imm::<B, 0, 8, false>(bus, op)?, // ADD R8
+            97 => self.alu_rm_imm::<B, 0, 8, true>(bus, op)?, // ADD M8
+            98 => self.alu_rm_imm::<B, 0, 16, false>(bus, op)?, // ADD R16
+            99 => self.alu_rm_imm::<B, 0, 16, true>(bus, op)?, // ADD M16
+            100 => self.alu_rm_imm::<B, 0, 32, false>(bus, op)?, // ADD R32
+            101 => self.alu_rm_imm::<B, 0, 32, true>(bus, op)?, // ADD M32
+            102 => self.alu_rm_imm::<B, 1, 8, false>(bus, op)?, // OR R8
+            103 => self.alu_rm_imm::<B, 1, 8, true>(bus, op)?, // OR M8
+            104 => self.alu_rm_imm::<B, 1, 16, false>(bus, op)?, // OR R16
+            105 => self.alu_rm_imm::<B, 1, 16, true>(bus, op)?, // OR M16
+            106 => self.alu_rm_imm::<B, 1, 32, false>(bus, op)?, // OR R32
+            107 => self.alu_rm_imm::<B, 1, 32, true>(bus, op)?, // OR M32
+            108 => self.alu_rm_imm::<B, 2, 8, false>(bus, op)?, // ADC R8
+            109 => self.alu_rm_imm::<B, 2, 8, true>(bus, op)?, // ADC M8
+            110 => self.alu_rm_imm::<B, 2, 16, false>(bus, op)?, // ADC R16
+            111 => self.alu_rm_imm::<B, 2, 16, true>(bus, op)?, // ADC M16
+            112 => self.alu_rm_imm::<B, 2, 32, false>(bus, op)?, // ADC R32
+            113 => self.alu_rm_imm::<B, 2, 32, true>(bus, op)?, // ADC M32
+            114 => self.alu_rm_imm::<B, 3, 8, false>(bus, op)?, // SBB R8
+            115 => self.alu_rm_imm::<B, 3, 8, true>(bus, op)?, // SBB M8
+            116 => self.alu_rm_imm::<B, 3, 16, false>(bus, op)?, // SBB R16
+            117 => self.alu_rm_imm::<B, 3, 16, true>(bus, op)?, // SBB M16
+            118 => self.alu_rm_imm::<B, 3, 32, false>(bus, op)?, // SBB R32
+            119 => self.alu_rm_imm::<B, 3, 32, true>(bus, op)?, // SBB M32
+            120 => self.alu_rm_imm::<B, 4, 8, false>(bus, op)?, // AND R8
+            121 => self.alu_rm_imm::<B, 4, 8, true>(bus, op)?, // AND M8
+            122 => self.alu_rm_imm::<B, 4, 16, false>(bus, op)?, // AND R16
+            123 => self.alu_rm_imm::<B, 4, 16, true>(bus, op)?, // AND M16
+            124 => self.alu_rm_imm::<B, 4, 32, false>(bus, op)?, // AND R32
+            125 => self.alu_rm_imm::<B, 4, 32, true>(bus, op)?, // AND M32
+            126 => self.alu_rm_imm::<B, 5, 8, false>(bus, op)?, // SUB R8
+            127 => self.alu_rm_imm::<B, 5, 8, true>(bus, op)?, // SUB M8
+            128 => self.alu_rm_imm::<B, 5, 16, false>(bus, op)?, // SUB R16
+            129 => self.alu_rm_imm::<B, 5, 16, true>(bus, op)?, // SUB M16
+            130 => self.alu_rm_imm::<B, 5, 32, false>(bus, op)?, // SUB R32
+            131 => self.alu_rm_imm::<B, 5, 32, true>(bus, op)?, // SUB M32
+            132 => self.alu_rm_imm::<B, 6, 8, false>(bus, op)?, // XOR R8
+            133 => self.alu_rm_imm::<B, 6, 8, true>(bus, op)?, // XOR M8
+            134 => self.alu_rm_imm::<B, 6, 16, false>(bus, op)?, // XOR R16
+            135 => self.alu_rm_imm::<B, 6, 16, true>(bus, op)?, // XOR M16
+            136 => self.alu_rm_imm::<B, 6, 32, false>(bus, op)?, // XOR R32
+            137 => self.alu_rm_imm::<B, 6, 32, true>(bus, op)?, // XOR M32
+            138 => self.alu_rm_imm::<B, 7, 8, false>(bus, op)?, // CMP R8
+            139 => self.alu_rm_imm::<B, 7, 8, true>(bus, op)?, // CMP M8
+            140 => self.alu_rm_imm::<B, 7, 16, false>(bus, op)?, // CMP R16
+            141 => self.alu_rm_imm::<B, 7, 16, true>(bus, op)?, // CMP M16
+            142 => self.alu_rm_imm::<B, 7, 32, false>(bus, op)?, // CMP R32
+            143 => self.alu_rm_imm::<B, 7, 32, true>(bus, op)?, // CMP M32
+            144 => self.test_rm_reg::<B, 8, false>(bus, op)?, // TEST_RM_REG R8
+            145 => self.test_rm_reg::<B, 8, true>(bus, op)?,  // TEST_RM_REG M8
+            146 => self.test_rm_reg::<B, 16, false>(bus, op)?, // TEST_RM_REG R16
+            147 => self.test_rm_reg::<B, 16, true>(bus, op)?, // TEST_RM_REG M16
+            148 => self.test_rm_reg::<B, 32, false>(bus, op)?, // TEST_RM_REG R32
+            149 => self.test_rm_reg::<B, 32, true>(bus, op)?, // TEST_RM_REG M32
+            150 => self.test_rm_imm::<B, 8, false>(bus, op)?, // TEST_RM_IMM R8
+            151 => self.test_rm_imm::<B, 8, true>(bus, op)?,  // TEST_RM_IMM M8
+            152 => self.test_rm_imm::<B, 16, false>(bus, op)?, // TEST_RM_IMM R16
+            153 => self.test_rm_imm::<B, 16, true>(bus, op)?, // TEST_RM_IMM M16
+            154 => self.test_rm_imm::<B, 32, false>(bus, op)?, // TEST_RM_IMM R32
+            155 => self.test_rm_imm::<B, 32, true>(bus, op)?, // TEST_RM_IMM M32
+            156 => self.mov_rm_reg::<B, 8, false>(bus, op)?,  // MOV_RM_REG R8
+            157 => self.mov_rm_reg::<B, 8, true>(bus, op)?,   // MOV_RM_REG M8
+            158 => self.mov_rm_reg::<B, 16, false>(bus, op)?, // MOV_RM_REG R16
+            159 => self.mov_rm_reg::<B, 16, true>(bus, op)?,  // MOV_RM_REG M16
+            160 => self.mov_rm_reg::<B, 32, false>(bus, op)?, // MOV_RM_REG R32
+            161 => self.mov_rm_reg::<B, 32, true>(bus, op)?,  // MOV_RM_REG M32
+            162 => self.mov_reg_rm::<B, 8, false>(bus, op)?,  // MOV_REG_RM R8
+            163 => self.mov_reg_rm::<B, 8, true>(bus, op)?,   // MOV_REG_RM M8
+            164 => self.mov_reg_rm::<B, 16, false>(bus, op)?, // MOV_REG_RM R16
+            165 => self.mov_reg_rm::<B, 16, true>(bus, op)?,  // MOV_REG_RM M16
+            166 => self.mov_reg_rm::<B, 32, false>(bus, op)?, // MOV_REG_RM R32
+            167 => self.mov_reg_rm::<B, 32, true>(bus, op)?,  // MOV_REG_RM M32
+            168 => self.mov_rm_imm::<B, 8, false>(bus, op)?,  // MOV_RM_IMM R8
+            169 => self.mov_rm_imm::<B, 8, true>(bus, op)?,   // MOV_RM_IMM M8
+            170 => self.mov_rm_imm::<B, 16, false>(bus, op)?, // MOV_RM_IMM R16
+            171 => self.mov_rm_imm::<B, 16, true>(bus, op)?,  // MOV_RM_IMM M16
+            172 => self.mov_rm_imm::<B, 32, false>(bus, op)?, // MOV_RM_IMM R32
+            173 => self.mov_rm_imm::<B, 32, true>(bus, op)?,  // MOV_RM_IMM M32
+            174 => self.inc_rm::<B, 8, false>(bus, op)?,      // INC_RM R8
+            175 => self.inc_rm::<B, 8, true>(bus, op)?,       // INC_RM M8
+            176 => self.inc_rm::<B, 16, false>(bus, op)?,     // INC_RM R16
+            177 => self.inc_rm::<B, 16, true>(bus, op)?,      // INC_RM M16
+            178 => self.inc_rm::<B, 32, false>(bus, op)?,     // INC_RM R32
+            179 => self.inc_rm::<B, 32, true>(bus, op)?,      // INC_RM M32
+            180 => self.dec_rm::<B, 8, false>(bus, op)?,      // DEC_RM R8
+            181 => self.dec_rm::<B, 8, true>(bus, op)?,       // DEC_RM M8
+            182 => self.dec_rm::<B, 16, false>(bus, op)?,     // DEC_RM R16
+            183 => self.dec_rm::<B, 16, true>(bus, op)?,      // DEC_RM M16
+            184 => self.dec_rm::<B, 32, false>(bus, op)?,     // DEC_RM R32
+            185 => self.dec_rm::<B, 32, true>(bus, op)?,      // DEC_RM M32
+            186 => self.shift_rm_imm::<B, 8, false>(bus, op)?, // SHIFT_RM_IMM R8
+            187 => self.shift_rm_imm::<B, 8, true>(bus, op)?, // SHIFT_RM_IMM M8
+            188 => self.shift_rm_imm::<B, 16, false>(bus, op)?, // SHIFT_RM_IMM R16
+            189 => self.shift_rm_imm::<B, 16, true>(bus, op)?, // SHIFT_RM_IMM M16
+            190 => self.shift_rm_imm::<B, 32, false>(bus, op)?, // SHIFT_RM_IMM R32
+            191 => self.shift_rm_imm::<B, 32, true>(bus, op)?, // SHIFT_RM_IMM M32
+            192 => self.shift_rm_cl::<B, 8, false>(bus, op)?, // SHIFT_RM_CL R8
+            193 => self.shift_rm_cl::<B, 8, true>(bus, op)?,  // SHIFT_RM_CL M8
+            194 => self.shift_rm_cl::<B, 16, false>(bus, op)?, // SHIFT_RM_CL R16
+            195 => self.shift_rm_cl::<B, 16, true>(bus, op)?, // SHIFT_RM_CL M16
+            196 => self.shift_rm_cl::<B, 32, false>(bus, op)?, // SHIFT_RM_CL R32
+            197 => self.shift_rm_cl::<B, 32, true>(bus, op)?, // SHIFT_RM_CL M32
+            198 => self.xchg_rm_reg::<B, 8, false>(bus, op)?, // XCHG_RM_REG R8
+            199 => self.xchg_rm_reg::<B, 8, true>(bus, op)?,  // XCHG_RM_REG M8
+            200 => self.xchg_rm_reg::<B, 16, false>(bus, op)?, // XCHG_RM_REG R16
+            201 => self.xchg_rm_reg::<B, 16, true>(bus, op)?, // XCHG_RM_REG M16
+            202 => self.xchg_rm_reg::<B, 32, false>(bus, op)?, // XCHG_RM_REG R32
+            203 => self.xchg_rm_reg::<B, 32, true>(bus, op)?, // XCHG_RM_REG M32
+            code::LEA => {
+                let off = self.op_ea(op);
+                self.set_reg_any(op.reg, op.w, off);
+            }
+            code::NOT_RM => {
+                let (v, off) = self.rm_any(bus, op, op.w)?;
+                self.rm_any_put(bus, op, op.w, off, !v & width_mask(u32::from(op.w)))?;
+            }
+            code::NEG_RM => {
+                let (v, off) = self.rm_any(bus, op, op.w)?;
+                let r = self.neg(v, u32::from(op.w));
+                self.rm_any_put(bus, op, op.w, off, r)?;
+            }
+            code::PUSH_REG => {
+                let v = self.reg_w::<16>(op.rm);
+                self.push16(bus, v as u16)?;
+                self.check_block_fresh(bus)?;
+            }
+            code::PUSH_REG32 => {
+                let v = self.reg_w::<32>(op.rm);
+                self.push32(bus, v)?;
+                self.check_block_fresh(bus)?;
+            }
+            code::POP_REG => {
+                let v = self.pop16(bus)?;
+                self.set_reg_w::<16>(op.rm, u32::from(v));
+            }
+            code::POP_REG32 => {
+                let v = self.pop32(bus)?;
+                self.set_reg_w::<32>(op.rm, v);
+            }
+            code::PUSH_IMM => {
+                self.pushv(bus, u32::from(op.w), op.imm)?;
+                self.check_block_fresh(bus)?;
+            }
+            code::PUSH_RM => {
+                let (v, _) = self.rm_any(bus, op, op.w)?;
+                self.pushv(bus, u32::from(op.w), v)?;
+                self.check_block_fresh(bus)?;
+            }
+            code::PUSH_SEG => {
+                let v = u32::from(self.segs[usize::from(op.sub)].selector);
+                self.pushv(bus, u32::from(op.w), v)?;
+                self.check_block_fresh(bus)?;
+            }
+            code::POP_SEG => {
+                let v = self.popv(bus, u32::from(op.w))?;
+                self.load_seg_real(usize::from(op.sub), v as u16);
+            }
+            code::MOV_RM_SEG => {
+                let v = u32::from(self.segs[usize::from(op.sub)].selector);
+                if op.mem {
+                    let off = self.op_ea(op);
+                    self.wr16(bus, usize::from(op.seg), off, v as u16)?;
+                    self.check_block_fresh(bus)?;
+                } else {
+                    self.set_reg_any(op.rm, op.w, v);
+                }
+            }
+            code::MOV_SEG_RM => {
+                let (v, _) = self.rm_any(bus, op, 16)?;
+                self.load_seg_real(usize::from(op.sub), v as u16);
+            }
+            code::CBW => self.op_cbw(op.w == 32),
+            code::CWD => self.op_cwd(op.w == 32),
+            code::CLC => self.flags.set_cf(false),
+            code::STC => self.flags.set_cf(true),
+            code::CMC => {
+                let c = !self.flags.cf();
+                self.flags.set_cf(c);
+            }
+            code::CLD => self.flags.set_df(false),
+            code::STD => self.flags.set_df(true),
+            code::CLI => self.flags.set_if(false),
+            code::NOP => {}
+            code::SALC => self.op_salc(),
+            code::LAHF => self.op_lahf(),
+            code::SAHF => self.op_sahf(),
+            code::XLAT => self.op_xlat(bus, usize::from(op.seg), op.ea & EA_32 != 0)?,
+            code::MOVZX | code::MOVSX => {
+                let (v, _) = self.rm_any(bus, op, op.sub)?;
+                let v = match (op.code, op.sub) {
+                    (code::MOVSX, 8) => v as u8 as i8 as i32 as u32,
+                    (code::MOVSX, _) => v as u16 as i16 as i32 as u32,
+                    _ => v,
+                };
+                self.set_reg_any(op.reg, op.w, v);
+            }
+            code::SETCC => {
+                let off = if op.mem { self.op_ea(op) } else { 0 };
+                let v = u32::from(self.cond(op.sub));
+                self.rm_any_put(bus, op, 8, off, v)?;
+            }
+            code::IMUL => {
+                let (b, _) = self.rm_any(bus, op, op.w)?;
+                let a = if op.sub == 0 {
+                    op.imm
+                } else {
+                    self.reg_any(op.reg, op.w)
+                };
+                let r = self.imul_trunc(a, b, u32::from(op.w));
+                self.set_reg_any(op.reg, op.w, r);
+            }
+            code::JCC => {
+                if self.cond(op.sub) {
+                    let target = self.op_next_ip(op, entry).wrapping_add(op.imm);
+                    self.jump_to(target, op.w == 32)?;
+                    return Ok(Flow::Jump);
+                }
+            }
+            code::JMP => {
+                let target = self.op_next_ip(op, entry).wrapping_add(op.imm);
+                self.jump_to(target, op.w == 32)?;
+                return Ok(Flow::Jump);
+            }
+            code::CALL => {
+                let ret = self.op_next_ip(op, entry);
+                let target = ret.wrapping_add(op.imm);
+                // A push into decoded code needs no check: the block ends here and the
+                // next lookup sees the page's new generation.
+                self.call_near(bus, ret, target, u32::from(op.w))?;
+                return Ok(Flow::Jump);
+            }
+            code::RET => {
+                self.ret_near(bus, op.imm, u32::from(op.w))?;
+                return Ok(Flow::Jump);
+            }
+            code::LOOP => {
+                let ecx = op.ea & COUNT_ECX != 0;
+                if self.loop_taken(op.sub, ecx) {
+                    let target = self.op_next_ip(op, entry).wrapping_add(op.imm);
+                    self.jump_to(target, op.w == 32)?;
+                    return Ok(Flow::Jump);
+                }
+            }
+            code::JMP_RM => {
+                let (target, _) = self.rm_any(bus, op, op.w)?;
+                self.jump_to(target, op.w == 32)?;
+                return Ok(Flow::Jump);
+            }
+            code::CALL_RM => {
+                let (target, _) = self.rm_any(bus, op, op.w)?;
+                let ret = self.op_next_ip(op, entry);
+                // A push into decoded code needs no check: the block ends here and the
+                // next lookup sees the page's new generation.
+                self.call_near(bus, ret, target, u32::from(op.w))?;
+                return Ok(Flow::Jump);
+            }
+            // Unused codes, listed so that the table covers every byte value and needs no
+            // range check.
+            241..=255 => {}
+        }
+        Ok(Flow::Next)
+    }
+}

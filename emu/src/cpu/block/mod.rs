@@ -1,0 +1,487 @@
+//! The decoded-block cache: the interpreter's fast path (DESIGN.md section 8).
+//!
+//! A *block* is a straight run of instructions decoded once into [`Op`]s: it starts at some
+//! CS:EIP, stays inside one 4 KiB page and the CS limit, and ends after a control transfer,
+//! before the first instruction that has no fast handler (the *tail*, which the full
+//! interpreter in `exec.rs` then executes from memory), or after [`MAX_OPS`] instructions.
+//!
+//! Blocks are cached by the backing-store index of their first byte, so whatever maps a page
+//! (A20, EMS windows, per-VM instancing) the cache finds the code that is really there. A
+//! block records the generation of its store page; memory bumps it whenever a decoded byte
+//! is written (see `mem/code.rs`), and a stale block is decoded again. Every fast op that
+//! writes memory (stack pushes included) checks the code-write count afterwards, so a block
+//! that writes into decoded code stops right after that write.
+//!
+//! The cache is not machine state: it is rebuilt as code runs and never changes what an
+//! instruction does. Every instruction that has a fast handler is exercised through it by
+//! the conformance vectors, and a differential test runs random code with the cache on and
+//! off and compares the machines.
+
+mod fast;
+mod translate;
+
+use super::{BLOCK_STALE, Cpu, R, regs::CS};
+use crate::bus::Bus;
+
+/// Most instructions in one block.
+pub(crate) const MAX_OPS: usize = 32;
+/// Block slots (a power of two).
+const SLOTS: usize = 2048;
+
+/// What a decoded instruction does. See `fast.rs` for each kind's semantics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    #[default]
+    AluRmReg,
+    AluRegRm,
+    AluRmImm,
+    TestRmReg,
+    TestRmImm,
+    MovRmReg,
+    MovRegRm,
+    MovRmImm,
+    Lea,
+    IncRm,
+    DecRm,
+    NotRm,
+    NegRm,
+    ShiftRmImm,
+    ShiftRmCl,
+    XchgRmReg,
+    PushReg,
+    PopReg,
+    PushImm,
+    PushRm,
+    PushSeg,
+    PopSeg,
+    MovRmSeg,
+    MovSegRm,
+    Cbw,
+    Cwd,
+    Clc,
+    Stc,
+    Cmc,
+    Cld,
+    Std,
+    Cli,
+    Nop,
+    Salc,
+    Lahf,
+    Sahf,
+    Xlat,
+    Movzx,
+    Movsx,
+    Setcc,
+    Imul,
+    Jcc,
+    Jmp,
+    Call,
+    Ret,
+    Loop,
+    JmpRm,
+    CallRm,
+}
+
+/// One decoded instruction.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Op {
+    /// Dispatch code (see `fast.rs`): the kind specialised by operand shape.
+    pub code: u8,
+    pub kind: Kind,
+    /// ALU operation, shift operation, condition code, segment register, or LOOP variant.
+    pub sub: u8,
+    /// Operand width in bits (8, 16 or 32); for branches, the operand size (16 or 32).
+    pub w: u8,
+    /// ModR/M reg field (the register operand).
+    pub reg: u8,
+    /// ModR/M r/m register when `mem` is false.
+    pub rm: u8,
+    /// The r/m operand is in memory at `seg:EA`.
+    pub mem: bool,
+    pub seg: u8,
+    /// Effective address: `base + (index << scale) + disp`, see [`EA_BASE`] and friends.
+    pub base: u8,
+    pub index: u8,
+    pub ea: u8,
+    /// Offsets of this instruction and of the next one from the block's first byte.
+    pub start: u16,
+    pub end: u16,
+    pub disp: u32,
+    pub imm: u32,
+    /// `ea` unpacked for the executor: masks selecting the base and index registers (all
+    /// ones or zero).
+    pub base_mask: u32,
+    pub index_mask: u32,
+    /// The index scale as a shift count (0-3).
+    pub scale: u8,
+}
+
+// Ops are indexed by a shift: keep them 32 bytes.
+const _: () = assert!(size_of::<Op>() == 32);
+
+/// `Op::ea` bit: a base register takes part.
+pub(crate) const EA_BASE: u8 = 1;
+/// `Op::ea` bit: an index register takes part.
+pub(crate) const EA_INDEX: u8 = 2;
+/// `Op::ea` bits 2-3: the index scale (shift count).
+pub(crate) const EA_SCALE_SHIFT: u8 = 2;
+/// `Op::ea` bit: 32-bit address size (no 64 KiB wrap of the offset).
+pub(crate) const EA_32: u8 = 16;
+/// `Op::ea` bit (LOOP/JCXZ): the counter is ECX.
+pub(crate) const COUNT_ECX: u8 = 32;
+
+/// A remembered successor of a block: where control went last time, valid while the
+/// address translation and the decoded code are unchanged.
+#[derive(Clone, Copy, Debug, Default)]
+struct Link {
+    eip: u32,
+    cs_base: u32,
+    /// Slot of the successor and the tag it had when linked (a reused slot has another).
+    target: u32,
+    target_tag: usize,
+    /// Memory's map epoch and code-write count when linked.
+    map_epoch: u64,
+    code_events: u64,
+}
+
+/// A cached block's header.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    /// Backing-store index of the first byte, plus one (0 = empty).
+    tag: usize,
+    /// Generation of the store page when decoded.
+    generation: u64,
+    /// Bytes covered by the ops (the tail instruction is not included).
+    len: u32,
+    ops: u8,
+    /// An instruction without a fast handler follows the ops.
+    slow_tail: bool,
+    /// Decoded for a 32-bit code segment.
+    big: bool,
+    /// Which of `links` to replace next.
+    next_link: u8,
+    links: [Link; 2],
+    /// Where the slot's ops start in the op arena (allocated on first use), or `NO_OPS`.
+    ops_at: u32,
+}
+
+/// `Slot::ops_at` of a slot that has never held a block.
+const NO_OPS: u32 = u32::MAX;
+
+/// The cache. Cloning a CPU clones an empty cache.
+#[derive(Default)]
+pub(crate) struct BlockCache {
+    slots: Vec<Slot>,
+    ops: Vec<Op>,
+    enabled: bool,
+}
+
+impl Clone for BlockCache {
+    fn clone(&self) -> BlockCache {
+        BlockCache {
+            slots: Vec::new(),
+            ops: Vec::new(),
+            enabled: self.enabled,
+        }
+    }
+}
+
+impl std::fmt::Debug for BlockCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let used = self.slots.iter().filter(|s| s.tag != 0).count();
+        write!(
+            f,
+            "BlockCache {{ enabled: {}, blocks: {used} }}",
+            self.enabled
+        )
+    }
+}
+
+impl BlockCache {
+    pub(crate) fn new() -> BlockCache {
+        BlockCache {
+            slots: Vec::new(),
+            ops: Vec::new(),
+            enabled: true,
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    pub(crate) fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+        self.flush();
+    }
+
+    /// Forgets every block.
+    pub(crate) fn flush(&mut self) {
+        self.slots.clear();
+        self.ops.clear();
+    }
+
+    #[inline(always)]
+    fn slot_of(idx: usize) -> usize {
+        (idx ^ (idx >> 11)) & (SLOTS - 1)
+    }
+}
+
+/// How a fast op finished.
+pub(crate) enum Flow {
+    /// Continue with the next op of the block.
+    Next,
+    /// The op set EIP itself (a taken branch or a control transfer): the block is over.
+    Jump,
+}
+
+/// No previous block to link from.
+const NO_SLOT: usize = usize::MAX;
+
+impl Cpu {
+    /// The successor of block `prev` at CS:EIP if a link says so and is still valid.
+    #[inline(always)]
+    fn follow_link<B: Bus>(&self, bus: &B, prev: usize) -> Option<usize> {
+        let slot = self.blocks.slots.get(prev)?;
+        let mem = bus.memory_ref();
+        let cs_base = self.segs[CS].base;
+        for l in &slot.links {
+            // An unused link (all zero) names no block: tags of filled slots are never 0.
+            if l.target_tag != 0
+                && l.eip == self.eip
+                && l.cs_base == cs_base
+                && l.map_epoch == mem.map_epoch()
+                && l.code_events == mem.code_write_events()
+                && self
+                    .blocks
+                    .slots
+                    .get(l.target as usize)
+                    .is_some_and(|t| t.tag == l.target_tag)
+            {
+                return Some(l.target as usize);
+            }
+        }
+        None
+    }
+
+    /// Records that control went from block `prev` to block `n` at the current CS:EIP.
+    #[inline(always)]
+    fn link<B: Bus>(&mut self, bus: &B, prev: usize, n: usize) {
+        let mem = bus.memory_ref();
+        let target_tag = match self.blocks.slots.get(n) {
+            Some(t) => t.tag,
+            None => return,
+        };
+        let link = Link {
+            eip: self.eip,
+            cs_base: self.segs[CS].base,
+            target: n as u32,
+            target_tag,
+            map_epoch: mem.map_epoch(),
+            code_events: mem.code_write_events(),
+        };
+        if let Some(p) = self.blocks.slots.get_mut(prev) {
+            let k = usize::from(p.next_link & 1);
+            p.links[k] = link;
+            p.next_link ^= 1;
+        }
+    }
+
+    /// Finds (or decodes into `ops`) the block at CS:EIP. `None` when the fast path cannot
+    /// apply (EIP beyond the limit, unreadable code): the full interpreter takes the
+    /// instruction.
+    #[inline(always)]
+    fn lookup_block<B: Bus>(&mut self, bus: &mut B, ops: &mut Vec<Op>) -> Option<usize> {
+        let cs = self.segs[CS];
+        let eip = self.eip;
+        if eip > cs.limit {
+            return None;
+        }
+        let mem = bus.memory_ref();
+        let idx = mem.readable_index(cs.base.wrapping_add(eip))?;
+        let n = BlockCache::slot_of(idx);
+        if let Some(s) = self.blocks.slots.get(n)
+            && s.tag == idx + 1
+            && s.big == cs.big
+            && s.generation == mem.code_generation(idx >> 12)
+            && u64::from(eip) + u64::from(s.len) <= u64::from(cs.limit) + 1
+        {
+            return Some(n);
+        }
+        self.translate_block(bus, ops, n, idx);
+        Some(n)
+    }
+
+    /// Runs blocks until the budget is used up or a step needs the slow path (TF or an
+    /// interrupt shadow), consuming one tick per instruction. Instructions without a fast
+    /// handler go through the full interpreter.
+    pub(crate) fn run_blocks<B: Bus>(&mut self, bus: &mut B) {
+        if self.blocks.slots.is_empty() {
+            // Op storage is allocated per slot as blocks are decoded, so a CPU that runs
+            // little code (a test, a short program) costs little.
+            self.blocks.slots = vec![
+                Slot {
+                    ops_at: NO_OPS,
+                    ..Slot::default()
+                };
+                SLOTS
+            ];
+        }
+        // The ops are borrowed out of the cache while blocks run (executing an op never
+        // touches the cache), so handlers read fields straight from the decoded array.
+        let mut ops = std::mem::take(&mut self.blocks.ops);
+        self.d.rep_more = false;
+        let mut prev = NO_SLOT;
+        while self.budget != 0 && !self.attention && !self.stopped {
+            let n = match self.follow_link(bus, prev) {
+                Some(n) => n,
+                None => match self.lookup_block(bus, &mut ops) {
+                    Some(n) => {
+                        if prev != NO_SLOT {
+                            self.link(bus, prev, n);
+                        }
+                        n
+                    }
+                    None => {
+                        self.budget -= 1;
+                        self.interpret_one(bus);
+                        prev = NO_SLOT;
+                        continue;
+                    }
+                },
+            };
+            let Some(&slot) = self.blocks.slots.get(n) else {
+                break;
+            };
+            let count = usize::from(slot.ops);
+            // Charge the whole block up front; ops not executed are refunded.
+            let avail = (count as u64).min(self.budget) as usize;
+            self.budget -= avail as u64;
+            let entry = self.eip;
+            let first = slot.ops_at as usize;
+            let (executed, fell_through) = match ops.get(first..first + avail) {
+                Some(run) => self.run_ops(bus, run, entry),
+                None => (0, false),
+            };
+            self.budget += (avail - executed) as u64;
+            prev = n;
+            if fell_through && avail == count && slot.slow_tail && self.budget != 0 && !self.stopped
+            {
+                self.budget -= 1;
+                self.interpret_one(bus);
+                prev = NO_SLOT;
+            }
+        }
+        self.blocks.ops = ops;
+    }
+
+    /// Executes `ops` in order. Returns how many ran and whether control fell through the
+    /// last one (rather than jumping, faulting or modifying decoded code).
+    #[inline(always)]
+    fn run_ops<B: Bus>(&mut self, bus: &mut B, ops: &[Op], entry: u32) -> (usize, bool) {
+        self.block_events = bus.memory_ref().code_write_events();
+        // Position of `op` in `ops`, computed only when leaving early (no counter per op).
+        let ran =
+            |op: &Op| (op as *const Op as usize - ops.as_ptr() as usize) / size_of::<Op>() + 1;
+        for op in ops {
+            match self.exec_fast(bus, op, entry) {
+                Ok(Flow::Next) => {}
+                Ok(Flow::Jump) => return (ran(op), false),
+                Err(BLOCK_STALE) => {
+                    // The op wrote into decoded code: continue from memory after it.
+                    self.eip = entry.wrapping_add(u32::from(op.end));
+                    return (ran(op), false);
+                }
+                Err(fault) => {
+                    self.d.start_eip = entry.wrapping_add(u32::from(op.start));
+                    self.eip = entry.wrapping_add(u32::from(op.end));
+                    self.deliver_fault(bus, fault);
+                    return (ran(op), false);
+                }
+            }
+        }
+        if let Some(last) = ops.last() {
+            self.eip = entry.wrapping_add(u32::from(last.end));
+        }
+        (ops.len(), true)
+    }
+
+    /// After a fast op wrote memory: `BLOCK_STALE` if the write changed decoded code.
+    #[inline(always)]
+    pub(crate) fn check_block_fresh<B: Bus>(&self, bus: &B) -> R<()> {
+        if bus.memory_ref().code_write_events() == self.block_events {
+            Ok(())
+        } else {
+            Err(BLOCK_STALE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::bare::BareSystem;
+    use crate::cpu::{Exit, Model, Reg16, SegReg};
+
+    /// A block that faults into a vector pointing at 0000:0000 must not follow an unused
+    /// (all-zero) link of its slot into the empty slot 0. Found by the random-code property
+    /// test: `POP AX` at SS:FFFF raises #GP(13) on the 80286, vector 13 is 0000:0000, and
+    /// the run used to spin there without retiring an instruction.
+    #[test]
+    fn unused_links_lead_nowhere() {
+        let mut sys = BareSystem::new(Model::I80286, 0x1_0000).expect("64 KiB is a valid RAM size");
+        sys.load_code(0, 0x3D, &[0x58]); // POP AX; then zeros: ADD [BX+SI],AL
+        sys.cpu.set_sreg(SegReg::SS, 0);
+        sys.cpu.set_reg16(Reg16::SP, 0xFFFF);
+        let r = sys.run(5);
+        assert_eq!((r.ticks, r.exit), (5, Exit::Budget));
+        // #GP, then four 2-byte ADDs from 0000:0000.
+        assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 8));
+    }
+
+    /// A CALL whose return-address push lands on the bytes of the block being executed
+    /// still transfers to its target (the write makes the block stale, but the block ends
+    /// at the call anyway). Found by the cache-on/off property test.
+    #[test]
+    fn call_pushing_into_its_own_block_still_jumps() {
+        for cache in [true, false] {
+            let mut sys =
+                BareSystem::new(Model::I8086, 0x1_0000).expect("64 KiB is a valid RAM size");
+            sys.cpu.set_block_cache(cache);
+            // 0000:0100  NOP; NOP; CALL +1 (E8 01 00); NOP; HLT
+            sys.load_code(0, 0x100, &[0x90, 0x90, 0xE8, 0x01, 0x00, 0x90, 0xF4]);
+            sys.cpu.set_sreg(SegReg::SS, 0);
+            // The return address 0105h is pushed at 0000:0100, over the two NOPs.
+            sys.cpu.set_reg16(Reg16::SP, 0x102);
+            let r = sys.run(3);
+            assert_eq!((r.ticks, r.exit), (3, Exit::Budget));
+            assert_eq!(
+                sys.cpu.ip(),
+                0x106,
+                "block cache {cache}: CALL target is 0105h + 1"
+            );
+            assert_eq!(sys.bus.mem.read_bytes(0x100, 2), vec![0x05, 0x01]);
+        }
+    }
+
+    /// `XCHG reg,[mem]` whose memory operand is decoded code of the running block finishes
+    /// both halves of the exchange. Found by the cache-on/off property test.
+    #[test]
+    fn xchg_into_decoded_code_completes() {
+        for cache in [true, false] {
+            let mut sys =
+                BareSystem::new(Model::I8086, 0x1_0000).expect("64 KiB is a valid RAM size");
+            sys.cpu.set_block_cache(cache);
+            // 0000:0100  MOV DI,0100h; XCHG CX,[DI]; HLT   (CX = 1234h)
+            sys.load_code(0, 0x100, &[0xBF, 0x00, 0x01, 0x87, 0x0D, 0xF4]);
+            sys.cpu.set_sreg(SegReg::DS, 0);
+            sys.cpu.set_reg16(Reg16::CX, 0x1234);
+            let r = sys.run(2);
+            assert_eq!((r.ticks, r.exit), (2, Exit::Budget));
+            // XCHG: CX gets the old word at DS:0100 (BF 00), memory gets the old CX.
+            assert_eq!(sys.cpu.reg16(Reg16::CX), 0x00BF, "block cache {cache}");
+            assert_eq!(sys.bus.mem.read_bytes(0x100, 2), vec![0x34, 0x12]);
+            assert_eq!(sys.cpu.ip(), 0x105);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `vexed-emu`: the emulated PC, a pure function of (configuration, guest files, inputs).
+//!
+//! This crate never touches files, threads, the host clock or randomness, and never prints:
+//! everything it knows arrives through its API and everything it does is visible in its
+//! serializable state. See `../shared/DESIGN.md` section 1 for the workspace layout.
+//!
+//! What exists today:
+//! - [`cpu`]: the x86 interpreter (8086, 80286 and 80386 models, real mode).
+//! - [`mem`]: physical memory with the model's address-bus width, the A20 gate and a
+//!   page-granular map.
+//! - [`bus`]: the interface through which the CPU reaches memory and I/O ports.
+//! - [`bare`]: a CPU wired to RAM and an open I/O bus, for conformance vectors, benchmarks
+//!   and fuzzing.
+
+pub mod bare;
+pub mod bus;
+pub mod cpu;
+pub mod mem;
+
+pub use bus::{Bus, IoSize};
+pub use cpu::{Cpu, Exit, Model, RunResult};
+pub use mem::Memory;

@@ -102,7 +102,10 @@ pub struct Memory {
     map_epoch: u64,
     /// Physical addresses below this lie in readable pages mapped to the same offset of the
     /// backing store (conventional RAM, normally), so reads there need no page lookup.
-    /// Derived from `map` (recomputed on every mapping change and after deserializing).
+    /// Consecutive masked addresses below it are consecutive (it never reaches past the
+    /// first wrap of the bus mask or, with A20 off, past 1 MiB), so a multi-byte read that
+    /// ends below it needs no wrap check either. Derived from `map` and the A20 gate
+    /// (recomputed on every change of either and after deserializing).
     #[serde(skip)]
     direct: u32,
 }
@@ -260,6 +263,7 @@ impl Memory {
             bus_mask & !(1 << 20)
         };
         self.map_epoch += 1;
+        self.recompute_direct();
     }
 
     /// Changes whenever address translation changes (A20 or the page map).
@@ -364,7 +368,10 @@ impl Memory {
         Some((StorePage(e >> PAGE_SHIFT), access))
     }
 
-    /// Recomputes `direct`: the end of the run of identity-mapped readable pages from 0.
+    /// Recomputes `direct`: the end of the run of identity-mapped readable pages from 0, cut
+    /// at 1 MiB while A20 is off (above it, address line 20 makes consecutive addresses
+    /// jump). The map never extends past the bus mask, so with A20 on the run ends by the
+    /// first wrap.
     fn recompute_direct(&mut self) {
         let pages = self
             .map
@@ -372,7 +379,8 @@ impl Memory {
             .enumerate()
             .take_while(|&(p, &e)| e & NO_READ == 0 && (e >> PAGE_SHIFT) as usize == p)
             .count();
-        self.direct = (pages as u32) << PAGE_SHIFT;
+        let run = (pages as u32) << PAGE_SHIFT;
+        self.direct = if self.a20 { run } else { run.min(1 << 20) };
     }
 
     /// Store index of physical address `a` (already masked) if its page is readable.
@@ -521,11 +529,8 @@ impl Memory {
     pub fn read_u16(&self, addr: u32) -> u16 {
         let a = addr & self.mask;
         // Within the direct region consecutive addresses are consecutive store bytes, even
-        // across pages; the last byte must be inside it too, and must not be wrapped by the
-        // bus width or the A20 gate.
-        let end = a.wrapping_add(1);
-        if end < self.direct
-            && end & self.mask == end
+        // across pages, and never wrapped by the bus width or the A20 gate.
+        if a as usize + 2 <= self.direct as usize
             && let Some(b) = self.store.get(a as usize..a as usize + 2)
         {
             return u16::from_le_bytes([b[0], b[1]]);
@@ -550,9 +555,7 @@ impl Memory {
     #[inline(always)]
     pub fn read_u32(&self, addr: u32) -> u32 {
         let a = addr & self.mask;
-        let end = a.wrapping_add(3);
-        if end < self.direct
-            && end & self.mask == end
+        if a as usize + 4 <= self.direct as usize
             && let Some(b) = self.store.get(a as usize..a as usize + 4)
         {
             return u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
@@ -707,6 +710,29 @@ mod tests {
         m.set_a20(true);
         // With A20 on it comes from 100000h.
         assert_eq!(m.read_u16(0xF_FFFF), 0x0301);
+    }
+
+    #[test]
+    fn a20_off_words_above_one_megabyte_use_two_bus_addresses() {
+        // With A20 off, 2FFFFFh and its successor 300000h are bus addresses 2FFFFFh and
+        // 200000h: not neighbours in RAM.
+        let mut m = Memory::new(0x40_0000, 24).unwrap();
+        m.write_u8(0x2F_FFFF, 0x01);
+        m.write_u8(0x20_0000, 0x02);
+        m.write_u8(0x30_0000, 0x03);
+        m.set_a20(false);
+        assert_eq!(m.read_u16(0x2F_FFFF), 0x0201);
+        assert_eq!(m.read_u32(0x2F_FFFE), 0x0002_0100);
+        m.set_a20(true);
+        assert_eq!(m.read_u16(0x2F_FFFF), 0x0301);
+    }
+
+    #[test]
+    fn doubleword_at_the_top_of_a_24_bit_bus_wraps_to_zero() {
+        let mut m = Memory::new(0x100_0000, 24).unwrap(); // 16 MiB: the whole bus is RAM
+        m.write_u8(0xFF_FFFF, 0x44);
+        m.write_bytes(0, &[0x55, 0x66, 0x77]);
+        assert_eq!(m.read_u32(0xFF_FFFF), 0x7766_5544);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{COUNT_ECX, EA_32, Flow, Kind, Op};
 use crate::bus::Bus;
 use crate::cpu::alu::width_mask;
 use crate::cpu::regs::{CS, CX};
-use crate::cpu::{Cpu, R};
+use crate::cpu::{Cpu, Model, R};
 
 /// Dispatch codes. A family's six shapes are consecutive (R8, M8, R16, M16, R32, M32); the
 /// ALU families have a run of six per operation.
@@ -85,6 +85,45 @@ pub(crate) mod code {
     pub const CALL_RM: u8 = OTHERS + 34;
     pub const PUSH_REG32: u8 = OTHERS + 35;
     pub const POP_REG32: u8 = OTHERS + 36;
+    /// SHL/SHR of a register by a constant count in 1..=width (after the model's count
+    /// masking), the shifts compilers emit; [`specialize`] picks them.
+    pub const SHL_R8_IMM: u8 = OTHERS + 37;
+    pub const SHL_R16_IMM: u8 = OTHERS + 38;
+    pub const SHL_R32_IMM: u8 = OTHERS + 39;
+    pub const SHR_R8_IMM: u8 = OTHERS + 40;
+    pub const SHR_R16_IMM: u8 = OTHERS + 41;
+    pub const SHR_R32_IMM: u8 = OTHERS + 42;
+}
+
+/// The dispatch code for `op` on `model`: [`lower`], then a narrower handler where the
+/// decoded operands allow one. May rewrite `op.imm` to the effective shift count.
+pub(crate) fn specialize(model: Model, op: &mut Op) -> u8 {
+    let general = lower(op.kind, op.sub, op.w, op.mem);
+    if op.kind == Kind::ShiftRmImm && !op.mem {
+        // The same count masking as `Cpu::shift`: the 8086 uses the whole count byte.
+        let count = if model == Model::I8086 {
+            op.imm & 0xFF
+        } else {
+            op.imm & 0x1F
+        };
+        let shl = op.sub == 4 || (op.sub == 6 && model != Model::I8086);
+        let family = match op.sub {
+            _ if shl => code::SHL_R8_IMM,
+            5 => code::SHR_R8_IMM,
+            _ => return general,
+        };
+        if count == 0 || count > u32::from(op.w) {
+            return general;
+        }
+        op.imm = count;
+        return family
+            + match op.w {
+                8 => 0,
+                16 => 1,
+                _ => 2,
+            };
+    }
+    general
 }
 
 /// The dispatch code for an op of `kind` (and ALU operation `op`) with operand width `w` and
@@ -351,6 +390,30 @@ impl Cpu {
         let (v, off) = self.rm_get::<B, W, M>(bus, op)?;
         let r = self.shift(usize::from(op.sub), v, op.imm, W);
         self.rm_put::<B, W, M>(bus, op, off, r)
+    }
+
+    /// SHL reg,count with `count` in 1..=W (see [`specialize`]): the flags of `Cpu::shift`.
+    #[inline(always)]
+    fn shl_reg_imm<const W: u32>(&mut self, op: &Op) {
+        let v = self.reg_w::<W>(op.rm);
+        let count = op.imm;
+        let r = (v << count) & width_mask(W);
+        let cf = (v >> (W - count)) & 1 != 0;
+        let of = (r >> (W - 1)) & 1 != 0;
+        self.flags.set_result(r, W, cf, of ^ cf, false);
+        self.set_reg_w::<W>(op.rm, r);
+    }
+
+    /// SHR reg,count with `count` in 1..=W (see [`specialize`]): the flags of `Cpu::shift`.
+    #[inline(always)]
+    fn shr_reg_imm<const W: u32>(&mut self, op: &Op) {
+        let v = self.reg_w::<W>(op.rm);
+        let count = op.imm;
+        let r = v >> count;
+        let cf = (v >> (count - 1)) & 1 != 0;
+        let of = count == 1 && (v >> (W - 1)) & 1 != 0;
+        self.flags.set_result(r, W, cf, of, false);
+        self.set_reg_w::<W>(op.rm, r);
     }
 
     #[inline(always)]
@@ -789,9 +852,15 @@ impl Cpu {
                 self.call_near(bus, ret, target, u32::from(op.w))?;
                 return Ok(Flow::Jump);
             }
+            code::SHL_R8_IMM => self.shl_reg_imm::<8>(op),
+            code::SHL_R16_IMM => self.shl_reg_imm::<16>(op),
+            code::SHL_R32_IMM => self.shl_reg_imm::<32>(op),
+            code::SHR_R8_IMM => self.shr_reg_imm::<8>(op),
+            code::SHR_R16_IMM => self.shr_reg_imm::<16>(op),
+            code::SHR_R32_IMM => self.shr_reg_imm::<32>(op),
             // Unused codes, listed so that the table covers every byte value and needs no
             // range check.
-            241..=255 => {}
+            247..=255 => {}
         }
         Ok(Flow::Next)
     }

@@ -518,7 +518,7 @@ impl Cpu {
             };
             op.start = pos as u16;
             op.end = (pos + c.pos) as u16;
-            op.code = super::fast::lower(op.kind, op.sub, op.w, op.mem);
+            op.code = super::fast::specialize(self.model, &mut op);
             let all_if = |bit: u8| if op.ea & bit != 0 { u32::MAX } else { 0 };
             op.base_mask = all_if(EA_BASE);
             op.index_mask = all_if(EA_INDEX);

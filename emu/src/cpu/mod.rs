@@ -195,9 +195,9 @@ pub struct Cpu {
     win_len: u32,
     #[serde(skip)]
     win_off: usize,
-    /// Code-write event count when the running block started (see `block/mod.rs`).
+    /// Memory's cache epoch when the running block started (see `block/mod.rs`).
     #[serde(skip)]
-    block_events: u64,
+    block_epoch: u64,
     /// TF is set or an interrupt shadow is pending: steps take the slow path.
     #[serde(skip)]
     attention: bool,
@@ -253,7 +253,7 @@ impl Cpu {
             win_start: 0,
             win_len: 0,
             win_off: 0,
-            block_events: 0,
+            block_epoch: 0,
             attention: false,
             blocks: block::BlockCache::new(),
             budget: 0,

@@ -5,14 +5,15 @@
 //!
 //! - one bit per backing-store byte that some cached instruction was decoded from;
 //! - a generation number per store page, bumped when a write changes a marked byte, which
-//!   also clears the page's marks (every cached instruction of the page is then stale);
-//! - a count of such events, so an executing block can notice that it modified itself.
+//!   also clears the page's marks (every cached instruction of the page is then stale).
+//!   `Memory` bumps its cache epoch at the same time, so a running block notices that it
+//!   modified itself.
 //!
 //! Pages holding marked bytes are flagged in the page map, so ordinary writes elsewhere keep
 //! their fast path; only writes to those pages come here. None of this is machine state: it
 //! describes the CPU's cache, is rebuilt as code runs, and is skipped by serialization.
 
-/// Code marks, page generations and the self-modification count. See the module docs.
+/// Code marks and page generations. See the module docs.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CodeTracker {
     /// One bit per store byte.
@@ -21,8 +22,6 @@ pub(crate) struct CodeTracker {
     generation: Vec<u64>,
     /// Per store page: some byte of it is marked.
     marked: Vec<bool>,
-    /// Number of writes that hit marked bytes.
-    events: u64,
 }
 
 /// Caches compare equal whatever they hold: they are not machine state.
@@ -47,12 +46,6 @@ impl CodeTracker {
     #[inline(always)]
     pub fn generation(&self, page: usize) -> u64 {
         self.generation.get(page).copied().unwrap_or(0)
-    }
-
-    /// Number of writes that changed marked bytes so far.
-    #[inline(always)]
-    pub fn events(&self) -> u64 {
-        self.events
     }
 
     /// Marks `len` bytes from store index `start` (within one page). Returns whether the
@@ -113,7 +106,6 @@ impl CodeTracker {
         if let Some(words) = self.bits.get_mut(page * 64..page * 64 + 64) {
             words.fill(0);
         }
-        self.events += 1;
     }
 }
 
@@ -122,7 +114,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn marks_generations_and_events() {
+    fn marks_and_generations() {
         let mut t = CodeTracker::default();
         assert_eq!(t.generation(1), 0);
         assert!(t.mark(3 * 4096, 4096 + 10, 3));
@@ -131,7 +123,6 @@ mod tests {
         assert!(t.page_marked(1) && !t.page_marked(0));
         t.invalidate_page(1);
         assert_eq!(t.generation(1), 1);
-        assert_eq!(t.events(), 1);
         assert!(!t.is_marked(4096 + 10) && !t.page_marked(1));
     }
 }

@@ -96,10 +96,12 @@ pub struct Memory {
     /// Which store bytes hold decoded code (the CPU's cache bookkeeping, not machine state).
     #[serde(skip)]
     code: CodeTracker,
-    /// Bumped whenever the translation of physical addresses changes (A20, page mapping), so
-    /// caches keyed by address can tell they are stale. Not machine state.
+    /// Bumped whenever something cached by address may have gone stale: the translation of
+    /// physical addresses changed (A20, page mapping), a write changed decoded code, or the
+    /// CPU decoded a block ([`Memory::bump_cache_epoch`]). The CPU's block links and its
+    /// check for self-modifying code compare it. Not machine state.
     #[serde(skip)]
-    map_epoch: u64,
+    cache_epoch: u64,
     /// Physical addresses below this lie in readable pages mapped to the same offset of the
     /// backing store (conventional RAM, normally), so reads there need no page lookup.
     /// Consecutive masked addresses below it are consecutive (it never reaches past the
@@ -182,7 +184,7 @@ impl From<MemoryData> for Memory {
             a20: d.a20,
             mask: d.mask,
             code: CodeTracker::default(),
-            map_epoch: 0,
+            cache_epoch: 0,
             direct: 0,
         };
         // Code marks belong to a CPU cache that does not survive serialization.
@@ -225,7 +227,7 @@ impl Memory {
             a20: true,
             mask: bus_mask,
             code: CodeTracker::default(),
-            map_epoch: 0,
+            cache_epoch: 0,
             direct: 0,
         })
         .map(|mut m: Memory| {
@@ -262,14 +264,22 @@ impl Memory {
         } else {
             bus_mask & !(1 << 20)
         };
-        self.map_epoch += 1;
+        self.cache_epoch += 1;
         self.recompute_direct();
     }
 
-    /// Changes whenever address translation changes (A20 or the page map).
+    /// See the `cache_epoch` field: changes whenever address translation or decoded code
+    /// changes, or a block is decoded.
     #[inline(always)]
-    pub(crate) fn map_epoch(&self) -> u64 {
-        self.map_epoch
+    pub(crate) fn cache_epoch(&self) -> u64 {
+        self.cache_epoch
+    }
+
+    /// Marks everything keyed by [`Memory::cache_epoch`] stale (the CPU calls this when it
+    /// decodes a block into a cache slot that links may point at).
+    #[inline]
+    pub(crate) fn bump_cache_epoch(&mut self) {
+        self.cache_epoch += 1;
     }
 
     /// The mask applied to every physical address (bus width and A20 gate).
@@ -336,7 +346,7 @@ impl Memory {
                 Access::ReadWrite => 0,
                 Access::ReadOnly => NO_WRITE,
             };
-        self.map_epoch += 1;
+        self.cache_epoch += 1;
         self.recompute_direct();
         Ok(())
     }
@@ -349,7 +359,7 @@ impl Memory {
             .get_mut(page as usize)
             .ok_or(MemError::PageOutOfRange { page, limit })?;
         *entry = UNMAPPED;
-        self.map_epoch += 1;
+        self.cache_epoch += 1;
         self.recompute_direct();
         Ok(())
     }
@@ -464,6 +474,7 @@ impl Memory {
     #[cold]
     fn invalidate_code_page(&mut self, page: usize) {
         self.code.invalidate_page(page);
+        self.cache_epoch += 1;
         for e in self.map.iter_mut() {
             if (*e >> PAGE_SHIFT) as usize == page && *e & NO_READ == 0 {
                 *e &= !CODE;
@@ -487,12 +498,6 @@ impl Memory {
     #[inline(always)]
     pub(crate) fn code_generation(&self, page: usize) -> u64 {
         self.code.generation(page)
-    }
-
-    /// Count of writes that changed decoded bytes (anywhere).
-    #[inline(always)]
-    pub(crate) fn code_write_events(&self) -> u64 {
-        self.code.events()
     }
 
     /// Reads the byte at physical address `addr`.
@@ -793,15 +798,16 @@ mod tests {
         // Data next to the code, and rewriting a code byte with its own value, change nothing.
         m.write_u16(0x1010, 0x1234);
         m.write_u8(0x1001, 0x90);
-        assert_eq!((m.code_generation(1), m.code_write_events()), (g, 0));
+        let epoch = m.cache_epoch();
+        assert_eq!((m.code_generation(1), m.cache_epoch()), (g, epoch));
         // Changing a decoded byte (through any width) invalidates the page's decodes.
         m.write_u16(0x0FFF, 0x4040);
         assert_eq!(m.code_generation(1), g + 1);
-        assert_eq!(m.code_write_events(), 1);
+        assert_eq!(m.cache_epoch(), epoch + 1);
         assert_eq!(m.read_u16(0x0FFF), 0x4040);
         // The marks are gone: further writes are plain.
         m.write_u8(0x1001, 0x00);
-        assert_eq!(m.code_write_events(), 1);
+        assert_eq!(m.cache_epoch(), epoch + 1);
     }
 
     #[test]

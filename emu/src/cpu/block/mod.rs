@@ -9,8 +9,13 @@
 //! (A20, EMS windows, per-VM instancing) the cache finds the code that is really there. A
 //! block records the generation of its store page; memory bumps it whenever a decoded byte
 //! is written (see `mem/code.rs`), and a stale block is decoded again. Every fast op that
-//! writes memory (stack pushes included) checks the code-write count afterwards, so a block
-//! that writes into decoded code stops right after that write.
+//! writes memory (stack pushes included) then checks memory's cache epoch, which such a
+//! write bumps, so a block that writes into decoded code stops right after that write.
+//!
+//! Each block remembers its last two successors (*links*) with the cache epoch at the time;
+//! the epoch also moves when the address translation changes or any block is decoded, so a
+//! link with the current epoch needs no lookup. In a steady loop, going from one block to
+//! the next is a key and an epoch comparison.
 //!
 //! The cache is not machine state: it is rebuilt as code runs and never changes what an
 //! instruction does. Every instruction that has a fast handler is exercised through it by
@@ -131,18 +136,20 @@ pub(crate) const EA_32: u8 = 16;
 /// `Op::ea` bit (LOOP/JCXZ): the counter is ECX.
 pub(crate) const COUNT_ECX: u8 = 32;
 
-/// A remembered successor of a block: where control went last time, valid while the
-/// address translation and the decoded code are unchanged.
+/// A remembered successor of a block: where control went last time. It holds while
+/// memory's cache epoch is unchanged, which rules out a changed address translation,
+/// changed decoded code and a reused target slot (decoding a block bumps the epoch). The
+/// CS limit cannot change in real mode; a later CS descriptor load must bump the epoch.
 #[derive(Clone, Copy, Debug, Default)]
 struct Link {
-    eip: u32,
-    cs_base: u32,
-    /// Slot of the successor and the tag it had when linked (a reused slot has another).
+    /// `CS.base << 32 | EIP` of the successor. With `epoch` it never matches while unused:
+    /// links are recorded after a decode, so their epoch is never the initial 0.
+    key: u64,
+    epoch: u64,
+    /// Slot of the successor.
     target: u32,
-    target_tag: usize,
-    /// Memory's map epoch and code-write count when linked.
-    map_epoch: u64,
-    code_events: u64,
+    /// CS was a 32-bit segment.
+    big: bool,
 }
 
 /// A cached block's header.
@@ -240,46 +247,33 @@ pub(crate) enum Flow {
 const NO_SLOT: usize = usize::MAX;
 
 impl Cpu {
+    /// `CS.base << 32 | EIP`: where a block starts, as links record it.
+    #[inline(always)]
+    fn link_key(&self) -> u64 {
+        (u64::from(self.segs[CS].base) << 32) | u64::from(self.eip)
+    }
+
     /// The successor of block `prev` at CS:EIP if a link says so and is still valid.
     #[inline(always)]
     fn follow_link<B: Bus>(&self, bus: &B, prev: usize) -> Option<usize> {
         let slot = self.blocks.slots.get(prev)?;
-        let mem = bus.memory_ref();
-        let cs_base = self.segs[CS].base;
-        for l in &slot.links {
-            // An unused link (all zero) names no block: tags of filled slots are never 0.
-            if l.target_tag != 0
-                && l.eip == self.eip
-                && l.cs_base == cs_base
-                && l.map_epoch == mem.map_epoch()
-                && l.code_events == mem.code_write_events()
-                && self
-                    .blocks
-                    .slots
-                    .get(l.target as usize)
-                    .is_some_and(|t| t.tag == l.target_tag)
-            {
-                return Some(l.target as usize);
-            }
-        }
-        None
+        let key = self.link_key();
+        let epoch = bus.memory_ref().cache_epoch();
+        let big = self.segs[CS].big;
+        slot.links
+            .iter()
+            .find(|l| l.key == key && l.epoch == epoch && l.big == big)
+            .map(|l| l.target as usize)
     }
 
     /// Records that control went from block `prev` to block `n` at the current CS:EIP.
     #[inline(always)]
     fn link<B: Bus>(&mut self, bus: &B, prev: usize, n: usize) {
-        let mem = bus.memory_ref();
-        let target_tag = match self.blocks.slots.get(n) {
-            Some(t) => t.tag,
-            None => return,
-        };
         let link = Link {
-            eip: self.eip,
-            cs_base: self.segs[CS].base,
+            key: self.link_key(),
+            epoch: bus.memory_ref().cache_epoch(),
             target: n as u32,
-            target_tag,
-            map_epoch: mem.map_epoch(),
-            code_events: mem.code_write_events(),
+            big: self.segs[CS].big,
         };
         if let Some(p) = self.blocks.slots.get_mut(prev) {
             let k = usize::from(p.next_link & 1);
@@ -380,7 +374,7 @@ impl Cpu {
     /// last one (rather than jumping, faulting or modifying decoded code).
     #[inline(always)]
     fn run_ops<B: Bus>(&mut self, bus: &mut B, ops: &[Op], entry: u32) -> (usize, bool) {
-        self.block_events = bus.memory_ref().code_write_events();
+        self.block_epoch = bus.memory_ref().cache_epoch();
         // Position of `op` in `ops`, computed only when leaving early (no counter per op).
         let ran =
             |op: &Op| (op as *const Op as usize - ops.as_ptr() as usize) / size_of::<Op>() + 1;
@@ -410,7 +404,7 @@ impl Cpu {
     /// After a fast op wrote memory: `BLOCK_STALE` if the write changed decoded code.
     #[inline(always)]
     pub(crate) fn check_block_fresh<B: Bus>(&self, bus: &B) -> R<()> {
-        if bus.memory_ref().code_write_events() == self.block_events {
+        if bus.memory_ref().cache_epoch() == self.block_epoch {
             Ok(())
         } else {
             Err(BLOCK_STALE)

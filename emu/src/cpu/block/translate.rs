@@ -539,6 +539,8 @@ impl Cpu {
         if pos > 0 {
             bus.memory().mark_code(idx, pos);
         }
+        // Links into this slot named the block it held before.
+        bus.memory().bump_cache_epoch();
         if let Some(slot) = self.blocks.slots.get_mut(n) {
             *slot = Slot {
                 tag: idx + 1,

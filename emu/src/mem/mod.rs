@@ -532,104 +532,81 @@ impl Memory {
     /// FFFFFh with A20 off reads its high byte from address 0).
     #[inline(always)]
     pub fn read_u16(&self, addr: u32) -> u16 {
-        let a = addr & self.mask;
-        // Within the direct region consecutive addresses are consecutive store bytes, even
-        // across pages, and never wrapped by the bus width or the A20 gate.
-        if a as usize + 2 <= self.direct as usize
-            && let Some(b) = self.store.get(a as usize..a as usize + 2)
-        {
-            return u16::from_le_bytes([b[0], b[1]]);
-        }
-        if a & PAGE_MASK != PAGE_MASK
-            && let Some(i) = self.read_index(a)
-            && let Some(b) = self.store.get(i..i + 2)
-        {
-            return u16::from_le_bytes([b[0], b[1]]);
-        }
-        self.read_u16_split(addr)
-    }
-
-    /// A word that crosses a page (or reaches an unmapped page): two byte accesses.
-    #[cold]
-    #[inline(never)]
-    fn read_u16_split(&self, addr: u32) -> u16 {
-        u16::from_le_bytes([self.read_u8(addr), self.read_u8(addr.wrapping_add(1))])
+        u16::from_le_bytes(self.read_le(addr))
     }
 
     /// Reads a little-endian doubleword (see [`Memory::read_u16`] for page and wrap rules).
     #[inline(always)]
     pub fn read_u32(&self, addr: u32) -> u32 {
-        let a = addr & self.mask;
-        if a as usize + 4 <= self.direct as usize
-            && let Some(b) = self.store.get(a as usize..a as usize + 4)
-        {
-            return u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-        if a & PAGE_MASK <= PAGE_SIZE - 4
-            && let Some(i) = self.read_index(a)
-            && let Some(b) = self.store.get(i..i + 4)
-        {
-            return u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-        self.read_u32_split(addr)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn read_u32_split(&self, addr: u32) -> u32 {
-        u32::from(self.read_u16(addr)) | (u32::from(self.read_u16(addr.wrapping_add(2))) << 16)
+        u32::from_le_bytes(self.read_le(addr))
     }
 
     /// Writes a little-endian word.
     #[inline(always)]
     pub fn write_u16(&mut self, addr: u32, value: u16) {
-        let a = addr & self.mask;
-        if a & PAGE_MASK != PAGE_MASK
-            && let Some(i) = self.write_index(a, 2)
-            && let Some(b) = self.store.get_mut(i..i + 2)
-        {
-            b.copy_from_slice(&value.to_le_bytes());
-            return;
-        }
-        self.write_u16_slow(addr, value);
-    }
-
-    /// A word write off the fast path: a code page, a page crossing, ROM or unmapped.
-    #[cold]
-    #[inline(never)]
-    fn write_u16_slow(&mut self, addr: u32, value: u16) {
-        let a = addr & self.mask;
-        if a & PAGE_MASK != PAGE_MASK && self.write_code_page(a, &value.to_le_bytes()) {
-            return;
-        }
-        let [lo, hi] = value.to_le_bytes();
-        self.write_u8(addr, lo);
-        self.write_u8(addr.wrapping_add(1), hi);
+        self.write_le(addr, value.to_le_bytes());
     }
 
     /// Writes a little-endian doubleword.
     #[inline(always)]
     pub fn write_u32(&mut self, addr: u32, value: u32) {
-        let a = addr & self.mask;
-        if a & PAGE_MASK <= PAGE_SIZE - 4
-            && let Some(i) = self.write_index(a, 4)
-            && let Some(b) = self.store.get_mut(i..i + 4)
-        {
-            b.copy_from_slice(&value.to_le_bytes());
-            return;
-        }
-        self.write_u32_slow(addr, value);
+        self.write_le(addr, value.to_le_bytes());
     }
 
+    /// Reads `N` consecutive bus addresses from `addr`.
+    #[inline(always)]
+    fn read_le<const N: usize>(&self, addr: u32) -> [u8; N] {
+        let a = addr & self.mask;
+        // Within the direct region consecutive addresses are consecutive store bytes, even
+        // across pages, and never wrapped by the bus width or the A20 gate.
+        if a as usize + N <= self.direct as usize
+            && let Some(b) = self.store.get(a as usize..a as usize + N)
+            && let Ok(v) = b.try_into()
+        {
+            return v;
+        }
+        if (a & PAGE_MASK) as usize <= PAGE_SIZE as usize - N
+            && let Some(i) = self.read_index(a)
+            && let Some(b) = self.store.get(i..i + N)
+            && let Ok(v) = b.try_into()
+        {
+            return v;
+        }
+        self.read_le_split(addr)
+    }
+
+    /// Bytes that cross a page (or reach an unmapped page): one bus access each.
     #[cold]
     #[inline(never)]
-    fn write_u32_slow(&mut self, addr: u32, value: u32) {
+    fn read_le_split<const N: usize>(&self, addr: u32) -> [u8; N] {
+        std::array::from_fn(|k| self.read_u8(addr.wrapping_add(k as u32)))
+    }
+
+    /// Writes `bytes` to `N` consecutive bus addresses from `addr`.
+    #[inline(always)]
+    fn write_le<const N: usize>(&mut self, addr: u32, bytes: [u8; N]) {
         let a = addr & self.mask;
-        if a & PAGE_MASK <= PAGE_SIZE - 4 && self.write_code_page(a, &value.to_le_bytes()) {
+        if (a & PAGE_MASK) as usize <= PAGE_SIZE as usize - N
+            && let Some(i) = self.write_index(a, N)
+            && let Some(b) = self.store.get_mut(i..i + N)
+        {
+            b.copy_from_slice(&bytes);
             return;
         }
-        self.write_u16(addr, value as u16);
-        self.write_u16(addr.wrapping_add(2), (value >> 16) as u16);
+        self.write_le_slow(addr, bytes);
+    }
+
+    /// A write off the fast path: a code page, a page crossing, ROM or unmapped.
+    #[cold]
+    #[inline(never)]
+    fn write_le_slow<const N: usize>(&mut self, addr: u32, bytes: [u8; N]) {
+        let a = addr & self.mask;
+        if (a & PAGE_MASK) as usize <= PAGE_SIZE as usize - N && self.write_code_page(a, &bytes) {
+            return;
+        }
+        for (k, &b) in bytes.iter().enumerate() {
+            self.write_u8(addr.wrapping_add(k as u32), b);
+        }
     }
 
     /// The backing-store index of physical address `addr` (masked by the bus and A20) when

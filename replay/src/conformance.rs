@@ -35,17 +35,17 @@ use vexed_emu::cpu::{Model, Reg16, SegReg};
 /// Errors that stop a conformance run before any test runs.
 #[derive(Debug, Error)]
 pub enum ConformanceError {
-    #[error("cannot read test directory {path}: {source}")]
+    #[error("cannot read test directory {path}")]
     ReadDir {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     ReadFile {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not valid test JSON: {source}")]
+    #[error("{path} is not valid test JSON")]
     Json {
         path: PathBuf,
         source: serde_json::Error,

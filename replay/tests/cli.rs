@@ -1,0 +1,132 @@
+//! The `vexed` command line: exit statuses and error messages (DESIGN.md section 9: 0 for
+//! success, 1 for a failed check, 2 for bad input, with one readable line on stderr).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn vexed(args: &[&str]) -> Output {
+    match Command::new(env!("CARGO_BIN_EXE_vexed"))
+        .args(args)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => panic!("cannot run vexed: {e}"),
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh scratch directory under the target directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    dir
+}
+
+#[test]
+fn missing_vector_directory_is_bad_input() {
+    let dir = scratch("no-metadata");
+    let out = vexed(&["conformance", "--cpu", "8086", &dir.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("vexed: conformance run over "), "{err}");
+    assert!(err.contains("metadata.json"), "{err}");
+    // The OS error is said once, not repeated by every layer.
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}
+
+#[test]
+fn malformed_metadata_is_bad_input() {
+    let dir = scratch("bad-metadata");
+    if let Err(e) = std::fs::write(dir.join("metadata.json"), "not json") {
+        panic!("cannot write metadata: {e}");
+    }
+    let out = vexed(&["conformance", "--cpu", "286", &dir.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not valid test JSON"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unknown_cpu_model_is_bad_input() {
+    let out = vexed(&["bench-cpu", "--cpu", "486", "--ticks", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected 8086, 286 or 386"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn there_are_no_80386_vectors() {
+    let out = vexed(&["conformance", "--cpu", "386", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("8086 or 286"), "{}", stderr(&out));
+}
+
+#[test]
+fn bench_cpu_runs_a_slice_of_the_loop() {
+    // 1,000 instructions: the set-up (2), then whole and partial loop bodies.
+    let out = vexed(&["bench-cpu", "--ticks", "1000", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => panic!("bench-cpu --json prints JSON: {e}"),
+    };
+    assert_eq!(json["instructions"], 1000);
+}
+
+/// One `NOP` vector in SingleStepTests form; `final_ip` is what the vector claims.
+fn nop_vector(final_ip: u16) -> String {
+    // CS:IP = 1000:0100, so the NOP is at physical 10100h. NOP advances IP by one.
+    format!(
+        r#"[{{"name": "nop", "bytes": [144],
+             "initial": {{"regs": {{"ax": 0, "bx": 0, "cx": 0, "dx": 0, "cs": 4096, "ss": 0,
+                                    "ds": 0, "es": 0, "sp": 256, "bp": 0, "si": 0, "di": 0,
+                                    "ip": 256, "flags": 61442}},
+                          "ram": [[65792, 144]]}},
+             "final": {{"regs": {{"ip": {final_ip}}}, "ram": [[65792, 144]]}},
+             "hash": "0", "idx": 0}}]"#
+    )
+}
+
+/// A vector directory holding only opcode 90h with the given vector.
+fn nop_dir(name: &str, final_ip: u16) -> PathBuf {
+    use std::io::Write;
+    let dir = scratch(name);
+    let meta = r#"{"cpu": "8086", "opcodes": {"90": {"status": "normal"}}}"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let written = gz
+        .write_all(nop_vector(final_ip).as_bytes())
+        .and_then(|()| gz.finish())
+        .and_then(|bytes| std::fs::write(dir.join("90.json.gz"), bytes))
+        .and_then(|()| std::fs::write(dir.join("metadata.json"), meta));
+    if let Err(e) = written {
+        panic!("cannot write vectors: {e}");
+    }
+    dir
+}
+
+#[test]
+fn a_passing_vector_exits_0_and_a_failing_one_exits_1() {
+    // NOP: IP 0100h -> 0101h (one byte, no other effect).
+    let good = nop_dir("nop-good", 0x101);
+    let out = vexed(&["conformance", "--cpu", "8086", &good.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("1 passed, 0 failed\n"));
+
+    // The same vector claiming IP 0102h: the check fails, status 1.
+    let bad = nop_dir("nop-bad", 0x102);
+    let out = vexed(&["conformance", "--cpu", "8086", &bad.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("0 passed, 1 failed\n"));
+}

@@ -11,10 +11,14 @@
 //! - [`bus`]: the interface through which the CPU reaches memory and I/O ports.
 //! - [`bare`]: a CPU wired to RAM and an open I/O bus, for conformance vectors, benchmarks
 //!   and fuzzing.
+//! - [`clock`]: guest time and the 8254 input clock derived from ticks, exactly.
+//! - [`event`]: the machine's event queue, ordered by (tick, sequence) with FIFO ties.
 
 pub mod bare;
 pub mod bus;
+pub mod clock;
 pub mod cpu;
+pub mod event;
 pub mod mem;
 
 pub use bus::{Bus, IoSize};

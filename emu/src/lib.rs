@@ -13,11 +13,13 @@
 //!   and fuzzing.
 //! - [`clock`]: guest time and the 8254 input clock derived from ticks, exactly.
 //! - [`event`]: the machine's event queue, ordered by (tick, sequence) with FIFO ties.
+//! - [`devices`]: the PC chipset so far: the 8259A PIC pair and the 8254 PIT.
 
 pub mod bare;
 pub mod bus;
 pub mod clock;
 pub mod cpu;
+pub mod devices;
 pub mod event;
 pub mod mem;
 

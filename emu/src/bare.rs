@@ -112,7 +112,8 @@ impl BareSystem {
             match r.exit {
                 Exit::Halted => return Ok(used),
                 Exit::Shutdown => return Err(BareError::Shutdown(used)),
-                Exit::Budget | Exit::IoYield => {}
+                // Nothing drives INTR on a bare system.
+                Exit::Budget | Exit::IoYield | Exit::Interrupt => {}
             }
         }
         Err(BareError::TickLimit(used))

@@ -48,7 +48,7 @@ impl Cpu {
         })?;
         let other = self.flags.other() & !(IF | TF);
         self.flags.set_other(other);
-        self.attention = self.shadow;
+        self.attention = self.shadow || self.intr;
         self.set_cs_ip(new_cs, u32::from(new_ip));
         self.delivered = true;
         Ok(())
@@ -130,5 +130,72 @@ impl Cpu {
         self.set_cs_ip(cs, ip);
         self.write_flags(fl, if bits == 32 { 0xFFFF_FFFF } else { 0xFFFF });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::bare::BareSystem;
+    use crate::cpu::{Exit, Model, Reg16, SegReg};
+
+    /// A 286 at 0000:0100 running `code`, stack at 0000:0400, vector 8 -> 0000:0200 (HLT).
+    fn system(code: &[u8]) -> BareSystem {
+        let mut sys = BareSystem::new(Model::I80286, 0x1_0000).expect("64 KiB is a valid RAM size");
+        sys.bus.mem.write_bytes(8 * 4, &[0x00, 0x02, 0x00, 0x00]);
+        sys.bus.mem.write_u8(0x200, 0xF4);
+        sys.cpu.set_sreg(SegReg::SS, 0);
+        sys.cpu.set_reg16(Reg16::SP, 0x400);
+        sys.load_code(0, 0x100, code);
+        sys
+    }
+
+    #[test]
+    fn intr_is_recognised_after_the_instruction_following_sti() {
+        // 80286 PRM: after STI, interrupts are recognised at the end of the *next*
+        // instruction. Code: STI; NOP; NOP; HLT with IF = 0 and INTR high.
+        let mut sys = system(&[0xFB, 0x90, 0x90, 0xF4]);
+        sys.cpu.set_intr(true);
+        let r = sys.run(100);
+        assert_eq!((r.ticks, r.exit), (2, Exit::Interrupt));
+        assert_eq!(sys.cpu.ip(), 0x102);
+        // Delivery pushes FLAGS, CS and the IP of the next instruction, clears IF and TF.
+        sys.cpu.set_intr(false);
+        sys.cpu.interrupt(&mut sys.bus, 8);
+        assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0x200));
+        assert_eq!(sys.bus.mem.read_u16(0x3FA), 0x102); // return IP
+        assert_eq!(sys.cpu.flags() & 0x200, 0);
+    }
+
+    #[test]
+    fn intr_waits_while_interrupts_are_disabled() {
+        // IF = 0: the request stays pending; the CPU runs on into HLT.
+        let mut sys = system(&[0x90, 0x90, 0x90, 0xF4]);
+        sys.cpu.set_intr(true);
+        let r = sys.run(100);
+        assert_eq!((r.ticks, r.exit), (4, Exit::Halted));
+    }
+
+    #[test]
+    fn intr_with_interrupts_enabled_stops_before_any_instruction() {
+        let mut sys = system(&[0x90, 0xF4]);
+        sys.cpu.set_flags(0x202); // IF
+        sys.cpu.set_intr(true);
+        let r = sys.run(100);
+        assert_eq!((r.ticks, r.exit), (0, Exit::Interrupt));
+        // With INTR low the same CPU runs normally (the block cache path).
+        sys.cpu.set_intr(false);
+        let r = sys.run(100);
+        assert_eq!((r.ticks, r.exit), (2, Exit::Halted));
+    }
+
+    #[test]
+    fn popf_setting_if_opens_the_window_at_once() {
+        // POPF has no interrupt shadow: the interrupt comes right after it.
+        // Code: PUSH 0202h; POPF; NOP; HLT.
+        let mut sys = system(&[0x68, 0x02, 0x02, 0x9D, 0x90, 0xF4]);
+        sys.cpu.set_intr(true);
+        let r = sys.run(100);
+        assert_eq!((r.ticks, r.exit), (2, Exit::Interrupt));
+        assert_eq!(sys.cpu.ip(), 0x104);
     }
 }

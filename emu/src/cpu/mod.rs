@@ -108,6 +108,9 @@ pub enum Exit {
     Shutdown,
     /// An I/O instruction asked the run to end early ([`Bus::yield_requested`]).
     IoYield,
+    /// The INTR line is high ([`Cpu::set_intr`]) and interrupts became enabled: the machine
+    /// acknowledges the interrupt controller and calls [`Cpu::interrupt`] before running on.
+    Interrupt,
 }
 
 /// What one call of [`Cpu::run`] did.
@@ -198,9 +201,13 @@ pub struct Cpu {
     /// Memory's cache epoch when the running block started (see `block/mod.rs`).
     #[serde(skip)]
     block_epoch: u64,
-    /// TF is set or an interrupt shadow is pending: steps take the slow path.
+    /// TF is set, an interrupt shadow is pending or INTR is high: steps take the slow path.
     #[serde(skip)]
     attention: bool,
+    /// The INTR input (an interrupt controller has a request). Set by the machine before
+    /// each run from its devices' state, so it is not part of the CPU's own state.
+    #[serde(skip)]
+    intr: bool,
     /// Decoded blocks (a cache, not machine state).
     #[serde(skip, default = "block::BlockCache::new")]
     blocks: block::BlockCache,
@@ -255,6 +262,7 @@ impl Cpu {
             win_off: 0,
             block_epoch: 0,
             attention: false,
+            intr: false,
             blocks: block::BlockCache::new(),
             budget: 0,
             stopped: false,
@@ -297,7 +305,7 @@ impl Cpu {
         self.shutdown = false;
         self.shadow = false;
         self.win_len = 0;
-        self.attention = false;
+        self.attention = self.intr;
     }
 
     pub fn model(&self) -> Model {
@@ -401,6 +409,20 @@ impl Cpu {
         self.flags.iflag() && !self.shadow
     }
 
+    /// Drives the INTR input. While it is high the CPU checks after every instruction
+    /// whether interrupts have become enabled (STI, POPF, IRET) and then ends the run with
+    /// [`Exit::Interrupt`]; while it is low nothing is checked per instruction.
+    pub fn set_intr(&mut self, high: bool) {
+        self.intr = high;
+        self.attention = self.needs_attention();
+    }
+
+    /// Whether steps must take the slow path (see the `attention` field).
+    #[inline(always)]
+    fn needs_attention(&self) -> bool {
+        self.flags.tf() || self.shadow || self.intr
+    }
+
     /// Bits the model forces to 1 in FLAGS.
     #[inline(always)]
     fn flags_fixed_ones(&self) -> u32 {
@@ -429,7 +451,7 @@ impl Cpu {
         let new = (old & !writable) | (value & writable);
         let new = (new & !(1 << 3 | 1 << 5 | 1 << 15)) | self.flags_fixed_ones();
         self.flags.set_bits(new);
-        self.attention = self.flags.tf() || self.shadow;
+        self.attention = self.needs_attention();
     }
 
     // ----- running ---------------------------------------------------------------------------
@@ -454,9 +476,13 @@ impl Cpu {
         self.exit = Exit::Budget;
         // Anything may have changed since the last run (A20, page map, registers).
         self.win_len = 0;
-        self.attention = self.flags.tf() || self.shadow;
+        self.attention = self.needs_attention();
         while self.budget != 0 && !self.stopped {
             if self.attention {
+                if self.intr && self.interrupts_enabled() {
+                    self.stop(Exit::Interrupt);
+                    break;
+                }
                 self.budget -= 1;
                 self.slow_step(bus);
             } else if self.blocks.enabled() {
@@ -528,7 +554,7 @@ impl Cpu {
         if trap && !self.delivered && !self.shutdown {
             self.trap_single_step(bus);
         }
-        self.attention = self.flags.tf() || self.shadow;
+        self.attention = self.needs_attention();
     }
 
     /// Delivers a hardware interrupt through `vector` (the machine calls this between runs,

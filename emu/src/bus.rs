@@ -37,6 +37,11 @@ pub trait Bus {
     fn io_read(&mut self, port: u16, size: IoSize) -> u32;
     /// An `OUT` of `value` (of `size` width) to `port`.
     fn io_write(&mut self, port: u16, size: IoSize, value: u32);
+    /// Called before every port access with the number of ticks the current
+    /// [`crate::Cpu::run`] has completed before the accessing instruction (or REP iteration),
+    /// so a device can tell the exact tick of the access.
+    #[inline(always)]
+    fn sync_io_clock(&mut self, _ticks_into_run: u64) {}
     /// Asked after every I/O instruction: `true` ends the current run slice after this
     /// instruction, so a device that has just scheduled an earlier event can be serviced.
     fn yield_requested(&self) -> bool {

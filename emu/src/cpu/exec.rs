@@ -479,6 +479,7 @@ impl Cpu {
 
     /// IN from `port`, of the width `size`, into AL/AX/EAX.
     fn port_in<B: Bus>(&mut self, bus: &mut B, port: u16, size: IoSize) {
+        bus.sync_io_clock(self.ticks_into_run());
         let v = bus.io_read(port, size);
         // A port access can change the memory map (A20 gate, EMS registers).
         self.invalidate_code_window();
@@ -498,6 +499,7 @@ impl Cpu {
             IoSize::Word => self.regs[AX] & 0xFFFF,
             IoSize::Dword => self.regs[AX],
         };
+        bus.sync_io_clock(self.ticks_into_run());
         bus.io_write(port, size, v);
         self.invalidate_code_window();
         if bus.yield_requested() {

@@ -204,6 +204,9 @@ pub struct Cpu {
     /// TF is set, an interrupt shadow is pending or INTR is high: steps take the slow path.
     #[serde(skip)]
     attention: bool,
+    /// The `max_ticks` of the current run (see [`Cpu::ticks_into_run`]).
+    #[serde(skip)]
+    run_max: u64,
     /// The INTR input (an interrupt controller has a request). Set by the machine before
     /// each run from its devices' state, so it is not part of the CPU's own state.
     #[serde(skip)]
@@ -263,6 +266,7 @@ impl Cpu {
             block_epoch: 0,
             attention: false,
             intr: false,
+            run_max: 0,
             blocks: block::BlockCache::new(),
             budget: 0,
             stopped: false,
@@ -417,6 +421,13 @@ impl Cpu {
         self.attention = self.needs_attention();
     }
 
+    /// Ticks of the current run completed before the executing instruction (which has
+    /// already been charged to the budget).
+    #[inline]
+    pub(crate) fn ticks_into_run(&self) -> u64 {
+        self.run_max.saturating_sub(self.budget).saturating_sub(1)
+    }
+
     /// Whether steps must take the slow path (see the `attention` field).
     #[inline(always)]
     fn needs_attention(&self) -> bool {
@@ -472,6 +483,7 @@ impl Cpu {
             };
         }
         self.budget = max_ticks;
+        self.run_max = max_ticks;
         self.stopped = false;
         self.exit = Exit::Budget;
         // Anything may have changed since the last run (A20, page map, registers).

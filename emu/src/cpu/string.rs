@@ -245,6 +245,7 @@ impl Cpu {
                     self.check_range(ES, di, bytes)
                         .map_err(|f| (f, Phase::Write))?;
                 }
+                bus.sync_io_clock(self.ticks_into_run());
                 let v = bus.io_read(self.r16(DX), Self::io_size(bytes));
                 self.invalidate_code_window();
                 let w = self.write_elem(bus, ES, di, bytes, v);
@@ -259,6 +260,7 @@ impl Cpu {
                     self.step_index(SI, bytes);
                 }
                 let v = v.map_err(|f| (f, Phase::Counted))?;
+                bus.sync_io_clock(self.ticks_into_run());
                 bus.io_write(self.r16(DX), Self::io_size(bytes), v);
                 self.invalidate_code_window();
             }

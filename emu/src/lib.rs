@@ -13,7 +13,8 @@
 //!   and fuzzing.
 //! - [`clock`]: guest time and the 8254 input clock derived from ticks, exactly.
 //! - [`event`]: the machine's event queue, ordered by (tick, sequence) with FIFO ties.
-//! - [`devices`]: the PC chipset so far: the 8259A PIC pair and the 8254 PIT.
+//! - [`devices`]: the PC chipset so far: 8259A PIC pair, 8254 PIT, 8042 keyboard controller
+//!   with port 92h, and a 16450 UART.
 
 pub mod bare;
 pub mod bus;

@@ -13,6 +13,7 @@
 //!   and fuzzing.
 //! - [`clock`]: guest time and the 8254 input clock derived from ticks, exactly.
 //! - [`event`]: the machine's event queue, ordered by (tick, sequence) with FIFO ties.
+//! - [`machine`]: the PC: CPU, memory and chipset on one clock, snapshots and state hashes.
 //! - [`devices`]: the PC chipset so far: 8259A PIC pair, 8254 PIT, 8042 keyboard controller
 //!   with port 92h, and a 16450 UART.
 
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod cpu;
 pub mod devices;
 pub mod event;
+pub mod machine;
 pub mod mem;
 
 pub use bus::{Bus, IoSize};

@@ -59,6 +59,11 @@ impl StorePage {
     pub fn index(self) -> u32 {
         self.0
     }
+
+    /// The page `n` pages after this one (of a run from one [`Memory::alloc_store`]).
+    pub fn offset(self, n: u32) -> StorePage {
+        StorePage(self.0.wrapping_add(n))
+    }
 }
 
 /// Errors from configuring memory (guest accesses never fail: they follow the bus rules).

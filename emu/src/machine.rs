@@ -1,0 +1,451 @@
+//! The PC: CPU, memory and chipset on one clock (DESIGN.md sections 2, 3 and 6).
+//!
+//! [`Machine::run_until`] runs the CPU in slices that end at the next scheduled event, so
+//! the interpreter never checks for devices per instruction. Between slices the machine
+//! fires due events (the 8254's IRQ0 edges), forwards device interrupt lines to the 8259A
+//! pair, and delivers an interrupt when the PIC asserts INTR and the CPU accepts it. Only
+//! instruction boundaries see interrupts: the CPU's INTR input makes it stop at the first
+//! boundary where interrupts become enabled. A halted CPU skips straight to the next event.
+//!
+//! Ports wired here (IBM PC/AT Technical Reference): 8259A pair at 20h/A0h, 8254 at 40h-43h,
+//! port 61h (bit 0 = PIT channel 2 gate, bit 1 = speaker data, bit 5 = channel 2 OUT), the
+//! 8042 at 60h/64h and port 92h (A20 = OR of both gates, applied to memory at once; reset
+//! pulses reset the CPU), COM1 at 3F8h on IRQ4, the 8237 pair with its page registers at
+//! 00h-0Fh, 80h-8Fh and C0h-DFh, the Bochs/QEMU debug console at E9h and
+//! 190h (bytes collected as guest output), and an exit port at F4h (the value becomes the
+//! exit status, as QEMU's isa-debug-exit). Unclaimed ports read FFh and ignore writes.
+//!
+//! The whole machine is plain data: [`Machine::snapshot`] encodes it (bincode), [`Machine::
+//! restore`] decodes it, and [`Machine::state_hash`] is xxh3-64 of that encoding. The CPU's
+//! decoded-block cache is rebuilt after a restore and is not part of the state.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::bus::{Bus, IoSize};
+use crate::clock::TickRate;
+use crate::cpu::{Cpu, Exit, Model};
+use crate::devices::dma::DmaPair;
+use crate::devices::kbc::Kbc;
+use crate::devices::pic::PicPair;
+use crate::devices::pit::Pit;
+use crate::devices::uart::{COM1_IRQ, Uart};
+use crate::event::EventQueue;
+use crate::mem::{Access, MemError, Memory};
+
+/// Default RAM: 16 MiB.
+pub const DEFAULT_RAM: u32 = 16 << 20;
+/// Size of a bare-boot ROM image.
+pub const ROM_SIZE: usize = 0x1_0000;
+
+/// What the machine is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineConfig {
+    pub model: Model,
+    /// Bytes of RAM from address 0 (a multiple of 4 KiB).
+    pub ram: u32,
+    pub rate: TickRate,
+}
+
+impl Default for MachineConfig {
+    fn default() -> MachineConfig {
+        MachineConfig {
+            model: Model::I80386,
+            ram: DEFAULT_RAM,
+            rate: TickRate::default(),
+        }
+    }
+}
+
+/// A nondeterministic input (DESIGN.md section 3), injected at the current tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Input {
+    /// A keystroke (make or break code, scancode set 1) into the 8042.
+    Key { scancode: u8 },
+    /// An external device pulses IRQ line 0-15 (an edge on the PIC input).
+    Irq { line: u8 },
+    /// A byte arrives on COM1.
+    SerialRx { byte: u8 },
+}
+
+/// Events the machine schedules on its queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// PIT channel 0's OUT rises: an edge on IRQ0.
+    PitIrq0,
+}
+
+/// Why a machine could not be built or restored.
+#[derive(Debug, Error)]
+pub enum MachineError {
+    #[error("memory configuration: {0}")]
+    Memory(#[from] MemError),
+    #[error("a boot ROM must be exactly 65,536 bytes, not {0}")]
+    RomSize(usize),
+    #[error("snapshot cannot be encoded: {0}")]
+    Encode(String),
+    #[error("snapshot is not a vexed machine state: {0}")]
+    Decode(String),
+}
+
+/// Everything except the CPU: what the CPU sees as its bus.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PcBus {
+    pub mem: Memory,
+    pub pic: PicPair,
+    pub pit: Pit,
+    pub kbc: Kbc,
+    pub uart: Uart,
+    pub dma: DmaPair,
+    /// Port 61h bits 0-3 as last written.
+    port61: u8,
+    events: EventQueue<EventKind>,
+    rate: TickRate,
+    /// The tick at which the current CPU slice started, and of the current port access.
+    slice_start: u64,
+    io_tick: u64,
+    /// Bytes written to the debug console ports.
+    debug_out: Vec<u8>,
+    /// A value written to the exit port.
+    exit_request: Option<u8>,
+    /// A device scheduled an event inside the running slice: end the slice.
+    #[serde(skip)]
+    yield_now: bool,
+}
+
+/// The PC.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Machine {
+    config: MachineConfig,
+    cpu: Cpu,
+    bus: PcBus,
+    now: u64,
+}
+
+/// How [`Machine::run_until`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The deadline was reached.
+    Deadline,
+    /// `HLT` with interrupts disabled: nothing but a reset can wake the CPU.
+    HaltedForever,
+    /// The guest wrote this value to the exit port.
+    ExitPort(u8),
+}
+
+impl Machine {
+    /// A machine in its power-on state: the chipset as an AT BIOS leaves it (PIC vectors
+    /// 08h and 70h, keyboard controller ready, A20 off), the CPU at reset (FFFF:0000).
+    pub fn new(config: MachineConfig) -> Result<Machine, MachineError> {
+        let mut mem = Memory::new(config.ram, config.model.address_bits())?;
+        let kbc = Kbc::new();
+        mem.set_a20(kbc.a20_enabled());
+        Ok(Machine {
+            config,
+            cpu: Cpu::new(config.model),
+            bus: PcBus {
+                mem,
+                pic: PicPair::pc_at_bios(),
+                pit: Pit::new(),
+                kbc,
+                uart: Uart::com1(),
+                dma: DmaPair::new(),
+                port61: 0,
+                events: EventQueue::new(),
+                rate: config.rate,
+                slice_start: 0,
+                io_tick: 0,
+                debug_out: Vec::new(),
+                exit_request: None,
+                yield_now: false,
+            },
+            now: 0,
+        })
+    }
+
+    /// Maps a 64 KiB ROM image read-only at F0000h and, where the address bus reaches it,
+    /// at the top of the address space (FF0000h on the 80286's 24-bit bus).
+    pub fn load_rom(&mut self, rom: &[u8]) -> Result<(), MachineError> {
+        if rom.len() != ROM_SIZE {
+            return Err(MachineError::RomSize(rom.len()));
+        }
+        let mem = &mut self.bus.mem;
+        let first = mem.alloc_store(16)?;
+        for (i, chunk) in rom.chunks(4096).enumerate() {
+            let page = first.offset(i as u32);
+            mem.store_page_mut(page)?.copy_from_slice(chunk);
+            mem.map_page(0xF0 + i as u32, page, Access::ReadOnly)?;
+            // The top alias exists only where the page map reaches (the 24-bit bus; with a
+            // 32-bit bus the map ends with RAM, and real mode cannot get there anyway).
+            let top = (1u32 << (mem.bus_bits() - 12)) - 16 + i as u32;
+            if top > 0x10F && top < mem.mapped_pages() {
+                mem.map_page(top, page, Access::ReadOnly)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn config(&self) -> MachineConfig {
+        self.config
+    }
+
+    /// The current tick.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    pub fn cpu(&self) -> &Cpu {
+        &self.cpu
+    }
+
+    pub fn cpu_mut(&mut self) -> &mut Cpu {
+        &mut self.cpu
+    }
+
+    pub fn bus(&self) -> &PcBus {
+        &self.bus
+    }
+
+    pub fn bus_mut(&mut self) -> &mut PcBus {
+        &mut self.bus
+    }
+
+    /// Bytes the guest wrote to the debug console ports so far.
+    pub fn debug_output(&self) -> &[u8] {
+        &self.bus.debug_out
+    }
+
+    /// Takes the debug console bytes written so far.
+    pub fn take_debug_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bus.debug_out)
+    }
+
+    /// Injects `input` at the current tick.
+    pub fn inject(&mut self, input: Input) {
+        match input {
+            Input::Key { scancode } => self.bus.kbc.key(scancode),
+            Input::Irq { line } => {
+                self.bus.pic.set_irq_line(line, true);
+                self.bus.pic.set_irq_line(line, false);
+            }
+            Input::SerialRx { byte } => self.bus.uart.receive(byte),
+        }
+        self.bus.sync_device_lines();
+    }
+
+    /// Runs until tick `deadline`, `HLT` with interrupts disabled, or an exit-port write.
+    pub fn run_until(&mut self, deadline: u64) -> Stop {
+        loop {
+            self.fire_due_events();
+            if let Some(code) = self.bus.exit_request.take() {
+                return Stop::ExitPort(code);
+            }
+            let intr = self.bus.pic.pending();
+            if intr && self.cpu.interrupts_enabled() {
+                let vector = self.bus.pic.acknowledge();
+                self.cpu.interrupt(&mut self.bus, vector);
+                continue;
+            }
+            self.cpu.set_intr(intr);
+            if self.now >= deadline {
+                return Stop::Deadline;
+            }
+            let until = self
+                .bus
+                .events
+                .next_tick()
+                .map_or(deadline, |t| t.min(deadline));
+            if self.cpu.halted() {
+                if !self.cpu.interrupts_enabled() {
+                    // No NMI source exists: only a reset could wake this CPU.
+                    return Stop::HaltedForever;
+                }
+                // Halted time skips to the next event (DESIGN.md section 2).
+                self.now = until.max(self.now);
+                continue;
+            }
+            self.bus.slice_start = self.now;
+            self.bus.yield_now = false;
+            let r = self
+                .cpu
+                .run(&mut self.bus, until.saturating_sub(self.now).max(1));
+            self.now += r.ticks;
+            if self.bus.kbc.take_reset_request() {
+                self.cpu.reset();
+            }
+            if r.exit == Exit::Shutdown {
+                // The AT's chipset turns a shutdown cycle into a CPU reset.
+                self.cpu.reset();
+            }
+        }
+    }
+
+    /// Fires every event due at the current tick.
+    fn fire_due_events(&mut self) {
+        while let Some(e) = self.bus.events.pop_due(self.now) {
+            match e.kind {
+                EventKind::PitIrq0 => {
+                    self.bus.pic.set_irq_line(0, true);
+                    self.bus.pic.set_irq_line(0, false);
+                    self.bus.io_tick = e.tick;
+                    self.bus.schedule_irq0();
+                }
+            }
+        }
+        if self.bus.kbc.wants_service() {
+            self.bus.kbc.service();
+            self.bus.sync_device_lines();
+        }
+    }
+
+    /// The whole machine state, encoded (bincode, standard configuration).
+    pub fn snapshot(&self) -> Result<Vec<u8>, MachineError> {
+        bincode::serde::encode_to_vec(self, bincode::config::standard())
+            .map_err(|e| MachineError::Encode(e.to_string()))
+    }
+
+    /// A machine from a [`Machine::snapshot`]; it continues exactly as the original would.
+    pub fn restore(bytes: &[u8]) -> Result<Machine, MachineError> {
+        let (m, used): (Machine, usize) =
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+                .map_err(|e| MachineError::Decode(e.to_string()))?;
+        if used != bytes.len() {
+            return Err(MachineError::Decode(format!(
+                "{} bytes left over after the state",
+                bytes.len() - used
+            )));
+        }
+        Ok(m)
+    }
+
+    /// xxh3-64 of the snapshot encoding: equal states give equal hashes, in any process.
+    pub fn state_hash(&self) -> Result<u64, MachineError> {
+        Ok(xxhash_rust::xxh3::xxh3_64(&self.snapshot()?))
+    }
+}
+
+impl PcBus {
+    /// The PIT's clock at the current port access or event.
+    fn pit_now(&self) -> u64 {
+        self.rate.pit_clocks(self.io_tick)
+    }
+
+    /// Replaces the pending IRQ0 event with channel 0's next rising edge.
+    fn schedule_irq0(&mut self) {
+        self.events.cancel_where(|k| *k == EventKind::PitIrq0);
+        if let Some(edge) = self.pit.next_irq0_edge(self.pit_now()) {
+            let tick = self.rate.tick_of_pit_clock(edge).max(self.io_tick + 1);
+            self.events.schedule(tick, EventKind::PitIrq0);
+            self.yield_now = true;
+        }
+    }
+
+    /// Forwards level-style device outputs to the PIC and A20 to memory.
+    fn sync_device_lines(&mut self) {
+        self.pic.set_irq_line(1, self.kbc.irq1());
+        self.pic.set_irq_line(COM1_IRQ, self.uart.irq());
+        let a20 = self.kbc.a20_enabled();
+        if self.mem.a20() != a20 {
+            self.mem.set_a20(a20);
+        }
+    }
+
+    fn read_port(&mut self, port: u16) -> u8 {
+        let v = match port {
+            _ if PicPair::handles_port(port) => self.pic.read(port),
+            0x40..=0x43 => self.pit.read(port, self.pit_now()),
+            0x61 => {
+                let now = self.pit_now();
+                let out2 = if self.pit.out(2, now) { 0x20 } else { 0 };
+                (self.port61 & 0x0F) | out2
+            }
+            _ if Kbc::handles_port(port) => self.kbc.read(port),
+            _ if self.uart.handles_port(port) => self.uart.read(port),
+            _ if DmaPair::handles_port(port) => self.dma.read(port),
+            _ => 0xFF,
+        };
+        self.sync_device_lines();
+        v
+    }
+
+    fn write_port(&mut self, port: u16, value: u8) {
+        match port {
+            _ if PicPair::handles_port(port) => self.pic.write(port, value),
+            0x40..=0x43 => {
+                let now = self.pit_now();
+                let before = self.pit.out(0, now);
+                self.pit.write(port, value, now);
+                if !before && self.pit.out(0, now) {
+                    // Programming can raise OUT at once (modes 1-5): that edge is IRQ0 too.
+                    self.pic.set_irq_line(0, true);
+                    self.pic.set_irq_line(0, false);
+                    self.yield_now = true;
+                }
+                self.schedule_irq0();
+            }
+            0x61 => {
+                self.port61 = value & 0x0F;
+                let now = self.pit_now();
+                self.pit.set_gate(2, value & 1 != 0, now);
+            }
+            0xE9 | 0x190 => self.debug_out.push(value),
+            0xF4 => {
+                self.exit_request = Some(value);
+                self.yield_now = true;
+            }
+            _ if Kbc::handles_port(port) => {
+                self.kbc.write(port, value);
+                // The machine looks for a reset request (or an A20 change) after the slice.
+                self.yield_now = true;
+            }
+            _ if self.uart.handles_port(port) => self.uart.write(port, value),
+            _ if DmaPair::handles_port(port) => self.dma.write(port, value),
+            _ => {}
+        }
+        self.sync_device_lines();
+    }
+}
+
+impl Bus for PcBus {
+    #[inline(always)]
+    fn memory(&mut self) -> &mut Memory {
+        &mut self.mem
+    }
+
+    #[inline(always)]
+    fn memory_ref(&self) -> &Memory {
+        &self.mem
+    }
+
+    fn sync_io_clock(&mut self, ticks_into_run: u64) {
+        self.io_tick = self.slice_start + ticks_into_run;
+    }
+
+    /// Ports are byte-wide on the ISA bus: a word access is two byte accesses (low port
+    /// first), a doubleword four.
+    fn io_read(&mut self, port: u16, size: IoSize) -> u32 {
+        let n = match size {
+            IoSize::Byte => 1,
+            IoSize::Word => 2,
+            IoSize::Dword => 4,
+        };
+        (0..n).fold(0, |v, k| {
+            v | u32::from(self.read_port(port.wrapping_add(k))) << (8 * k)
+        })
+    }
+
+    fn io_write(&mut self, port: u16, size: IoSize, value: u32) {
+        let n = match size {
+            IoSize::Byte => 1,
+            IoSize::Word => 2,
+            IoSize::Dword => 4,
+        };
+        for k in 0..n {
+            self.write_port(port.wrapping_add(k), (value >> (8 * k)) as u8);
+        }
+    }
+
+    fn yield_requested(&self) -> bool {
+        self.yield_now
+    }
+}

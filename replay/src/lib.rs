@@ -1,9 +1,10 @@
 //! `vexed-replay`: sessions over the machine and the `vexed` command line.
 //!
-//! Today: CPU conformance against real-hardware vectors ([`conformance`]) and the CPU
-//! benchmark ([`bench`]). Record, replay, diff, bisect, seek and fuzz sessions arrive with
+//! Today: CPU conformance against real-hardware vectors ([`conformance`]), the CPU
+//! benchmark ([`bench`]) and bare-ROM boot ([`boot`]). Record, replay, diff, bisect, seek and fuzz sessions arrive with
 //! the trace format. Front-end conveniences (host clock, threads, files) live here, never in
 //! `vexed-emu`.
 
 pub mod bench;
+pub mod boot;
 pub mod conformance;

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use vexed_emu::cpu::Model;
+use vexed_emu::machine::MachineConfig;
+use vexed_replay::boot::{BootEnd, boot};
 use vexed_replay::{bench, conformance};
 
 #[derive(Parser)]
@@ -34,6 +36,19 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+    },
+    /// Boot a 64 KiB ROM image from reset; print what it writes to ports E9h/190h.
+    /// Exits with the status written to port F4h, 0 on HLT with interrupts disabled, or 1
+    /// at the tick limit.
+    Boot {
+        /// The ROM image (exactly 65,536 bytes).
+        rom: PathBuf,
+        /// Stop after this many ticks.
+        #[arg(long, default_value_t = 1_000_000_000)]
+        max_ticks: u64,
+        /// CPU model: 8086, 286 or 386.
+        #[arg(long, default_value = "386")]
+        cpu: String,
     },
     /// Time the CPU on the real-mode integer loop (720,896,000 instructions).
     BenchCpu {
@@ -80,6 +95,29 @@ fn run() -> Result<ExitCode> {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            })
+        }
+        Command::Boot {
+            rom,
+            max_ticks,
+            cpu,
+        } => {
+            let model = parse_model(&cpu)?;
+            let image =
+                std::fs::read(&rom).with_context(|| format!("cannot read {}", rom.display()))?;
+            let config = MachineConfig {
+                model,
+                ..MachineConfig::default()
+            };
+            let report = boot(config, &image, max_ticks, &mut std::io::stdout().lock())
+                .with_context(|| format!("booting {}", rom.display()))?;
+            Ok(match report.end {
+                BootEnd::ExitPort(code) => ExitCode::from(code),
+                BootEnd::Halted => ExitCode::SUCCESS,
+                BootEnd::TickLimit => {
+                    eprintln!("vexed: tick limit reached after {} ticks", report.ticks);
+                    ExitCode::from(1)
+                }
             })
         }
         Command::BenchCpu { cpu, json, ticks } => {

@@ -220,6 +220,20 @@ impl Machine {
         std::mem::take(&mut self.bus.debug_out)
     }
 
+    /// A port write from outside the CPU (a harness or debugger), at the current tick,
+    /// with the same effects as an `OUT` by the guest.
+    pub fn io_write(&mut self, port: u16, value: u8) {
+        self.bus.io_tick = self.now;
+        self.bus.write_port(port, value);
+    }
+
+    /// A port read from outside the CPU, at the current tick (it has the read's side
+    /// effects, as an `IN` would).
+    pub fn io_read(&mut self, port: u16) -> u8 {
+        self.bus.io_tick = self.now;
+        self.bus.read_port(port)
+    }
+
     /// Injects `input` at the current tick.
     pub fn inject(&mut self, input: Input) {
         match input {

@@ -61,6 +61,9 @@ enum Command {
         /// Stop after this many instructions instead of running the whole loop.
         #[arg(long)]
         ticks: Option<u64>,
+        /// Run inside the full PC with the 8254 interrupting at 18.2 Hz, not on a bare CPU.
+        #[arg(long)]
+        machine: bool,
     },
 }
 
@@ -120,22 +123,36 @@ fn run() -> Result<ExitCode> {
                 }
             })
         }
-        Command::BenchCpu { cpu, json, ticks } => {
+        Command::BenchCpu {
+            cpu,
+            json,
+            ticks,
+            machine,
+        } => {
             let model = parse_model(&cpu)?;
             if cfg!(debug_assertions) {
                 eprintln!("warning: this is a debug build; benchmark with `cargo run --release`");
             }
-            let r = bench::run_cpu_loop(model, ticks)
-                .context("the benchmark loop did not reach its HLT")?;
+            let r = if machine {
+                bench::run_cpu_loop_in_machine(model, ticks).context("building the machine")?
+            } else {
+                bench::run_cpu_loop(model, ticks)
+                    .context("the benchmark loop did not reach its HLT")?
+            };
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 println!(
-                    "{} guest instructions in {:.3} s: {:.1} million instructions per second ({} model)",
+                    "{} guest instructions in {:.3} s: {:.1} million instructions per second ({} model{})",
                     r.instructions,
                     r.seconds,
                     r.mips,
-                    model.name()
+                    model.name(),
+                    if machine {
+                        ", in the PC with a live PIT"
+                    } else {
+                        ""
+                    }
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -14,8 +14,8 @@
 //! - [`clock`]: guest time and the 8254 input clock derived from ticks, exactly.
 //! - [`event`]: the machine's event queue, ordered by (tick, sequence) with FIFO ties.
 //! - [`machine`]: the PC: CPU, memory and chipset on one clock, snapshots and state hashes.
-//! - [`devices`]: the PC chipset so far: 8259A PIC pair, 8254 PIT, 8042 keyboard controller
-//!   with port 92h, and a 16450 UART.
+//! - [`devices`]: the PC chipset: 8259A PIC pair, 8254 PIT, 8042 keyboard controller with
+//!   port 92h, 8237 DMA pair, Sound Blaster DSP and a 16450 UART.
 
 pub mod bare;
 pub mod bus;

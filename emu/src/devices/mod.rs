@@ -7,4 +7,5 @@ pub mod dma;
 pub mod kbc;
 pub mod pic;
 pub mod pit;
+pub mod sb;
 pub mod uart;

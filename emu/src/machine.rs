@@ -11,7 +11,9 @@
 //! port 61h (bit 0 = PIT channel 2 gate, bit 1 = speaker data, bit 5 = channel 2 OUT), the
 //! 8042 at 60h/64h and port 92h (A20 = OR of both gates, applied to memory at once; reset
 //! pulses reset the CPU), COM1 at 3F8h on IRQ4, the 8237 pair with its page registers at
-//! 00h-0Fh, 80h-8Fh and C0h-DFh, the Bochs/QEMU debug console at E9h and
+//! 00h-0Fh, 80h-8Fh and C0h-DFh, a Sound Blaster DSP at 220h (DMA 1, IRQ 5; a transfer
+//! completes when its samples have played, or at an `Input::DmaDone`), the Bochs/QEMU debug
+//! console at E9h and
 //! 190h (bytes collected as guest output), and an exit port at F4h (the value becomes the
 //! exit status, as QEMU's isa-debug-exit). Unclaimed ports read FFh and ignore writes.
 //!
@@ -29,6 +31,7 @@ use crate::devices::dma::DmaPair;
 use crate::devices::kbc::Kbc;
 use crate::devices::pic::PicPair;
 use crate::devices::pit::Pit;
+use crate::devices::sb::Sb;
 use crate::devices::uart::{COM1_IRQ, Uart};
 use crate::event::EventQueue;
 use crate::mem::{Access, MemError, Memory};
@@ -66,6 +69,10 @@ pub enum Input {
     Irq { line: u8 },
     /// A byte arrives on COM1.
     SerialRx { byte: u8 },
+    /// The DMA transfer a device is waiting for on `channel` completes now (the Sound
+    /// Blaster's 8-bit output on channel 1). Without it, a virtual-clock machine completes
+    /// the transfer when its samples have played, as a scheduled event.
+    DmaDone { channel: u8 },
 }
 
 /// Events the machine schedules on its queue.
@@ -73,6 +80,8 @@ pub enum Input {
 pub enum EventKind {
     /// PIT channel 0's OUT rises: an edge on IRQ0.
     PitIrq0,
+    /// The Sound Blaster's DMA transfer has played: move the bytes, raise its IRQ.
+    SbDmaDone,
 }
 
 /// Why a machine could not be built or restored.
@@ -97,6 +106,7 @@ pub struct PcBus {
     pub kbc: Kbc,
     pub uart: Uart,
     pub dma: DmaPair,
+    pub sb: Sb,
     /// Port 61h bits 0-3 as last written.
     port61: u8,
     events: EventQueue<EventKind>,
@@ -150,6 +160,7 @@ impl Machine {
                 kbc,
                 uart: Uart::com1(),
                 dma: DmaPair::new(),
+                sb: Sb::default_pc(),
                 port61: 0,
                 events: EventQueue::new(),
                 rate: config.rate,
@@ -243,6 +254,16 @@ impl Machine {
                 self.bus.pic.set_irq_line(line, false);
             }
             Input::SerialRx { byte } => self.bus.uart.receive(byte),
+            Input::DmaDone { channel } => {
+                if self
+                    .bus
+                    .sb
+                    .pending_transfer()
+                    .is_some_and(|r| r.channel == usize::from(channel))
+                {
+                    self.bus.complete_sb_transfer();
+                }
+            }
         }
         self.bus.sync_device_lines();
     }
@@ -304,6 +325,7 @@ impl Machine {
                     self.bus.io_tick = e.tick;
                     self.bus.schedule_irq0();
                 }
+                EventKind::SbDmaDone => self.bus.complete_sb_transfer(),
             }
         }
         if self.bus.kbc.wants_service() {
@@ -354,10 +376,39 @@ impl PcBus {
         }
     }
 
+    /// Moves the Sound Blaster's pending transfer out of memory through the DMA controller
+    /// and hands it to the DSP, which raises its IRQ.
+    fn complete_sb_transfer(&mut self) {
+        self.events.cancel_where(|k| *k == EventKind::SbDmaDone);
+        if let Some(req) = self.sb.pending_transfer() {
+            let mem = &self.mem;
+            let (data, _) = self
+                .dma
+                .transfer_from_memory(req.channel, req.bytes as usize, &|a| mem.read_u8(a));
+            self.sb.complete_transfer(&data);
+        }
+        self.sync_device_lines();
+    }
+
+    /// Schedules (or cancels) the completion of the DSP's transfer after a port write
+    /// changed it: it completes when its samples have played at the programmed rate.
+    fn schedule_sb_transfer(&mut self) {
+        self.events.cancel_where(|k| *k == EventKind::SbDmaDone);
+        if let Some(req) = self.sb.pending_transfer() {
+            let us = req.duration_us();
+            let nanos = u32::try_from(us % 1_000_000 * 1_000).unwrap_or(0);
+            let delay = self.rate.tick_of_time(us / 1_000_000, nanos);
+            let tick = self.io_tick.saturating_add(delay.max(1));
+            self.events.schedule(tick, EventKind::SbDmaDone);
+            self.yield_now = true;
+        }
+    }
+
     /// Forwards level-style device outputs to the PIC and A20 to memory.
     fn sync_device_lines(&mut self) {
         self.pic.set_irq_line(1, self.kbc.irq1());
         self.pic.set_irq_line(COM1_IRQ, self.uart.irq());
+        self.pic.set_irq_line(self.sb.irq_line(), self.sb.irq());
         let a20 = self.kbc.a20_enabled();
         if self.mem.a20() != a20 {
             self.mem.set_a20(a20);
@@ -376,6 +427,7 @@ impl PcBus {
             _ if Kbc::handles_port(port) => self.kbc.read(port),
             _ if self.uart.handles_port(port) => self.uart.read(port),
             _ if DmaPair::handles_port(port) => self.dma.read(port),
+            _ if self.sb.handles_port(port) => self.sb.read(port),
             _ => 0xFF,
         };
         self.sync_device_lines();
@@ -414,6 +466,13 @@ impl PcBus {
             }
             _ if self.uart.handles_port(port) => self.uart.write(port, value),
             _ if DmaPair::handles_port(port) => self.dma.write(port, value),
+            _ if self.sb.handles_port(port) => {
+                let before = self.sb.pending_transfer();
+                self.sb.write(port, value);
+                if self.sb.pending_transfer() != before {
+                    self.schedule_sb_transfer();
+                }
+            }
             _ => {}
         }
         self.sync_device_lines();

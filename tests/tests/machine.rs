@@ -1,16 +1,18 @@
-//! The PC machine: bare-ROM boot of `corpora/roms/chipset.bin`, snapshot/restore and
-//! determinism.
+//! The PC machine: bare-ROM boot of `corpora/roms/*.bin`, snapshot/restore and determinism.
 //!
-//! The ROM programs the 8259A and the 8254, takes five timer interrupts, and checks the A20
-//! rules of the IBM PC/AT Technical Reference through both gates (the 8042 output port bit 1
-//! and port 92h bit 1): with A20 off FFFF:0610 is 0000:0600, with it on it is not. It prints
-//! "ok" for each rule that holds.
+//! `chipset.bin` programs the 8259A and the 8254, takes five timer interrupts, and checks
+//! the A20 rules of the IBM PC/AT Technical Reference through both gates (the 8042 output
+//! port bit 1 and port 92h bit 1): with A20 off FFFF:0610 is 0000:0600, with it on it is
+//! not. `devices.bin` checks the 8042 self-test and keyboard echo through IRQ1, 16450
+//! loopback and transmission, and a Sound Blaster 8-bit DMA transfer through the 8237 that
+//! ends with IRQ5. Each ROM prints "ok" for each documented rule that holds.
 
 use vexed_emu::cpu::Model;
 use vexed_emu::machine::{Input, Machine, MachineConfig, Stop};
 use vexed_replay::boot::{BootEnd, boot};
 
 const ROM: &[u8] = include_bytes!("../../corpora/roms/chipset.bin");
+const DEVICES_ROM: &[u8] = include_bytes!("../../corpora/roms/devices.bin");
 
 const EXPECTED: &str = "vexed chipset ROM
 pic+pit: 5 timer interrupts
@@ -23,13 +25,39 @@ done
 ";
 
 fn machine(model: Model) -> Machine {
+    machine_with(model, ROM)
+}
+
+fn machine_with(model: Model, rom: &[u8]) -> Machine {
     let config = MachineConfig {
         model,
         ..MachineConfig::default()
     };
     let mut m = Machine::new(config).expect("the default configuration is valid");
-    m.load_rom(ROM).expect("the ROM is 64 KiB");
+    m.load_rom(rom).expect("the ROM is 64 KiB");
     m
+}
+
+#[test]
+fn devices_rom_passes() {
+    let mut m = machine_with(Model::I80386, DEVICES_ROM);
+    assert_eq!(m.run_until(100_000_000), Stop::ExitPort(0));
+    assert_eq!(
+        String::from_utf8_lossy(m.debug_output()),
+        "vexed devices ROM
+8042 self-test 55h: ok
+keyboard echo EEh through IRQ1: ok
+16450 loopback: ok
+DSP reset AAh: ok
+DSP version 2.01: ok
+64-byte DMA output, IRQ5 and channel 1 terminal count: ok
+done
+"
+    );
+    // Out of loopback, the bytes written to THR reach the host.
+    assert_eq!(m.bus().uart.output(), b"COM1");
+    // 64 samples of 80h went through the DSP.
+    assert_eq!(m.bus().sb.bytes_played(), 64);
 }
 
 #[test]
@@ -76,7 +104,7 @@ fn a_short_tick_limit_stops_the_boot() {
 
 /// Runs `m` to `tick` or until it halts for good, going on past exit-port writes.
 fn run_to(m: &mut Machine, tick: u64) {
-    while m.run_until(tick) == Stop::ExitPort(0) {}
+    while matches!(m.run_until(tick), Stop::ExitPort(_)) {}
 }
 
 /// Runs `m` to `tick`, injecting a keystroke and a serial byte at fixed ticks on the way
@@ -99,21 +127,28 @@ fn run_with_inputs(m: &mut Machine, tick: u64) -> u64 {
 #[test]
 fn snapshot_restore_continues_identically() {
     // N ticks, snapshot, restore into a fresh machine, M more ticks: the same state as N + M
-    // uninterrupted, at several cut points (inside the timer phase and the A20 phase).
-    let total = 400_000;
-    let mut straight = machine(Model::I80386);
-    let want = run_with_inputs(&mut straight, total);
-    for cut in [1, 2_500, 8_000, 60_000, 150_000, 250_000] {
-        let mut first = machine(Model::I80386);
-        run_with_inputs(&mut first, cut);
-        let bytes = first.snapshot().expect("the state encodes");
-        let mut second = Machine::restore(&bytes).expect("a snapshot restores");
-        assert_eq!(
-            second.state_hash().ok(),
-            first.state_hash().ok(),
-            "cut {cut}"
-        );
-        assert_eq!(run_with_inputs(&mut second, total), want, "cut {cut}");
+    // uninterrupted, at cut points spread over both ROMs' phases (timer interrupts, A20
+    // toggling, keyboard IRQ, UART, DSP commands and the DMA transfer in flight).
+    for (name, rom) in [("chipset", ROM), ("devices", DEVICES_ROM)] {
+        let total = 400_000;
+        let mut straight = machine_with(Model::I80386, rom);
+        let want = run_with_inputs(&mut straight, total);
+        for cut in [1, 2_500, 8_000, 20_000, 60_000, 90_000, 150_000, 250_000] {
+            let mut first = machine_with(Model::I80386, rom);
+            run_with_inputs(&mut first, cut);
+            let bytes = first.snapshot().expect("the state encodes");
+            let mut second = Machine::restore(&bytes).expect("a snapshot restores");
+            assert_eq!(
+                second.state_hash().ok(),
+                first.state_hash().ok(),
+                "{name} cut {cut}"
+            );
+            assert_eq!(
+                run_with_inputs(&mut second, total),
+                want,
+                "{name} cut {cut}"
+            );
+        }
     }
 }
 

@@ -41,6 +41,18 @@ pub const DEFAULT_RAM: u32 = 16 << 20;
 /// Size of a bare-boot ROM image.
 pub const ROM_SIZE: usize = 0x1_0000;
 
+/// Where the timer interrupt comes from (DESIGN.md section 3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClockMode {
+    /// The 8254 counts ticks: timer interrupts are deterministic consequences of the
+    /// program, and a run needs no inputs.
+    #[default]
+    Virtual,
+    /// The host paces the timer: channel 0's IRQ0 edges come only from
+    /// [`Input::TimerTick`] (the counters still read back from ticks).
+    Host,
+}
+
 /// What the machine is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineConfig {
@@ -48,6 +60,7 @@ pub struct MachineConfig {
     /// Bytes of RAM from address 0 (a multiple of 4 KiB).
     pub ram: u32,
     pub rate: TickRate,
+    pub clock: ClockMode,
 }
 
 impl Default for MachineConfig {
@@ -56,6 +69,7 @@ impl Default for MachineConfig {
             model: Model::I80386,
             ram: DEFAULT_RAM,
             rate: TickRate::default(),
+            clock: ClockMode::Virtual,
         }
     }
 }
@@ -73,6 +87,18 @@ pub enum Input {
     /// Blaster's 8-bit output on channel 1). Without it, a virtual-clock machine completes
     /// the transfer when its samples have played, as a scheduled event.
     DmaDone { channel: u8 },
+    /// Host-clock mode only: one period of PIT channel 0 has elapsed on the host, so IRQ0
+    /// gets an edge.
+    TimerTick,
+}
+
+/// An input the machine cannot accept.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum InputError {
+    #[error("IRQ line {0} does not exist (the PC/AT has lines 0-15)")]
+    NoSuchIrq(u8),
+    #[error("a timer tick input needs the host clock mode; this machine's 8254 runs on ticks")]
+    TimerTickInVirtualClock,
 }
 
 /// Events the machine schedules on its queue.
@@ -111,6 +137,7 @@ pub struct PcBus {
     port61: u8,
     events: EventQueue<EventKind>,
     rate: TickRate,
+    clock: ClockMode,
     /// The tick at which the current CPU slice started, and of the current port access.
     slice_start: u64,
     io_tick: u64,
@@ -164,6 +191,7 @@ impl Machine {
                 port61: 0,
                 events: EventQueue::new(),
                 rate: config.rate,
+                clock: config.clock,
                 slice_start: 0,
                 io_tick: 0,
                 debug_out: Vec::new(),
@@ -246,12 +274,20 @@ impl Machine {
     }
 
     /// Injects `input` at the current tick.
-    pub fn inject(&mut self, input: Input) {
+    pub fn inject(&mut self, input: Input) -> Result<(), InputError> {
         match input {
             Input::Key { scancode } => self.bus.kbc.key(scancode),
+            Input::Irq { line } if line > 15 => return Err(InputError::NoSuchIrq(line)),
             Input::Irq { line } => {
                 self.bus.pic.set_irq_line(line, true);
                 self.bus.pic.set_irq_line(line, false);
+            }
+            Input::TimerTick if self.config.clock == ClockMode::Virtual => {
+                return Err(InputError::TimerTickInVirtualClock);
+            }
+            Input::TimerTick => {
+                self.bus.pic.set_irq_line(0, true);
+                self.bus.pic.set_irq_line(0, false);
             }
             Input::SerialRx { byte } => self.bus.uart.receive(byte),
             Input::DmaDone { channel } => {
@@ -266,6 +302,7 @@ impl Machine {
             }
         }
         self.bus.sync_device_lines();
+        Ok(())
     }
 
     /// Runs until tick `deadline`, `HLT` with interrupts disabled, or an exit-port write.
@@ -366,9 +403,13 @@ impl PcBus {
         self.rate.pit_clocks(self.io_tick)
     }
 
-    /// Replaces the pending IRQ0 event with channel 0's next rising edge.
+    /// Replaces the pending IRQ0 event with channel 0's next rising edge (in the virtual
+    /// clock mode; with the host clock, IRQ0 comes from inputs).
     fn schedule_irq0(&mut self) {
         self.events.cancel_where(|k| *k == EventKind::PitIrq0);
+        if self.clock == ClockMode::Host {
+            return;
+        }
         if let Some(edge) = self.pit.next_irq0_edge(self.pit_now()) {
             let tick = self.rate.tick_of_pit_clock(edge).max(self.io_tick + 1);
             self.events.schedule(tick, EventKind::PitIrq0);
@@ -441,7 +482,7 @@ impl PcBus {
                 let now = self.pit_now();
                 let before = self.pit.out(0, now);
                 self.pit.write(port, value, now);
-                if !before && self.pit.out(0, now) {
+                if !before && self.pit.out(0, now) && self.clock == ClockMode::Virtual {
                     // Programming can raise OUT at once (modes 1-5): that edge is IRQ0 too.
                     self.pic.set_irq_line(0, true);
                     self.pic.set_irq_line(0, false);

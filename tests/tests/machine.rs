@@ -117,7 +117,8 @@ fn run_with_inputs(m: &mut Machine, tick: u64) -> u64 {
     ] {
         if m.now() < at && at <= tick {
             run_to(m, at);
-            m.inject(input);
+            m.inject(input)
+                .expect("the inputs are valid for this machine");
         }
     }
     run_to(m, tick);
@@ -244,7 +245,10 @@ mod random_port_traffic {
                         Step::Write(p, v) => m.io_write(p, v),
                         Step::Read(p) => { m.io_read(p); }
                         Step::Run(n) => { m.run_until(m.now() + n); }
-                        Step::Input(i) => m.inject(i),
+                        Step::Input(i) => {
+                            let bad_line = matches!(i, Input::Irq { line } if line > 15);
+                            assert_eq!(m.inject(i).is_err(), bad_line, "{i:?}");
+                        }
                     }
                 }
                 m.state_hash().expect("the state encodes")
@@ -252,4 +256,38 @@ mod random_port_traffic {
             prop_assert_eq!(play(), play());
         }
     }
+}
+
+#[test]
+fn host_clock_mode_takes_timer_interrupts_from_inputs_only() {
+    use vexed_emu::machine::{ClockMode, InputError};
+    // The chipset ROM waits for five timer interrupts. With the host clock, the 8254 raises
+    // none by itself: the ROM waits until five TimerTick inputs arrive.
+    let config = MachineConfig {
+        clock: ClockMode::Host,
+        ..MachineConfig::default()
+    };
+    let mut m = Machine::new(config).expect("valid configuration");
+    m.load_rom(ROM).expect("the ROM is 64 KiB");
+    m.run_until(2_000_000);
+    assert_eq!(
+        String::from_utf8_lossy(m.debug_output()),
+        "vexed chipset ROM\n"
+    );
+    let mut stops = Vec::new();
+    for k in 1..=5 {
+        m.inject(Input::TimerTick)
+            .expect("host clock mode takes timer ticks");
+        stops.push(m.run_until(2_000_000 + k * 100_000));
+    }
+    // Four ticks leave the ROM waiting; the fifth lets it finish and exit.
+    assert_eq!(stops[..4], [Stop::Deadline; 4]);
+    assert_eq!(stops[4], Stop::ExitPort(0));
+    assert_eq!(String::from_utf8_lossy(m.debug_output()), EXPECTED);
+    // A virtual-clock machine refuses them: its timer is a consequence of the program.
+    let mut v = machine(Model::I80386);
+    assert_eq!(
+        v.inject(Input::TimerTick),
+        Err(InputError::TimerTickInVirtualClock)
+    );
 }

@@ -19,7 +19,9 @@
 //!
 //! The whole machine is plain data: [`Machine::snapshot`] encodes it (bincode), [`Machine::
 //! restore`] decodes it, and [`Machine::state_hash`] is xxh3-64 of that encoding. The CPU's
-//! decoded-block cache is rebuilt after a restore and is not part of the state.
+//! decoded-block cache is rebuilt after a restore and is not part of the state. DESIGN.md
+//! section 6 stores snapshots as zstd(bincode(state)): the compression belongs to the trace
+//! format (`vexed-trace`), which is where snapshots are written, so `emu` stays free of it.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

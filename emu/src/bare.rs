@@ -46,12 +46,7 @@ impl Bus for BareBus {
         size.open_bus()
     }
     fn io_write(&mut self, port: u16, size: IoSize, value: u32) {
-        let bytes = match size {
-            IoSize::Byte => 1,
-            IoSize::Word => 2,
-            IoSize::Dword => 4,
-        };
-        self.io.writes.push((port, bytes, value));
+        self.io.writes.push((port, size.bytes(), value));
     }
 }
 

@@ -17,6 +17,15 @@ pub enum IoSize {
 }
 
 impl IoSize {
+    /// Width in bytes.
+    pub fn bytes(self) -> u8 {
+        match self {
+            IoSize::Byte => 1,
+            IoSize::Word => 2,
+            IoSize::Dword => 4,
+        }
+    }
+
     /// All-ones value of this width: what an open (undriven) ISA bus returns.
     pub fn open_bus(self) -> u32 {
         match self {

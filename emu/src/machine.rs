@@ -540,22 +540,14 @@ impl Bus for PcBus {
     /// Ports are byte-wide on the ISA bus: a word access is two byte accesses (low port
     /// first), a doubleword four.
     fn io_read(&mut self, port: u16, size: IoSize) -> u32 {
-        let n = match size {
-            IoSize::Byte => 1,
-            IoSize::Word => 2,
-            IoSize::Dword => 4,
-        };
+        let n = u16::from(size.bytes());
         (0..n).fold(0, |v, k| {
             v | u32::from(self.read_port(port.wrapping_add(k))) << (8 * k)
         })
     }
 
     fn io_write(&mut self, port: u16, size: IoSize, value: u32) {
-        let n = match size {
-            IoSize::Byte => 1,
-            IoSize::Word => 2,
-            IoSize::Dword => 4,
-        };
+        let n = u16::from(size.bytes());
         for k in 0..n {
             self.write_port(port.wrapping_add(k), (value >> (8 * k)) as u8);
         }

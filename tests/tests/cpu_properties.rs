@@ -105,16 +105,7 @@ fn build(c: &Case) -> BareSystem {
     sys.bus.mem.write_bytes(0, &c.ivt);
     sys.bus.mem.write_bytes(u32::from(c.data_at), &c.data);
     sys.load_code(c.cs, c.ip, &c.code);
-    let names = [
-        Reg32::EAX,
-        Reg32::ECX,
-        Reg32::EDX,
-        Reg32::EBX,
-        Reg32::ESP,
-        Reg32::EBP,
-        Reg32::ESI,
-        Reg32::EDI,
-    ];
+    let names = Reg32::ALL;
     for (r, &v) in names.iter().zip(&c.regs) {
         // The 8086 and 80286 have no upper halves a program could set.
         let v = if c.model == Model::I80386 {

@@ -291,3 +291,48 @@ fn host_clock_mode_takes_timer_interrupts_from_inputs_only() {
         Err(InputError::TimerTickInVirtualClock)
     );
 }
+
+#[test]
+fn dma_done_input_completes_the_transfer_at_once() {
+    // The devices ROM starts a 64-byte DSP transfer at 10,989 Hz (about 5.8 ms, ~146,000
+    // ticks at 25 MHz). An Input::DmaDone on channel 1 completes it at the tick it is
+    // injected: the 8237 moves the bytes, the DSP counts them and raises IRQ 5. The same
+    // input for another channel changes nothing.
+    let mut m = machine_with(Model::I80386, DEVICES_ROM);
+    while m.bus().sb.pending_transfer().is_none() {
+        assert_eq!(
+            m.run_until(m.now() + 100),
+            Stop::Deadline,
+            "the ROM starts a transfer"
+        );
+    }
+    let at = m.now();
+    m.inject(Input::DmaDone { channel: 3 })
+        .expect("a valid input");
+    assert!(m.bus().sb.pending_transfer().is_some());
+    m.inject(Input::DmaDone { channel: 1 })
+        .expect("a valid input");
+    assert_eq!(m.bus().sb.bytes_played(), 64);
+    assert!(m.bus().sb.pending_transfer().is_none());
+    assert!(m.bus().sb.irq());
+    // The ROM's IRQ 5 handler runs and it finishes well before the samples would have played.
+    assert_eq!(m.run_until(at + 50_000), Stop::ExitPort(0));
+    assert!(String::from_utf8_lossy(m.debug_output()).ends_with("terminal count: ok\ndone\n"));
+}
+
+#[test]
+fn word_port_writes_reach_two_byte_ports() {
+    // ISA ports are 8 bits wide: OUT DX,AX writes AL to DX and AH to DX+1. Here a word write
+    // to 20h/21h: AL = 11h is ICW1 to the master (20h), AH = 30h its ICW2 (21h), so IRQ0
+    // (after ICW3/ICW4 and unmasking) arrives as vector 30h.
+    use vexed_emu::bus::{Bus, IoSize};
+    let mut m = machine(Model::I80386);
+    m.bus_mut().io_write(0x20, IoSize::Word, 0x3011);
+    m.io_write(0x21, 0x04); // ICW3
+    m.io_write(0x21, 0x01); // ICW4
+    m.io_write(0x21, 0xFE); // OCW1: IRQ0 only
+    m.inject(Input::Irq { line: 0 }).expect("a valid input");
+    assert_eq!(m.bus_mut().pic.acknowledge(), 0x30);
+    // And a word read is the two bytes, low port first: IMR (21h) then port 22h (open, FFh).
+    assert_eq!(m.bus_mut().io_read(0x21, IoSize::Word), 0xFFFE);
+}

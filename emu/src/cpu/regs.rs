@@ -45,6 +45,20 @@ pub enum Reg32 {
     EDI,
 }
 
+impl Reg32 {
+    /// All eight, in encoding order (EAX = 0 ... EDI = 7).
+    pub const ALL: [Reg32; 8] = [
+        Reg32::EAX,
+        Reg32::ECX,
+        Reg32::EDX,
+        Reg32::EBX,
+        Reg32::ESP,
+        Reg32::EBP,
+        Reg32::ESI,
+        Reg32::EDI,
+    ];
+}
+
 /// A segment register, numbered as in the ModR/M `reg` field of `MOV Sreg`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SegReg {

@@ -67,16 +67,7 @@ pub(crate) struct State {
 }
 
 pub(crate) fn state(sys: &BareSystem) -> State {
-    let regs = [
-        Reg32::EAX,
-        Reg32::ECX,
-        Reg32::EDX,
-        Reg32::EBX,
-        Reg32::ESP,
-        Reg32::EBP,
-        Reg32::ESI,
-        Reg32::EDI,
-    ];
+    let regs = Reg32::ALL;
     State {
         regs: regs.iter().map(|&r| sys.cpu.reg32(r)).collect(),
         sregs: SegReg::ALL

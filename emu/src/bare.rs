@@ -108,7 +108,8 @@ impl BareSystem {
                 Exit::Halted => return Ok(used),
                 Exit::Shutdown => return Err(BareError::Shutdown(used)),
                 // Nothing drives INTR on a bare system.
-                Exit::Budget | Exit::IoYield | Exit::Interrupt => {}
+                // Traps are never enabled on the bare system.
+                Exit::Budget | Exit::IoYield | Exit::Interrupt | Exit::Trap(_) => {}
             }
         }
         Err(BareError::TickLimit(used))

@@ -16,6 +16,8 @@
 //! - [`machine`]: the PC: CPU, memory and chipset on one clock, snapshots and state hashes.
 //! - [`devices`]: the PC chipset: 8259A PIC pair, 8254 PIT, 8042 keyboard controller with
 //!   port 92h, 8237 DMA pair, Sound Blaster DSP and a 16450 UART.
+//! - [`firmware`]: BIOS, DOS 5, XMS 3.0 and EMS 4.0 written in Rust, reached through trap
+//!   stubs in guest memory.
 
 pub mod bare;
 pub mod bus;
@@ -23,6 +25,7 @@ pub mod clock;
 pub mod cpu;
 pub mod devices;
 pub mod event;
+pub mod firmware;
 pub mod machine;
 pub mod mem;
 

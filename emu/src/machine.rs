@@ -36,6 +36,7 @@ use crate::devices::pit::Pit;
 use crate::devices::sb::Sb;
 use crate::devices::uart::{COM1_IRQ, Uart};
 use crate::event::EventQueue;
+use crate::firmware::{Ctx, Firmware, FirmwareStop, Flow};
 use crate::mem::{Access, MemError, Memory};
 
 /// Default RAM: 16 MiB.
@@ -159,6 +160,8 @@ pub struct Machine {
     cpu: Cpu,
     bus: PcBus,
     now: u64,
+    /// BIOS, DOS and drivers in Rust, when the machine boots them instead of a ROM image.
+    firmware: Option<Box<Firmware>>,
 }
 
 /// How [`Machine::run_until`] ended.
@@ -170,6 +173,8 @@ pub enum Stop {
     HaltedForever,
     /// The guest wrote this value to the exit port.
     ExitPort(u8),
+    /// The firmware ended the run (the shell's programs are done, or the guest crashed).
+    Firmware(FirmwareStop),
 }
 
 impl Machine {
@@ -201,7 +206,44 @@ impl Machine {
                 yield_now: false,
             },
             now: 0,
+            firmware: None,
         })
+    }
+
+    /// A machine that boots the BIOS and DOS written in Rust ([`crate::firmware`]), which
+    /// then run `firmware`'s programs. Starts at the reset vector like any other machine.
+    pub fn with_firmware(
+        config: MachineConfig,
+        firmware: Firmware,
+    ) -> Result<Machine, MachineError> {
+        let mut m = Machine::new(config)?;
+        m.load_rom(&crate::firmware::bios::rom_image())?;
+        m.cpu.set_traps(true);
+        m.firmware = Some(Box::new(firmware));
+        Ok(m)
+    }
+
+    pub fn firmware(&self) -> Option<&Firmware> {
+        self.firmware.as_deref()
+    }
+
+    pub fn firmware_mut(&mut self) -> Option<&mut Firmware> {
+        self.firmware.as_deref_mut()
+    }
+
+    /// Runs `f` with the firmware and a service context on this machine, as a trap would
+    /// (for tests and tools that call services directly).
+    pub fn with_service_context<T>(
+        &mut self,
+        f: impl FnOnce(Option<&mut Firmware>, &mut Ctx) -> T,
+    ) -> T {
+        self.bus.io_tick = self.now;
+        let mut ctx = Ctx {
+            cpu: &mut self.cpu,
+            bus: &mut self.bus,
+            now: self.now,
+        };
+        f(self.firmware.as_deref_mut(), &mut ctx)
     }
 
     /// Maps a 64 KiB ROM image read-only at F0000h and, where the address bus reaches it,
@@ -351,6 +393,20 @@ impl Machine {
                 // The AT's chipset turns a shutdown cycle into a CPU reset.
                 self.cpu.reset();
             }
+            if let Exit::Trap(service) = r.exit
+                && let Some(fw) = self.firmware.as_deref_mut()
+            {
+                // The trap's tick is spent; the service runs at the tick after it.
+                self.bus.io_tick = self.now;
+                let mut ctx = Ctx {
+                    cpu: &mut self.cpu,
+                    bus: &mut self.bus,
+                    now: self.now,
+                };
+                if let Flow::Stop(why) = fw.service(service, &mut ctx) {
+                    return Stop::Firmware(why);
+                }
+            }
         }
     }
 
@@ -400,6 +456,11 @@ impl Machine {
 }
 
 impl PcBus {
+    /// The machine's tick rate.
+    pub fn rate(&self) -> TickRate {
+        self.rate
+    }
+
     /// The PIT's clock at the current port access or event.
     fn pit_now(&self) -> u64 {
         self.rate.pit_clocks(self.io_tick)
@@ -447,6 +508,13 @@ impl PcBus {
         }
     }
 
+    /// Switches the A20 gate as the firmware's A20 handler does (see
+    /// [`Kbc::set_a20_gate`]) and applies it to memory at once.
+    pub(crate) fn set_a20_gate(&mut self, on: bool) {
+        self.kbc.set_a20_gate(on);
+        self.sync_device_lines();
+    }
+
     /// Forwards level-style device outputs to the PIC and A20 to memory.
     fn sync_device_lines(&mut self) {
         self.pic.set_irq_line(1, self.kbc.irq1());
@@ -458,7 +526,7 @@ impl PcBus {
         }
     }
 
-    fn read_port(&mut self, port: u16) -> u8 {
+    pub(crate) fn read_port(&mut self, port: u16) -> u8 {
         let v = match port {
             _ if PicPair::handles_port(port) => self.pic.read(port),
             0x40..=0x43 => self.pit.read(port, self.pit_now()),
@@ -477,7 +545,7 @@ impl PcBus {
         v
     }
 
-    fn write_port(&mut self, port: u16, value: u8) {
+    pub(crate) fn write_port(&mut self, port: u16, value: u8) {
         match port {
             _ if PicPair::handles_port(port) => self.pic.write(port, value),
             0x40..=0x43 => {

@@ -12,7 +12,7 @@ use super::flags::{IF, RF, VM};
 use super::regs::{AX, BP, BX, CS, CX, DS, DX, ES, SP, SS};
 use super::{
     BOUND_RANGE, Cpu, Decode, Exit, GENERAL_PROTECTION, INVALID_OPCODE, Model, NO_COPROCESSOR,
-    NO_SEG, R,
+    NO_SEG, R, TRAP_OPCODE,
 };
 use crate::bus::{Bus, IoSize};
 
@@ -1095,6 +1095,16 @@ impl Cpu {
             0xFC => self.flags.set_df(false),
             0xFD => self.flags.set_df(true),
             0xFE => {
+                if self.traps {
+                    if self.fetch8(bus)? == TRAP_OPCODE[1] && self.d.prefixes == 0 {
+                        let service = self.fetch16(bus)?;
+                        self.stop(Exit::Trap(service));
+                        return Ok(());
+                    }
+                    // Not the trap: decode the ModR/M byte again.
+                    let wrap = if self.is386() { u32::MAX } else { 0xFFFF };
+                    self.eip = self.eip.wrapping_sub(1) & wrap;
+                }
                 let m = self.modrm(bus)?;
                 match m.reg {
                     0 | 1 => {

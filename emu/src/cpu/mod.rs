@@ -111,7 +111,15 @@ pub enum Exit {
     /// The INTR line is high ([`Cpu::set_intr`]) and interrupts became enabled: the machine
     /// acknowledges the interrupt controller and calls [`Cpu::interrupt`] before running on.
     Interrupt,
+    /// The CPU executed the emulator trap `FE 38 lo hi` (enabled with [`Cpu::set_traps`]):
+    /// a firmware service written in Rust is to run now. IP is past the 4-byte trap.
+    Trap(u16),
 }
+
+/// The first two bytes of the emulator trap: `FE 38` is group 4 with reg = 7, an invalid
+/// opcode on the 80286 and 80386 (and an undocumented alias on the 8086). The service
+/// number follows as a little-endian word. Recognised only after [`Cpu::set_traps`].
+pub const TRAP_OPCODE: [u8; 2] = [0xFE, 0x38];
 
 /// What one call of [`Cpu::run`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,6 +190,8 @@ pub struct Cpu {
     task_register: u16,
     /// Waiting in `HLT` for an interrupt.
     halted: bool,
+    /// `FE 38` is the emulator trap ([`TRAP_OPCODE`]) instead of an invalid opcode.
+    traps: bool,
     /// Stopped by a triple fault until reset.
     shutdown: bool,
     /// The previous instruction was `STI`, `MOV SS` or `POP SS`: no interrupt (and no
@@ -257,6 +267,7 @@ impl Cpu {
             ldtr: 0,
             task_register: 0,
             halted: false,
+            traps: false,
             shutdown: false,
             shadow: false,
             d: Decode::default(),
@@ -395,6 +406,12 @@ impl Cpu {
     }
     pub fn idtr(&self) -> TableRegister {
         self.idtr
+    }
+
+    /// Makes `FE 38 lo hi` end the run with [`Exit::Trap`] (a machine with firmware in Rust
+    /// turns this on; without it the bytes are an invalid opcode as on the real processor).
+    pub fn set_traps(&mut self, on: bool) {
+        self.traps = on;
     }
 
     /// Waiting in `HLT`.

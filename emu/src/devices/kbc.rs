@@ -399,6 +399,23 @@ impl Kbc {
         self.output_from_keyboard = false;
     }
 
+    /// What an A20 handler (the BIOS's Int 15h AX=2400h/2401h, an XMS driver) leaves behind
+    /// when it switches the gate: output-port bit 1 as a D1h command would write it, and
+    /// port 92h bit 1 to match, so the OR of both gates is `on`.
+    pub fn set_a20_gate(&mut self, on: bool) {
+        let port = if on {
+            self.output_port | OUT_A20
+        } else {
+            self.output_port & !OUT_A20
+        };
+        self.set_output_port(port);
+        self.port92 = if on {
+            self.port92 | P92_A20
+        } else {
+            self.port92 & !P92_A20
+        };
+    }
+
     fn set_output_port(&mut self, value: u8) {
         if value & OUT_RESET == 0 {
             self.reset_request = true;
@@ -527,6 +544,19 @@ mod tests {
         command(&mut k, 0xDF);
         assert!(k.a20_enabled());
         assert!(!k.take_reset_request());
+    }
+
+    #[test]
+    fn a20_handler_switches_both_gates() {
+        let mut k = Kbc::new();
+        k.write(CONTROL_PORT_A, P92_A20);
+        k.set_a20_gate(false);
+        assert!(!k.a20_enabled());
+        assert_eq!(k.read(CONTROL_PORT_A) & P92_A20, 0);
+        k.set_a20_gate(true);
+        assert!(k.a20_enabled());
+        assert_eq!(k.output_port() & OUT_A20, OUT_A20);
+        assert!(!k.take_reset_request(), "the reset line stays high");
     }
 
     #[test]

@@ -1,0 +1,503 @@
+//! Firmware written in Rust: BIOS, DOS 5, an XMS 3.0 driver (HIMEM) and an EMS 4.0 driver
+//! (DESIGN.md section 7; facts from `../shared/reference/dos-memory.md`).
+//!
+//! # How the guest reaches it
+//!
+//! Every service has a real entry point in guest memory: a stub that executes the emulator
+//! trap `FE 38 lo hi` ([`crate::cpu::TRAP_OPCODE`]) and then returns as the real service
+//! would (see [`stubs`] for the memory layout and the service numbers). The interrupt
+//! vectors, the XMS driver's hookable `EB 03 90 90 90` entry and the `EMMXXXX0` device
+//! header are ordinary guest bytes: programs read them, hook them and chain to them. When
+//! the CPU executes a trap the run stops with [`crate::cpu::Exit::Trap`] and the machine
+//! calls [`Firmware::service`], which reads and writes registers and memory through a
+//! [`Ctx`]. A trap costs one tick, like any instruction, and the Rust code runs in no
+//! guest time.
+//!
+//! Services that wait (a key for Int 16h or Int 21h) never block inside Rust: they move IP
+//! to a wait loop in the stub (`STI`, Int 28h for DOS, `HLT`) that traps again when an
+//! interrupt has arrived, so interrupts, TSRs watching InDOS and Int 28h hooks run as on a
+//! real machine, and halted time is skipped by the machine's clock.
+//!
+//! # Booting
+//!
+//! The generated BIOS ROM's reset vector runs the power-on self test ([`svc::POST`]): it
+//! fills the interrupt vector table and the BIOS data area, programs the PIC and the 8254
+//! as an AT BIOS does, installs DOS, XMS and EMS, and starts the shell, a small guest
+//! program that `EXEC`s the configured programs one after another through Int 21h. When the
+//! last program ends, the machine stops with [`FirmwareStop::Finished`].
+//!
+//! # What is not modelled
+//!
+//! No disks (drive C: is an in-memory directory handed in by the host, [`dos::DriveC`]),
+//! no printer or serial BIOS services, no Ctrl-C checking, no FCB file functions. DOS
+//! writes console output through the BIOS in Rust rather than through a CON device driver
+//! and Int 29h, so a program hooking Int 10h does not see DOS's output.
+
+pub mod bios;
+pub mod dos;
+pub mod ems;
+pub mod stubs;
+pub mod xms;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::cpu::{Cpu, Reg8, Reg16, Reg32, SegReg};
+use crate::machine::PcBus;
+use crate::mem::Memory;
+use stubs::svc;
+
+/// What the firmware provides (the `[xms]`, `[ems]` and `[dos]` parts of a scenario).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareConfig {
+    /// The XMS driver, or `None` for a machine without one.
+    pub xms: Option<xms::XmsConfig>,
+    /// The EMS driver, or `None`.
+    pub ems: Option<ems::EmsConfig>,
+    pub dos: dos::DosConfig,
+}
+
+impl Default for FirmwareConfig {
+    fn default() -> FirmwareConfig {
+        FirmwareConfig {
+            xms: Some(xms::XmsConfig::default()),
+            ems: Some(ems::EmsConfig::default()),
+            dos: dos::DosConfig::default(),
+        }
+    }
+}
+
+/// Why the firmware stopped the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FirmwareStop {
+    /// Every program of the shell has run; `exit_code` is the last one's.
+    Finished { exit_code: u8 },
+    /// The shell could not start program number `index` (0-based): DOS error `error`.
+    ExecFailed { index: usize, error: u16 },
+    /// The CPU raised exception `vector` at `cs:ip` and no handler took it.
+    GuestFault { vector: u8, cs: u16, ip: u16 },
+    /// The guest reset the processor after DOS had booted.
+    Reset,
+}
+
+impl fmt::Display for FirmwareStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            FirmwareStop::Finished { exit_code } => {
+                write!(f, "all programs finished (last exit code {exit_code})")
+            }
+            FirmwareStop::ExecFailed { index, error } => write!(
+                f,
+                "program {} could not be started: DOS error {error:02X}h ({})",
+                index + 1,
+                dos::error_text(error)
+            ),
+            FirmwareStop::GuestFault { vector, cs, ip } => write!(
+                f,
+                "the guest crashed: {} (interrupt {vector:02X}h) at {cs:04X}:{ip:04X} with no handler",
+                exception_name(vector)
+            ),
+            FirmwareStop::Reset => write!(f, "the guest reset the machine after DOS had booted"),
+        }
+    }
+}
+
+fn exception_name(vector: u8) -> &'static str {
+    match vector {
+        0 => "divide error",
+        5 => "BOUND range exceeded",
+        6 => "invalid opcode",
+        7 => "coprocessor not available",
+        8 => "double fault",
+        0x0C => "stack fault",
+        0x0D => "general protection fault",
+        _ => "processor exception",
+    }
+}
+
+/// What the machine does after a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop(FirmwareStop),
+}
+
+/// A program the shell runs: its DOS file name on drive C: and its command tail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    pub name: String,
+    pub args: String,
+}
+
+/// How a program ended, as Int 21h AH=4Dh reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Termination {
+    /// AL of AH=4Dh: the program's exit code.
+    pub code: u8,
+    /// AH of AH=4Dh: 0 normal, 1 Ctrl-C or divide error, 2 critical error, 3 stayed
+    /// resident.
+    pub kind: u8,
+}
+
+/// The firmware's whole state (part of the machine state).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Firmware {
+    pub(crate) config: FirmwareConfig,
+    pub(crate) bios: bios::Bios,
+    pub(crate) dos: dos::Dos,
+    pub(crate) xms: Option<xms::Xms>,
+    pub(crate) ems: Option<ems::Ems>,
+    /// Console text written through Int 10h teletype and DOS output, not yet taken.
+    pub(crate) console: Vec<u8>,
+    /// POST has run: a later reset stops the machine.
+    booted: bool,
+}
+
+impl Firmware {
+    /// Firmware that will boot DOS with drive C: = `drive` and run `programs` in order.
+    pub fn new(config: FirmwareConfig, drive: dos::DriveC, programs: Vec<Program>) -> Firmware {
+        Firmware {
+            bios: bios::Bios::new(),
+            dos: dos::Dos::new(&config.dos, drive, programs),
+            xms: config.xms.clone().map(xms::Xms::new),
+            ems: config.ems.clone().map(ems::Ems::new),
+            config,
+            console: Vec::new(),
+            booted: false,
+        }
+    }
+
+    pub fn config(&self) -> &FirmwareConfig {
+        &self.config
+    }
+
+    /// Console output not yet taken.
+    pub fn console(&self) -> &[u8] {
+        &self.console
+    }
+
+    /// Takes the console output written so far.
+    pub fn take_console(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.console)
+    }
+
+    /// How each program the shell ran has ended so far, in order.
+    pub fn terminations(&self) -> &[Termination] {
+        self.dos.shell_terminations()
+    }
+
+    /// Drive C: as the guest left it.
+    pub fn drive_c(&self) -> &dos::DriveC {
+        self.dos.drive()
+    }
+
+    /// Runs trap service `service`.
+    pub fn service(&mut self, service: u16, ctx: &mut Ctx) -> Flow {
+        match service {
+            0x0000..=0x00FF => bios::service(self, service as u8, ctx),
+            svc::POST => self.post(ctx),
+            svc::UNEXPECTED => {
+                let (cs, ip) = ctx.interrupted_at();
+                let vector = ctx.bios_vector_of_frame();
+                Flow::Stop(FirmwareStop::GuestFault { vector, cs, ip })
+            }
+            svc::SPURIOUS_IRQ | svc::INT16_RETRY => bios::service_internal(self, service, ctx),
+            0x0200..=0x02FF => dos::service(self, service, ctx),
+            svc::XMS | svc::XMS_INT15 => match self.xms.as_mut() {
+                Some(x) => x.service(service, ctx),
+                None => Flow::Continue,
+            },
+            svc::EMS | svc::EMS_DEVICE => match self.ems.as_mut() {
+                Some(e) => e.service(service, ctx),
+                None => Flow::Continue,
+            },
+            _ => Flow::Continue,
+        }
+    }
+
+    /// The power-on self test: BIOS, then DOS and its drivers, then the shell.
+    fn post(&mut self, ctx: &mut Ctx) -> Flow {
+        if self.booted {
+            return Flow::Stop(FirmwareStop::Reset);
+        }
+        self.booted = true;
+        bios::post(self, ctx);
+        dos::install(self, ctx);
+        if let Some(x) = self.xms.as_mut() {
+            x.install(ctx);
+        }
+        if let Some(e) = self.ems.as_mut() {
+            e.install(ctx);
+        }
+        dos::start_shell(self, ctx);
+        Flow::Continue
+    }
+}
+
+/// What a service works on: the CPU's registers and the bus (memory and chipset).
+pub struct Ctx<'a> {
+    pub cpu: &'a mut Cpu,
+    pub bus: &'a mut PcBus,
+    /// The tick of the trap.
+    pub now: u64,
+}
+
+/// Real-mode linear address of `seg:off` (up to 10FFEFh; memory applies the A20 gate).
+pub fn linear(seg: u16, off: u16) -> u32 {
+    (u32::from(seg) << 4) + u32::from(off)
+}
+
+impl Ctx<'_> {
+    pub fn mem(&mut self) -> &mut Memory {
+        &mut self.bus.mem
+    }
+
+    pub fn ax(&self) -> u16 {
+        self.cpu.reg16(Reg16::AX)
+    }
+    pub fn bx(&self) -> u16 {
+        self.cpu.reg16(Reg16::BX)
+    }
+    pub fn cx(&self) -> u16 {
+        self.cpu.reg16(Reg16::CX)
+    }
+    pub fn dx(&self) -> u16 {
+        self.cpu.reg16(Reg16::DX)
+    }
+    pub fn si(&self) -> u16 {
+        self.cpu.reg16(Reg16::SI)
+    }
+    pub fn di(&self) -> u16 {
+        self.cpu.reg16(Reg16::DI)
+    }
+    pub fn ah(&self) -> u8 {
+        self.cpu.reg8(Reg8::AH)
+    }
+    pub fn al(&self) -> u8 {
+        self.cpu.reg8(Reg8::AL)
+    }
+    pub fn bl(&self) -> u8 {
+        self.cpu.reg8(Reg8::BL)
+    }
+    pub fn bh(&self) -> u8 {
+        self.cpu.reg8(Reg8::BH)
+    }
+    pub fn cl(&self) -> u8 {
+        self.cpu.reg8(Reg8::CL)
+    }
+    pub fn dl(&self) -> u8 {
+        self.cpu.reg8(Reg8::DL)
+    }
+    pub fn dh(&self) -> u8 {
+        self.cpu.reg8(Reg8::DH)
+    }
+    pub fn ds(&self) -> u16 {
+        self.cpu.sreg(SegReg::DS)
+    }
+    pub fn es(&self) -> u16 {
+        self.cpu.sreg(SegReg::ES)
+    }
+    pub fn set_ax(&mut self, v: u16) {
+        self.cpu.set_reg16(Reg16::AX, v)
+    }
+    pub fn set_bx(&mut self, v: u16) {
+        self.cpu.set_reg16(Reg16::BX, v)
+    }
+    pub fn set_cx(&mut self, v: u16) {
+        self.cpu.set_reg16(Reg16::CX, v)
+    }
+    pub fn set_dx(&mut self, v: u16) {
+        self.cpu.set_reg16(Reg16::DX, v)
+    }
+    pub fn set_si(&mut self, v: u16) {
+        self.cpu.set_reg16(Reg16::SI, v)
+    }
+    pub fn set_di(&mut self, v: u16) {
+        self.cpu.set_reg16(Reg16::DI, v)
+    }
+    pub fn set_al(&mut self, v: u8) {
+        self.cpu.set_reg8(Reg8::AL, v)
+    }
+    pub fn set_ah(&mut self, v: u8) {
+        self.cpu.set_reg8(Reg8::AH, v)
+    }
+    pub fn set_bl(&mut self, v: u8) {
+        self.cpu.set_reg8(Reg8::BL, v)
+    }
+    pub fn set_bh(&mut self, v: u8) {
+        self.cpu.set_reg8(Reg8::BH, v)
+    }
+    pub fn set_cl(&mut self, v: u8) {
+        self.cpu.set_reg8(Reg8::CL, v)
+    }
+    pub fn set_dl(&mut self, v: u8) {
+        self.cpu.set_reg8(Reg8::DL, v)
+    }
+    pub fn set_dh(&mut self, v: u8) {
+        self.cpu.set_reg8(Reg8::DH, v)
+    }
+    pub fn set_ds(&mut self, v: u16) {
+        self.cpu.set_sreg(SegReg::DS, v)
+    }
+    pub fn set_es(&mut self, v: u16) {
+        self.cpu.set_sreg(SegReg::ES, v)
+    }
+    pub fn eax(&self) -> u32 {
+        self.cpu.reg32(Reg32::EAX)
+    }
+    pub fn ebx(&self) -> u32 {
+        self.cpu.reg32(Reg32::EBX)
+    }
+    pub fn edx(&self) -> u32 {
+        self.cpu.reg32(Reg32::EDX)
+    }
+    pub fn set_eax(&mut self, v: u32) {
+        self.cpu.set_reg32(Reg32::EAX, v)
+    }
+    pub fn set_ebx(&mut self, v: u32) {
+        self.cpu.set_reg32(Reg32::EBX, v)
+    }
+    pub fn set_ecx(&mut self, v: u32) {
+        self.cpu.set_reg32(Reg32::ECX, v)
+    }
+    pub fn set_edx(&mut self, v: u32) {
+        self.cpu.set_reg32(Reg32::EDX, v)
+    }
+
+    pub fn rd8(&self, seg: u16, off: u16) -> u8 {
+        self.bus.mem.read_u8(linear(seg, off))
+    }
+    /// A word at `seg:off`; the offset wraps within the segment as the CPU's would not
+    /// (callers never straddle FFFFh).
+    pub fn rd16(&self, seg: u16, off: u16) -> u16 {
+        self.bus.mem.read_u16(linear(seg, off))
+    }
+    pub fn rd32(&self, seg: u16, off: u16) -> u32 {
+        self.bus.mem.read_u32(linear(seg, off))
+    }
+    pub fn wr8(&mut self, seg: u16, off: u16, v: u8) {
+        self.bus.mem.write_u8(linear(seg, off), v)
+    }
+    pub fn wr16(&mut self, seg: u16, off: u16, v: u16) {
+        self.bus.mem.write_u16(linear(seg, off), v)
+    }
+    pub fn wr32(&mut self, seg: u16, off: u16, v: u32) {
+        self.bus.mem.write_u32(linear(seg, off), v)
+    }
+    pub fn read_bytes(&self, seg: u16, off: u16, len: usize) -> Vec<u8> {
+        self.bus.mem.read_bytes(linear(seg, off), len)
+    }
+    pub fn write_bytes(&mut self, seg: u16, off: u16, bytes: &[u8]) {
+        self.bus.mem.write_bytes(linear(seg, off), bytes)
+    }
+
+    /// The NUL-terminated string at `seg:off` (at most `max` bytes, without the NUL).
+    pub fn read_asciz(&self, seg: u16, off: u16, max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..max {
+            let b = self.rd8(seg, off.wrapping_add(i as u16));
+            if b == 0 {
+                break;
+            }
+            out.push(b);
+        }
+        out
+    }
+
+    /// The interrupt vector `n` as (segment, offset).
+    pub fn vector(&self, n: u8) -> (u16, u16) {
+        let a = u32::from(n) * 4;
+        (
+            self.bus.mem.read_u16(a + 2),
+            self.bus.mem.read_u16(a),
+        )
+    }
+
+    pub fn set_vector(&mut self, n: u8, seg: u16, off: u16) {
+        let a = u32::from(n) * 4;
+        self.bus.mem.write_u16(a, off);
+        self.bus.mem.write_u16(a + 2, seg);
+    }
+
+    /// Address of the FLAGS word of the `INT` frame on top of the stack (IP, CS, FLAGS).
+    fn frame_flags_addr(&self) -> u32 {
+        let ss = self.cpu.sreg(SegReg::SS);
+        let sp = self.cpu.reg16(Reg16::SP);
+        linear(ss, sp.wrapping_add(4))
+    }
+
+    /// Sets or clears `mask` in the FLAGS that the stub's `IRET` will restore (and in the
+    /// live FLAGS, for stubs that return with `RETF 2`).
+    fn set_frame_flag(&mut self, mask: u16, on: bool) {
+        let a = self.frame_flags_addr();
+        let f = self.bus.mem.read_u16(a);
+        self.bus
+            .mem
+            .write_u16(a, if on { f | mask } else { f & !mask });
+        let live = self.cpu.flags();
+        let m = u32::from(mask);
+        self.cpu
+            .set_flags(if on { live | m } else { live & !m });
+    }
+
+    /// CF as the caller of an `INT`-reached service will see it.
+    pub fn set_cf(&mut self, on: bool) {
+        self.set_frame_flag(1, on)
+    }
+
+    /// ZF as the caller of an `INT`-reached service will see it.
+    pub fn set_zf(&mut self, on: bool) {
+        self.set_frame_flag(1 << 6, on)
+    }
+
+    /// The return address of the `INT` frame on top of the stack.
+    pub fn interrupted_at(&self) -> (u16, u16) {
+        let ss = self.cpu.sreg(SegReg::SS);
+        let sp = self.cpu.reg16(Reg16::SP);
+        (
+            self.rd16(ss, sp.wrapping_add(2)),
+            self.rd16(ss, sp),
+        )
+    }
+
+    /// Which vector's stub trapped: the BIOS's default-exception stubs are laid out one per
+    /// vector, so the trap's own address tells (see `bios.rs`).
+    fn bios_vector_of_frame(&self) -> u8 {
+        bios::vector_of_unexpected_stub(self.cpu.ip())
+    }
+
+    /// Transfers control to `seg:off` (the stub's own return is skipped).
+    pub fn jump(&mut self, seg: u16, off: u16) {
+        self.cpu.set_sreg(SegReg::CS, seg);
+        self.cpu.set_ip(off);
+    }
+
+    /// Whether the A20 gate is open.
+    pub fn a20(&self) -> bool {
+        self.bus.mem.a20()
+    }
+
+    /// Opens or closes the A20 gate through the 8042's output port (command D1h), as HIMEM
+    /// does on an AT, and applies it to memory at once.
+    pub fn set_a20(&mut self, on: bool) {
+        self.bus.set_a20_gate(on);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_messages_name_the_problem() {
+        let s = FirmwareStop::GuestFault {
+            vector: 6,
+            cs: 0x1234,
+            ip: 0x0010,
+        }
+        .to_string();
+        assert!(s.contains("invalid opcode") && s.contains("1234:0010"), "{s}");
+        let s = FirmwareStop::ExecFailed { index: 0, error: 2 }.to_string();
+        assert!(s.contains("program 1") && s.contains("file not found"), "{s}");
+    }
+}

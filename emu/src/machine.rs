@@ -349,8 +349,13 @@ impl Machine {
         Ok(())
     }
 
-    /// Runs until tick `deadline`, `HLT` with interrupts disabled, or an exit-port write.
+    /// Runs until tick `deadline`, `HLT` with interrupts disabled, an exit-port write, or
+    /// the firmware ending the run (after which the machine no longer runs).
     pub fn run_until(&mut self, deadline: u64) -> Stop {
+        if let Some(end) = self.firmware.as_deref().and_then(Firmware::ended) {
+            // The firmware ended the run: the machine stays where it stopped.
+            return Stop::Firmware(end);
+        }
         loop {
             self.fire_due_events();
             if let Some(code) = self.bus.exit_request.take() {

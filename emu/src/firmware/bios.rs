@@ -74,6 +74,7 @@ const ROM_SPURIOUS_MASTER: u16 = 0x0110; // 8 stubs: vectors 08h-0Fh (IRQ 0-7)
 const ROM_SPURIOUS_SLAVE: u16 = 0x0150; // 8 stubs: vectors 70h-77h (IRQ 8-15)
 const ROM_SERVICES: u16 = 0x0190; // one 8-byte stub per BIOS vector 10h-1Fh
 const ROM_TIMER: u16 = 0x0220;
+const ROM_KEYBOARD: u16 = 0x0238;
 const ROM_INT16: u16 = 0x0240;
 const ROM_POST: u16 = 0x0260;
 const ROM_CONFIG_TABLE: u16 = 0x0280;
@@ -116,10 +117,10 @@ pub fn rom_image() -> Vec<u8> {
     a.trap(svc::bios(0x08)).int(0x1C);
     a.raw(&[0x50, 0xB0, 0x20, 0xE6, 0x20, 0x58]); // push ax; mov al,20h; out 20h,al; pop ax
     a.iret();
-    let keyboard_at = a.here();
+    put(&a);
+    let mut a = Asm::new(BIOS_SEG, ROM_KEYBOARD);
     a.trap(svc::bios(0x09)).iret();
     put(&a);
-    debug_assert_eq!(keyboard_at, ROM_TIMER + 14);
     // Int 16h and its wait loop (see INT16_RETRY).
     let mut a = Asm::new(BIOS_SEG, ROM_INT16);
     a.trap(svc::bios(0x16)).iret();
@@ -160,6 +161,11 @@ impl Bios {
     pub fn new() -> Bios {
         Bios::default()
     }
+
+    /// Moves the real-time clock by `secs` (DOS's set date/time and Int 1Ah AH=03h/05h).
+    pub(crate) fn adjust_clock(&mut self, secs: i64) {
+        self.rtc_adjust_secs = self.rtc_adjust_secs.saturating_add(secs);
+    }
 }
 
 /// Power-on self test: vectors, data area, chipset, screen.
@@ -175,7 +181,7 @@ pub(crate) fn post(fw: &mut Firmware, ctx: &mut Ctx) {
         ctx.set_vector(0x70 + k, BIOS_SEG, ROM_SPURIOUS_SLAVE + u16::from(k) * 8);
     }
     ctx.set_vector(0x08, BIOS_SEG, ROM_TIMER);
-    ctx.set_vector(0x09, BIOS_SEG, ROM_TIMER + 14);
+    ctx.set_vector(0x09, BIOS_SEG, ROM_KEYBOARD);
     for n in [0x10u8, 0x11, 0x12, 0x13, 0x14, 0x15, 0x17, 0x18, 0x19, 0x1A] {
         ctx.set_vector(n, BIOS_SEG, service_stub(n));
     }
@@ -243,12 +249,9 @@ pub(crate) fn service(fw: &mut Firmware, vector: u8, ctx: &mut Ctx) -> Flow {
         }
         0x14 => ctx.set_ah(0x80), // serial BIOS: time-out (not provided)
         0x15 => int15(ctx),
-        0x16 => {
-            if !int16(ctx) {
-                ctx.cpu.set_ip(ROM_INT16 + 5); // the wait loop
-            }
-        }
-        0x17 => ctx.set_ah(0x30), // printer: not selected, out of paper... not present
+        0x16 if !int16(ctx) => ctx.cpu.set_ip(ROM_INT16 + 5), // the wait loop
+        0x16 => {}
+        0x17 => ctx.set_ah(0x01), // printer status: time-out (no printer is attached)
         0x18 | 0x19 => return Flow::Stop(FirmwareStop::Reset),
         0x1A => int1a(fw, ctx),
         _ => {}
@@ -403,6 +406,24 @@ pub fn key_word(code: u8, flags: u8) -> Option<u16> {
         _ if plain == 0 && shifted == 0 => None,
         _ => Some(u16::from(code) << 8 | u16::from(ascii)),
     }
+}
+
+/// The set-1 make code that types `ascii` on the US layout, and whether Shift is needed
+/// (the inverse of the table [`key_word`] uses; control characters CR, BS, Tab and Esc
+/// included).
+pub fn scancode_for(ascii: u8) -> Option<(u8, bool)> {
+    KEYMAP
+        .iter()
+        .enumerate()
+        .find_map(|(code, &(plain, shifted))| {
+            if ascii != 0 && plain == ascii {
+                Some((code as u8, false))
+            } else if ascii != 0 && shifted == ascii {
+                Some((code as u8, true))
+            } else {
+                None
+            }
+        })
 }
 
 /// Int 09h: one byte from the 8042, shift state, buffer, EOI.
@@ -810,7 +831,7 @@ pub(crate) fn block_move(ctx: &mut Ctx) -> u8 {
 // ----- time -----------------------------------------------------------------------------------
 
 fn bcd(v: u32) -> u8 {
-    ((v / 10 % 10) << 4 | v % 10) as u8
+    (((v / 10 % 10) << 4) | (v % 10)) as u8
 }
 
 fn from_bcd(v: u8) -> u32 {
@@ -858,7 +879,7 @@ fn int1a(fw: &mut Firmware, ctx: &mut Ctx) {
             }
             let want = t.to_unix();
             let have = wall_clock(fw, ctx).to_unix();
-            fw.bios.rtc_adjust_secs += want - have;
+            fw.bios.adjust_clock(want - have);
             ctx.set_cf(false);
         }
         _ => ctx.set_cf(true),
@@ -991,6 +1012,21 @@ mod tests {
         assert_eq!(key_word(0x01, 0), Some(0x011B));
         assert_eq!(key_word(0x02, LEFT_SHIFT), Some(0x0221));
         assert_eq!(key_word(0x2A, 0), None);
+    }
+
+    #[test]
+    fn every_printable_character_has_a_key_that_types_it() {
+        for c in 0x20u8..0x7F {
+            let (code, shift) = scancode_for(c).expect("US layout covers ASCII");
+            let flags = if shift { LEFT_SHIFT } else { 0 };
+            assert_eq!(
+                key_word(code, flags).map(|w| w as u8),
+                Some(c),
+                "{}",
+                c as char
+            );
+        }
+        assert_eq!(scancode_for(b'\r'), Some((0x1C, false)));
     }
 
     #[test]

@@ -151,6 +151,8 @@ pub struct Firmware {
     pub(crate) console: Vec<u8>,
     /// POST has run: a later reset stops the machine.
     booted: bool,
+    /// Why the firmware ended the run, once it has.
+    ended: Option<FirmwareStop>,
 }
 
 impl Firmware {
@@ -164,6 +166,7 @@ impl Firmware {
             config,
             console: Vec::new(),
             booted: false,
+            ended: None,
         }
     }
 
@@ -191,8 +194,21 @@ impl Firmware {
         self.dos.drive()
     }
 
+    /// Why the firmware ended the run, if it has (the machine then runs no more).
+    pub fn ended(&self) -> Option<FirmwareStop> {
+        self.ended
+    }
+
     /// Runs trap service `service`.
     pub fn service(&mut self, service: u16, ctx: &mut Ctx) -> Flow {
+        let flow = self.dispatch(service, ctx);
+        if let Flow::Stop(why) = flow {
+            self.ended = Some(why);
+        }
+        flow
+    }
+
+    fn dispatch(&mut self, service: u16, ctx: &mut Ctx) -> Flow {
         match service {
             0x0000..=0x00FF => bios::service(self, service as u8, ctx),
             svc::POST => self.post(ctx),
@@ -407,10 +423,7 @@ impl Ctx<'_> {
     /// The interrupt vector `n` as (segment, offset).
     pub fn vector(&self, n: u8) -> (u16, u16) {
         let a = u32::from(n) * 4;
-        (
-            self.bus.mem.read_u16(a + 2),
-            self.bus.mem.read_u16(a),
-        )
+        (self.bus.mem.read_u16(a + 2), self.bus.mem.read_u16(a))
     }
 
     pub fn set_vector(&mut self, n: u8, seg: u16, off: u16) {
@@ -436,8 +449,7 @@ impl Ctx<'_> {
             .write_u16(a, if on { f | mask } else { f & !mask });
         let live = self.cpu.flags();
         let m = u32::from(mask);
-        self.cpu
-            .set_flags(if on { live | m } else { live & !m });
+        self.cpu.set_flags(if on { live | m } else { live & !m });
     }
 
     /// CF as the caller of an `INT`-reached service will see it.
@@ -454,10 +466,7 @@ impl Ctx<'_> {
     pub fn interrupted_at(&self) -> (u16, u16) {
         let ss = self.cpu.sreg(SegReg::SS);
         let sp = self.cpu.reg16(Reg16::SP);
-        (
-            self.rd16(ss, sp.wrapping_add(2)),
-            self.rd16(ss, sp),
-        )
+        (self.rd16(ss, sp.wrapping_add(2)), self.rd16(ss, sp))
     }
 
     /// Which vector's stub trapped: the BIOS's default-exception stubs are laid out one per
@@ -496,8 +505,14 @@ mod tests {
             ip: 0x0010,
         }
         .to_string();
-        assert!(s.contains("invalid opcode") && s.contains("1234:0010"), "{s}");
+        assert!(
+            s.contains("invalid opcode") && s.contains("1234:0010"),
+            "{s}"
+        );
         let s = FirmwareStop::ExecFailed { index: 0, error: 2 }.to_string();
-        assert!(s.contains("program 1") && s.contains("file not found"), "{s}");
+        assert!(
+            s.contains("program 1") && s.contains("file not found"),
+            "{s}"
+        );
     }
 }

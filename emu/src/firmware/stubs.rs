@@ -159,7 +159,7 @@ impl Asm {
 
     /// Pads with `NOP`s (so a later stub starts on a round offset).
     pub fn align(&mut self, to: u16) -> &mut Asm {
-        while self.here() % to != 0 {
+        while !self.here().is_multiple_of(to) {
             self.bytes.push(0x90);
         }
         self

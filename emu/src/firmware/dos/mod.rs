@@ -1,22 +1,75 @@
-//! DOS 5 in Rust. Skeleton: being written.
+//! DOS 5 in Rust: the Int 20h-2Fh entry points, InDOS and the critical-error flag, console
+//! I/O, date and time, interrupt vectors, version, and the dispatch to memory
+//! (`memory.rs`), programs (`process.rs`) and files (`files.rs`, on drive C:, `drive.rs`).
+//!
+//! Sources: RBIL INT 20-2F (function by function), `../shared/reference/dos-memory.md`
+//! section 5.1 (InDOS, the critical-error flag, PSP, memory functions) and section 4.5 (how
+//! a VMM reads InDOS and Int 28h). Behaviour follows MS-DOS 5.0 (version 5.00, DOS low,
+//! no UMBs).
+//!
+//! InDOS counts active Int 21h calls and sits at DOS_DATA:0001 with the critical-error
+//! flag in the byte before it (AH=34h returns its address). Functions that wait for the
+//! keyboard (01h, 07h, 08h, 0Ah, 0Ch with those, 3Fh on CON) leave InDOS raised and loop in
+//! guest code: `STI`, Int 28h (the DOS idle call TSRs hook), `HLT` until the next
+//! interrupt, then try again, so a TSR sees InDOS = 1 and Int 28h calls exactly while DOS
+//! waits for a key. (MS-DOS polls without `HLT`; halting until the next interrupt issues
+//! Int 28h once per interrupt instead of thousands of times, and lets the machine skip
+//! the idle time.)
+//!
+//! Not provided: FCB file functions (they fail with AL=FFh), Ctrl-C checking, network and
+//! country functions, the List of Lists (52h) and the swappable data area (5D06h).
 
 pub mod drive;
 pub mod files;
+pub mod memory;
+pub mod process;
 
 use serde::{Deserialize, Serialize};
 
-use super::bios::DateTime;
+use super::bios::{self, DateTime};
+use super::stubs::{
+    Asm, CRIT_ERROR_OFF, DOS_CODE_SEG, DOS_DATA_SEG, FIRST_MCB_SEG, INDOS_OFF, svc,
+};
 use super::{Ctx, Firmware, Flow, Program, Termination};
+use crate::cpu::{Reg16, SegReg};
 pub use drive::DriveC;
+use memory::Arena;
+use process::Ending;
+
+/// The top of conventional memory (640 KiB) as a segment.
+const CONVENTIONAL_TOP: u16 = 0xA000;
 
 /// DOS settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DosConfig {
-    /// The wall-clock time at tick 0.
+    /// The wall-clock date and time at tick 0.
     pub boot_time: DateTime,
 }
 
-/// DOS's state.
+/// Offsets of the DOS entry stubs in [`DOS_CODE_SEG`].
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct DosStubs {
+    pub int21: u16,
+    /// The `IRET` after the Int 21h trap.
+    pub int21_iret: u16,
+    /// The wait loop of functions that need a key.
+    pub int21_wait: u16,
+    pub shell: u16,
+    pub call5: u16,
+}
+
+/// How an Int 21h function ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DosCode {
+    /// Returned to the caller.
+    Done,
+    /// Needs a key: wait in the stub's loop, then run again.
+    Wait,
+    /// Control went elsewhere (a program started or ended).
+    Switched,
+}
+
+/// DOS's state (the rest lives in guest memory: PSPs, MCBs, InDOS).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Dos {
     pub(crate) drive: DriveC,
@@ -26,8 +79,21 @@ pub struct Dos {
     pub(crate) current_psp: u16,
     /// The disk transfer address (AH=1Ah/2Fh), segment and offset.
     pub(crate) dta: (u16, u16),
-    programs: Vec<Program>,
-    terminations: Vec<Termination>,
+    pub(crate) arena: Arena,
+    pub(crate) stubs: DosStubs,
+    pub(crate) programs: Vec<Program>,
+    pub(crate) terminations: Vec<Termination>,
+    /// What AH=4Dh returns next.
+    pub(crate) return_code: Termination,
+    pub(crate) shell_psp: u16,
+    /// The scancode of an extended key whose ASCII 0 was already returned.
+    pending_scan: Option<u8>,
+    /// The line AH=0Ah is editing while it waits for keys.
+    line: Vec<u8>,
+    break_check: bool,
+    verify: bool,
+    /// The last error (AH=59h).
+    last_error: u16,
 }
 
 impl Dos {
@@ -37,8 +103,20 @@ impl Dos {
             files: files::FileTable::new(),
             current_psp: 0,
             dta: (0, 0x80),
+            arena: Arena {
+                first: FIRST_MCB_SEG,
+                strategy: 0,
+            },
+            stubs: DosStubs::default(),
             programs,
             terminations: Vec::new(),
+            return_code: Termination { code: 0, kind: 0 },
+            shell_psp: 0,
+            pending_scan: None,
+            line: Vec::new(),
+            break_check: false,
+            verify: false,
+            last_error: 0,
         }
     }
 
@@ -48,6 +126,11 @@ impl Dos {
 
     pub fn drive(&self) -> &DriveC {
         &self.drive
+    }
+
+    /// The drive C: key of a guest path (ASCIZ bytes without the NUL), or a DOS error.
+    pub(crate) fn resolve_path(&self, name: &[u8]) -> Result<String, u16> {
+        self.drive.resolve_file(name)
     }
 }
 
@@ -88,10 +171,552 @@ pub(crate) fn fail(ctx: &mut Ctx, code: u16) {
     ctx.set_cf(true);
 }
 
-pub(crate) fn install(_fw: &mut Firmware, _ctx: &mut Ctx) {}
+/// Places DOS in guest memory: entry stubs, data, vectors, the memory arena.
+pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
+    let mut a = Asm::new(DOS_CODE_SEG, 0);
+    let mut stubs = DosStubs::default();
+    let int20 = a.here();
+    a.trap(svc::dos(0x20)).iret();
+    stubs.int21 = a.here();
+    a.trap(svc::dos(0x21));
+    stubs.int21_iret = a.here();
+    a.iret();
+    stubs.int21_wait = a.here();
+    a.sti().int(0x28).hlt().cli().trap(svc::INT21_RESUME).iret();
+    let int23 = a.here();
+    a.trap(svc::dos(0x23)).iret();
+    let int24 = a.here();
+    a.raw(&[0xB0, 0x03]).iret(); // mov al,3 (fail the call); iret
+    let int25 = a.here();
+    a.trap(svc::dos(0x25)).retf();
+    let int26 = a.here();
+    a.trap(svc::dos(0x26)).retf();
+    let int27 = a.here();
+    a.trap(svc::dos(0x27)).iret();
+    let idle = a.here();
+    a.iret();
+    let int29 = a.here();
+    a.trap(svc::dos(0x29)).iret();
+    let int2f = a.here();
+    a.trap(svc::dos(0x2F)).iret();
+    stubs.call5 = a.here();
+    a.trap(svc::CALL5).int(0x21).retf();
+    let divide = a.here();
+    a.trap(svc::DIVIDE_ERROR).iret();
+    stubs.shell = a.here();
+    a.trap(svc::SHELL_NEXT).int(0x21).trap(svc::SHELL_DONE);
+    a.jmp_short(stubs.shell);
+    debug_assert!(a.bytes.len() <= 0x300);
+    ctx.write_bytes(DOS_CODE_SEG, 0, &a.bytes);
+    fw.dos.stubs = stubs;
 
-pub(crate) fn start_shell(_fw: &mut Firmware, _ctx: &mut Ctx) {}
+    ctx.wr8(DOS_DATA_SEG, CRIT_ERROR_OFF, 0);
+    ctx.wr8(DOS_DATA_SEG, INDOS_OFF, 0);
+    for (v, off) in [
+        (0x00u8, divide),
+        (0x20, int20),
+        (0x21, stubs.int21),
+        (0x22, idle),
+        (0x23, int23),
+        (0x24, int24),
+        (0x25, int25),
+        (0x26, int26),
+        (0x27, int27),
+        (0x28, idle),
+        (0x29, int29),
+        (0x2A, idle),
+        (0x2E, idle),
+        (0x2F, int2f),
+    ] {
+        ctx.set_vector(v, DOS_CODE_SEG, off);
+    }
+    // The CP/M entry: PSP:0005 calls 1000C0h, which wraps to 000C0h (vectors 30h/31h)
+    // where DOS puts a far jump (RBIL INT 30).
+    let mut j = Asm::new(0, 0xC0);
+    j.jmp_far(DOS_CODE_SEG, stubs.call5);
+    ctx.write_bytes(0, 0xC0, &j.bytes);
+    fw.dos.arena = Arena::format(ctx, FIRST_MCB_SEG, CONVENTIONAL_TOP);
+}
 
-pub(crate) fn service(_fw: &mut Firmware, _service: u16, _ctx: &mut Ctx) -> Flow {
+/// Starts the shell (see `process.rs`).
+pub(crate) fn start_shell(fw: &mut Firmware, ctx: &mut Ctx) {
+    process::start_shell(fw, ctx);
+}
+
+fn indos(ctx: &Ctx) -> u8 {
+    ctx.rd8(DOS_DATA_SEG, INDOS_OFF)
+}
+
+fn set_indos(ctx: &mut Ctx, v: u8) {
+    ctx.wr8(DOS_DATA_SEG, INDOS_OFF, v);
+}
+
+/// Runs DOS trap `service`.
+pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
+    match service {
+        s if s == svc::dos(0x21) => {
+            let n = indos(ctx).wrapping_add(1);
+            set_indos(ctx, n);
+            // DOS saves the caller's SS:SP in its PSP on every call (PSP:2Eh).
+            let psp = fw.dos.current_psp;
+            if psp != 0 {
+                let sp = ctx.cpu.reg16(Reg16::SP);
+                let ss = ctx.cpu.sreg(SegReg::SS);
+                ctx.wr16(psp, process::PSP_SAVED_SP, sp);
+                ctx.wr16(psp, process::PSP_SAVED_SP + 2, ss);
+            }
+            finish_int21(fw, ctx, false);
+        }
+        svc::INT21_RESUME => finish_int21(fw, ctx, true),
+        s if s == svc::dos(0x20) => {
+            process::terminate(fw, ctx, Ending::Exit(0));
+        }
+        s if s == svc::dos(0x23) => {
+            process::terminate(fw, ctx, Ending::Abort);
+        }
+        s if s == svc::dos(0x25) || s == svc::dos(0x26) => {
+            // Absolute disk read/write: no block devices ("drive not ready").
+            ctx.set_ax(0x8002);
+            ctx.set_cf(true);
+        }
+        s if s == svc::dos(0x27) => {
+            let paras = ctx.dx().div_ceil(16).max(1);
+            process::terminate(fw, ctx, Ending::Resident { code: 0, paras });
+        }
+        s if s == svc::dos(0x29) => {
+            let c = ctx.al();
+            bios::teletype(fw, ctx, c);
+        }
+        s if s == svc::dos(0x2F) => int2f(fw, ctx),
+        svc::SHELL_NEXT => return process::shell_next(fw, ctx),
+        svc::SHELL_DONE => return process::shell_done(fw, ctx),
+        svc::CALL5 => {
+            // Turn the CP/M call's stack (far return into the PSP, then the near return)
+            // into a far return to the caller; the stub then issues Int 21h with AH = CL.
+            let ss = ctx.cpu.sreg(SegReg::SS);
+            let sp = ctx.cpu.reg16(Reg16::SP);
+            let psp_seg = ctx.rd16(ss, sp.wrapping_add(2));
+            let near = ctx.rd16(ss, sp.wrapping_add(4));
+            ctx.wr16(ss, sp.wrapping_add(2), near);
+            ctx.wr16(ss, sp.wrapping_add(4), psp_seg);
+            ctx.cpu.set_reg16(Reg16::SP, sp.wrapping_add(2));
+            let f = ctx.cl();
+            ctx.set_ah(f);
+        }
+        svc::DIVIDE_ERROR => {
+            for &b in b"\r\nDivide overflow\r\n" {
+                bios::teletype(fw, ctx, b);
+            }
+            process::terminate(fw, ctx, Ending::Abort);
+        }
+        _ => {}
+    }
     Flow::Continue
+}
+
+/// Runs the Int 21h function in the registers and settles InDOS and the return path.
+fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx, resumed: bool) {
+    let ah = ctx.ah();
+    match int21(fw, ctx) {
+        DosCode::Wait => ctx.jump(DOS_CODE_SEG, fw.dos.stubs.int21_wait),
+        code => {
+            let n = indos(ctx).saturating_sub(1);
+            set_indos(ctx, n);
+            if code == DosCode::Done && ah >= 0x2F && ctx.cpu.flags() & 1 != 0 {
+                fw.dos.last_error = ctx.ax();
+            }
+            let _ = resumed;
+        }
+    }
+}
+
+/// The next character for the console input functions: ASCII, or 0 then the scancode
+/// for an extended key.
+fn next_char(fw: &mut Firmware, ctx: &mut Ctx) -> Option<u8> {
+    if let Some(scan) = fw.dos.pending_scan.take() {
+        return Some(scan);
+    }
+    let word = bios::pop_key(ctx)?;
+    let ascii = word as u8;
+    if ascii == 0 || ascii == 0xE0 {
+        fw.dos.pending_scan = Some((word >> 8) as u8);
+        return Some(0);
+    }
+    Some(ascii)
+}
+
+fn key_ready(fw: &Firmware, ctx: &Ctx) -> bool {
+    fw.dos.pending_scan.is_some() || bios::peek_key(ctx).is_some()
+}
+
+fn echo(fw: &mut Firmware, ctx: &mut Ctx, bytes: &[u8]) {
+    for &b in bytes {
+        bios::teletype(fw, ctx, b);
+    }
+}
+
+/// AH=0Ah: buffered keyboard input into the buffer at DS:DX.
+fn buffered_input(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
+    let (ds, dx) = (ctx.ds(), ctx.dx());
+    let max = ctx.rd8(ds, dx);
+    if max == 0 {
+        return DosCode::Done;
+    }
+    while let Some(c) = next_char(fw, ctx) {
+        match c {
+            0x0D => {
+                let line = std::mem::take(&mut fw.dos.line);
+                ctx.wr8(ds, dx.wrapping_add(1), line.len() as u8);
+                ctx.write_bytes(ds, dx.wrapping_add(2), &line);
+                ctx.wr8(ds, dx.wrapping_add(2 + line.len() as u16), 0x0D);
+                echo(fw, ctx, b"\r");
+                return DosCode::Done;
+            }
+            0x08 => {
+                if fw.dos.line.pop().is_some() {
+                    echo(fw, ctx, b"\x08 \x08");
+                }
+            }
+            0 => {
+                // An extended key: drop its scancode too.
+                let _ = next_char(fw, ctx);
+            }
+            _ if fw.dos.line.len() + 1 < usize::from(max) => {
+                fw.dos.line.push(c);
+                echo(fw, ctx, &[c]);
+            }
+            _ => echo(fw, ctx, b"\x07"),
+        }
+    }
+    DosCode::Wait
+}
+
+/// Validates and applies a new wall-clock time by adjusting the real-time clock.
+fn set_wall_clock(fw: &mut Firmware, ctx: &Ctx, t: DateTime) {
+    let (now, _) = bios::wall_clock_fine(fw, ctx);
+    fw.bios.adjust_clock(t.to_unix() - now.to_unix());
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// One Int 21h function.
+fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
+    let ah = ctx.ah();
+    match ah {
+        0x00 => return process::terminate(fw, ctx, Ending::Exit(0)),
+        0x01 | 0x07 | 0x08 => match next_char(fw, ctx) {
+            Some(c) => {
+                if ah == 0x01 {
+                    echo(fw, ctx, &[c]);
+                }
+                ctx.set_al(c);
+            }
+            None => return DosCode::Wait,
+        },
+        0x02 => {
+            let c = ctx.dl();
+            echo(fw, ctx, &[c]);
+            ctx.set_al(c);
+        }
+        0x03..=0x05 => {} // AUX and PRN: nothing attached
+        0x06 => {
+            if ctx.dl() == 0xFF {
+                match key_ready(fw, ctx).then(|| next_char(fw, ctx)).flatten() {
+                    Some(c) => {
+                        ctx.set_al(c);
+                        ctx.set_zf(false);
+                    }
+                    None => {
+                        ctx.set_al(0);
+                        ctx.set_zf(true);
+                    }
+                }
+            } else {
+                let c = ctx.dl();
+                echo(fw, ctx, &[c]);
+                ctx.set_al(c);
+            }
+        }
+        0x09 => {
+            let (ds, dx) = (ctx.ds(), ctx.dx());
+            let mut off = dx;
+            loop {
+                let c = ctx.rd8(ds, off);
+                if c == b'$' {
+                    break;
+                }
+                bios::teletype(fw, ctx, c);
+                off = off.wrapping_add(1);
+                if off == dx {
+                    break; // no '$' in the whole segment
+                }
+            }
+            ctx.set_al(b'$');
+        }
+        0x0A => return buffered_input(fw, ctx),
+        0x0B => {
+            let ready = key_ready(fw, ctx);
+            ctx.set_al(if ready { 0xFF } else { 0 });
+        }
+        0x0C => {
+            // Flush the type-ahead buffer, then run the input function in AL.
+            while bios::pop_key(ctx).is_some() {}
+            fw.dos.pending_scan = None;
+            let f = ctx.al();
+            if matches!(f, 0x01 | 0x06 | 0x07 | 0x08 | 0x0A) {
+                ctx.set_ah(f);
+                return int21(fw, ctx);
+            }
+            ctx.set_al(0);
+        }
+        0x0D => {} // disk reset: nothing is cached
+        0x0F..=0x17 | 0x21..=0x24 | 0x27 | 0x28 | 0x29 => ctx.set_al(0xFF), // FCBs: not provided
+        0x18 | 0x1D | 0x1E | 0x20 => ctx.set_al(0),
+        0x25 => {
+            let (n, ds, dx) = (ctx.al(), ctx.ds(), ctx.dx());
+            ctx.set_vector(n, ds, dx);
+        }
+        0x26 => {
+            // Create a PSP at DX: a copy of the current one (DOS 1 style).
+            let (src, dst) = (fw.dos.current_psp, ctx.dx());
+            let bytes = ctx.read_bytes(src, 0, 0x100);
+            ctx.write_bytes(dst, 0, &bytes);
+        }
+        0x2A => {
+            let (now, _) = bios::wall_clock_fine(fw, ctx);
+            ctx.set_cx(now.year);
+            ctx.set_dh(now.month);
+            ctx.set_dl(now.day);
+            ctx.set_al(now.weekday());
+        }
+        0x2B => {
+            let (year, month, day) = (ctx.cx(), ctx.dh(), ctx.dl());
+            let valid = (1980..=2099).contains(&year)
+                && (1..=12).contains(&month)
+                && day >= 1
+                && day <= days_in_month(year, month);
+            if valid {
+                let (mut t, _) = bios::wall_clock_fine(fw, ctx);
+                t.year = year;
+                t.month = month;
+                t.day = day;
+                set_wall_clock(fw, ctx, t);
+                ctx.set_al(0);
+            } else {
+                ctx.set_al(0xFF);
+            }
+        }
+        0x2C => {
+            let (now, hundredths) = bios::wall_clock_fine(fw, ctx);
+            ctx.set_cx((now.hour as u16) << 8 | now.minute as u16);
+            ctx.set_dh(now.second as u8);
+            ctx.set_dl(hundredths);
+        }
+        0x2D => {
+            let (h, m, s, c) = (ctx.cx() >> 8, ctx.cl(), ctx.dh(), ctx.dl());
+            if h < 24 && m < 60 && s < 60 && c < 100 {
+                let (mut t, _) = bios::wall_clock_fine(fw, ctx);
+                t.hour = u32::from(h);
+                t.minute = u32::from(m);
+                t.second = u32::from(s);
+                set_wall_clock(fw, ctx, t);
+                ctx.set_al(0);
+            } else {
+                ctx.set_al(0xFF);
+            }
+        }
+        0x2E => fw.dos.verify = ctx.al() != 0,
+        0x30 => {
+            // MS-DOS 5.00; AL=01h asks for the version flag in BH (00h: DOS not in ROM or
+            // the HMA), otherwise BH is the OEM number (FFh = Microsoft).
+            let bh = if ctx.al() == 0x01 { 0x00 } else { 0xFF };
+            ctx.set_ax(0x0005);
+            ctx.set_bh(bh);
+            ctx.set_bl(0);
+            ctx.set_cx(0);
+        }
+        0x31 => {
+            let (code, paras) = (ctx.al(), ctx.dx());
+            return process::terminate(fw, ctx, Ending::Resident { code, paras });
+        }
+        0x33 => match ctx.al() {
+            0x00 => {
+                let b = fw.dos.break_check;
+                ctx.set_dl(u8::from(b));
+            }
+            0x01 => fw.dos.break_check = ctx.dl() & 1 != 0,
+            0x02 => {
+                let old = fw.dos.break_check;
+                fw.dos.break_check = ctx.dl() & 1 != 0;
+                ctx.set_dl(u8::from(old));
+            }
+            0x05 => ctx.set_dl(3), // booted from C:
+            0x06 => {
+                ctx.set_bx(0x0005); // true version 5.00
+                ctx.set_dx(0x0000); // revision 0; not in ROM or the HMA
+            }
+            _ => ctx.set_al(0xFF),
+        },
+        0x34 => {
+            ctx.set_es(DOS_DATA_SEG);
+            ctx.set_bx(INDOS_OFF);
+        }
+        0x35 => {
+            let (s, o) = ctx.vector(ctx.al());
+            ctx.set_es(s);
+            ctx.set_bx(o);
+        }
+        0x37 => match ctx.al() {
+            0x00 => {
+                ctx.set_al(0);
+                ctx.set_dl(b'/');
+            }
+            0x01 => ctx.set_al(0),
+            _ => ctx.set_al(0xFF),
+        },
+        0x48 => {
+            let owner = fw.dos.current_psp;
+            match fw.dos.arena.alloc(ctx, ctx.bx(), owner) {
+                Ok(seg) => {
+                    ctx.set_ax(seg);
+                    ok(ctx);
+                }
+                Err((e, largest)) => {
+                    fail(ctx, e);
+                    ctx.set_bx(largest);
+                }
+            }
+        }
+        0x49 => match fw.dos.arena.free(ctx, ctx.es()) {
+            Ok(()) => ok(ctx),
+            Err(e) => fail(ctx, e),
+        },
+        0x4A => match fw.dos.arena.resize(ctx, ctx.es(), ctx.bx()) {
+            Ok(()) => ok(ctx),
+            Err((e, max)) => {
+                fail(ctx, e);
+                ctx.set_bx(max);
+            }
+        },
+        0x4B => return process::exec(fw, ctx),
+        0x4C => return process::terminate(fw, ctx, Ending::Exit(ctx.al())),
+        0x4D => {
+            let t = fw.dos.return_code;
+            ctx.set_ax(u16::from(t.kind) << 8 | u16::from(t.code));
+            fw.dos.return_code = Termination { code: 0, kind: 0 };
+            ok(ctx);
+        }
+        0x50 => fw.dos.current_psp = ctx.bx(),
+        0x51 | 0x62 => {
+            let p = fw.dos.current_psp;
+            ctx.set_bx(p);
+        }
+        0x54 => {
+            let v = fw.dos.verify;
+            ctx.set_al(u8::from(v));
+        }
+        0x58 => match ctx.al() {
+            0x00 => {
+                let s = fw.dos.arena.strategy;
+                ctx.set_ax(s);
+                ok(ctx);
+            }
+            0x01 => {
+                let s = ctx.bx();
+                // Low-memory strategies only: no UMBs exist.
+                if s <= 2 || (0x40..=0x42).contains(&s) || (0x80..=0x82).contains(&s) {
+                    fw.dos.arena.strategy = s & 0x3;
+                    ok(ctx);
+                } else {
+                    fail(ctx, 0x01);
+                }
+            }
+            0x02 => {
+                ctx.set_al(0); // UMBs not linked
+                ok(ctx);
+            }
+            0x03 if ctx.bx() == 0 => ok(ctx),
+            _ => fail(ctx, 0x01),
+        },
+        0x59 => {
+            // Extended error: class, action and locus for the codes this DOS returns
+            // (RBIL #01680-#01682).
+            let e = fw.dos.last_error;
+            let (class, action, locus) = match e {
+                0x02 | 0x03 | 0x12 => (8, 3, 2), // not found, user, block device
+                0x04 | 0x08 => (1, 4, 5),        // out of resource, abort, memory
+                0x05 | 0x13 => (3, 3, 2),        // authorization, user, block device
+                0x07 | 0x09 | 0x0A | 0x0B => (7, 4, 5), // application error... memory
+                0x00 => (0, 0, 0),
+                _ => (7, 4, 1),
+            };
+            ctx.set_ax(e);
+            ctx.set_bh(class);
+            ctx.set_bl(action);
+            ctx.set_cx(u16::from(locus as u8) << 8);
+        }
+        _ => {
+            if files::read_needs_input(fw, ctx) {
+                return DosCode::Wait;
+            }
+            if files::int21(fw, ctx) {
+                return DosCode::Done;
+            }
+            fail(ctx, 0x01);
+        }
+    }
+    DosCode::Done
+}
+
+/// Int 2Fh: the bottom of the multiplex chain.
+fn int2f(fw: &mut Firmware, ctx: &mut Ctx) {
+    match ctx.ah() {
+        0x43 => {
+            if let Some(x) = fw.xms.as_mut() {
+                x.int2f(ctx);
+            }
+        }
+        0x4A if matches!(ctx.al(), 0x01 | 0x02) => {
+            // DOS is low: no HMA space to share (BX = 0, ES:DI = FFFF:FFFF).
+            ctx.set_bx(0);
+            ctx.set_es(0xFFFF);
+            ctx.set_di(0xFFFF);
+        }
+        // Everything else (1600h: no Windows; 1605h with no handler; 1680h unsupported)
+        // returns with the registers unchanged, which is what callers test for.
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn february_has_29_days_in_leap_years_only() {
+        assert_eq!(days_in_month(1996, 2), 29);
+        assert_eq!(days_in_month(2000, 2), 29);
+        assert_eq!(days_in_month(2100, 2), 28);
+        assert_eq!(days_in_month(1995, 2), 28);
+        assert_eq!(days_in_month(1995, 13), 0);
+    }
+
+    #[test]
+    fn every_error_code_dos_returns_has_a_text() {
+        for code in [
+            1u16, 2, 3, 4, 5, 6, 7, 8, 9, 0x0A, 0x0B, 0x0C, 0x0F, 0x12, 0x50,
+        ] {
+            assert_ne!(error_text(code), "unknown error", "{code:02X}");
+        }
+    }
 }

@@ -52,6 +52,8 @@ pub fn boot(
             Stop::HaltedForever => BootEnd::Halted,
             Stop::Deadline if m.now() >= max_ticks => BootEnd::TickLimit,
             Stop::Deadline => continue,
+            // A bare ROM machine has no firmware in Rust, so this cannot happen.
+            Stop::Firmware(_) => BootEnd::Halted,
         };
         return Ok(BootReport {
             end,

@@ -1,6 +1,6 @@
 //! The `vexed` command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use vexed_emu::cpu::Model;
 use vexed_emu::machine::MachineConfig;
 use vexed_replay::boot::{BootEnd, boot};
+use vexed_replay::run::{self, RunEnd};
+use vexed_replay::scenario::Scenario;
 use vexed_replay::{bench, conformance};
 
 #[derive(Parser)]
@@ -49,6 +51,26 @@ enum Command {
         /// CPU model: 8086, 286 or 386.
         #[arg(long, default_value = "386")]
         cpu: String,
+    },
+    /// Run a DOS program (.COM or .EXE) or a scenario (.toml) on the default PC (386, 16 MiB,
+    /// BIOS, DOS 5, XMS and EMS in Rust).
+    ///
+    /// A program runs with its directory as drive C:; its console output goes to stdout
+    /// and vexed exits with the program's exit code (2 if it cannot be started, 3 if the
+    /// guest crashed, hung or hit the tick limit). A scenario runs its programs and
+    /// checks its expectations: exit 0 when all are met, 1 with a diff when one fails.
+    Run {
+        /// PROGRAM.COM, PROGRAM.EXE or SCENARIO.toml.
+        target: PathBuf,
+        /// The program's command tail.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// Stop after this many ticks (default: the scenario's limit, or 1,500,000,000).
+        #[arg(long)]
+        max_ticks: Option<u64>,
+        /// CPU model for a program run: 8086, 286 or 386.
+        #[arg(long)]
+        cpu: Option<String>,
     },
     /// Time the CPU on the real-mode integer loop (720,896,000 instructions).
     BenchCpu {
@@ -123,6 +145,12 @@ fn run() -> Result<ExitCode> {
                 }
             })
         }
+        Command::Run {
+            target,
+            args,
+            max_ticks,
+            cpu,
+        } => run_target(&target, &args, max_ticks, cpu.as_deref()),
         Command::BenchCpu {
             cpu,
             json,
@@ -158,6 +186,67 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `vexed run`.
+fn run_target(
+    target: &Path,
+    args: &[String],
+    max_ticks: Option<u64>,
+    cpu: Option<&str>,
+) -> Result<ExitCode> {
+    let is_scenario = target
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let mut scenario = if is_scenario {
+        if !args.is_empty() {
+            bail!("a scenario takes no program arguments (they belong in its [[program]] entries)");
+        }
+        Scenario::load(target)?
+    } else {
+        if !target.is_file() {
+            bail!("{} is not a file", target.display());
+        }
+        Scenario::for_program(target, args).map_err(anyhow::Error::msg)?
+    };
+    if let Some(t) = max_ticks {
+        scenario.max_ticks = t;
+    }
+    if let Some(cpu) = cpu {
+        scenario.machine.model = parse_model(cpu)?;
+    }
+    let report = run::run(&scenario, &mut std::io::stdout().lock())
+        .with_context(|| format!("running {}", target.display()))?;
+    for s in &report.skipped {
+        eprintln!("vexed: note: not on drive C: {s}");
+    }
+    let ended = run::describe(&scenario, &report);
+    if is_scenario {
+        let failures = run::check(&scenario, &report);
+        if failures.is_empty() {
+            eprintln!(
+                "vexed: scenario {}: {ended}; every expectation met",
+                scenario.name
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("vexed: scenario {}: {ended}", scenario.name);
+        for f in &failures {
+            eprintln!("vexed: FAILED: {f}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(match report.end {
+        RunEnd::Finished { exit_code } => ExitCode::from(exit_code),
+        RunEnd::ExecFailed { .. } => {
+            eprintln!("vexed: {ended}");
+            ExitCode::from(2)
+        }
+        RunEnd::Crash(_) | RunEnd::TickLimit => {
+            eprintln!("vexed: {ended}");
+            ExitCode::from(3)
+        }
+    })
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,294 @@
+//! `vexed run`: boots the Rust BIOS and DOS, runs a scenario's programs (or one program),
+//! streams the console output, and checks the scenario's expectations.
+
+use std::io::Write;
+
+use thiserror::Error;
+use vexed_emu::firmware::{Firmware, FirmwareStop, Termination};
+use vexed_emu::machine::{Machine, MachineError, Stop};
+
+use crate::drive::{self, DriveLoadError, Skipped};
+use crate::scenario::{ExpectedStop, Scenario};
+
+/// Ticks per `run_until` slice (console output is streamed between slices).
+const SLICE: u64 = 5_000_000;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every program ran; the last one's exit code.
+    Finished { exit_code: u8 },
+    /// A program could not be started.
+    ExecFailed { index: usize, error: u16 },
+    /// The guest crashed, reset the machine, or halted with interrupts disabled.
+    Crash(CrashKind),
+    /// The tick limit was reached first.
+    TickLimit,
+}
+
+/// The ways a guest stops working.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashKind {
+    Firmware(FirmwareStop),
+    HaltedForever,
+    ExitPort(u8),
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub end: RunEnd,
+    /// Everything written to the console.
+    pub console: Vec<u8>,
+    /// How each program ended, in order.
+    pub terminations: Vec<Termination>,
+    pub ticks: u64,
+    /// Host files left off drive C:.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why a run could not happen.
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Drive(#[from] DriveLoadError),
+    #[error(transparent)]
+    Machine(#[from] MachineError),
+    #[error("cannot write the console output: {0}")]
+    Output(#[source] std::io::Error),
+    #[error("input at tick {tick} cannot be injected: {message}")]
+    Input { tick: u64, message: String },
+}
+
+/// The machine `s` describes, at tick 0, and the host files left off its drive C:.
+pub fn build_machine(s: &Scenario) -> Result<(Machine, Vec<Skipped>), RunError> {
+    let loaded = drive::load_drive(&s.drive_dir, s.writable)?;
+    let fw = Firmware::new(s.firmware.clone(), loaded.drive, s.programs.clone());
+    Ok((Machine::with_firmware(s.machine, fw)?, loaded.skipped))
+}
+
+/// Runs `s`, writing console output to `out` as it appears.
+pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
+    let (mut m, skipped) = build_machine(s)?;
+    let mut console = Vec::new();
+    let mut next_input = 0;
+    let end = loop {
+        while let Some(&(tick, input)) = s.inputs.get(next_input)
+            && tick <= m.now()
+        {
+            m.inject(input).map_err(|e| RunError::Input {
+                tick,
+                message: e.to_string(),
+            })?;
+            next_input += 1;
+        }
+        let mut deadline = m.now().saturating_add(SLICE).min(s.max_ticks);
+        if let Some(&(tick, _)) = s.inputs.get(next_input) {
+            deadline = deadline.min(tick.max(m.now()));
+        }
+        let stop = m.run_until(deadline);
+        let text = m
+            .firmware_mut()
+            .map(Firmware::take_console)
+            .unwrap_or_default();
+        out.write_all(&text)
+            .and_then(|()| out.flush())
+            .map_err(RunError::Output)?;
+        console.extend_from_slice(&text);
+        match stop {
+            Stop::Deadline if m.now() >= s.max_ticks => break RunEnd::TickLimit,
+            Stop::Deadline => {}
+            Stop::Firmware(FirmwareStop::Finished { exit_code }) => {
+                break RunEnd::Finished { exit_code };
+            }
+            Stop::Firmware(FirmwareStop::ExecFailed { index, error }) => {
+                break RunEnd::ExecFailed { index, error };
+            }
+            Stop::Firmware(f) => break RunEnd::Crash(CrashKind::Firmware(f)),
+            Stop::HaltedForever => break RunEnd::Crash(CrashKind::HaltedForever),
+            Stop::ExitPort(code) => break RunEnd::Crash(CrashKind::ExitPort(code)),
+        }
+    };
+    let terminations = m
+        .firmware()
+        .map(|f| f.terminations().to_vec())
+        .unwrap_or_default();
+    Ok(RunReport {
+        end,
+        console,
+        terminations,
+        ticks: m.now(),
+        skipped,
+    })
+}
+
+/// One sentence for how a run ended.
+pub fn describe(s: &Scenario, r: &RunReport) -> String {
+    match r.end {
+        RunEnd::Finished { exit_code } => {
+            format!("finished at tick {} (exit code {exit_code})", r.ticks)
+        }
+        RunEnd::ExecFailed { index, error } => format!(
+            "{} could not be started: DOS error {error:02X}h ({})",
+            s.programs.get(index).map_or("?", |p| p.name.as_str()),
+            vexed_emu::firmware::dos::error_text(error)
+        ),
+        RunEnd::Crash(CrashKind::Firmware(f)) => format!("{f} (tick {})", r.ticks),
+        RunEnd::Crash(CrashKind::HaltedForever) => format!(
+            "the CPU halted with interrupts disabled at tick {}: the guest hung",
+            r.ticks
+        ),
+        RunEnd::Crash(CrashKind::ExitPort(c)) => {
+            format!(
+                "the guest wrote {c:02X}h to the exit port at tick {}",
+                r.ticks
+            )
+        }
+        RunEnd::TickLimit => format!(
+            "the tick limit ({}) was reached before the programs finished",
+            s.max_ticks
+        ),
+    }
+}
+
+/// Console text as compared with expectations: the bytes rendered as a teletype shows
+/// them. LF starts a new line, CR returns to the line's start (later characters overwrite),
+/// BS moves back one column, BEL is silent; bytes are Latin-1/CP437 code points.
+pub fn normalize_console(bytes: &[u8]) -> String {
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let mut col = 0usize;
+    for &b in bytes {
+        let line = lines.last_mut().expect("there is always a line");
+        match b {
+            b'\n' => {
+                lines.push(Vec::new());
+                col = 0;
+            }
+            b'\r' => col = 0,
+            0x08 => col = col.saturating_sub(1),
+            0x07 => {}
+            _ => {
+                if col < line.len() {
+                    line[col] = char::from(b);
+                } else {
+                    line.push(char::from(b));
+                }
+                col += 1;
+            }
+        }
+    }
+    lines
+        .iter()
+        .map(|l| l.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every expectation of `s` that `r` does not meet, as readable paragraphs.
+pub fn check(s: &Scenario, r: &RunReport) -> Vec<String> {
+    let mut failures = Vec::new();
+    let stop_ok = matches!(
+        (s.expect_stop, r.end),
+        (ExpectedStop::Finished, RunEnd::Finished { .. })
+            | (ExpectedStop::Crash, RunEnd::Crash(_))
+            | (ExpectedStop::TickLimit, RunEnd::TickLimit)
+    );
+    if !stop_ok {
+        failures.push(format!(
+            "expected the run to end {}, but {}",
+            match s.expect_stop {
+                ExpectedStop::Finished => "with every program finished",
+                ExpectedStop::Crash => "with a guest crash",
+                ExpectedStop::TickLimit => "at the tick limit",
+            },
+            describe(s, r)
+        ));
+    }
+    for (i, want) in s.exit_codes.iter().enumerate() {
+        let Some(want) = want else { continue };
+        match r.terminations.get(i) {
+            Some(t) if t.code == *want => {}
+            Some(t) => failures.push(format!(
+                "{} exited with code {} (termination type {}), expected {want}",
+                s.programs[i].name, t.code, t.kind
+            )),
+            None => failures.push(format!(
+                "{} did not finish, expected exit code {want}",
+                s.programs[i].name
+            )),
+        }
+    }
+    let console = normalize_console(&r.console);
+    if let Some(want) = &s.expect_console {
+        let want = normalize_console(want.as_bytes());
+        if console != want {
+            failures.push(format!(
+                "console output differs (- expected, + actual):\n{}",
+                diff_lines(&want, &console)
+            ));
+        }
+    }
+    for want in &s.expect_contains {
+        if !console.contains(want.as_str()) {
+            failures.push(format!("console output does not contain {want:?}"));
+        }
+    }
+    failures
+}
+
+/// A line diff of two texts (longest common subsequence), `-` for lines only in
+/// `expected`, `+` for lines only in `actual`, two spaces for common lines.
+pub fn diff_lines(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.split('\n').collect();
+    let b: Vec<&str> = actual.split('\n').collect();
+    let (n, m) = (a.len(), b.len());
+    // lcs[i][j] = LCS length of a[i..] and b[j..].
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut out = String::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            out.push_str(&format!("  {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push_str(&format!("- {}\n", a[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+ {}\n", b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_changed_lines_only() {
+        let d = diff_lines("a\nb\nc", "a\nx\nc");
+        assert_eq!(d, "  a\n- b\n+ x\n  c\n");
+        assert_eq!(diff_lines("same", "same"), "  same\n");
+        assert_eq!(diff_lines("a", "a\nb"), "  a\n+ b\n");
+    }
+
+    #[test]
+    fn console_is_rendered_as_a_teletype_shows_it() {
+        assert_eq!(normalize_console(b"a\r\nb\n"), "a\nb\n");
+        // DOS echoes CR at the end of AH=0Ah input; the program then prints CR LF.
+        assert_eq!(normalize_console(b"Name? x\r\r\nok"), "Name? x\nok");
+        assert_eq!(normalize_console(b"abc\rX"), "Xbc");
+        assert_eq!(normalize_console(b"ab\x08 \x08c"), "ac");
+    }
+}

@@ -1,0 +1,472 @@
+//! Scenarios: a TOML manifest describing a machine, the DOS programs it runs in order (TSRs
+//! first), timed inputs, a tick limit and expectations. The schema is documented in
+//! `corpora/README.md`; this module parses and checks it and turns it into what
+//! `vexed-emu` needs (a machine and firmware configuration, drive C:, programs, inputs).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+use vexed_emu::clock::TickRate;
+use vexed_emu::cpu::Model;
+use vexed_emu::firmware::bios::{DateTime, scancode_for};
+use vexed_emu::firmware::dos::DosConfig;
+use vexed_emu::firmware::ems::EmsConfig;
+use vexed_emu::firmware::xms::XmsConfig;
+use vexed_emu::firmware::{FirmwareConfig, Program};
+use vexed_emu::machine::{ClockMode, Input, MachineConfig};
+
+/// Default tick limit: 60 s of guest time at the default rate.
+pub const DEFAULT_MAX_TICKS: u64 = 1_500_000_000;
+/// Milliseconds between two typed characters of a `keys` input.
+const KEY_INTERVAL_MS: u64 = 20;
+
+/// A scenario file that cannot be used.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("scenario {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("scenario {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The manifest as written (see `corpora/README.md`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    description: Option<String>,
+    /// Directory that becomes drive C:, relative to the manifest.
+    drive: PathBuf,
+    #[serde(default)]
+    writable: bool,
+    max_ticks: Option<u64>,
+    #[serde(default)]
+    machine: MachineSection,
+    xms: Option<XmsSection>,
+    ems: Option<EmsSection>,
+    #[serde(default, rename = "program")]
+    programs: Vec<ProgramSection>,
+    #[serde(default, rename = "input")]
+    inputs: Vec<InputSection>,
+    #[serde(default)]
+    expect: ExpectSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MachineSection {
+    cpu: Option<String>,
+    memory_kb: Option<u32>,
+    ticks_per_second: Option<u64>,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    boot_time: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct XmsSection {
+    #[serde(default = "yes")]
+    enabled: bool,
+    handles: Option<u16>,
+    hma_min_kb: Option<u16>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmsSection {
+    #[serde(default = "yes")]
+    enabled: bool,
+    pages: Option<u16>,
+    frame: Option<u16>,
+    handles: Option<u16>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgramSection {
+    name: String,
+    #[serde(default)]
+    args: String,
+    exit_code: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    at_tick: Option<u64>,
+    at_ms: Option<u64>,
+    keys: Option<String>,
+    scancodes: Option<Vec<u8>>,
+    serial: Option<String>,
+    irq: Option<u8>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectSection {
+    console: Option<String>,
+    #[serde(default)]
+    console_contains: Vec<String>,
+    stop: Option<String>,
+}
+
+/// How a run is expected to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedStop {
+    /// Every program ran (the default).
+    Finished,
+    /// The guest crashed (an exception nobody handles).
+    Crash,
+    /// The tick limit was reached.
+    TickLimit,
+}
+
+/// A usable scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub drive_dir: PathBuf,
+    pub writable: bool,
+    pub max_ticks: u64,
+    pub machine: MachineConfig,
+    pub firmware: FirmwareConfig,
+    pub programs: Vec<Program>,
+    /// Expected exit code per program (None = not checked).
+    pub exit_codes: Vec<Option<u8>>,
+    /// Inputs sorted by tick (stable: file order for equal ticks).
+    pub inputs: Vec<(u64, Input)>,
+    pub expect_console: Option<String>,
+    pub expect_contains: Vec<String>,
+    pub expect_stop: ExpectedStop,
+}
+
+impl Scenario {
+    /// Reads and checks a manifest.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| ScenarioError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Scenario::from_manifest(manifest, base, name).map_err(invalid)
+    }
+
+    /// A scenario for `vexed run PROGRAM [ARGS]`: the default machine, the program's
+    /// directory as drive C:, no expectations.
+    pub fn for_program(program: &Path, args: &[String]) -> Result<Scenario, String> {
+        let file = program
+            .file_name()
+            .ok_or_else(|| format!("{} is not a file name", program.display()))?
+            .to_string_lossy()
+            .to_ascii_uppercase();
+        let dir = program
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Ok(Scenario {
+            name: file.clone(),
+            description: String::new(),
+            drive_dir: dir.to_path_buf(),
+            writable: false,
+            max_ticks: DEFAULT_MAX_TICKS,
+            machine: MachineConfig::default(),
+            firmware: FirmwareConfig::default(),
+            programs: vec![Program {
+                name: file,
+                args: args.join(" "),
+            }],
+            exit_codes: vec![None],
+            inputs: Vec::new(),
+            expect_console: None,
+            expect_contains: Vec::new(),
+            expect_stop: ExpectedStop::Finished,
+        })
+    }
+
+    fn from_manifest(m: Manifest, base: &Path, name: String) -> Result<Scenario, String> {
+        let mut machine = MachineConfig::default();
+        if let Some(cpu) = &m.machine.cpu {
+            machine.model = Model::from_name(cpu)
+                .ok_or_else(|| format!("machine.cpu = {cpu:?}: use 8086, 286 or 386"))?;
+        }
+        if let Some(kb) = m.machine.memory_kb {
+            if !(640..=65_536).contains(&kb) || kb % 4 != 0 {
+                return Err(format!(
+                    "machine.memory_kb = {kb}: use a multiple of 4 from 640 to 65536"
+                ));
+            }
+            machine.ram = kb * 1024;
+        }
+        if let Some(rate) = m.machine.ticks_per_second {
+            machine.rate =
+                TickRate::new(rate).map_err(|e| format!("machine.ticks_per_second: {e}"))?;
+        }
+        machine.clock = ClockMode::Virtual;
+        let mut dos = DosConfig::default();
+        if let Some(t) = &m.machine.boot_time {
+            dos.boot_time = parse_time(t)
+                .ok_or_else(|| format!("machine.boot_time = {t:?}: use \"YYYY-MM-DD HH:MM:SS\""))?;
+        }
+        let xms = match m.xms {
+            Some(x) if !x.enabled => None,
+            Some(x) => {
+                let mut c = XmsConfig::default();
+                if let Some(h) = x.handles {
+                    c.handles = h;
+                }
+                if let Some(h) = x.hma_min_kb {
+                    if h > 63 {
+                        return Err(format!("xms.hma_min_kb = {h}: HIMEM accepts 0 to 63"));
+                    }
+                    c.hma_min_kb = h;
+                }
+                Some(c)
+            }
+            None => Some(XmsConfig::default()),
+        };
+        let ems = match m.ems {
+            Some(e) if !e.enabled => None,
+            Some(e) => {
+                let mut c = EmsConfig::default();
+                if let Some(p) = e.pages {
+                    c.pages = p;
+                }
+                if let Some(f) = e.frame {
+                    c.frame_segment = f;
+                }
+                if let Some(h) = e.handles {
+                    c.handles = h;
+                }
+                Some(c)
+            }
+            None => Some(EmsConfig::default()),
+        };
+        if m.programs.is_empty() {
+            return Err("no [[program]] to run".into());
+        }
+        let programs = m
+            .programs
+            .iter()
+            .map(|p| Program {
+                name: p.name.clone(),
+                args: p.args.clone(),
+            })
+            .collect();
+        let exit_codes = m.programs.iter().map(|p| p.exit_code).collect();
+        let mut inputs = Vec::new();
+        for (i, inp) in m.inputs.iter().enumerate() {
+            let at = match (inp.at_tick, inp.at_ms) {
+                (Some(t), None) => t,
+                (None, Some(ms)) => machine
+                    .rate
+                    .tick_of_time(ms / 1000, (ms % 1000) as u32 * 1_000_000),
+                _ => {
+                    return Err(format!(
+                        "input {}: give exactly one of at_tick and at_ms",
+                        i + 1
+                    ));
+                }
+            };
+            expand_input(inp, at, machine.rate, &mut inputs)
+                .map_err(|e| format!("input {}: {e}", i + 1))?;
+        }
+        inputs.sort_by_key(|&(t, _)| t);
+        let expect_stop = match m.expect.stop.as_deref() {
+            None | Some("finished") => ExpectedStop::Finished,
+            Some("crash") => ExpectedStop::Crash,
+            Some("tick-limit") => ExpectedStop::TickLimit,
+            Some(other) => {
+                return Err(format!(
+                    "expect.stop = {other:?}: use \"finished\", \"crash\" or \"tick-limit\""
+                ));
+            }
+        };
+        Ok(Scenario {
+            name,
+            description: m.description.unwrap_or_default(),
+            drive_dir: base.join(&m.drive),
+            writable: m.writable,
+            max_ticks: m.max_ticks.unwrap_or(DEFAULT_MAX_TICKS),
+            machine,
+            firmware: FirmwareConfig { xms, ems, dos },
+            programs,
+            exit_codes,
+            inputs,
+            expect_console: m.expect.console,
+            expect_contains: m.expect.console_contains,
+            expect_stop,
+        })
+    }
+}
+
+/// One `[[input]]` as machine inputs: `keys` become make and break codes (with Shift where
+/// the US layout needs it), one character every 20 ms.
+fn expand_input(
+    inp: &InputSection,
+    at: u64,
+    rate: TickRate,
+    out: &mut Vec<(u64, Input)>,
+) -> Result<(), String> {
+    let kinds = [
+        inp.keys.is_some(),
+        inp.scancodes.is_some(),
+        inp.serial.is_some(),
+        inp.irq.is_some(),
+    ];
+    if kinds.iter().filter(|&&k| k).count() != 1 {
+        return Err("give exactly one of keys, scancodes, serial and irq".into());
+    }
+    if let Some(keys) = &inp.keys {
+        let step = rate.tick_of_time(0, (KEY_INTERVAL_MS * 1_000_000) as u32);
+        for (i, c) in keys.bytes().enumerate() {
+            let (code, shift) = scancode_for(c)
+                .ok_or_else(|| format!("no key types {:?} on the US layout", c as char))?;
+            let t = at + step * i as u64;
+            let mut push = |scancode| out.push((t, Input::Key { scancode }));
+            if shift {
+                push(0x2A);
+            }
+            push(code);
+            push(code | 0x80);
+            if shift {
+                push(0xAA);
+            }
+        }
+    }
+    if let Some(codes) = &inp.scancodes {
+        out.extend(codes.iter().map(|&scancode| (at, Input::Key { scancode })));
+    }
+    if let Some(text) = &inp.serial {
+        out.extend(text.bytes().map(|byte| (at, Input::SerialRx { byte })));
+    }
+    if let Some(line) = inp.irq {
+        if line > 15 {
+            return Err(format!("irq = {line}: lines are 0 to 15"));
+        }
+        out.push((at, Input::Irq { line }));
+    }
+    Ok(())
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS`.
+fn parse_time(s: &str) -> Option<DateTime> {
+    let (date, time) = s.trim().split_once(' ')?;
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.split(':').collect();
+    if d.len() != 3 || t.len() != 3 {
+        return None;
+    }
+    let dt = DateTime {
+        year: d[0].parse().ok()?,
+        month: d[1].parse().ok()?,
+        day: d[2].parse().ok()?,
+        hour: t[0].parse().ok()?,
+        minute: t[1].parse().ok()?,
+        second: t[2].parse().ok()?,
+    };
+    let valid = (1980..=2099).contains(&dt.year)
+        && (1..=12).contains(&dt.month)
+        && (1..=31).contains(&dt.day)
+        && dt.hour < 24
+        && dt.minute < 60
+        && dt.second < 60;
+    (valid && DateTime::from_unix(dt.to_unix()) == dt).then_some(dt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, String> {
+        let m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        Scenario::from_manifest(m, Path::new("/s"), "t".into())
+    }
+
+    #[test]
+    fn a_full_manifest_becomes_a_scenario() {
+        let s = parse(
+            r#"
+            drive = "../guests"
+            max_ticks = 1000
+            [machine]
+            cpu = "286"
+            memory_kb = 4096
+            boot_time = "1992-04-06 09:30:00"
+            [xms]
+            handles = 64
+            [ems]
+            enabled = false
+            [[program]]
+            name = "TSR.COM"
+            [[program]]
+            name = "CLIENT.COM"
+            args = "/x"
+            exit_code = 0
+            [[input]]
+            at_ms = 100
+            keys = "A"
+            [expect]
+            console_contains = ["ok"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.machine.model, Model::I80286);
+        assert_eq!(s.machine.ram, 4096 * 1024);
+        assert_eq!(s.drive_dir, Path::new("/s/../guests"));
+        assert_eq!(s.firmware.xms.as_ref().map(|x| x.handles), Some(64));
+        assert!(s.firmware.ems.is_none());
+        assert_eq!(s.programs[1].args, "/x");
+        assert_eq!(s.exit_codes, [None, Some(0)]);
+        // 'A' = Shift + 1Eh: four scancodes at 100 ms (2,500,000 ticks at 25 MHz).
+        let codes: Vec<_> = s.inputs.iter().map(|&(t, i)| (t, i)).collect();
+        assert_eq!(
+            codes,
+            [
+                (2_500_000, Input::Key { scancode: 0x2A }),
+                (2_500_000, Input::Key { scancode: 0x1E }),
+                (2_500_000, Input::Key { scancode: 0x9E }),
+                (2_500_000, Input::Key { scancode: 0xAA }),
+            ]
+        );
+        assert_eq!(s.firmware.dos.boot_time.hour, 9);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e = parse("drive = \".\"\n[[program]]\nname = \"A.COM\"\n[machine]\ncpu = \"486\"")
+            .unwrap_err();
+        assert!(e.contains("machine.cpu"), "{e}");
+        let e = parse("drive = \".\"").unwrap_err();
+        assert!(e.contains("no [[program]]"), "{e}");
+        let e = parse("drive = \".\"\nbogus = 1\n[[program]]\nname = \"A.COM\"").unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
+        let e = parse(
+            "drive = \".\"\n[[program]]\nname = \"A.COM\"\n[[input]]\nat_ms = 1\nkeys = \"\u{e9}\"",
+        )
+        .unwrap_err();
+        assert!(e.contains("input 1"), "{e}");
+        assert_eq!(parse_time("1994-02-30 00:00:00"), None);
+    }
+}

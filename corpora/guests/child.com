@@ -1,0 +1,2 @@
+º´	Í!¸*LÍ!child running
+$

@@ -12,3 +12,8 @@ pub fn sst_dir() -> PathBuf {
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/sst"),
     }
 }
+
+/// The repository's `corpora` directory.
+pub fn corpora_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpora")
+}

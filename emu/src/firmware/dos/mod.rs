@@ -349,10 +349,11 @@ fn key_ready(fw: &Firmware, ctx: &Ctx) -> bool {
     fw.dos.pending_scan.is_some() || bios::peek_key(ctx).is_some()
 }
 
+/// Character output of the console functions (02h, 06h, 09h and the echo of 01h and
+/// 0Ah): DOS writes it to standard output, handle 1, so it follows a redirection (46h).
+/// A closed handle 1 swallows it, as on DOS.
 fn echo(fw: &mut Firmware, ctx: &mut Ctx, bytes: &[u8]) {
-    for &b in bytes {
-        bios::teletype(fw, ctx, b);
-    }
+    let _ = files::write_handle(fw, ctx, 1, bytes);
 }
 
 /// AH=0Ah: buffered keyboard input into the buffer at DS:DX.
@@ -449,18 +450,20 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         }
         0x09 => {
             let (ds, dx) = (ctx.ds(), ctx.dx());
+            let mut text = Vec::new();
             let mut off = dx;
             loop {
                 let c = ctx.rd8(ds, off);
                 if c == b'$' {
                     break;
                 }
-                bios::teletype(fw, ctx, c);
+                text.push(c);
                 off = off.wrapping_add(1);
                 if off == dx {
                     break; // no '$' in the whole segment
                 }
             }
+            echo(fw, ctx, &text);
             ctx.set_al(b'$');
         }
         0x0A => return buffered_input(fw, ctx),

@@ -259,6 +259,7 @@ impl Scenario {
                 if let Some(h) = e.handles {
                     c.handles = h;
                 }
+                c.validate().map_err(|err| format!("[ems]: {err}"))?;
                 Some(c)
             }
             None => Some(EmsConfig::default()),
@@ -458,6 +459,9 @@ mod tests {
         let e = parse("drive = \".\"\n[[program]]\nname = \"A.COM\"\n[machine]\ncpu = \"486\"")
             .unwrap_err();
         assert!(e.contains("machine.cpu"), "{e}");
+        let e = parse("drive = \".\"\n[ems]\nframe = 0xE100\n[[program]]\nname = \"A.COM\"")
+            .unwrap_err();
+        assert!(e.contains("[ems]"), "{e}");
         let e = parse("drive = \".\"").unwrap_err();
         assert!(e.contains("no [[program]]"), "{e}");
         let e = parse("drive = \".\"\nbogus = 1\n[[program]]\nname = \"A.COM\"").unwrap_err();

@@ -130,3 +130,92 @@ fn a_passing_vector_exits_0_and_a_failing_one_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("0 passed, 1 failed\n"));
 }
+
+/// The repository's corpora directory.
+fn corpora() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpora")
+}
+
+#[test]
+fn run_passes_the_program_exit_code_through() {
+    let dir = scratch("run-exit-code");
+    // mov ax,4C05h; int 21h
+    std::fs::write(dir.join("FIVE.COM"), [0xB8, 0x05, 0x4C, 0xCD, 0x21]).expect("write");
+    let out = vexed(&["run", &dir.join("FIVE.COM").to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+}
+
+#[test]
+fn run_refuses_a_corrupt_exe_with_a_dos_error() {
+    let dir = scratch("run-bad-exe");
+    std::fs::write(dir.join("BAD.EXE"), b"MZ\x10\x00\x00\x00").expect("write");
+    let out = vexed(&["run", &dir.join("BAD.EXE").to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("BAD.EXE could not be started: DOS error 0Bh (format invalid)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_reports_a_guest_crash() {
+    let dir = scratch("run-crash");
+    std::fs::write(dir.join("UD.COM"), [0x0F, 0xFF]).expect("write");
+    let out = vexed(&["run", &dir.join("UD.COM").to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.contains("invalid opcode (interrupt 06h)"), "{err}");
+}
+
+#[test]
+fn run_stops_a_hung_program_at_the_tick_limit() {
+    let dir = scratch("run-hang");
+    std::fs::write(dir.join("LOOP.COM"), [0xEB, 0xFE]).expect("write"); // jmp $
+    let out = vexed(&[
+        "run",
+        &dir.join("LOOP.COM").to_string_lossy(),
+        "--max-ticks",
+        "100000",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("tick limit (100000)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_failed_scenario_expectation_is_exit_1_with_a_diff() {
+    let dir = scratch("scenario-fail");
+    let guests = corpora().join("guests");
+    let manifest = format!(
+        "drive = {:?}\n[[program]]\nname = \"HMA.COM\"\nexit_code = 7\n[expect]\nconsole_contains = [\"no such line\"]\nconsole = \"\"\"\nhma: XMS driver found\nhma: something else\n\"\"\"\n",
+        guests.to_string_lossy()
+    );
+    let path = dir.join("fail.toml");
+    std::fs::write(&path, manifest).expect("write");
+    let out = vexed(&["run", &path.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("HMA.COM exited with code 0 (termination type 0), expected 7"),
+        "{err}"
+    );
+    assert!(err.contains("does not contain \"no such line\""), "{err}");
+    assert!(
+        err.contains("  hma: XMS driver found\n- hma: something else\n+ hma: 01 request HMA"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_malformed_scenario_is_bad_input() {
+    let dir = scratch("scenario-bad");
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "drive = \".\"\n[[program]]\nnme = \"X.COM\"\n").expect("write");
+    let out = vexed(&["run", &path.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nme"), "{}", stderr(&out));
+}

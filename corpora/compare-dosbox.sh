@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # compare-dosbox.sh - run DOS guest programs under vexed and under DOSBox 0.74 and diff their output.
 #
-# Usage: corpora/compare-dosbox.sh [-h] [GUEST.COM ...]
+# Usage: corpora/compare-dosbox.sh [-h] [GUEST.COM[+NEXT.COM...] ...]
 #
-# Without arguments it compares the standalone guests listed in GUESTS below (corpora/guests/NAME.com). For each
-# guest it runs `vexed run GUEST.COM` (stdout captured) and DOSBox 0.74 headless with `GUEST.COM > OUT.TXT`,
+# Without arguments it compares the guests listed in GUESTS below (corpora/guests/NAME.com). A guest written
+# A.COM+B.COM is a sequence run on one machine, in order (a TSR, then its client): vexed runs it as a scenario
+# with those programs, DOSBox runs the programs one after another from one batch file, and the exit code
+# compared is the last program's. For each guest it runs `vexed run` (stdout captured) and DOSBox 0.74
+# headless with `GUEST.COM > OUT.TXT`,
 # normalises both outputs (CR LF and lone CR to LF, ^Z EOF markers removed, trailing blanks and trailing empty
 # lines stripped), prints a unified diff (`-` = vexed, `+` = DOSBox) and one line per guest: "same" or
 # "differs (N lines ...)". It also reports both exit codes (DOSBox's is read back through IF ERRORLEVEL).
 #
 # Exit status: 0 when every guest ran under both (differences are reported, not failures: DOSBox deviates
-# from the XMS/EMS specifications in known places, see /work/shared/reference/dos-memory.md section 6);
+# from the XMS/EMS specifications in known places, see ../shared/reference/dos-memory.md section 6);
 # 2 when a tool is missing, an argument is unusable, or a run failed (no output, timeout, vexed crash/hang).
 #
 # Caveats:
@@ -18,9 +21,9 @@
 #   Text written with Int 10h (teletype AH=0Eh, direct video memory) lands on the DOSBox screen, not in
 #   OUT.TXT, while vexed prints it too, so such lines show up as "only in vexed". The guests listed here print
 #   with Int 21h AH=09h only.
-# - Both get a temporary drive C: holding only a copy of the program, named in capitals (GUEST.COM/.EXE when
-#   the name is not 8.3), so nothing is written into the repository. Guests that open other files are not
-#   suitable here. DOSBox's output and exit code go to a second drive D: (RUN.BAT, OUT.TXT, RC.TXT).
+# - Both get a temporary drive C: holding only copies of the programs, named in capitals (GUESTn.COM/.EXE when
+#   a name is not 8.3), so nothing is written into the repository. Guests that open other files are not
+#   suitable here. DOSBox's output and exit code go to a second drive D: (RUN.BAT, OUTn.TXT, RC.TXT).
 # - DOSBox 0.74's built-in XMS/EMS (xms=true, ems=true, umb=false here) is older than the DOSBox Staging code
 #   that dos-memory.md section 6 describes and deviates further: no HMA (00h DX=0, 01h/02h BL=90h), no A20
 #   counting (03h/05h on, 04h/06h off, always AX=1), no odd-length/overlap/1 MB checks on 0Bh, lock counts
@@ -42,6 +45,8 @@ GUESTS=(
     xmstest
     hma
     emstest
+    xmsshare+xmsclnt
+    vxdbind+winstart
 )
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,14 +89,22 @@ if (($# > 0)); then
     guests=("$@")
 else
     for g in "${GUESTS[@]}"; do
-        guests+=("$here/guests/$g.com")
+        path=""
+        IFS=+ read -r -a parts <<<"$g"
+        for p in "${parts[@]}"; do
+            path+="${path:++}$here/guests/$p.com"
+        done
+        guests+=("$path")
     done
 fi
 for g in "${guests[@]}"; do
-    case "${g,,}" in
-        *.com | *.exe) ;;
-        *) die "guest $g is not a .COM or .EXE program" ;;
-    esac
+    IFS=+ read -r -a parts <<<"$g"
+    for p in "${parts[@]}"; do
+        case "${p,,}" in
+            *.com | *.exe) ;;
+            *) die "guest $p is not a .COM or .EXE program" ;;
+        esac
+    done
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/compare-dosbox.XXXXXX")
@@ -192,12 +205,19 @@ D:\\RUN.BAT
 EOF
 }
 
-# run_bat DOSNAME: D:\RUN.BAT runs C:\DOSNAME with its output in D:\OUT.TXT and its exit code in D:\RC.TXT,
-# then leaves DOSBox. (DOSBox 0.74 aborts when [autoexec] exceeds 4 KB, hence a batch file on a second drive:
-# C: holds only the guest.)
+# run_bat DOSNAME...: D:\RUN.BAT runs C:\DOSNAME (each in turn) with the output in D:\OUTn.TXT and the last exit
+# code in D:\RC.TXT, then leaves DOSBox. (DOSBox 0.74 aborts when [autoexec] exceeds 4 KB, hence a batch file
+# on a second drive: C: holds only the guests.)
 run_bat() {
-    local name=$1 i
-    printf '@echo off\r\n%s > D:\\OUT.TXT\r\n' "$name"
+    local name i
+    printf '@echo off\r\n'
+    # One output file per program: a TSR keeps its redirected stdout open, and DOSBox 0.74 then loses part of
+    # what the next program appends to the same file.
+    i=0
+    for name in "$@"; do
+        i=$((i + 1))
+        printf '%s > D:\\OUT%d.TXT\r\n' "$name" "$i"
+    done
     # Errorlevel is only testable as ">= n", so one line per value appends the exact one. The shell applies a
     # line's redirection even when its IF is false, hence >> and not >.
     for ((i = 255; i >= 0; i--)); do
@@ -210,50 +230,79 @@ failed=0
 summary=()
 
 for g in "${guests[@]}"; do
-    base=${g##*/}
-    label=$base
+    IFS=+ read -r -a parts <<<"$g"
+    label=""
+    for p in "${parts[@]}"; do
+        label+="${label:++}${p##*/}"
+    done
     work=$tmp/${#summary[@]}
     printf '== %s ==\n' "$label"
     problems=()
-    if [[ ! -f $g ]]; then
+    missing=""
+    for p in "${parts[@]}"; do
+        [[ -f $p ]] || missing+=" $p"
+    done
+    if [[ -n $missing ]]; then
         failed=1
-        result="RUN FAILED: $g does not exist"
+        result="RUN FAILED: missing$missing"
         printf '%s: %s\n\n' "$label" "$result"
         summary+=("$label: $result")
         continue
     fi
-    mkdir -p "$work/c" "$work/d" "$work/home"
-    # An 8.3 name in capitals for DOSBox; anything else runs as GUEST.COM/.EXE.
-    if [[ $base =~ ^[A-Za-z0-9_-]{1,8}\.([Cc][Oo][Mm]|[Ee][Xx][Ee])$ ]]; then
-        dosname=${base^^}
-    else
-        ext=${base##*.}
-        dosname=GUEST.${ext^^}
-    fi
-    # Both emulators get the same drive C: holding only the guest (vexed's C: is the program's directory).
-    mkdir -p "$work/vexed"
-    cp -- "$g" "$work/vexed/$dosname"
-    cp -- "$g" "$work/c/$dosname"
+    mkdir -p "$work/c" "$work/d" "$work/home" "$work/vexed"
+    # 8.3 names in capitals for both emulators; anything else runs as GUESTn.COM/.EXE. Both get the same
+    # drive C: holding only the guests (vexed's C: is the programs' directory).
+    dosnames=()
+    for p in "${parts[@]}"; do
+        base=${p##*/}
+        if [[ $base =~ ^[A-Za-z0-9_-]{1,8}\.([Cc][Oo][Mm]|[Ee][Xx][Ee])$ ]]; then
+            dosname=${base^^}
+        else
+            ext=${base##*.}
+            dosname=GUEST${#dosnames[@]}.${ext^^}
+        fi
+        dosnames+=("$dosname")
+        cp -- "$p" "$work/vexed/$dosname"
+        cp -- "$p" "$work/c/$dosname"
+    done
 
-    # --- vexed ---
+    # --- vexed: one program directly, a sequence as a scenario ---
+    target=$work/vexed/${dosnames[0]}
+    if ((${#dosnames[@]} > 1)); then
+        target=$work/vexed/SEQUENCE.toml
+        {
+            printf 'drive = "."\n'
+            printf '[[program]]\nname = "%s"\n' "${dosnames[@]}"
+        } >"$target"
+    fi
     vrc=0
-    timeout "$TIMEOUT" "$VEXED" run "$work/vexed/$dosname" >"$work/vexed.raw" 2>"$work/vexed.err" || vrc=$?
+    timeout "$TIMEOUT" "$VEXED" run "$target" >"$work/vexed.raw" 2>"$work/vexed.err" || vrc=$?
     vexit=$vrc
+    if ((${#dosnames[@]} > 1)) && ((vrc == 0)); then
+        # A scenario exits 0 when it ran; the last program's code is in its closing line.
+        vexit=$(grep -o 'exit code [0-9]*' "$work/vexed.err" | head -n 1 | tr -dc '0-9')
+        [[ -n $vexit ]] || vexit='?'
+    fi
     if ((vrc == 124)); then
         vexit=timeout
         problems+=("vexed timed out after ${TIMEOUT}s")
-    elif grep -v '^vexed: note:' "$work/vexed.err" | grep -q '^vexed: '; then
+    elif grep -v '^vexed: note:' "$work/vexed.err" | grep -v '; every expectation met$' | grep -q '^vexed: '; then
         problems+=("vexed: $(grep -v '^vexed: note:' "$work/vexed.err" | grep '^vexed: ' | head -n 1 | cut -c8-)")
     fi
     [[ -s $work/vexed.raw ]] || problems+=("vexed printed nothing")
 
     # --- DOSBox ---
     dosbox_conf "$work" >"$work/dosbox.conf"
-    run_bat "$dosname" >"$work/d/RUN.BAT"
+    run_bat "${dosnames[@]}" >"$work/d/RUN.BAT"
     drc=0
     HOME=$work/home SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy \
         timeout "$TIMEOUT" "$DOSBOX" -conf "$work/dosbox.conf" >"$work/dosbox.log" 2>&1 || drc=$?
-    out=$(find "$work/d" -maxdepth 1 -iname OUT.TXT -print -quit)
+    out=$work/dosbox.raw
+    : >"$out"
+    for ((k = 1; k <= ${#dosnames[@]}; k++)); do
+        f=$(find "$work/d" -maxdepth 1 -iname "OUT$k.TXT" -print -quit)
+        [[ -z $f ]] || cat -- "$f" >>"$out"
+    done
     rcfile=$(find "$work/d" -maxdepth 1 -iname RC.TXT -print -quit)
     dexit='?'
     if [[ -n $rcfile ]]; then
@@ -266,7 +315,7 @@ for g in "${guests[@]}"; do
     elif ((drc != 0)); then
         problems+=("DOSBox exited with status $drc (log: $(tail -n 1 "$work/dosbox.log"))")
     fi
-    if [[ -z $out || ! -s $out ]]; then
+    if [[ ! -s $out ]]; then
         problems+=("DOSBox produced no output")
         out=/dev/null
     fi

@@ -198,4 +198,35 @@ mod tests {
         assert_eq!((r.ticks, r.exit), (2, Exit::Interrupt));
         assert_eq!(sys.cpu.ip(), 0x104);
     }
+
+    #[test]
+    fn the_emulator_trap_exists_only_when_enabled() {
+        // FE 38 34 12 = trap 1234h; then INC AX.
+        let code = [0xFE, 0x38, 0x34, 0x12, 0x40, 0xF4];
+        // Off (the real processor): group 4 with reg = 7 is #UD, interrupt 6 (its vector
+        // is 0000:0000 here, so the CPU lands at 0:0 with IP of the faulting instruction).
+        let mut sys = system(&code);
+        let r = sys.run(1);
+        assert_eq!(r.ticks, 1);
+        assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0));
+        assert_eq!(sys.bus.mem.read_u16(0x3FA), 0x100); // 80286: the faulting IP
+        // On: the run ends with the service number, IP past the four bytes; the trap is one
+        // tick, and the run continues normally afterwards.
+        for cache in [true, false] {
+            let mut sys = system(&code);
+            sys.cpu.set_block_cache(cache);
+            sys.cpu.set_traps(true);
+            let r = sys.run(100);
+            assert_eq!((r.ticks, r.exit), (1, Exit::Trap(0x1234)));
+            assert_eq!(sys.cpu.ip(), 0x104);
+            let r = sys.run(100);
+            assert_eq!((r.ticks, r.exit), (2, Exit::Halted));
+            assert_eq!(sys.cpu.reg16(Reg16::AX), 1);
+        }
+        // Other group-4 forms with reg = 7 stay invalid with traps on.
+        let mut sys = system(&[0xFE, 0x39, 0x00, 0x00]);
+        sys.cpu.set_traps(true);
+        sys.run(1);
+        assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0));
+    }
 }

@@ -42,8 +42,8 @@
 //! machine, so the HMA is free at boot and the driver has no DOS awareness (HimemX).
 //!
 //! A20: a local counter (05h/06h) and a global flag (03h/04h), exactly the pseudo-code of
-//! dos-memory.md section 1.7; the gate is switched through the 8042 ([`Ctx::set_a20`]) and
-//! verified; 07h reports the physical state. Moves (0Bh) force A20 on for the copy and
+//! dos-memory.md section 1.7; the gate is switched through the firmware's A20 handler
+//! ([`Ctx::set_a20`]: the 8042 output port and port 92h) and verified; 07h reports the physical state. Moves (0Bh) force A20 on for the copy and
 //! restore the caller's state afterwards; the copy takes no guest time.
 //!
 //! Int 15h: POST calls [`Xms::install`] after the BIOS filled the vector table; the driver
@@ -65,9 +65,9 @@
 //!   outstanding fails with 94h and leaves A20 on; 06h at count 0 fails with 82h; 06h that
 //!   leaves the count above 0, or with the global flag set, fails with 94h. The local count
 //!   is 16-bit like HimemX's; a 05h that would overflow it fails with 82h (HimemX wraps).
-//!   The gate is switched through the 8042 and then verified: a gate that does not follow
-//!   (a guest holding A20 on through port 92h) gives 82h, as the pseudo-code says (HimemX
-//!   answers 94h when a disable does not take).
+//!   The gate is switched through the firmware's A20 handler ([`Ctx::set_a20`]: the 8042
+//!   output port and port 92h together) and then verified; a gate that did not follow would
+//!   give 82h, as the pseudo-code says (HimemX answers 94h when a disable does not take).
 //! * 08h clamps both sizes to FFFFh (HimemX without /X2MAX32), never counts the HMA, and
 //!   returns BL=A0h (AX=DX=0) when no memory is free. 88h: ECX = highest physical address
 //!   of memory (10FFFFh if there is no extended memory beyond the HMA, as HimemX).

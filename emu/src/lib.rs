@@ -16,6 +16,7 @@
 //! - [`machine`]: the PC: CPU, memory and chipset on one clock, snapshots and state hashes.
 //! - [`devices`]: the PC chipset: 8259A PIC pair, 8254 PIT, 8042 keyboard controller with
 //!   port 92h, 8237 DMA pair, Sound Blaster DSP and a 16450 UART.
+//! - [`observe`]: what the machine reports (driver calls, console output, programs).
 //! - [`firmware`]: BIOS, DOS 5, XMS 3.0 and EMS 4.0 written in Rust, reached through trap
 //!   stubs in guest memory.
 
@@ -28,6 +29,7 @@ pub mod event;
 pub mod firmware;
 pub mod machine;
 pub mod mem;
+pub mod observe;
 
 pub use bus::{Bus, IoSize};
 pub use cpu::{Cpu, Exit, Model, RunResult};

@@ -227,6 +227,15 @@ impl Machine {
         self.firmware.as_deref()
     }
 
+    /// Takes the observations made since the last call, each with its tick (empty on a
+    /// machine without firmware).
+    pub fn take_observations(&mut self) -> Vec<(u64, crate::observe::Observation)> {
+        self.firmware
+            .as_deref_mut()
+            .map(Firmware::take_observations)
+            .unwrap_or_default()
+    }
+
     pub fn firmware_mut(&mut self) -> Option<&mut Firmware> {
         self.firmware.as_deref_mut()
     }

@@ -45,6 +45,7 @@ use std::fmt;
 use crate::cpu::{Cpu, Reg8, Reg16, Reg32, SegReg};
 use crate::machine::PcBus;
 use crate::mem::Memory;
+use crate::observe::{Observation, Regs};
 use stubs::svc;
 
 /// What the firmware provides (the `[xms]`, `[ems]` and `[dos]` parts of a scenario).
@@ -153,6 +154,12 @@ pub struct Firmware {
     booted: bool,
     /// Why the firmware ended the run, once it has.
     ended: Option<FirmwareStop>,
+    /// Observations not yet taken, with their ticks (DESIGN.md section 4).
+    observations: Vec<(u64, Observation)>,
+    /// How much of `console` the running service has already reported (only meaningful
+    /// inside a service).
+    #[serde(skip)]
+    console_mark: usize,
 }
 
 impl Firmware {
@@ -167,6 +174,8 @@ impl Firmware {
             console: Vec::new(),
             booted: false,
             ended: None,
+            observations: Vec::new(),
+            console_mark: 0,
         }
     }
 
@@ -199,9 +208,51 @@ impl Firmware {
         self.ended
     }
 
+    /// Takes the observations made so far, each with its tick.
+    pub fn take_observations(&mut self) -> Vec<(u64, Observation)> {
+        std::mem::take(&mut self.observations)
+    }
+
+    /// Records `o` at the current tick, after any console output the running service
+    /// wrote before it.
+    pub(crate) fn observe(&mut self, ctx: &Ctx, o: Observation) {
+        self.flush_console(ctx.now);
+        self.observations.push((ctx.now, o));
+    }
+
+    /// Reports the console bytes the running service wrote since the last report.
+    fn flush_console(&mut self, tick: u64) {
+        if self.console.len() > self.console_mark {
+            let bytes = self.console[self.console_mark..].to_vec();
+            self.console_mark = self.console.len();
+            self.observations
+                .push((tick, Observation::Console { bytes }));
+        }
+    }
+
     /// Runs trap service `service`.
     pub fn service(&mut self, service: u16, ctx: &mut Ctx) -> Flow {
+        self.console_mark = self.console.len();
+        // Calls into the drivers and the bottom of Int 2Fh are observed with their
+        // registers before and after.
+        let watched = match service {
+            svc::XMS if self.xms.is_some() => Some(0),
+            svc::EMS if self.ems.is_some() => Some(1),
+            s if s == svc::dos(0x2F) => Some(2),
+            _ => None,
+        };
+        let input = Regs::of(ctx);
         let flow = self.dispatch(service, ctx);
+        if let Some(which) = watched {
+            let output = Regs::of(ctx);
+            let o = match which {
+                0 => Observation::Xms { input, output },
+                1 => Observation::Ems { input, output },
+                _ => Observation::Multiplex { input, output },
+            };
+            self.observe(ctx, o);
+        }
+        self.flush_console(ctx.now);
         if let Flow::Stop(why) = flow {
             self.ended = Some(why);
         }
@@ -256,6 +307,22 @@ pub struct Ctx<'a> {
     pub bus: &'a mut PcBus,
     /// The tick of the trap.
     pub now: u64,
+}
+
+impl Regs {
+    /// The registers of `ctx`'s CPU.
+    fn of(ctx: &Ctx) -> Regs {
+        Regs {
+            ax: ctx.ax(),
+            bx: ctx.bx(),
+            cx: ctx.cx(),
+            dx: ctx.dx(),
+            si: ctx.si(),
+            di: ctx.di(),
+            ds: ctx.ds(),
+            es: ctx.es(),
+        }
+    }
 }
 
 /// Real-mode linear address of `seg:off` (up to 10FFEFh; memory applies the A20 gate).

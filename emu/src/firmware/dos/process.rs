@@ -24,6 +24,7 @@ use super::super::{Ctx, Firmware, FirmwareStop, Flow, Termination};
 use super::memory::set_name;
 use super::{DosCode, fail, files, ok};
 use crate::cpu::{Reg16, SegReg};
+use crate::observe::Observation;
 
 /// DOS error codes used by the loader.
 const FILE_NOT_FOUND: u16 = 0x02;
@@ -421,6 +422,13 @@ pub(crate) fn exec(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
     ctx.wr16(entry.psp, PSP_INT22 + 2, ret_cs);
     ok(ctx);
     fw.dos.current_psp = entry.psp;
+    fw.observe(
+        ctx,
+        Observation::ProgramStart {
+            psp: entry.psp,
+            path: prog.path.clone(),
+        },
+    );
     fw.dos.dta = (entry.psp, 0x80);
     if mode == 0x01 {
         // Load but do not run: the caller gets SS:SP (with the initial AX on the stack, as
@@ -519,6 +527,16 @@ pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCod
         ctx.set_vector(v, s, o);
     }
     fw.dos.return_code = Termination { code, kind };
+    if let Ending::Resident { paras, .. } = how {
+        fw.observe(
+            ctx,
+            Observation::TsrInstalled {
+                psp,
+                paragraphs: paras.max(6),
+            },
+        );
+    }
+    fw.observe(ctx, Observation::ProgramExit { psp, code, kind });
     fw.dos.current_psp = parent;
     fw.dos.dta = (parent, 0x80);
     // Back on the parent's stack, inside its EXEC call: the INT 21h frame returns to the

@@ -537,7 +537,7 @@ impl Ctx<'_> {
     }
 
     /// Which vector's stub trapped: the BIOS's default-exception stubs are laid out one per
-    /// vector, so the trap's own address tells (see `bios.rs`).
+    /// vector, so the trap's own address tells (see `bios/mod.rs`).
     fn bios_vector_of_frame(&self) -> u8 {
         bios::vector_of_unexpected_stub(self.cpu.ip())
     }

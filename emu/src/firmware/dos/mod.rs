@@ -1,6 +1,6 @@
 //! DOS 5 in Rust: the Int 20h-2Fh entry points, InDOS and the critical-error flag, console
 //! I/O, date and time, interrupt vectors, version, and the dispatch to memory
-//! (`memory.rs`), programs (`process.rs`) and files (`files.rs`, on drive C:, `drive.rs`).
+//! (`memory.rs`), programs (`process.rs`) and files (`files/`, on drive C:, `drive.rs`).
 //!
 //! Sources: RBIL INT 20-2F (function by function), `../shared/reference/dos-memory.md`
 //! section 5.1 (InDOS, the critical-error flag, PSP, memory functions) and section 4.5 (how
@@ -73,7 +73,7 @@ pub(crate) enum DosCode {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Dos {
     pub(crate) drive: DriveC,
-    /// The system file table: open files and devices (see `files.rs`).
+    /// The system file table: open files and devices (see `files/`).
     pub(crate) files: files::FileTable,
     /// The current PSP (Int 21h AH=50h/51h/62h).
     pub(crate) current_psp: u16,

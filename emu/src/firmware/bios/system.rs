@@ -1,0 +1,98 @@
+//! The BIOS system services, Int 15h: the A20 gate (2400h-2403h), the keyboard intercept
+//! (4Fh), block move (87h), the extended memory size (88h), device busy and interrupt
+//! complete (90h, 91h) and the system configuration table (C0h).
+//!
+//! Sources: IBM PC/AT Technical Reference (BIOS listing: the 87h descriptor table), RBIL
+//! (INT 15; #00499 for 87h), and `../shared/reference/dos-memory.md` sections 1.7 and 5.2
+//! for the A20 services.
+//!
+//! Int 15h AH=87h leaves A20 off when it returns, as the AT BIOS listing does (it gates A20
+//! on for the move and off after); an XMS driver hooks 87h to preserve the caller's state
+//! (dos-memory.md section 1.7). The configuration table AH=C0h returns is in the ROM.
+
+use super::ROM_CONFIG_TABLE;
+use crate::firmware::Ctx;
+use crate::firmware::stubs::BIOS_SEG;
+
+pub(super) fn int15(ctx: &mut Ctx) {
+    let ok = |ctx: &mut Ctx| {
+        ctx.set_ah(0);
+        ctx.set_cf(false);
+    };
+    match (ctx.ah(), ctx.al()) {
+        (0x24, 0x00) => {
+            ctx.set_a20(false);
+            ok(ctx);
+        }
+        (0x24, 0x01) => {
+            ctx.set_a20(true);
+            ok(ctx);
+        }
+        (0x24, 0x02) => {
+            let on = ctx.a20();
+            ok(ctx);
+            ctx.set_al(u8::from(on));
+        }
+        (0x24, 0x03) => {
+            ok(ctx);
+            ctx.set_bx(0x0003); // 8042 and port 92h
+        }
+        (0x4F, _) => ctx.set_cf(true), // keyboard intercept: process the key
+        (0x87, _) => {
+            let status = block_move(ctx);
+            ctx.set_ah(status);
+            ctx.set_cf(status != 0);
+            if status == 0 {
+                ctx.set_zf(true);
+            }
+        }
+        (0x88, _) => {
+            let kb = (ctx.bus.mem.ram_size().saturating_sub(0x10_0000) / 1024).min(0xFFFF);
+            ctx.set_ax(kb as u16);
+            ctx.set_cf(false);
+        }
+        (0x90 | 0x91, _) => ok(ctx),
+        (0xC0, _) => {
+            ctx.set_es(BIOS_SEG);
+            ctx.set_bx(ROM_CONFIG_TABLE);
+            ok(ctx);
+        }
+        _ => {
+            ctx.set_ah(0x86); // function not supported
+            ctx.set_cf(true);
+        }
+    }
+}
+
+/// Int 15h AH=87h: copies CX words between the two descriptors of the table at ES:SI
+/// (RBIL #00499). Returns the AH status.
+pub(crate) fn block_move(ctx: &mut Ctx) -> u8 {
+    let words = ctx.cx();
+    if words > 0x8000 {
+        return 0x01; // RBIL: CX must not exceed 8000h; report a "parity error" as BIOSes do
+    }
+    let (es, si) = (ctx.es(), ctx.si());
+    let base = |ctx: &Ctx, d: u16| -> (u32, u16) {
+        let limit = ctx.rd16(es, si.wrapping_add(d));
+        let lo = ctx.rd16(es, si.wrapping_add(d + 2));
+        let mid = ctx.rd8(es, si.wrapping_add(d + 4));
+        let hi = ctx.rd8(es, si.wrapping_add(d + 7));
+        (
+            u32::from(lo) | u32::from(mid) << 16 | u32::from(hi) << 24,
+            limit,
+        )
+    };
+    let (src, src_limit) = base(ctx, 0x10);
+    let (dst, dst_limit) = base(ctx, 0x18);
+    let bytes = u32::from(words) * 2;
+    if bytes > 0 && (u32::from(src_limit) < bytes - 1 || u32::from(dst_limit) < bytes - 1) {
+        // The protected-mode copy would fault on the limit: the BIOS reports an
+        // interrupt error.
+        return 0x02;
+    }
+    ctx.set_a20(true);
+    let data = ctx.bus.mem.read_bytes(src, bytes as usize);
+    ctx.bus.mem.write_bytes(dst, &data);
+    ctx.set_a20(false);
+    0
+}

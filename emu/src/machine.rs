@@ -464,8 +464,23 @@ impl Machine {
     }
 
     /// xxh3-64 of the snapshot encoding: equal states give equal hashes, in any process.
+    /// The encoding is streamed into the hasher, never held in memory.
     pub fn state_hash(&self) -> Result<u64, MachineError> {
-        Ok(xxhash_rust::xxh3::xxh3_64(&self.snapshot()?))
+        /// Feeds written bytes to xxh3.
+        struct Hasher(xxhash_rust::xxh3::Xxh3);
+        impl std::io::Write for Hasher {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.update(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Hasher(xxhash_rust::xxh3::Xxh3::new());
+        bincode::serde::encode_into_std_write(self, &mut h, bincode::config::standard())
+            .map_err(|e| MachineError::Encode(e.to_string()))?;
+        Ok(h.0.digest())
     }
 }
 
@@ -637,5 +652,23 @@ impl Bus for PcBus {
 
     fn yield_requested(&self) -> bool {
         self.yield_now
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_streamed_state_hash_is_xxh3_of_the_snapshot() {
+        let mut m = Machine::new(MachineConfig::default()).expect("machine");
+        m.bus_mut().mem.write_bytes(0x1234, b"state");
+        let snapshot = m.snapshot().expect("snapshot");
+        assert_eq!(
+            m.state_hash().expect("hash"),
+            xxhash_rust::xxh3::xxh3_64(&snapshot)
+        );
+        // The RAM is encoded as one byte string: length, then the bytes themselves.
+        assert!(snapshot.windows(5).any(|w| w == b"state"));
     }
 }

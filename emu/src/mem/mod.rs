@@ -128,6 +128,9 @@ impl Serialize for Memory {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct View<'a> {
+            // As one byte string rather than a sequence of bytes: the same encoding in
+            // bincode, but written in one call instead of millions.
+            #[serde(with = "serde_bytes")]
             store: &'a [u8],
             map: Vec<u32>,
             ram_size: u32,
@@ -171,6 +174,7 @@ impl std::fmt::Debug for Memory {
 /// The serialized fields of [`Memory`]; the derived ones are rebuilt on loading.
 #[derive(Deserialize)]
 struct MemoryData {
+    #[serde(with = "serde_bytes")]
     store: Vec<u8>,
     map: Vec<u32>,
     ram_size: u32,

@@ -1,7 +1,212 @@
-//! `vexed-trace`: the trace file format (DESIGN.md section 5).
+//! `vexed-trace`: the trace file format (DESIGN.md section 5) and nothing else.
 //!
-//! This crate will hold the format and nothing else: header, frames, records, the streaming
-//! reader and writer, and the stable dump text. It depends on `vexed-emu` for the types of
-//! inputs and observations; `vexed-replay` depends on it. The format itself is built by the
-//! record/replay issue (#5); until then the crate is empty so that the workspace already has
-//! its final shape and dependency direction (`emu` <- `trace` <- `replay`).
+//! A trace is everything needed to replay a run with nothing else on disk: a [`Header`]
+//! (emulator version, machine and firmware configuration with the clock mode and tick rate,
+//! the input source's seed, the scenario manifest, every guest file embedded), then a
+//! stream of [`Record`]s (inputs at their ticks, observations, checkpoint hashes, optional
+//! machine snapshots), then a [`Footer`] (final tick, final state hash, counts). The byte
+//! layout is specified in `trace/FORMAT.md`; in short:
+//!
+//! ```text
+//! "VEXEDTRC" version:u32 len:u32 crc:u32 zstd(bincode(Header))        the header
+//! len:u32 crc:u32 zstd(count record...)                               frames, any number
+//! FFFFFFFF len:u32 crc:u32 bincode(Footer)                            the footer, then EOF
+//! ```
+//!
+//! Records carry their ticks as deltas (from the previous record of the same frame; the
+//! first record of a frame carries its absolute tick, so every frame decodes on its own).
+//!
+//! # Writing and reading
+//!
+//! [`TraceWriter`] collects records into frames and writes each frame with one `write_all`
+//! followed by a flush of the output, every 4,096 records, 1 MiB of encoded records or one
+//! guest second of ticks, whichever comes first ([`WriterOptions`]), and around every
+//! snapshot. A recorder killed between two frames therefore leaves a file that reads as
+//! "truncated after tick N": [`TraceReader`] delivers every record of every complete frame
+//! and then reports [`TraceReader::truncated_after`]. A file that ends *inside* a frame (or
+//! the header or footer) gives [`TraceError::Truncated`] naming the byte offset, after the
+//! records of the complete frames before it.
+//!
+//! [`TraceReader`] streams: it holds one decoded frame at a time. Records of a frame are
+//! only delivered after the whole frame has passed its CRC and decoded, so a damaged frame
+//! never yields partial or altered data.
+//!
+//! # Robustness
+//!
+//! Nothing in a file can make the reader panic or allocate without bound: every length is
+//! checked against a limit ([`limits`]) before anything is allocated, payloads are read
+//! incrementally (a length field pointing past the end of a short file allocates only what
+//! the file holds), zstd output is bounded by the size the frame declares (itself within
+//! the limit), and bincode decodes with an allocation budget proportional to its input
+//! (see `codec.rs`). Every error is a [`TraceError`] naming the part of the file (the
+//! header, frame N, the footer) and a byte offset.
+//!
+//! # Stability
+//!
+//! `bincode` is pinned to exactly 2.0.1 in the workspace, and is named only in the private
+//! `codec` module. The enums stored in a trace (`Record`, the on-disk raw record, and
+//! `vexed_emu::machine::Input` and `vexed_emu::observe::Observation`) are append-only:
+//! bincode stores a variant's index, so variants are never reordered or removed. Any other
+//! change to what is written bumps [`FORMAT_VERSION`] and adds an upgrade path for the old
+//! version in the `upgrade` module (see FORMAT.md, "Versions").
+
+mod codec;
+mod dump;
+mod error;
+mod frame;
+mod reader;
+mod record;
+mod upgrade;
+mod writer;
+
+pub use dump::{Info, dump, guest_time_text, info, info_from_reader};
+pub use error::{Part, TraceError};
+pub use reader::{ReadStats, Records, TraceReader};
+pub use record::Record;
+pub use upgrade::{OLDEST_READABLE_VERSION, supported_versions};
+pub use writer::{TraceWriter, WriterOptions};
+
+use serde::{Deserialize, Serialize};
+use vexed_emu::firmware::{FirmwareConfig, Program};
+use vexed_emu::machine::MachineConfig;
+
+/// The first 8 bytes of every trace file.
+pub const MAGIC: [u8; 8] = *b"VEXEDTRC";
+
+/// The format version this build writes (and the newest it reads). See FORMAT.md for the
+/// policy: any change to the layout, to a stored struct, or to the order of a stored enum's
+/// variants bumps it; appending an enum variant does not.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The value of a frame's length field that marks the footer instead.
+pub const FOOTER_TAG: u32 = 0xFFFF_FFFF;
+
+/// Bytes before the header payload: magic, version, length, CRC.
+pub const HEADER_PREFIX_LEN: u64 = 20;
+/// Bytes before a frame's payload: length, CRC.
+pub const FRAME_PREFIX_LEN: u64 = 8;
+/// Bytes before the footer's body: tag, length, CRC.
+pub const FOOTER_PREFIX_LEN: u64 = 12;
+
+/// Ticks between checkpoint records unless the recorder says otherwise.
+pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 1_000_000;
+
+/// Size limits of the format. The writer refuses to write more; the reader refuses to read
+/// more (before allocating anything).
+pub mod limits {
+    /// The header's stored (compressed) payload.
+    pub const MAX_HEADER_LEN: u64 = 64 << 20;
+    /// The header's decompressed payload (bincode of the header, guest files included).
+    pub const MAX_HEADER_RAW: u64 = 256 << 20;
+    /// A frame's stored (compressed) payload.
+    pub const MAX_FRAME_LEN: u64 = 64 << 20;
+    /// A frame's decompressed payload: a snapshot of a machine with up to about 240 MiB of
+    /// RAM fits in one frame.
+    pub const MAX_FRAME_RAW: u64 = 256 << 20;
+    /// The footer's body.
+    pub const MAX_FOOTER_LEN: u64 = 64 << 10;
+    /// The writer shortens [`crate::Footer::end`] to this many bytes (at a character
+    /// boundary) so the footer always fits.
+    pub const MAX_END_TEXT: usize = 16 << 10;
+}
+
+/// A file of the guest's drive C:, embedded in the header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestFile {
+    /// DOS path on drive C: without the drive, e.g. `SUB\X.COM`.
+    pub path: String,
+    #[serde(with = "record::bytes")]
+    pub bytes: Vec<u8>,
+    /// xxh3-64 of `bytes`; the reader checks it.
+    pub hash: u64,
+}
+
+impl GuestFile {
+    /// A file with its hash computed.
+    pub fn new(path: String, bytes: Vec<u8>) -> GuestFile {
+        let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+        GuestFile { path, bytes, hash }
+    }
+
+    /// Whether `hash` is the hash of `bytes`.
+    pub fn hash_matches(&self) -> bool {
+        xxhash_rust::xxh3::xxh3_64(&self.bytes) == self.hash
+    }
+}
+
+/// What a trace was recorded from. Stored with bincode in field order: any change to the
+/// fields (or to the emu types inside) is a format change (FORMAT.md, "Versions").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Free text naming the recorder, e.g. `vexed 0.1.0 (v0.1.0-12-gabcdef)`.
+    pub emulator_version: String,
+    /// The scenario or program name.
+    pub name: String,
+    /// CPU model, RAM, tick rate and clock mode.
+    pub machine: MachineConfig,
+    pub firmware: FirmwareConfig,
+    /// The programs the shell runs, in order.
+    pub programs: Vec<Program>,
+    /// The input source's seed, if it had one.
+    pub seed: Option<u64>,
+    /// The scenario manifest (TOML), empty for a plain program run.
+    pub scenario: String,
+    pub max_ticks: u64,
+    /// Ticks between checkpoint records.
+    pub checkpoint_interval: u64,
+    pub drive_writable: bool,
+    /// Directories of drive C:, so that empty ones survive.
+    pub dirs: Vec<String>,
+    /// Every guest file, embedded.
+    pub files: Vec<GuestFile>,
+}
+
+/// How many records of each kind a trace holds, and in how many frames.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub inputs: u64,
+    pub observations: u64,
+    pub checkpoints: u64,
+    pub snapshots: u64,
+    /// Record frames (the header and footer are not frames).
+    pub frames: u64,
+}
+
+impl Counts {
+    /// All records.
+    pub fn records(&self) -> u64 {
+        self.inputs + self.observations + self.checkpoints + self.snapshots
+    }
+
+    pub(crate) fn add(&mut self, record: &Record) {
+        match record {
+            Record::Input { .. } => self.inputs += 1,
+            Record::Observation { .. } => self.observations += 1,
+            Record::Checkpoint { .. } => self.checkpoints += 1,
+            Record::Snapshot { .. } => self.snapshots += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} inputs, {} observations, {} checkpoints, {} snapshots in {} frames",
+            self.inputs, self.observations, self.checkpoints, self.snapshots, self.frames
+        )
+    }
+}
+
+/// The end of a complete trace. Stored with bincode in field order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Footer {
+    /// The machine's tick when recording stopped (at least the last record's tick).
+    pub final_tick: u64,
+    /// `Machine::state_hash` at `final_tick`.
+    pub final_hash: u64,
+    /// How the run ended, free text.
+    pub end: String,
+    /// What the trace holds; the reader checks it against the records.
+    pub counts: Counts,
+}

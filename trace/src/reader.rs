@@ -1,0 +1,539 @@
+//! Reading a trace: the header at once, then frame by frame, then the footer.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufReader, ErrorKind, Read};
+use std::path::Path;
+
+use crate::error::{Part, TraceError};
+use crate::limits::{MAX_FOOTER_LEN, MAX_FRAME_LEN, MAX_FRAME_RAW, MAX_HEADER_LEN, MAX_HEADER_RAW};
+use crate::record::Record;
+use crate::upgrade::{self, Layout};
+use crate::{
+    Counts, FOOTER_PREFIX_LEN, FOOTER_TAG, FRAME_PREFIX_LEN, Footer, HEADER_PREFIX_LEN, Header,
+    MAGIC, codec, frame,
+};
+
+/// Where the bytes of a trace went, for [`crate::info`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Bytes read so far.
+    pub bytes: u64,
+    /// Magic, version, prefix and compressed header.
+    pub header_bytes: u64,
+    /// The header's decompressed payload.
+    pub header_raw_bytes: u64,
+    /// Frames read, with their prefixes.
+    pub frame_bytes: u64,
+    /// The frames' decompressed payloads.
+    pub frame_raw_bytes: u64,
+    /// The footer with its prefix.
+    pub footer_bytes: u64,
+}
+
+/// Reads a trace from `input`, streaming one frame at a time (see the crate docs).
+pub struct TraceReader<R: Read> {
+    input: R,
+    /// The file's size, when known: lengths past it are refused without reading.
+    file_len: Option<u64>,
+    layout: Layout,
+    version: u32,
+    header: Header,
+    stats: ReadStats,
+    /// Records of the current frame not yet delivered.
+    queue: VecDeque<Record>,
+    frames_read: u64,
+    /// Records of all frames read so far.
+    counts: Counts,
+    /// Tick of the last record of the frames read.
+    last_tick: u64,
+    footer: Option<Footer>,
+    truncated_after: Option<u64>,
+    /// The end (footer or truncation) was reached.
+    done: bool,
+    /// An error happened at this offset: nothing more is read.
+    failed: Option<u64>,
+}
+
+impl TraceReader<BufReader<File>> {
+    /// Opens a trace file (its size bounds every length field).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, TraceError> {
+        let file = File::open(path).map_err(|source| TraceError::Io { offset: 0, source })?;
+        let len = file
+            .metadata()
+            .map_err(|source| TraceError::Io { offset: 0, source })?
+            .len();
+        TraceReader::with_file_len(BufReader::new(file), Some(len))
+    }
+}
+
+impl<R: Read> TraceReader<R> {
+    /// Reads the magic, the version and the header.
+    pub fn new(input: R) -> Result<Self, TraceError> {
+        TraceReader::with_file_len(input, None)
+    }
+
+    /// [`TraceReader::new`] for an input of `file_len` bytes, if known.
+    pub fn with_file_len(input: R, file_len: Option<u64>) -> Result<Self, TraceError> {
+        let mut r = TraceReader {
+            input,
+            file_len,
+            layout: Layout::V1,
+            version: 0,
+            header: placeholder_header(),
+            stats: ReadStats::default(),
+            queue: VecDeque::new(),
+            frames_read: 0,
+            counts: Counts::default(),
+            last_tick: 0,
+            footer: None,
+            truncated_after: None,
+            done: false,
+            failed: None,
+        };
+        r.read_header()?;
+        Ok(r)
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The file's format version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The next record, or `Ok(None)` at the footer or at a clean truncation (the file ends
+    /// right after a complete frame). After an error, every call returns
+    /// [`TraceError::ReaderFailed`].
+    pub fn next_record(&mut self) -> Result<Option<Record>, TraceError> {
+        loop {
+            if let Some(r) = self.queue.pop_front() {
+                return Ok(Some(r));
+            }
+            if let Some(offset) = self.failed {
+                return Err(TraceError::ReaderFailed { offset });
+            }
+            if self.done {
+                return Ok(None);
+            }
+            if let Err(e) = self.read_part() {
+                self.failed = Some(e.offset().unwrap_or(self.stats.bytes));
+                return Err(e);
+            }
+        }
+    }
+
+    /// An iterator over the remaining records.
+    pub fn records(&mut self) -> Records<'_, R> {
+        Records { reader: self }
+    }
+
+    /// The footer, once the end has been reached (None for a truncated trace).
+    pub fn footer(&self) -> Option<&Footer> {
+        self.footer.as_ref()
+    }
+
+    /// `Some(last tick)` once the file has ended without a footer (the recorder stopped
+    /// before finishing): "truncated after tick N", N being the tick of the last record of
+    /// the complete frames (0 without any). Also set when the file ends inside a frame
+    /// ([`TraceError::Truncated`]).
+    pub fn truncated_after(&self) -> Option<u64> {
+        self.truncated_after
+    }
+
+    /// Record frames read so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames_read
+    }
+
+    /// The records of the frames read so far (`frames` = [`TraceReader::frames_read`]).
+    /// Records of the current frame count as soon as the frame is read, before they are
+    /// delivered.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// Sizes read so far.
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// Whether the end (footer or truncation) has been reached and every record delivered.
+    pub fn at_end(&self) -> bool {
+        self.done && self.queue.is_empty()
+    }
+
+    /// Reads into `buf` until it is full or the input ends; returns the bytes read.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, TraceError> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(TraceError::Io {
+                        offset: self.stats.bytes + got as u64,
+                        source,
+                    });
+                }
+            }
+        }
+        self.stats.bytes += got as u64;
+        Ok(got)
+    }
+
+    /// Reads exactly `buf.len()` bytes of `part` (which starts at `start` and needs
+    /// `needed` bytes in all).
+    fn fill_exact(
+        &mut self,
+        buf: &mut [u8],
+        part: Part,
+        start: u64,
+        needed: u64,
+    ) -> Result<(), TraceError> {
+        let got = self.fill(buf)?;
+        if got < buf.len() {
+            return Err(self.truncated(part, start, needed));
+        }
+        Ok(())
+    }
+
+    fn truncated(&mut self, part: Part, start: u64, needed: u64) -> TraceError {
+        let after_tick = match part {
+            Part::Header => None,
+            _ => {
+                self.truncated_after = Some(self.last_tick);
+                Some(self.last_tick)
+            }
+        };
+        TraceError::Truncated {
+            part,
+            start,
+            offset: self.stats.bytes,
+            needed,
+            after_tick,
+        }
+    }
+
+    /// Checks a length field at `field_offset` against `limit` and the rest of the file.
+    fn check_len(
+        &mut self,
+        part: Part,
+        start: u64,
+        field_offset: u64,
+        prefix: u64,
+        len: u64,
+        limit: u64,
+    ) -> Result<(), TraceError> {
+        if len > limit {
+            return Err(TraceError::LengthTooLarge {
+                part,
+                offset: field_offset,
+                len,
+                limit,
+            });
+        }
+        if let Some(file_len) = self.file_len
+            && start + prefix + len > file_len
+        {
+            // Nothing to gain by reading: the part cannot be complete.
+            let needed = prefix + len;
+            return Err(TraceError::Truncated {
+                part,
+                start,
+                offset: file_len,
+                needed,
+                after_tick: match part {
+                    Part::Header => None,
+                    _ => {
+                        self.truncated_after = Some(self.last_tick);
+                        Some(self.last_tick)
+                    }
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `len` payload bytes, allocating only as much as the input really holds.
+    fn read_payload(
+        &mut self,
+        len: u64,
+        part: Part,
+        start: u64,
+        needed: u64,
+    ) -> Result<Vec<u8>, TraceError> {
+        let cap = usize::try_from(len.min(64 << 10)).unwrap_or(64 << 10);
+        let mut payload = Vec::with_capacity(cap);
+        let offset = self.stats.bytes;
+        let got = (&mut self.input)
+            .take(len)
+            .read_to_end(&mut payload)
+            .map_err(|source| TraceError::Io {
+                offset: offset + payload.len() as u64,
+                source,
+            })?;
+        self.stats.bytes += got as u64;
+        if (got as u64) < len {
+            return Err(self.truncated(part, start, needed));
+        }
+        Ok(payload)
+    }
+
+    fn read_header(&mut self) -> Result<(), TraceError> {
+        let part = Part::Header;
+        let mut magic = [0u8; 8];
+        let got = self.fill(&mut magic)?;
+        if magic[..got] != MAGIC[..got] {
+            return Err(TraceError::BadMagic {
+                found: magic[..got].to_vec(),
+            });
+        }
+        if got < magic.len() {
+            return Err(self.truncated(part, 0, HEADER_PREFIX_LEN));
+        }
+        let mut word = [0u8; 4];
+        self.fill_exact(&mut word, part, 0, HEADER_PREFIX_LEN)?;
+        let version = u32::from_le_bytes(word);
+        self.layout = upgrade::layout(version)?;
+        self.version = version;
+        let mut len_bytes = [0u8; 4];
+        self.fill_exact(&mut len_bytes, part, 0, HEADER_PREFIX_LEN)?;
+        let len = u64::from(u32::from_le_bytes(len_bytes));
+        self.check_len(part, 0, 12, HEADER_PREFIX_LEN, len, MAX_HEADER_LEN)?;
+        let mut crc_bytes = [0u8; 4];
+        self.fill_exact(&mut crc_bytes, part, 0, HEADER_PREFIX_LEN + len)?;
+        let payload = self.read_payload(len, part, 0, HEADER_PREFIX_LEN + len)?;
+        let computed = frame::crc(&[&MAGIC, &word, &len_bytes, &payload]);
+        let stored = u32::from_le_bytes(crc_bytes);
+        if computed != stored {
+            return Err(TraceError::Crc {
+                part,
+                offset: 0,
+                stored,
+                computed,
+            });
+        }
+        let decode_err = |message: String| TraceError::Decode {
+            part,
+            offset: 0,
+            message,
+        };
+        let raw = frame::decompress(&payload, MAX_HEADER_RAW).map_err(decode_err)?;
+        let header = upgrade::decode_header(self.layout, &raw).map_err(decode_err)?;
+        if let Some(f) = header.files.iter().find(|f| !f.hash_matches()) {
+            return Err(decode_err(format!(
+                "guest file {:?} does not match its hash {:016x}",
+                f.path, f.hash
+            )));
+        }
+        self.header = header;
+        self.stats.header_bytes = HEADER_PREFIX_LEN + len;
+        self.stats.header_raw_bytes = raw.len() as u64;
+        Ok(())
+    }
+
+    /// Reads the next frame into the queue, or the footer, or notices the end.
+    fn read_part(&mut self) -> Result<(), TraceError> {
+        let start = self.stats.bytes;
+        let part = Part::Frame(self.frames_read);
+        let mut len_bytes = [0u8; 4];
+        let got = self.fill(&mut len_bytes)?;
+        if got == 0 {
+            // A clean end after a complete frame: the recorder stopped before finishing.
+            self.done = true;
+            self.truncated_after = Some(self.last_tick);
+            return Ok(());
+        }
+        if got < 4 {
+            return Err(self.truncated(part, start, FRAME_PREFIX_LEN));
+        }
+        let len = u32::from_le_bytes(len_bytes);
+        if len == FOOTER_TAG {
+            return self.read_footer(start);
+        }
+        let len = u64::from(len);
+        if len == 0 {
+            return Err(TraceError::Decode {
+                part,
+                offset: start,
+                message: "a frame length of 0 (every frame holds at least one record)".into(),
+            });
+        }
+        self.check_len(part, start, start, FRAME_PREFIX_LEN, len, MAX_FRAME_LEN)?;
+        let needed = FRAME_PREFIX_LEN + len;
+        let mut crc_bytes = [0u8; 4];
+        self.fill_exact(&mut crc_bytes, part, start, needed)?;
+        let payload = self.read_payload(len, part, start, needed)?;
+        let stored = u32::from_le_bytes(crc_bytes);
+        let computed = frame::crc(&[&len_bytes, &payload]);
+        if computed != stored {
+            return Err(TraceError::Crc {
+                part,
+                offset: start,
+                stored,
+                computed,
+            });
+        }
+        let decode_err = |message: String| TraceError::Decode {
+            part,
+            offset: start,
+            message,
+        };
+        let raw = frame::decompress(&payload, MAX_FRAME_RAW).map_err(decode_err)?;
+        drop(payload);
+        let (count, mut pos) =
+            codec::decode_len(&raw).map_err(|m| decode_err(format!("the record count: {m}")))?;
+        if count == 0 {
+            return Err(decode_err("a frame without records".into()));
+        }
+        if count > raw.len() as u64 {
+            return Err(decode_err(format!(
+                "{count} records cannot fit in {} bytes",
+                raw.len()
+            )));
+        }
+        let mut records = VecDeque::new();
+        let mut counts = Counts::default();
+        let mut tick = 0u64;
+        for i in 0..count {
+            let rest = raw.get(pos..).unwrap_or_default();
+            let (rec, used) = upgrade::decode_record(self.layout, rest)
+                .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
+            pos += used;
+            tick = if i == 0 {
+                rec.dt()
+            } else {
+                tick.checked_add(rec.dt()).ok_or_else(|| {
+                    decode_err(format!("record {i} of {count}: the tick overflows"))
+                })?
+            };
+            if i == 0 && tick < self.last_tick {
+                return Err(TraceError::TicksBackwards {
+                    part,
+                    offset: start,
+                    tick,
+                    previous: self.last_tick,
+                });
+            }
+            let record = rec.into_record(tick);
+            counts.add(&record);
+            records.push_back(record);
+        }
+        if pos != raw.len() {
+            return Err(decode_err(format!(
+                "{} bytes left over after the last record",
+                raw.len() - pos
+            )));
+        }
+        self.counts.inputs += counts.inputs;
+        self.counts.observations += counts.observations;
+        self.counts.checkpoints += counts.checkpoints;
+        self.counts.snapshots += counts.snapshots;
+        self.frames_read += 1;
+        self.counts.frames = self.frames_read;
+        self.last_tick = tick;
+        self.stats.frame_bytes += needed;
+        self.stats.frame_raw_bytes += raw.len() as u64;
+        self.queue = records;
+        Ok(())
+    }
+
+    fn read_footer(&mut self, start: u64) -> Result<(), TraceError> {
+        let part = Part::Footer;
+        let mut len_bytes = [0u8; 4];
+        self.fill_exact(&mut len_bytes, part, start, FOOTER_PREFIX_LEN)?;
+        let len = u64::from(u32::from_le_bytes(len_bytes));
+        self.check_len(
+            part,
+            start,
+            start + 4,
+            FOOTER_PREFIX_LEN,
+            len,
+            MAX_FOOTER_LEN,
+        )?;
+        let needed = FOOTER_PREFIX_LEN + len;
+        let mut crc_bytes = [0u8; 4];
+        self.fill_exact(&mut crc_bytes, part, start, needed)?;
+        let body = self.read_payload(len, part, start, needed)?;
+        let stored = u32::from_le_bytes(crc_bytes);
+        let computed = frame::crc(&[&FOOTER_TAG.to_le_bytes(), &len_bytes, &body]);
+        if computed != stored {
+            return Err(TraceError::Crc {
+                part,
+                offset: start,
+                stored,
+                computed,
+            });
+        }
+        let footer =
+            upgrade::decode_footer(self.layout, &body).map_err(|message| TraceError::Decode {
+                part,
+                offset: start,
+                message,
+            })?;
+        let mismatch = |message: String| TraceError::FooterMismatch {
+            offset: start,
+            message,
+        };
+        if footer.counts != self.counts {
+            return Err(mismatch(format!(
+                "it counts {}, the file holds {}",
+                footer.counts, self.counts
+            )));
+        }
+        if footer.final_tick < self.last_tick {
+            return Err(mismatch(format!(
+                "its final tick {} is before the last record's tick {}",
+                footer.final_tick, self.last_tick
+            )));
+        }
+        let end = self.stats.bytes;
+        let mut one = [0u8; 1];
+        if self.fill(&mut one)? != 0 {
+            return Err(TraceError::TrailingData { offset: end });
+        }
+        self.stats.footer_bytes = needed;
+        self.footer = Some(footer);
+        self.done = true;
+        Ok(())
+    }
+}
+
+/// Iterator over a reader's remaining records ([`TraceReader::records`]); it stops after
+/// the first error.
+pub struct Records<'a, R: Read> {
+    reader: &'a mut TraceReader<R>,
+}
+
+impl<R: Read> Iterator for Records<'_, R> {
+    type Item = Result<Record, TraceError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.reader.failed.is_some() && self.reader.queue.is_empty() {
+            return None;
+        }
+        self.reader.next_record().transpose()
+    }
+}
+
+/// The header's value before it has been read (never visible).
+fn placeholder_header() -> Header {
+    Header {
+        emulator_version: String::new(),
+        name: String::new(),
+        machine: Default::default(),
+        firmware: Default::default(),
+        programs: Vec::new(),
+        seed: None,
+        scenario: String::new(),
+        max_ticks: 0,
+        checkpoint_interval: 0,
+        drive_writable: false,
+        dirs: Vec::new(),
+        files: Vec::new(),
+    }
+}

@@ -1,0 +1,252 @@
+//! Records: the API type with absolute ticks, and the on-disk form with tick deltas.
+
+use serde::{Deserialize, Serialize};
+use vexed_emu::machine::Input;
+use vexed_emu::observe::Observation;
+
+/// One entry of a trace's body, at an absolute tick.
+///
+/// APPEND-ONLY, like `RawRecord` (its on-disk form, whose variants are in the same order)
+/// and like the emu enums stored inside ([`Input`], [`Observation`]): bincode stores the
+/// variant index, so a variant is never reordered, removed or changed; new kinds go at the
+/// end (FORMAT.md, "Versions").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// An input injected at `tick` (replay injects it at the same tick).
+    Input { tick: u64, input: Input },
+    /// Something the machine reported at `tick` (replay compares it).
+    Observation { tick: u64, observation: Observation },
+    /// `Machine::state_hash` at `tick`.
+    Checkpoint { tick: u64, hash: u64 },
+    /// `Machine::snapshot` bytes at `tick` (the frame compresses them).
+    Snapshot { tick: u64, state: Vec<u8> },
+}
+
+impl Record {
+    /// The record's tick.
+    pub fn tick(&self) -> u64 {
+        match *self {
+            Record::Input { tick, .. }
+            | Record::Observation { tick, .. }
+            | Record::Checkpoint { tick, .. }
+            | Record::Snapshot { tick, .. } => tick,
+        }
+    }
+
+    /// A short stable name of the kind: `input`, `observe`, `checkpoint`, `snapshot`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Input { .. } => "input",
+            Record::Observation { .. } => "observe",
+            Record::Checkpoint { .. } => "checkpoint",
+            Record::Snapshot { .. } => "snapshot",
+        }
+    }
+
+    /// The on-disk form, with the tick as `dt` after `base`.
+    pub(crate) fn into_raw(self, base: u64) -> RawRecord {
+        match self {
+            Record::Input { tick, input } => RawRecord::Input {
+                dt: tick - base,
+                input,
+            },
+            Record::Observation { tick, observation } => RawRecord::Observation {
+                dt: tick - base,
+                observation,
+            },
+            Record::Checkpoint { tick, hash } => RawRecord::Checkpoint {
+                dt: tick - base,
+                hash,
+            },
+            Record::Snapshot { tick, state } => RawRecord::Snapshot {
+                dt: tick - base,
+                state,
+            },
+        }
+    }
+}
+
+/// A record as stored in a frame: the same kinds as [`Record`], in the same order, with
+/// the tick as a delta `dt`. The first record of a frame has `dt` = its absolute tick; each
+/// following one has `dt` = its tick minus the previous record's tick (so never negative).
+///
+/// APPEND-ONLY: bincode stores the variant index (0 input, 1 observation, 2 checkpoint,
+/// 3 snapshot). Never reorder, remove or change a variant; add new ones at the end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum RawRecord {
+    Input {
+        dt: u64,
+        input: Input,
+    },
+    Observation {
+        dt: u64,
+        observation: Observation,
+    },
+    Checkpoint {
+        dt: u64,
+        hash: u64,
+    },
+    Snapshot {
+        dt: u64,
+        #[serde(with = "bytes")]
+        state: Vec<u8>,
+    },
+}
+
+impl RawRecord {
+    pub(crate) fn dt(&self) -> u64 {
+        match *self {
+            RawRecord::Input { dt, .. }
+            | RawRecord::Observation { dt, .. }
+            | RawRecord::Checkpoint { dt, .. }
+            | RawRecord::Snapshot { dt, .. } => dt,
+        }
+    }
+
+    /// The API form at `tick` (computed by the caller from `dt`).
+    pub(crate) fn into_record(self, tick: u64) -> Record {
+        match self {
+            RawRecord::Input { input, .. } => Record::Input { tick, input },
+            RawRecord::Observation { observation, .. } => Record::Observation { tick, observation },
+            RawRecord::Checkpoint { hash, .. } => Record::Checkpoint { tick, hash },
+            RawRecord::Snapshot { state, .. } => Record::Snapshot { tick, state },
+        }
+    }
+}
+
+/// Byte vectors through serde's bytes methods: the same encoding as a `Vec<u8>` (length,
+/// then the bytes) but decoded in one piece instead of byte by byte.
+pub(crate) mod bytes {
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub(crate) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct BytesVisitor;
+        impl<'de> Visitor<'de> for BytesVisitor {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                // Preallocate cautiously whatever length is claimed.
+                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(b) = seq.next_element()? {
+                    v.push(b);
+                }
+                Ok(v)
+            }
+        }
+        d.deserialize_byte_buf(BytesVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec;
+
+    #[test]
+    fn snapshot_bytes_encode_like_a_vec() {
+        let state = vec![1u8, 2, 3, 250, 251, 255];
+        let raw = RawRecord::Snapshot {
+            dt: 7,
+            state: state.clone(),
+        };
+        let mut expected = vec![3, 7];
+        expected.extend(codec::encode(&state).unwrap());
+        assert_eq!(codec::encode(&raw).unwrap(), expected);
+        assert_eq!(
+            codec::decode_exact::<RawRecord>(&expected).unwrap(),
+            raw,
+            "decodes back"
+        );
+    }
+
+    #[test]
+    fn emu_values_encode_as_format_md_says() {
+        use vexed_emu::observe::Regs;
+        let enc = |r: &RawRecord| codec::encode(r).unwrap();
+        // u8 is one raw byte; u16/u32/u64 are varints.
+        assert_eq!(
+            enc(&RawRecord::Input {
+                dt: 300,
+                input: Input::Key { scancode: 0xFF }
+            }),
+            [0, 0xFB, 0x2C, 0x01, 0, 0xFF]
+        );
+        assert_eq!(
+            enc(&RawRecord::Input {
+                dt: 0,
+                input: Input::TimerTick
+            }),
+            [0, 0, 4]
+        );
+        let regs = Regs {
+            ax: 0x1234,
+            bx: 1,
+            ..Regs::default()
+        };
+        assert_eq!(
+            enc(&RawRecord::Observation {
+                dt: 1,
+                observation: Observation::Xms {
+                    input: regs,
+                    output: Regs::default()
+                }
+            }),
+            [
+                1, 1, 0, 0xFB, 0x34, 0x12, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            ]
+        );
+        assert_eq!(
+            enc(&RawRecord::Observation {
+                dt: 2,
+                observation: Observation::ProgramStart {
+                    psp: 0x80,
+                    path: "A".into()
+                }
+            }),
+            [1, 2, 4, 0x80, 1, b'A']
+        );
+        assert_eq!(enc(&RawRecord::Checkpoint { dt: 10, hash: 7 }), [2, 10, 7]);
+    }
+
+    #[test]
+    fn raw_variant_indices_are_fixed() {
+        // The on-disk variant index of each kind (FORMAT.md): never change these.
+        let first = |r: &RawRecord| codec::encode(r).unwrap()[0];
+        assert_eq!(
+            first(&RawRecord::Input {
+                dt: 0,
+                input: Input::TimerTick
+            }),
+            0
+        );
+        assert_eq!(
+            first(&RawRecord::Observation {
+                dt: 0,
+                observation: Observation::Console { bytes: vec![] }
+            }),
+            1
+        );
+        assert_eq!(first(&RawRecord::Checkpoint { dt: 0, hash: 0 }), 2);
+        assert_eq!(
+            first(&RawRecord::Snapshot {
+                dt: 0,
+                state: vec![]
+            }),
+            3
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! Shared fixtures of the trace tests: a header and records covering every kind.
+//!
+//! `header()`, `records()` and `sample()` are also what `data/format_v1.trace` was written
+//! from (see `format_v1.rs`): do not change them; add new fixtures beside them instead.
+#![allow(dead_code)]
+
+use vexed_emu::clock::TickRate;
+use vexed_emu::cpu::Model;
+use vexed_emu::firmware::dos::DosConfig;
+use vexed_emu::firmware::xms::XmsConfig;
+use vexed_emu::firmware::{FirmwareConfig, Program};
+use vexed_emu::machine::{ClockMode, Input, MachineConfig};
+use vexed_emu::observe::{Observation, Regs};
+use vexed_trace::{
+    Footer, GuestFile, Header, Record, TraceError, TraceReader, TraceWriter, WriterOptions,
+};
+
+/// A header with every field set to something recognisable.
+pub fn header() -> Header {
+    let mut dos = DosConfig::default();
+    dos.boot_time.year = 1993;
+    dos.boot_time.month = 6;
+    dos.boot_time.day = 15;
+    dos.boot_time.hour = 13;
+    dos.boot_time.minute = 45;
+    dos.boot_time.second = 30;
+    Header {
+        emulator_version: "vexed 0.1.0 (test)".into(),
+        name: "sample".into(),
+        machine: MachineConfig {
+            model: Model::I80286,
+            ram: 2 << 20,
+            rate: TickRate::new(1_000_000).unwrap(),
+            clock: ClockMode::Host,
+        },
+        firmware: FirmwareConfig {
+            xms: Some(XmsConfig {
+                handles: 16,
+                hma_min_kb: 10,
+            }),
+            ems: None,
+            dos,
+        },
+        programs: vec![
+            Program {
+                name: "TSR.COM".into(),
+                args: "/install".into(),
+            },
+            Program {
+                name: "SUB\\CLIENT.EXE".into(),
+                args: String::new(),
+            },
+        ],
+        seed: Some(0xDEAD_BEEF),
+        scenario: "name = \"sample\"\n[machine]\ncpu = \"286\"\n".into(),
+        max_ticks: 50_000_000,
+        checkpoint_interval: 1000,
+        drive_writable: true,
+        dirs: vec!["SUB".into(), "EMPTY".into()],
+        files: vec![
+            GuestFile::new("TSR.COM".into(), vec![0xCD, 0x20, 0x90]),
+            GuestFile::new("SUB\\CLIENT.EXE".into(), b"MZ\x00\x01rest".to_vec()),
+        ],
+    }
+}
+
+/// One of every input.
+pub fn inputs() -> Vec<Input> {
+    vec![
+        Input::Key { scancode: 0x1E },
+        Input::Key { scancode: 0x9E },
+        Input::Irq { line: 5 },
+        Input::SerialRx { byte: b'A' },
+        Input::DmaDone { channel: 1 },
+        Input::TimerTick,
+    ]
+}
+
+fn regs(seed: u16) -> Regs {
+    Regs {
+        ax: seed,
+        bx: seed.wrapping_mul(3),
+        cx: 0xFFFF,
+        dx: 251,
+        si: 0,
+        di: 0x8000,
+        ds: 0x1234,
+        es: seed ^ 0xA5A5,
+    }
+}
+
+/// One of every observation.
+pub fn observations() -> Vec<Observation> {
+    vec![
+        Observation::Xms {
+            input: regs(0x0900),
+            output: regs(1),
+        },
+        Observation::Ems {
+            input: regs(0x4300),
+            output: regs(0),
+        },
+        Observation::Multiplex {
+            input: regs(0x1600),
+            output: regs(0x0300),
+        },
+        Observation::Console {
+            bytes: b"Hello\r\n\x00\xff".to_vec(),
+        },
+        Observation::ProgramStart {
+            psp: 0x0ABC,
+            path: "C:\\SUB\\CLIENT.EXE".into(),
+        },
+        Observation::ProgramExit {
+            psp: 0x0ABC,
+            code: 3,
+            kind: 0,
+        },
+        Observation::TsrInstalled {
+            psp: 0x0800,
+            paragraphs: 0x40,
+        },
+    ]
+}
+
+/// Records of every kind, ticks non-decreasing (with equal ticks and big gaps).
+pub fn records() -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut tick = 0u64;
+    for (i, input) in inputs().into_iter().enumerate() {
+        out.push(Record::Input { tick, input });
+        tick += [0, 1, 250, 251, 65_536, 1 << 33][i % 6];
+    }
+    for observation in observations() {
+        out.push(Record::Observation { tick, observation });
+        tick += 1000;
+    }
+    out.push(Record::Checkpoint {
+        tick,
+        hash: 0x0123_4567_89AB_CDEF,
+    });
+    out.push(Record::Snapshot {
+        tick,
+        state: (0..5000u32).map(|i| (i * 7 % 251) as u8).collect(),
+    });
+    out.push(Record::Checkpoint {
+        tick: tick + 1,
+        hash: u64::MAX,
+    });
+    out.push(Record::Snapshot {
+        tick: tick + 1,
+        state: Vec::new(),
+    });
+    out
+}
+
+pub const FINAL_HASH: u64 = 0xFEED_FACE_CAFE_BEEF;
+pub const END: &str = "all programs finished (last exit code 0)";
+
+/// A complete trace of `records` in frames of at most `per_frame` records.
+pub fn trace_bytes(records: &[Record], per_frame: u64) -> Vec<u8> {
+    let opts = WriterOptions {
+        max_frame_records: per_frame,
+        ..WriterOptions::default()
+    };
+    let mut w = TraceWriter::with_options(Vec::new(), &header(), opts).unwrap();
+    for r in records {
+        w.push(r.clone()).unwrap();
+    }
+    let last = records.last().map_or(0, Record::tick);
+    w.finish(last.saturating_add(10), FINAL_HASH, END).unwrap()
+}
+
+/// The sample trace: every record kind, several frames.
+pub fn sample() -> Vec<u8> {
+    trace_bytes(&records(), 4)
+}
+
+/// What reading `bytes` gave: the records delivered before the end or the first error,
+/// and how it ended.
+pub struct Outcome {
+    pub header: Option<Header>,
+    pub records: Vec<Record>,
+    pub footer: Option<Footer>,
+    pub truncated_after: Option<u64>,
+    pub error: Option<TraceError>,
+}
+
+pub fn read_all(bytes: &[u8]) -> Outcome {
+    let mut o = Outcome {
+        header: None,
+        records: Vec::new(),
+        footer: None,
+        truncated_after: None,
+        error: None,
+    };
+    let mut r = match TraceReader::new(bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            o.error = Some(e);
+            return o;
+        }
+    };
+    o.header = Some(r.header().clone());
+    loop {
+        match r.next_record() {
+            Ok(Some(rec)) => o.records.push(rec),
+            Ok(None) => break,
+            Err(e) => {
+                o.error = Some(e);
+                break;
+            }
+        }
+    }
+    o.footer = r.footer().cloned();
+    o.truncated_after = r.truncated_after();
+    o
+}

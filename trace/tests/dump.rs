@@ -1,0 +1,146 @@
+//! The dump text and the info summary.
+
+mod common;
+
+use common::*;
+use vexed_trace::{Record, TraceReader, dump, info, info_from_reader};
+
+fn dump_text(bytes: &[u8]) -> String {
+    let mut r = TraceReader::new(bytes).unwrap();
+    let mut out = Vec::new();
+    dump(&mut r, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+const HEADER_TEXT: &str = r#"format_version: 1
+emulator_version: vexed 0.1.0 (test)
+name: sample
+machine.model: I80286
+machine.ram: 2097152 bytes
+machine.rate: 1000000 ticks per second
+machine.clock: Host
+firmware.xms: Some(XmsConfig { handles: 16, hma_min_kb: 10 })
+firmware.ems: None
+firmware.dos: DosConfig { boot_time: DateTime { year: 1993, month: 6, day: 15, hour: 13, minute: 45, second: 30 } }
+programs: 2
+program[0]: TSR.COM "/install"
+program[1]: SUB\CLIENT.EXE ""
+seed: 3735928559
+max_ticks: 50000000
+checkpoint_interval: 1000
+drive_writable: true
+dirs: 2
+dir[0]: SUB
+dir[1]: EMPTY
+files: 2
+file[0]: TSR.COM 3 bytes xxh3 148b62e70b860ad0
+file[1]: SUB\CLIENT.EXE 8 bytes xxh3 2f7d921e9bf410ec
+scenario: 3 lines
+scenario| name = "sample"
+scenario| [machine]
+scenario| cpu = "286"
+records:
+           0      0.000000s  input       key 1Eh (make)
+           0      0.000000s  input       key 9Eh (break)
+           1      0.000001s  input       irq 5
+         251      0.000251s  input       serial-rx 41h
+         502      0.000502s  input       dma-done channel 1
+       66038      0.066038s  input       timer-tick
+"#;
+
+const END_TEXT: &str = r#"  8590007630   8590.007630s  checkpoint  hash 0123456789abcdef
+  8590007630   8590.007630s  snapshot    5000 bytes xxh3 ce29a19460ee1bfc
+  8590007631   8590.007631s  checkpoint  hash ffffffffffffffff
+  8590007631   8590.007631s  snapshot    0 bytes xxh3 2d06800538d394c2
+footer.final_tick: 8590007641 (8590.007641s)
+footer.final_hash: feedfacecafebeef
+footer.end: all programs finished (last exit code 0)
+footer.counts: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots in 7 frames
+"#;
+
+#[test]
+fn the_dump_text_is_stable() {
+    // Observation lines use emu's Display; the rest of the text is fixed here.
+    let mut expected = HEADER_TEXT.to_string();
+    for r in records() {
+        if let Record::Observation { tick, observation } = r {
+            expected.push_str(&format!(
+                "{tick:>12} {:>14}  observe     {observation}\n",
+                format!("{}.{:06}s", tick / 1_000_000, tick % 1_000_000)
+            ));
+        }
+    }
+    expected.push_str(END_TEXT);
+    let text = dump_text(&sample());
+    if text != expected {
+        for (a, b) in text.lines().zip(expected.lines()) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(text, expected);
+    }
+}
+
+#[test]
+fn dump_stops_at_an_error_after_writing_what_it_read() {
+    let mut bytes = sample();
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    let mut r = TraceReader::new(&bytes[..]).unwrap();
+    let mut out = Vec::new();
+    let e = dump(&mut r, &mut out).unwrap_err();
+    assert!(e.to_string().contains("the footer"), "{e}");
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.ends_with("snapshot    0 bytes xxh3 2d06800538d394c2\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn info_of_a_file() {
+    let bytes = sample();
+    let path = std::env::temp_dir().join(format!("vexed-trace-info-{}.trace", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let i = info(&path);
+    std::fs::remove_file(&path).unwrap();
+    let i = i.unwrap();
+    assert_eq!(
+        i,
+        info_from_reader(&mut TraceReader::new(&bytes[..]).unwrap()).unwrap()
+    );
+    assert_eq!(i.bytes, bytes.len() as u64);
+    assert_eq!(i.header_bytes + i.frame_bytes + i.footer_bytes, i.bytes);
+    assert_eq!(i.format_version, 1);
+    assert_eq!(i.name, "sample");
+    assert_eq!(i.guest_files, 2);
+    assert_eq!(i.guest_file_bytes, 11);
+    assert_eq!(i.counts.records(), records().len() as u64);
+    assert_eq!(i.counts.frames, 7);
+    assert_eq!(i.last_tick, 8_590_007_631);
+    assert_eq!(i.final_tick, Some(8_590_007_641));
+    assert_eq!(i.final_hash, Some(FINAL_HASH));
+    assert_eq!(i.end.as_deref(), Some(END));
+    assert_eq!(i.truncated_after, None);
+    assert!(
+        i.uncompressed_bytes > i.bytes,
+        "the 5000-byte snapshot compresses"
+    );
+    assert!(i.compression_ratio > 1.0);
+    let text = i.to_string();
+    for line in [
+        "name: sample\n",
+        "format: version 1\n",
+        "records: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots\n",
+        "final tick: 8590007641 (8590.007641s)\n",
+        "final state hash: feedfacecafebeef\n",
+        "end: all programs finished (last exit code 0)\n",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    // A missing file is an I/O error.
+    let e = info(std::env::temp_dir().join("vexed-trace-no-such-file.trace")).unwrap_err();
+    assert!(
+        matches!(e, vexed_trace::TraceError::Io { offset: 0, .. }),
+        "{e}"
+    );
+}

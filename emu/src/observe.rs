@@ -47,6 +47,19 @@ pub enum Observation {
     ProgramExit { psp: u16, code: u8, kind: u8 },
     /// A program stayed resident, keeping `paragraphs` of its PSP block.
     TsrInstalled { psp: u16, paragraphs: u16 },
+    /// When the last program has ended: every allocated XMS block with a hash of its
+    /// contents, so a golden trace pins the data a run left in extended memory.
+    XmsBlocks { blocks: Vec<XmsBlock> },
+}
+
+/// One extended memory block at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XmsBlock {
+    pub handle: u16,
+    pub size_kb: u32,
+    pub locks: u8,
+    /// xxh3-64 of the block's bytes.
+    pub hash: u64,
 }
 
 impl Observation {
@@ -60,6 +73,7 @@ impl Observation {
             Observation::ProgramStart { .. } => "start",
             Observation::ProgramExit { .. } => "exit",
             Observation::TsrInstalled { .. } => "tsr",
+            Observation::XmsBlocks { .. } => "xms-blocks",
         }
     }
 }
@@ -104,6 +118,17 @@ impl std::fmt::Display for Observation {
             }
             Observation::TsrInstalled { psp, paragraphs } => {
                 write!(f, "tsr PSP={psp:04X} keeps {paragraphs:04X}h paragraphs")
+            }
+            Observation::XmsBlocks { blocks } => {
+                write!(f, "xms-blocks {}", blocks.len())?;
+                for b in blocks {
+                    write!(
+                        f,
+                        " [handle {:04X} {} KB locks {} xxh3 {:016x}]",
+                        b.handle, b.size_kb, b.locks, b.hash
+                    )?;
+                }
+                Ok(())
             }
         }
     }

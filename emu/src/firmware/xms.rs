@@ -270,6 +270,16 @@ enum MoveError {
 }
 
 impl Xms {
+    /// The allocated EMBs: (handle, base KB, size KB, lock count), in handle order.
+    pub fn blocks(&self) -> Vec<(u16, u32, u32, u8)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == Kind::Used)
+            .map(|(i, s)| (handle_of(i), s.base_kb, s.size_kb, s.locks))
+            .collect()
+    }
+
     pub fn new(config: XmsConfig) -> Xms {
         Xms {
             config,

@@ -24,7 +24,7 @@ use super::super::{Ctx, Firmware, FirmwareStop, Flow, Termination};
 use super::memory::set_name;
 use super::{DosCode, fail, files, ok};
 use crate::cpu::{Reg16, SegReg};
-use crate::observe::Observation;
+use crate::observe::{Observation, XmsBlock};
 
 /// DOS error codes used by the loader.
 const FILE_NOT_FOUND: u16 = 0x02;
@@ -598,6 +598,29 @@ pub(crate) fn shell_next(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     let index = fw.dos.terminations.len();
     let Some(p) = fw.dos.programs.get(index).cloned() else {
         let exit_code = fw.dos.terminations.last().map_or(0, |t| t.code);
+        if let Some(xms) = fw.xms.as_ref() {
+            // Extended memory is read with the address line open, whatever the gate says.
+            let a20 = ctx.bus.mem.a20();
+            ctx.bus.mem.set_a20(true);
+            let blocks = xms
+                .blocks()
+                .into_iter()
+                .map(|(handle, base_kb, size_kb, locks)| {
+                    let bytes = ctx
+                        .bus
+                        .mem
+                        .read_bytes(base_kb * 1024, size_kb as usize * 1024);
+                    XmsBlock {
+                        handle,
+                        size_kb,
+                        locks,
+                        hash: xxhash_rust::xxh3::xxh3_64(&bytes),
+                    }
+                })
+                .collect();
+            ctx.bus.mem.set_a20(a20);
+            fw.observe(ctx, Observation::XmsBlocks { blocks });
+        }
         return Flow::Stop(FirmwareStop::Finished { exit_code });
     };
     let mut name = p.name.clone().into_bytes();

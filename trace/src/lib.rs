@@ -61,7 +61,7 @@ mod writer;
 
 pub use dump::{Info, dump, guest_time_text, info, info_from_reader};
 pub use error::{Part, TraceError};
-pub use reader::{ReadStats, Records, TraceReader};
+pub use reader::{ReadStats, Records, TraceReader, ends_with_footer};
 pub use record::Record;
 pub use upgrade::{OLDEST_READABLE_VERSION, supported_versions};
 pub use writer::{TraceWriter, WriterOptions};

@@ -537,3 +537,49 @@ fn placeholder_header() -> Header {
         files: Vec::new(),
     }
 }
+
+/// Whether `bytes` (a whole trace file) ends with an intact footer: the tag, a length, a
+/// CRC over them and the body, and nothing after it. A reader that meets a frame cut off
+/// by the end of the file cannot tell a recorder that was killed (no footer) from a
+/// damaged length field (the footer is still there): this tells them apart.
+pub fn ends_with_footer(bytes: &[u8]) -> bool {
+    let n = bytes.len() as u64;
+    if n < FOOTER_PREFIX_LEN {
+        return false;
+    }
+    let max = MAX_FOOTER_LEN.min(n - FOOTER_PREFIX_LEN);
+    (0..=max).any(|len| {
+        let start = (n - FOOTER_PREFIX_LEN - len) as usize;
+        let b = &bytes[start..];
+        b[..4] == FOOTER_TAG.to_le_bytes()
+            && u64::from(u32::from_le_bytes([b[4], b[5], b[6], b[7]])) == len
+            && u32::from_le_bytes([b[8], b[9], b[10], b[11]])
+                == frame::crc(&[&b[..4], &b[4..8], &b[12..]])
+    })
+}
+
+#[cfg(test)]
+mod footer_tests {
+    use super::*;
+
+    #[test]
+    fn a_footer_is_found_only_at_the_very_end() {
+        let body = b"footer body";
+        let len = (body.len() as u32).to_le_bytes();
+        let crc = frame::crc(&[&FOOTER_TAG.to_le_bytes(), &len, body]).to_le_bytes();
+        let mut file = b"some frames".to_vec();
+        file.extend_from_slice(&FOOTER_TAG.to_le_bytes());
+        file.extend_from_slice(&len);
+        file.extend_from_slice(&crc);
+        file.extend_from_slice(body);
+        assert!(ends_with_footer(&file));
+        let mut cut = file.clone();
+        cut.pop();
+        assert!(!ends_with_footer(&cut));
+        let mut damaged = file.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        assert!(!ends_with_footer(&damaged));
+        assert!(!ends_with_footer(b""));
+    }
+}

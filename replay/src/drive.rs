@@ -77,6 +77,8 @@ pub enum DriveLoadError {
         target: PathBuf,
         root: PathBuf,
     },
+    #[error("the scenario lists {name:?} for drive C:, but {reason}")]
+    Listed { name: String, reason: String },
 }
 
 /// A host file or directory that is not on the drive, and why.
@@ -269,6 +271,39 @@ fn reason_of(message: &str, dos_path: &str) -> String {
         .strip_prefix(prefix.as_str())
         .unwrap_or(message)
         .to_string()
+}
+
+/// Drive C: of a scenario: its directory, or only the files it lists (`files = [...]`),
+/// which must all exist.
+pub fn load_scenario_drive(s: &crate::scenario::Scenario) -> Result<LoadedDrive, DriveLoadError> {
+    let loaded = load_drive(&s.drive_dir, s.writable)?;
+    let Some(wanted) = &s.drive_files else {
+        return Ok(loaded);
+    };
+    let mut drive = DriveC::new(s.writable);
+    for name in wanted {
+        let key = DriveC::normalize(name).map_err(|e| DriveLoadError::Listed {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let bytes = loaded
+            .drive
+            .file(&key)
+            .ok_or_else(|| DriveLoadError::Listed {
+                name: name.clone(),
+                reason: format!("no such file in {}", s.drive_dir.display()),
+            })?;
+        drive
+            .insert_file(&key, bytes.to_vec())
+            .map_err(|e| DriveLoadError::Listed {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(LoadedDrive {
+        drive,
+        skipped: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,11 @@
 pub mod bench;
 pub mod boot;
 pub mod conformance;
+pub mod disasm;
 pub mod drive;
+pub mod fuzz;
 pub mod run;
 pub mod scenario;
+pub mod session;
+pub mod source;
+pub mod statediff;

@@ -1,5 +1,7 @@
 //! The `vexed` command line.
 
+mod traces;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -72,6 +74,61 @@ enum Command {
         #[arg(long)]
         cpu: Option<String>,
     },
+    /// Record a scenario or program into a trace: every input at its tick, every
+    /// observation, a state-hash checkpoint every --checkpoint-interval ticks.
+    Record {
+        /// PROGRAM.COM, PROGRAM.EXE or SCENARIO.toml.
+        target: PathBuf,
+        /// The program's command tail.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// The trace file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// virtual: the 8254 runs on ticks; host: the host clock paces timer interrupts.
+        #[arg(long, default_value = "virtual")]
+        clock: String,
+        /// Perturb input timing and add spurious IRQs from this seed (a number or a
+        /// 40-hex-digit commit hash).
+        #[arg(long)]
+        seed: Option<String>,
+        /// Stop after this many ticks (default: the scenario's limit).
+        #[arg(long)]
+        max_ticks: Option<u64>,
+        /// Ticks between state-hash checkpoints.
+        #[arg(long, default_value_t = vexed_replay::session::DEFAULT_CHECKPOINT_INTERVAL)]
+        checkpoint_interval: u64,
+        /// Also store a full machine snapshot at every Nth checkpoint (for state diffs).
+        #[arg(long)]
+        snapshot_every: Option<u64>,
+        /// Replay the trace right after recording it and compare.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Replay a trace and verify every observation and checkpoint: exit 0 identical, 1
+    /// diverged (with a report), 2 unreadable.
+    Replay {
+        trace: PathBuf,
+        /// Do not print the console output.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a trace as text: the header, then one line per record.
+    Dump { trace: PathBuf },
+    /// Size, ticks, record counts and compression of a trace.
+    Info {
+        trace: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Golden traces of the bundled scenarios.
+    Golden {
+        #[command(subcommand)]
+        action: GoldenAction,
+    },
     /// Time the CPU on the real-mode integer loop (720,896,000 instructions).
     BenchCpu {
         /// CPU model: 8086, 286 or 386.
@@ -86,6 +143,18 @@ enum Command {
         /// Run inside the full PC with the 8254 interrupting at 18.2 Hz, not on a bare CPU.
         #[arg(long)]
         machine: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum GoldenAction {
+    /// Re-record corpora/golden/NAME.trace for every corpora/scenarios/NAME.toml and say
+    /// which changed.
+    Update {
+        #[arg(long, default_value = "corpora/scenarios")]
+        scenarios: PathBuf,
+        #[arg(long, default_value = "corpora/golden")]
+        golden: PathBuf,
     },
 }
 
@@ -151,6 +220,33 @@ fn run() -> Result<ExitCode> {
             max_ticks,
             cpu,
         } => run_target(&target, &args, max_ticks, cpu.as_deref()),
+        Command::Record {
+            target,
+            args,
+            output,
+            clock,
+            seed,
+            max_ticks,
+            checkpoint_interval,
+            snapshot_every,
+            verify,
+        } => traces::record(
+            &target,
+            &args,
+            &output,
+            &clock,
+            seed.as_deref(),
+            max_ticks,
+            checkpoint_interval,
+            snapshot_every,
+            verify,
+        ),
+        Command::Replay { trace, quiet, json } => traces::replay(&trace, quiet, json),
+        Command::Dump { trace } => traces::dump_trace(&trace),
+        Command::Info { trace, json } => traces::info_trace(&trace, json),
+        Command::Golden {
+            action: GoldenAction::Update { scenarios, golden },
+        } => traces::golden_update(&scenarios, &golden),
         Command::BenchCpu {
             cpu,
             json,

@@ -62,7 +62,7 @@ pub enum RunError {
 
 /// The machine `s` describes, at tick 0, and the host files left off its drive C:.
 pub fn build_machine(s: &Scenario) -> Result<(Machine, Vec<Skipped>), RunError> {
-    let loaded = drive::load_drive(&s.drive_dir, s.writable)?;
+    let loaded = drive::load_scenario_drive(s)?;
     let fw = Firmware::new(s.firmware.clone(), loaded.drive, s.programs.clone());
     Ok((Machine::with_firmware(s.machine, fw)?, loaded.skipped))
 }

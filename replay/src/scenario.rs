@@ -44,7 +44,11 @@ struct Manifest {
     drive: PathBuf,
     #[serde(default)]
     writable: bool,
+    /// Only these files of the directory go on drive C: (default: all of them).
+    files: Option<Vec<String>>,
     max_ticks: Option<u64>,
+    /// Ticks between the state-hash checkpoints of a recording.
+    checkpoint_interval: Option<u64>,
     #[serde(default)]
     machine: MachineSection,
     xms: Option<XmsSection>,
@@ -137,6 +141,10 @@ pub struct Scenario {
     pub description: String,
     pub drive_dir: PathBuf,
     pub writable: bool,
+    /// Only these DOS paths of the directory are on drive C: (`None`: every file).
+    pub drive_files: Option<Vec<String>>,
+    /// Ticks between checkpoints when this scenario is recorded (`None`: the default).
+    pub checkpoint_interval: Option<u64>,
     pub max_ticks: u64,
     pub machine: MachineConfig,
     pub firmware: FirmwareConfig,
@@ -190,6 +198,8 @@ impl Scenario {
             description: String::new(),
             drive_dir: dir.to_path_buf(),
             writable: false,
+            drive_files: None,
+            checkpoint_interval: None,
             max_ticks: DEFAULT_MAX_TICKS,
             machine: MachineConfig::default(),
             firmware: FirmwareConfig::default(),
@@ -309,6 +319,8 @@ impl Scenario {
             description: m.description.unwrap_or_default(),
             drive_dir: base.join(&m.drive),
             writable: m.writable,
+            drive_files: m.files,
+            checkpoint_interval: m.checkpoint_interval.filter(|&n| n > 0),
             max_ticks: m.max_ticks.unwrap_or(DEFAULT_MAX_TICKS),
             machine,
             firmware: FirmwareConfig { xms, ems, dos },

@@ -1,0 +1,293 @@
+//! The trace commands of the `vexed` binary: record, replay, dump, info and golden.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use vexed_emu::machine::ClockMode;
+use vexed_replay::scenario::Scenario;
+use vexed_replay::session::{self, RecordOptions, Replayed};
+use vexed_replay::source::{InputSource, Live, Perturbation, Scripted, Seeded};
+use vexed_trace::{TraceReader, dump, info};
+
+/// Loads a scenario, or makes one for a program, and the manifest text to embed.
+pub fn load_target(target: &Path, args: &[String]) -> Result<(Scenario, String)> {
+    let is_scenario = target
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    if is_scenario {
+        if !args.is_empty() {
+            bail!("a scenario takes no program arguments (they belong in its [[program]] entries)");
+        }
+        let text = std::fs::read_to_string(target)
+            .with_context(|| format!("cannot read {}", target.display()))?;
+        Ok((Scenario::load(target)?, text))
+    } else {
+        if !target.is_file() {
+            bail!("{} is not a file", target.display());
+        }
+        let s = Scenario::for_program(target, args).map_err(anyhow::Error::msg)?;
+        Ok((s, String::new()))
+    }
+}
+
+/// Parses a seed: a decimal number, or a 40-hex-digit commit hash (its first 16 digits).
+pub fn parse_seed(s: &str) -> Result<u64> {
+    if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return u64::from_str_radix(&s[..16], 16).context("seed");
+    }
+    s.parse()
+        .with_context(|| format!("seed {s:?}: use a number or a 40-hex-digit commit hash"))
+}
+
+/// The input source for a recording.
+pub fn source_for(s: &Scenario, seed: Option<u64>) -> Box<dyn InputSource> {
+    match (s.machine.clock, seed) {
+        (ClockMode::Host, _) => Box::new(Live::new(Scripted::new(s.inputs.clone()))),
+        (ClockMode::Virtual, Some(seed)) => Box::new(Seeded::new(
+            seed,
+            &s.inputs,
+            Perturbation {
+                max_delay: s.machine.rate.ticks_per_second() / 100,
+                spurious_irqs: 8,
+                horizon: s.max_ticks.min(20_000_000),
+            },
+        )),
+        (ClockMode::Virtual, None) => Box::new(Scripted::new(s.inputs.clone())),
+    }
+}
+
+/// `vexed record`.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    target: &Path,
+    args: &[String],
+    output: &Path,
+    clock: &str,
+    seed: Option<&str>,
+    max_ticks: Option<u64>,
+    checkpoint_interval: u64,
+    snapshot_every: Option<u64>,
+    verify: bool,
+) -> Result<ExitCode> {
+    let (mut s, manifest) = load_target(target, args)?;
+    s.machine.clock = match clock {
+        "virtual" => ClockMode::Virtual,
+        "host" => ClockMode::Host,
+        other => bail!("--clock {other}: use virtual or host"),
+    };
+    if let Some(t) = max_ticks {
+        s.max_ticks = t;
+    }
+    let seed = seed.map(parse_seed).transpose()?;
+    let opts = RecordOptions {
+        checkpoint_interval,
+        snapshot_every,
+        seed,
+    };
+    let header = session::header(&s, &manifest, &opts)?;
+    let file =
+        File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
+    let mut source = source_for(&s, seed);
+    let (out, rec) = session::record(
+        &header,
+        source.as_mut(),
+        &opts,
+        BufWriter::new(file),
+        &mut std::io::stdout().lock(),
+    )
+    .with_context(|| format!("recording {}", target.display()))?;
+    out.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot finish {}", output.display()))?;
+    eprintln!(
+        "vexed: recorded {} to {}: {}, tick {}, {} inputs, {} observations, {} checkpoints",
+        s.name,
+        output.display(),
+        rec.end,
+        rec.final_tick,
+        rec.inputs,
+        rec.observations,
+        rec.checkpoints
+    );
+    if verify {
+        return replay(output, true, false);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vexed replay`: 0 identical, 1 diverged, 2 unreadable.
+pub fn replay(path: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut sink = std::io::sink();
+    let mut stdout = std::io::stdout().lock();
+    let console: &mut dyn Write = if quiet || json {
+        &mut sink
+    } else {
+        &mut stdout
+    };
+    let result = session::replay_bytes(&bytes, console)
+        .with_context(|| format!("replaying {}", path.display()))?;
+    let code = match &result {
+        Replayed::Identical {
+            final_tick,
+            final_hash,
+            observations,
+            checkpoints,
+        } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"result": "identical", "final_tick": final_tick,
+                        "final_hash": format!("{final_hash:016x}"), "observations": observations,
+                        "checkpoints": checkpoints})
+                );
+            } else {
+                eprintln!(
+                    "vexed: {}: identical: {observations} observations and {checkpoints} checkpoints matched, final tick {final_tick}, state {final_hash:016x}",
+                    path.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Replayed::PrefixVerified {
+            after_tick,
+            observations,
+            checkpoints,
+        } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"result": "prefix", "truncated_after_tick": after_tick,
+                        "observations": observations, "checkpoints": checkpoints})
+                );
+            } else {
+                eprintln!(
+                    "vexed: {}: truncated after tick {after_tick}; that prefix replayed identically ({observations} observations, {checkpoints} checkpoints)",
+                    path.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Replayed::Diverged(d) => {
+            let insn = vexed_replay::disasm::one(&d.code, d.cs, d.ip);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"result": "diverged", "tick": d.tick,
+                        "cs_ip": format!("{:04X}:{:04X}", d.cs, d.ip), "instruction": insn,
+                        "expected": d.expected, "actual": d.actual, "state_diff": d.state_diff})
+                );
+            } else {
+                eprintln!(
+                    "vexed: {}: DIVERGED at tick {}, {:04X}:{:04X} {insn}\n  expected: {}\n  actual:   {}",
+                    path.display(),
+                    d.tick,
+                    d.cs,
+                    d.ip,
+                    d.expected,
+                    d.actual
+                );
+                if !d.state_diff.is_empty() {
+                    eprintln!("  state differences (recorded -> replayed):");
+                    for line in &d.state_diff {
+                        eprintln!("    {line}");
+                    }
+                }
+            }
+            ExitCode::from(1)
+        }
+    };
+    Ok(code)
+}
+
+/// `vexed dump`.
+pub fn dump_trace(path: &Path) -> Result<ExitCode> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = TraceReader::new(BufReader::new(file))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    dump(&mut reader, &mut out).with_context(|| format!("dumping {}", path.display()))?;
+    out.flush().context("cannot write the dump")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vexed info`.
+pub fn info_trace(path: &Path, json: bool) -> Result<ExitCode> {
+    let i = info(path).with_context(|| format!("reading {}", path.display()))?;
+    if json {
+        println!("{}", serde_json::to_string(&i)?);
+    } else {
+        print!("{i}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The golden trace of scenario `toml` (corpora/golden/NAME.trace).
+pub fn golden_path(golden_dir: &Path, scenario: &Path) -> PathBuf {
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    golden_dir.join(format!("{stem}.trace"))
+}
+
+/// `vexed golden update`: re-records every scenario's golden trace and says which changed
+/// (their observations or final state; the file bytes also carry the emulator version).
+pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(scenarios)
+        .with_context(|| format!("cannot list {}", scenarios.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    std::fs::create_dir_all(golden)
+        .with_context(|| format!("cannot create {}", golden.display()))?;
+    let progress = std::io::stderr().is_terminal();
+    let mut changed = 0;
+    for path in &paths {
+        let target = golden_path(golden, path);
+        let before = std::fs::read(&target)
+            .ok()
+            .and_then(|b| session::summary_of(&b).ok());
+        let (s, manifest) = load_target(path, &[])?;
+        let opts = RecordOptions::default();
+        let header = session::header(&s, &manifest, &opts)?;
+        let mut source = source_for(&s, None);
+        let (bytes, rec) = session::record(
+            &header,
+            source.as_mut(),
+            &opts,
+            Vec::new(),
+            &mut std::io::sink(),
+        )
+        .with_context(|| format!("recording {}", path.display()))?;
+        std::fs::write(&target, &bytes)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        let after = session::summary_of(&bytes).ok();
+        let state = match before {
+            None => "new",
+            Some(b) if Some(&b) == after.as_ref() => "unchanged",
+            Some(_) => {
+                changed += 1;
+                "CHANGED"
+            }
+        };
+        if progress || state != "unchanged" {
+            eprintln!(
+                "{state:>9}  {} ({}, tick {})",
+                target.display(),
+                rec.end,
+                rec.final_tick
+            );
+        }
+    }
+    eprintln!(
+        "vexed: {} golden traces written, {changed} changed; review with `cargo insta review` and `git diff --stat corpora/golden`",
+        paths.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

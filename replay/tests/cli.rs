@@ -219,3 +219,45 @@ fn a_malformed_scenario_is_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nme"), "{}", stderr(&out));
 }
+
+#[test]
+fn record_replay_dump_and_info_work_together() {
+    let dir = scratch("record-replay");
+    let trace = dir.join("hma.trace");
+    let scenario = corpora().join("scenarios/hma.toml");
+    let out = vexed(&[
+        "record",
+        &scenario.to_string_lossy(),
+        "-o",
+        &trace.to_string_lossy(),
+        "--verify",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("identical"), "{}", stderr(&out));
+    let out = vexed(&["replay", "--quiet", &trace.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = vexed(&["dump", &trace.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("name: hma"), "{text}");
+    assert!(text.contains("start PSP="), "{text}");
+    let out = vexed(&["info", "--json", &trace.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with('{'));
+}
+
+#[test]
+fn a_damaged_trace_is_exit_2_naming_the_frame() {
+    let dir = scratch("replay-damaged");
+    let mut bytes = std::fs::read(corpora().join("golden/xmsshare.trace")).expect("golden");
+    let at = bytes.len() - 100; // inside the last record frame or the footer
+    bytes[at] ^= 0xFF;
+    let path = dir.join("bad.trace");
+    std::fs::write(&path, bytes).expect("write");
+    let out = vexed(&["replay", &path.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("frame") || err.contains("footer"), "{err}");
+    let out = vexed(&["replay", &dir.join("missing.trace").to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+}

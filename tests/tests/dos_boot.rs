@@ -72,7 +72,7 @@ fn next(state: &mut u64) -> u64 {
 
 #[test]
 fn garbage_programs_end_without_a_host_panic() {
-    let mut seed = 0x5EED_0F_DA7A_u64;
+    let mut seed = 0x5EED_0FDA_u64;
     for case in 0..150 {
         let len = 16 + (next(&mut seed) % 600) as usize;
         let bytes: Vec<u8> = (0..len).map(|_| next(&mut seed) as u8).collect();

@@ -1,0 +1,178 @@
+//! Record and replay (DESIGN.md sections 3-6): every scenario records and replays
+//! bit-exactly in both clock modes, recording is deterministic, a damaged trace is refused
+//! with the part named, a truncated one replays as a verified prefix, and a changed
+//! behaviour is reported at its first differing observation.
+
+use vexed_emu::machine::ClockMode;
+use vexed_emu::observe::Observation;
+use vexed_replay::scenario::Scenario;
+use vexed_replay::session::{self, RecordOptions, Replayed, SessionError};
+use vexed_replay::source::{Live, Scripted};
+use vexed_tests::corpora_dir;
+use vexed_trace::{Record, TraceReader, TraceWriter};
+
+fn scenario(name: &str) -> (Scenario, String) {
+    let path = corpora_dir().join(format!("scenarios/{name}.toml"));
+    let text = std::fs::read_to_string(&path).expect("scenario text");
+    (Scenario::load(&path).expect("scenario"), text)
+}
+
+fn record(s: &Scenario, manifest: &str) -> Vec<u8> {
+    let opts = RecordOptions::default();
+    let header = session::header(s, manifest, &opts).expect("header");
+    let mut source: Box<dyn vexed_replay::source::InputSource> = match s.machine.clock {
+        ClockMode::Host => Box::new(Live::new(Scripted::new(s.inputs.clone()))),
+        ClockMode::Virtual => Box::new(Scripted::new(s.inputs.clone())),
+    };
+    let (bytes, _) = session::record(
+        &header,
+        source.as_mut(),
+        &opts,
+        Vec::new(),
+        &mut std::io::sink(),
+    )
+    .expect("record");
+    bytes
+}
+
+fn replay(bytes: &[u8]) -> Result<Replayed, SessionError> {
+    session::replay_bytes(bytes, &mut std::io::sink())
+}
+
+#[test]
+fn every_scenario_records_deterministically_and_replays_identically() {
+    for name in [
+        "dostest", "emstest", "hma", "keywait", "vxdbind", "xmsshare", "xmstest",
+    ] {
+        let (s, text) = scenario(name);
+        let a = record(&s, &text);
+        let b = record(&s, &text);
+        assert_eq!(a, b, "{name}: two recordings differ");
+        match replay(&a).expect(name) {
+            Replayed::Identical { .. } => {}
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn host_clock_recordings_replay_identically() {
+    // The host clock paces the timer here, so each recording differs from the last; each
+    // still replays bit-exactly, because the timer ticks are inputs in the trace.
+    for name in ["keywait", "xmsshare"] {
+        let (mut s, text) = scenario(name);
+        s.machine.clock = ClockMode::Host;
+        let bytes = record(&s, &text);
+        let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
+        let mut timer_ticks = 0;
+        while let Some(r) = reader.next_record().expect("record") {
+            if let Record::Input {
+                input: vexed_emu::machine::Input::TimerTick,
+                ..
+            } = r
+            {
+                timer_ticks += 1;
+            }
+        }
+        assert!(
+            timer_ticks > 0,
+            "{name}: the host clock injected no timer ticks"
+        );
+        match replay(&bytes).expect(name) {
+            Replayed::Identical { .. } => {}
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    std::fs::read(corpora_dir().join(format!("golden/{name}.trace"))).expect("golden trace")
+}
+
+#[test]
+fn a_flipped_byte_anywhere_is_refused_naming_the_part() {
+    let bytes = golden("xmsshare");
+    for offset in (0..bytes.len()).step_by(5).chain([bytes.len() - 1]) {
+        let mut damaged = bytes.clone();
+        damaged[offset] ^= 0x20;
+        match replay(&damaged) {
+            Err(SessionError::Trace(e)) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("header")
+                        || text.contains("frame")
+                        || text.contains("footer")
+                        || text.contains("magic")
+                        || text.contains("version"),
+                    "offset {offset}: {text}"
+                );
+            }
+            other => panic!("offset {offset}: a flipped byte was accepted: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_truncated_trace_replays_as_a_verified_prefix() {
+    let bytes = golden("keywait");
+    let header_end = {
+        // The shortest prefix that still reads: the header alone.
+        (1..bytes.len())
+            .find(|&n| TraceReader::new(&bytes[..n]).is_ok())
+            .expect("a header")
+    };
+    for cut in [header_end, header_end + 1, bytes.len() / 2, bytes.len() - 1] {
+        match replay(&bytes[..cut]).expect("a prefix replays") {
+            Replayed::PrefixVerified { .. } => {}
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+}
+
+/// Rewrites `bytes` with the first XMS observation's output changed by `change`.
+fn tamper(bytes: &[u8], change: impl Fn(&mut Observation)) -> (Vec<u8>, u64) {
+    let mut reader = TraceReader::new(bytes).expect("trace");
+    let header = reader.header().clone();
+    let mut w = TraceWriter::new(Vec::new(), &header).expect("writer");
+    let mut changed_at = None;
+    while let Some(r) = reader.next_record().expect("record") {
+        let r = match r {
+            Record::Observation {
+                tick,
+                mut observation,
+            } if changed_at.is_none() && matches!(observation, Observation::Xms { .. }) => {
+                change(&mut observation);
+                changed_at = Some(tick);
+                Record::Observation { tick, observation }
+            }
+            other => other,
+        };
+        w.push(r).expect("push");
+    }
+    let f = reader.footer().expect("footer").clone();
+    let out = w
+        .finish(f.final_tick, f.final_hash, &f.end)
+        .expect("finish");
+    (out, changed_at.expect("an XMS call"))
+}
+
+#[test]
+fn a_behaviour_change_is_reported_at_the_first_differing_observation() {
+    // As if the recording build had answered the first XMS call with error BL=A0h: the
+    // replaying build (this one) differs exactly there.
+    let (bytes, tick) = tamper(&golden("xmsshare"), |o| {
+        if let Observation::Xms { output, .. } = o {
+            output.ax = 0;
+            output.bx = 0x00A0;
+        }
+    });
+    match replay(&bytes).expect("replay") {
+        Replayed::Diverged(d) => {
+            assert_eq!(d.tick, tick);
+            assert!(d.expected.contains("AX=0000 BX=00A0"), "{}", d.expected);
+            assert!(d.actual.contains("AX=0001"), "{}", d.actual);
+            assert!(d.expected.starts_with(&format!("at tick {tick}: xms")));
+        }
+        other => panic!("{other:?}"),
+    }
+}

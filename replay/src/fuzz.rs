@@ -81,10 +81,23 @@ pub fn run_case(
     seed: u64,
     horizon: u64,
 ) -> Result<CaseResult, SessionError> {
+    let schedule = schedule(s, seed, horizon);
+    run_schedule(s, manifest, schedule, Some(seed))
+}
+
+/// Runs `s` with exactly the inputs `schedule` (instead of its own) and checks its
+/// expectations and the invariants.
+pub fn run_schedule(
+    s: &Scenario,
+    manifest: &str,
+    schedule: Vec<(u64, Input)>,
+    seed: Option<u64>,
+) -> Result<CaseResult, SessionError> {
     let mut s = s.clone();
-    s.inputs = schedule(&s, seed, horizon);
+    s.inputs = schedule;
+    s.inputs.sort_by_key(|&(t, _)| t);
     let opts = RecordOptions {
-        seed: Some(seed),
+        seed,
         ..RecordOptions::default()
     };
     let header = session::header(&s, manifest, &opts)?;
@@ -99,10 +112,24 @@ pub fn run_case(
     let mut failures = crate::run::check(&s, &report_of(&trace, &s)?);
     failures.extend(invariants(&machine));
     Ok(CaseResult {
-        seed,
+        seed: seed.unwrap_or(0),
         trace,
         failures,
     })
+}
+
+/// The window perturbations land in: the length of the scenario's unperturbed run (its
+/// own inputs only), so every random input arrives while the programs run.
+pub fn horizon(s: &Scenario, manifest: &str) -> Result<u64, SessionError> {
+    let r = run_schedule(s, manifest, s.inputs.clone(), None)?;
+    let report = report_of(&r.trace, s)?;
+    Ok(report.ticks.max(1))
+}
+
+/// The seed of case `i` of a fuzz run started from `seed`.
+pub fn case_seed(seed: u64, i: u64) -> u64 {
+    let mut r = Rng::new(seed ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    r.next_u64()
 }
 
 /// What the run did, rebuilt from the trace's observations and footer (console text,

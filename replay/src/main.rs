@@ -124,6 +124,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a scenario many times under perturbed input timing (spurious IRQs, keystrokes,
+    /// DMA completions, timer jitter in the host clock mode) and check its expectations
+    /// and the machine invariants; failing cases are saved as traces. Exit 1 if any failed.
+    Fuzz {
+        scenario: PathBuf,
+        /// Number of cases.
+        #[arg(long, default_value_t = 100)]
+        cases: u64,
+        /// Seed of the first case (a number or a 40-hex-digit commit hash).
+        #[arg(long)]
+        seed: Option<String>,
+        /// Where failing cases' traces go.
+        #[arg(long, default_value = "fuzz-failures")]
+        out: PathBuf,
+    },
     /// Golden traces of the bundled scenarios.
     Golden {
         #[command(subcommand)]
@@ -244,6 +259,12 @@ fn run() -> Result<ExitCode> {
         Command::Replay { trace, quiet, json } => traces::replay(&trace, quiet, json),
         Command::Dump { trace } => traces::dump_trace(&trace),
         Command::Info { trace, json } => traces::info_trace(&trace, json),
+        Command::Fuzz {
+            scenario,
+            cases,
+            seed,
+            out,
+        } => traces::fuzz(&scenario, cases, seed.as_deref(), &out),
         Command::Golden {
             action: GoldenAction::Update { scenarios, golden },
         } => traces::golden_update(&scenarios, &golden),

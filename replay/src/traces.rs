@@ -291,3 +291,46 @@ pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `vexed fuzz`: `cases` runs of the scenario under perturbed input schedules; every
+/// failing case is saved as a trace that `vexed replay` reproduces. Exit 1 if any failed.
+pub fn fuzz(target: &Path, cases: u64, seed: Option<&str>, out_dir: &Path) -> Result<ExitCode> {
+    let (s, manifest) = load_target(target, &[])?;
+    let seed = match seed {
+        Some(text) => parse_seed(text)?,
+        None => 0,
+    };
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let horizon = vexed_replay::fuzz::horizon(&s, &manifest)
+        .with_context(|| format!("the unperturbed run of {}", target.display()))?;
+    let mut failed = 0;
+    for i in 0..cases {
+        let case_seed = vexed_replay::fuzz::case_seed(seed, i);
+        let r = vexed_replay::fuzz::run_case(&s, &manifest, case_seed, horizon)
+            .with_context(|| format!("fuzz case {i} (seed {case_seed})"))?;
+        if r.failures.is_empty() {
+            continue;
+        }
+        failed += 1;
+        let path = out_dir.join(format!("{}-{case_seed:016x}.trace", s.name));
+        std::fs::write(&path, &r.trace)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "vexed: case {i} (seed {case_seed}) FAILED; replay it with `vexed replay {}`:",
+            path.display()
+        );
+        for f in &r.failures {
+            eprintln!("vexed:   {f}");
+        }
+    }
+    eprintln!(
+        "vexed: fuzz {}: {cases} cases from seed {seed}, {failed} failed",
+        s.name
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -17,3 +17,21 @@ pub fn sst_dir() -> PathBuf {
 pub fn corpora_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpora")
 }
+
+/// `cases` proptest cases from the fixed `seed` (or the one in `PROPTEST_RNG_SEED`), with
+/// no persistence files in the source tree: CI is repeatable, and a developer explores
+/// other seeds through the environment.
+pub fn proptest_config(cases: u32, seed: u64) -> proptest::prelude::ProptestConfig {
+    use proptest::test_runner::RngSeed;
+    let base = proptest::prelude::ProptestConfig::default();
+    let rng_seed = match base.rng_seed {
+        RngSeed::Random => RngSeed::Fixed(seed),
+        chosen => chosen,
+    };
+    proptest::prelude::ProptestConfig {
+        cases,
+        rng_seed,
+        failure_persistence: None,
+        ..base
+    }
+}

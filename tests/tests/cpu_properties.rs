@@ -10,27 +10,14 @@
 //! explore other streams (a failure prints the minimal case to turn into a unit test).
 
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 use vexed_emu::bare::BareSystem;
 use vexed_emu::cpu::{Model, Reg32, SegReg};
 
 /// The seed used unless `PROPTEST_RNG_SEED` says otherwise.
 const SEED: u64 = 0x7E5E_D0C5;
 
-/// `cases` cases from the fixed seed (or the one in the environment), without persistence
-/// files in the source tree.
 fn config(cases: u32) -> ProptestConfig {
-    let base = ProptestConfig::default();
-    let rng_seed = match base.rng_seed {
-        RngSeed::Random => RngSeed::Fixed(SEED),
-        chosen => chosen,
-    };
-    ProptestConfig {
-        cases,
-        rng_seed,
-        failure_persistence: None,
-        ..base
-    }
+    vexed_tests::proptest_config(cases, SEED)
 }
 
 /// RAM of the test systems; addresses above it are an open bus.

@@ -142,7 +142,11 @@ pub struct PcBus {
     rate: TickRate,
     clock: ClockMode,
     /// The tick at which the current CPU slice started, and of the current port access.
+    /// Scratch values, set before every use: how a run is cut into slices is not machine
+    /// state (a run to tick T in one call or in a thousand gives the same state hash).
+    #[serde(skip)]
     slice_start: u64,
+    #[serde(skip)]
     io_tick: u64,
     /// Bytes written to the debug console ports.
     debug_out: Vec<u8>,

@@ -104,6 +104,10 @@ enum Command {
         /// Replay the trace right after recording it and compare.
         #[arg(long)]
         verify: bool,
+        /// With --clock host: bytes for COM1 from this file (`-` = stdin), one per
+        /// millisecond of host time.
+        #[arg(long)]
+        serial: Option<PathBuf>,
     },
     /// Replay a trace and verify every observation and checkpoint: exit 0 identical, 1
     /// diverged (with a report), 2 unreadable.
@@ -245,6 +249,7 @@ fn run() -> Result<ExitCode> {
             checkpoint_interval,
             snapshot_every,
             verify,
+            serial,
         } => traces::record(
             &target,
             &args,
@@ -255,6 +260,7 @@ fn run() -> Result<ExitCode> {
             checkpoint_interval,
             snapshot_every,
             verify,
+            serial.as_deref(),
         ),
         Command::Replay { trace, quiet, json } => traces::replay(&trace, quiet, json),
         Command::Dump { trace } => traces::dump_trace(&trace),

@@ -17,6 +17,8 @@
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use thiserror::Error;
 use vexed_emu::firmware::dos::DriveC;
@@ -37,13 +39,15 @@ const SLICE: u64 = 5_000_000;
 const HOST_SLICE: u64 = 50_000;
 
 /// How to record.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RecordOptions {
     pub checkpoint_interval: u64,
     /// Store a full snapshot at every `n`-th checkpoint (for state diffs on divergence).
     pub snapshot_every: Option<u64>,
     /// The seed of a seeded source (stored in the header).
     pub seed: Option<u64>,
+    /// Where the session publishes the machine's tick as it goes (for a progress bar).
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl Default for RecordOptions {
@@ -52,6 +56,7 @@ impl Default for RecordOptions {
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             snapshot_every: None,
             seed: None,
+            progress: None,
         }
     }
 }
@@ -199,9 +204,9 @@ pub fn record_machine<W: Write>(
         if now == next_checkpoint {
             let d = drain(&mut m);
             write_drained(&mut w, d, console)?;
-            let hash = m.state_hash()?;
-            w.push(Record::Checkpoint { tick: now, hash })?;
             checkpoints += 1;
+            // A snapshot goes before its checkpoint, so a replay that finds a different
+            // hash there can diff the state against it.
             if opts
                 .snapshot_every
                 .is_some_and(|n| checkpoints.is_multiple_of(n.max(1)))
@@ -211,6 +216,8 @@ pub fn record_machine<W: Write>(
                     state: m.snapshot()?,
                 })?;
             }
+            let hash = m.state_hash()?;
+            w.push(Record::Checkpoint { tick: now, hash })?;
             next_checkpoint += interval;
         }
         for input in source.due(&m) {
@@ -238,6 +245,9 @@ pub fn record_machine<W: Write>(
             }
         }
         let stop = m.run_until(deadline);
+        if let Some(p) = &opts.progress {
+            p.store(m.now(), Ordering::Relaxed);
+        }
         let d = drain(&mut m);
         write_drained(&mut w, d, console)?;
         if stop != Stop::Deadline {
@@ -321,8 +331,22 @@ pub enum Replayed {
 /// file counts as truncation (a verified prefix) only when the file has no footer;
 /// otherwise a length field was damaged, and the error names the frame.
 pub fn replay_bytes(bytes: &[u8], console: &mut dyn Write) -> Result<Replayed, SessionError> {
+    replay_bytes_with_progress(bytes, console, None)
+}
+
+/// [`replay_bytes`], publishing the machine's tick to `progress` as it goes.
+pub fn replay_bytes_with_progress(
+    bytes: &[u8],
+    console: &mut dyn Write,
+    progress: Option<&AtomicU64>,
+) -> Result<Replayed, SessionError> {
     let mut reader = TraceReader::new(bytes)?;
-    replay_checked(&mut reader, console, !vexed_trace::ends_with_footer(bytes))
+    replay_checked(
+        &mut reader,
+        console,
+        !vexed_trace::ends_with_footer(bytes),
+        progress,
+    )
 }
 
 /// Replays the trace in `reader`, writing the console text to `console`. A frame cut off
@@ -331,13 +355,14 @@ pub fn replay<R: Read>(
     reader: &mut TraceReader<R>,
     console: &mut dyn Write,
 ) -> Result<Replayed, SessionError> {
-    replay_checked(reader, console, true)
+    replay_checked(reader, console, true, None)
 }
 
 fn replay_checked<R: Read>(
     reader: &mut TraceReader<R>,
     console: &mut dyn Write,
     may_be_truncated: bool,
+    progress: Option<&AtomicU64>,
 ) -> Result<Replayed, SessionError> {
     let header = reader.header().clone();
     let mut m = machine_from_header(&header)?;
@@ -354,7 +379,7 @@ fn replay_checked<R: Read>(
             Err(e) => return Err(e.into()),
         };
         let tick = record.tick();
-        if let Some(d) = run_to(&mut m, tick, &mut produced, console)? {
+        if let Some(d) = run_to(&mut m, tick, &mut produced, console, progress)? {
             return Ok(Replayed::Diverged(Box::new(d)));
         }
         match record {
@@ -424,7 +449,7 @@ fn replay_checked<R: Read>(
             checkpoints,
         });
     };
-    if let Some(d) = run_to(&mut m, footer.final_tick, &mut produced, console)? {
+    if let Some(d) = run_to(&mut m, footer.final_tick, &mut produced, console, progress)? {
         return Ok(Replayed::Diverged(Box::new(d)));
     }
     let d = drain(&mut m);
@@ -477,9 +502,14 @@ fn run_to(
     tick: u64,
     produced: &mut VecDeque<(u64, Observation)>,
     console: &mut dyn Write,
+    progress: Option<&AtomicU64>,
 ) -> Result<Option<Divergence>, SessionError> {
     while m.now() < tick {
-        let stop = m.run_until(tick);
+        // In slices, so a progress bar moves during long stretches without records.
+        let stop = m.run_until(tick.min(m.now().saturating_add(SLICE)));
+        if let Some(p) = progress {
+            p.store(m.now(), Ordering::Relaxed);
+        }
         produced.extend(m.take_observations());
         let text = m
             .firmware_mut()

@@ -11,6 +11,8 @@
 //! Whatever the source, the recorder logs each input with the exact tick at which it was
 //! injected, and replay injects it at that tick without consulting the host.
 
+use std::io::Read;
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use vexed_emu::clock::PIT_HZ;
@@ -73,14 +75,21 @@ impl InputSource for Scripted {
     }
 }
 
-/// Host-clock pacing of the timer plus scripted inputs.
+/// Host-clock pacing of the timer plus scripted inputs, and optionally bytes arriving on
+/// COM1 from the host (a file or stdin) at most one per millisecond, about the rate of a
+/// 9600-baud line.
 #[derive(Debug)]
 pub struct Live {
     scripted: Scripted,
     start: Instant,
     /// Host time at which the next timer tick is due.
     next_timer: Duration,
+    serial: Option<Receiver<u8>>,
+    next_serial: Duration,
 }
+
+/// Host time between two serial bytes.
+const SERIAL_BYTE_TIME: Duration = Duration::from_millis(1);
 
 impl Live {
     pub fn new(scripted: Scripted) -> Live {
@@ -88,7 +97,25 @@ impl Live {
             scripted,
             start: Instant::now(),
             next_timer: Duration::ZERO,
+            serial: None,
+            next_serial: Duration::ZERO,
         }
+    }
+
+    /// Also feeds COM1 with the bytes `input` yields (read on a thread as they come, so
+    /// stdin works).
+    pub fn with_serial(mut self, mut input: Box<dyn Read + Send>) -> Live {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            while let Ok(n) = input.read(&mut buf) {
+                if n == 0 || buf[..n].iter().any(|&b| tx.send(b).is_err()) {
+                    break;
+                }
+            }
+        });
+        self.serial = Some(rx);
+        self
     }
 
     /// One period of PIT channel 0 as the guest programmed it (the BIOS default, 65,536
@@ -114,6 +141,15 @@ impl InputSource for Live {
 
     fn due(&mut self, m: &Machine) -> Vec<Input> {
         let mut out = self.scripted.due(m);
+        if let Some(rx) = &self.serial {
+            let elapsed = self.start.elapsed();
+            if elapsed >= self.next_serial
+                && let Ok(byte) = rx.try_recv()
+            {
+                out.push(Input::SerialRx { byte });
+                self.next_serial = elapsed + SERIAL_BYTE_TIME;
+            }
+        }
         if m.config().clock == ClockMode::Host {
             let elapsed = self.start.elapsed();
             if elapsed >= self.next_timer {

@@ -4,13 +4,44 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use vexed_emu::machine::ClockMode;
 use vexed_replay::scenario::Scenario;
 use vexed_replay::session::{self, RecordOptions, Replayed};
 use vexed_replay::source::{InputSource, Live, Perturbation, Scripted, Seeded};
 use vexed_trace::{TraceReader, dump, info};
+
+/// Runs `work` with a tick counter; when stderr is a terminal, a progress bar (ticks of
+/// `max`) follows the counter until `work` returns.
+fn with_progress<T>(max: u64, work: impl FnOnce(Arc<AtomicU64>) -> T) -> T {
+    let ticks = Arc::new(AtomicU64::new(0));
+    if !std::io::stderr().is_terminal() {
+        return work(ticks);
+    }
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let bar = ProgressBar::new(max);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} ticks ({per_sec}, {eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let (t, d) = (&ticks, &done);
+        scope.spawn(move || {
+            while !d.load(Ordering::Relaxed) {
+                bar.set_position(t.load(Ordering::Relaxed));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let result = work(Arc::clone(&ticks));
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
 
 /// Loads a scenario, or makes one for a program, and the manifest text to embed.
 pub fn load_target(target: &Path, args: &[String]) -> Result<(Scenario, String)> {
@@ -44,8 +75,23 @@ pub fn parse_seed(s: &str) -> Result<u64> {
 
 /// The input source for a recording.
 pub fn source_for(s: &Scenario, seed: Option<u64>) -> Box<dyn InputSource> {
+    source_with_serial(s, seed, None)
+}
+
+/// The input source for a recording, with COM1 fed from the host in the host clock mode.
+pub fn source_with_serial(
+    s: &Scenario,
+    seed: Option<u64>,
+    serial: Option<Box<dyn std::io::Read + Send>>,
+) -> Box<dyn InputSource> {
     match (s.machine.clock, seed) {
-        (ClockMode::Host, _) => Box::new(Live::new(Scripted::new(s.inputs.clone()))),
+        (ClockMode::Host, _) => {
+            let live = Live::new(Scripted::new(s.inputs.clone()));
+            Box::new(match serial {
+                Some(input) => live.with_serial(input),
+                None => live,
+            })
+        }
         (ClockMode::Virtual, Some(seed)) => Box::new(Seeded::new(
             seed,
             &s.inputs,
@@ -71,6 +117,7 @@ pub fn record(
     checkpoint_interval: u64,
     snapshot_every: Option<u64>,
     verify: bool,
+    serial: Option<&Path>,
 ) -> Result<ExitCode> {
     let (mut s, manifest) = load_target(target, args)?;
     s.machine.clock = match clock {
@@ -86,18 +133,35 @@ pub fn record(
         checkpoint_interval,
         snapshot_every,
         seed,
+        progress: None,
     };
     let header = session::header(&s, &manifest, &opts)?;
     let file =
         File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
-    let mut source = source_for(&s, seed);
-    let (out, rec) = session::record(
-        &header,
-        source.as_mut(),
-        &opts,
-        BufWriter::new(file),
-        &mut std::io::stdout().lock(),
-    )
+    let serial: Option<Box<dyn std::io::Read + Send>> = match serial {
+        None => None,
+        Some(_) if s.machine.clock != ClockMode::Host => {
+            bail!("--serial feeds COM1 at host speed: it needs --clock host")
+        }
+        Some(p) if p == Path::new("-") => Some(Box::new(std::io::stdin())),
+        Some(p) => Some(Box::new(
+            File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        )),
+    };
+    let mut source = source_with_serial(&s, seed, serial);
+    let (out, rec) = with_progress(s.max_ticks, |ticks| {
+        let opts = RecordOptions {
+            progress: Some(ticks),
+            ..opts.clone()
+        };
+        session::record(
+            &header,
+            source.as_mut(),
+            &opts,
+            BufWriter::new(file),
+            &mut std::io::stdout().lock(),
+        )
+    })
     .with_context(|| format!("recording {}", target.display()))?;
     out.into_inner()
         .map_err(|e| e.into_error())
@@ -129,8 +193,13 @@ pub fn replay(path: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
     } else {
         &mut stdout
     };
-    let result = session::replay_bytes(&bytes, console)
-        .with_context(|| format!("replaying {}", path.display()))?;
+    let max = TraceReader::new(bytes.as_slice())
+        .map(|r| r.header().max_ticks)
+        .unwrap_or(0);
+    let result = with_progress(max, |ticks| {
+        session::replay_bytes_with_progress(&bytes, console, Some(&ticks))
+    })
+    .with_context(|| format!("replaying {}", path.display()))?;
     let code = match &result {
         Replayed::Identical {
             final_tick,

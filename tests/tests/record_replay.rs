@@ -59,7 +59,9 @@ fn every_scenario_records_deterministically_and_replays_identically() {
 fn host_clock_recordings_replay_identically() {
     // The host clock paces the timer here, so each recording differs from the last; each
     // still replays bit-exactly, because the timer ticks are inputs in the trace.
-    for name in ["keywait", "xmsshare"] {
+    for name in [
+        "dostest", "emstest", "hma", "keywait", "loop", "vxdbind", "xmsshare", "xmstest",
+    ] {
         let (mut s, text) = scenario(name);
         s.machine.clock = ClockMode::Host;
         let bytes = record(&s, &text);

@@ -2,7 +2,8 @@
 //! scenarios keep their expectations and the machine invariants (data written to the XMS
 //! block reads back, the XMS handle table stays consistent, A20 is restored after XMS
 //! moves) under random schedules of spurious IRQs, keystrokes and DMA completions landing
-//! anywhere in the run. A failing case is shrunk by proptest; every failing attempt is
+//! anywhere in the run, and (with the host clock pacing the timer) timer ticks at random
+//! times. A failing case is shrunk by proptest; every failing attempt is
 //! saved as a trace (the last one written is the minimal case) that `vexed replay`
 //! reproduces.
 
@@ -43,6 +44,12 @@ fn event() -> impl Strategy<Value = (u64, u8)> {
     (0u64..1000, 0u8..5)
 }
 
+/// The same, plus timer ticks (kind 5) for a machine whose timer the host paces: with
+/// the 8254 as an input, random tick times are timer jitter.
+fn host_event() -> impl Strategy<Value = (u64, u8)> {
+    (0u64..1000, 0u8..6)
+}
+
 fn schedule(events: &[(u64, u8)], horizon: u64) -> Vec<(u64, Input)> {
     let mut out = Vec::new();
     for &(at, kind) in events {
@@ -55,16 +62,21 @@ fn schedule(events: &[(u64, u8)], horizon: u64) -> Vec<(u64, Input)> {
                 out.push((t, Input::Key { scancode: 0x2A }));
                 out.push((t + 1, Input::Key { scancode: 0xAA }));
             }
-            _ => out.push((t, Input::DmaDone { channel: 1 })),
+            4 => out.push((t, Input::DmaDone { channel: 1 })),
+            _ => out.push((t, Input::TimerTick)),
         }
     }
     out
 }
 
-fn check(s: &Subject, name: &str, events: &[(u64, u8)]) -> Result<(), TestCaseError> {
-    let mut sched = s.scenario.inputs.clone();
+fn check(s: &Subject, name: &str, events: &[(u64, u8)], host: bool) -> Result<(), TestCaseError> {
+    let mut scenario = s.scenario.clone();
+    if host {
+        scenario.machine.clock = vexed_emu::machine::ClockMode::Host;
+    }
+    let mut sched = scenario.inputs.clone();
     sched.extend(schedule(events, s.horizon));
-    let r = fuzz::run_schedule(&s.scenario, &s.manifest, sched, None)
+    let r = fuzz::run_schedule(&scenario, &s.manifest, sched, None)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     if !r.failures.is_empty() {
         let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("timing-{name}.trace"));
@@ -88,12 +100,19 @@ proptest! {
 
     #[test]
     fn xmsshare_survives_random_interrupt_timing(events in prop::collection::vec(event(), 0..24)) {
-        check(subject("xmsshare", &XMSSHARE), "xmsshare", &events)?;
+        check(subject("xmsshare", &XMSSHARE), "xmsshare", &events, false)?;
+    }
+
+    #[test]
+    fn xmsshare_survives_timer_jitter_under_the_host_clock(
+        events in prop::collection::vec(host_event(), 0..24)
+    ) {
+        check(subject("xmsshare", &XMSSHARE), "xmsshare-host", &events, true)?;
     }
 
     #[test]
     fn hma_survives_random_interrupt_timing(events in prop::collection::vec(event(), 0..24)) {
-        check(subject("hma", &HMA), "hma", &events)?;
+        check(subject("hma", &HMA), "hma", &events, false)?;
     }
 }
 

@@ -178,3 +178,64 @@ fn a_behaviour_change_is_reported_at_the_first_differing_observation() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_divergence_at_a_snapshot_lists_the_state_differences() {
+    let (mut s, text) = scenario("keywait");
+    s.checkpoint_interval = Some(10_000_000);
+    let opts = RecordOptions {
+        snapshot_every: Some(1),
+        ..RecordOptions::default()
+    };
+    let header = session::header(&s, &text, &opts).expect("header");
+    let mut source = Scripted::new(s.inputs.clone());
+    let (bytes, _) = session::record(
+        &header,
+        &mut source,
+        &opts,
+        Vec::new(),
+        &mut std::io::sink(),
+    )
+    .expect("record");
+    // As if the recording machine had had BX = 1234h at the first checkpoint: its snapshot
+    // and hash say so, the replaying machine does not.
+    let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
+    let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
+    let mut changed = None;
+    while let Some(r) = reader.next_record().expect("record") {
+        let r = match r {
+            Record::Snapshot { tick, state } if changed.is_none() => {
+                let mut m = vexed_emu::machine::Machine::restore(&state).expect("restore");
+                m.cpu_mut().set_reg16(vexed_emu::cpu::Reg16::BX, 0x1234);
+                changed = Some((tick, m.state_hash().expect("hash")));
+                Record::Snapshot {
+                    tick,
+                    state: m.snapshot().expect("snapshot"),
+                }
+            }
+            Record::Checkpoint { tick, .. } if changed.is_some_and(|(t, _)| t == tick) => {
+                let (_, hash) = changed.expect("changed");
+                Record::Checkpoint { tick, hash }
+            }
+            other => other,
+        };
+        w.push(r).expect("push");
+    }
+    let f = reader.footer().expect("footer").clone();
+    let bytes = w
+        .finish(f.final_tick, f.final_hash, &f.end)
+        .expect("finish");
+    match replay(&bytes).expect("replay") {
+        Replayed::Diverged(d) => {
+            assert_eq!(Some(d.tick), changed.map(|(t, _)| t));
+            assert!(
+                d.state_diff
+                    .iter()
+                    .any(|l| l.starts_with("cpu.regs[3]: 4660 -> ")),
+                "{:?}",
+                d.state_diff
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

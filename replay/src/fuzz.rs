@@ -109,7 +109,7 @@ pub fn run_schedule(
         Vec::new(),
         &mut std::io::sink(),
     )?;
-    let mut failures = crate::run::check(&s, &report_of(&trace, &s)?);
+    let mut failures = crate::run::check(&s, &report_of(&trace)?);
     failures.extend(invariants(&machine));
     Ok(CaseResult {
         seed: seed.unwrap_or(0),
@@ -122,7 +122,7 @@ pub fn run_schedule(
 /// own inputs only), so every random input arrives while the programs run.
 pub fn horizon(s: &Scenario, manifest: &str) -> Result<u64, SessionError> {
     let r = run_schedule(s, manifest, s.inputs.clone(), None)?;
-    let report = report_of(&r.trace, s)?;
+    let report = report_of(&r.trace)?;
     Ok(report.ticks.max(1))
 }
 
@@ -134,7 +134,7 @@ pub fn case_seed(seed: u64, i: u64) -> u64 {
 
 /// What the run did, rebuilt from the trace's observations and footer (console text,
 /// program exits, how it ended).
-pub fn report_of(trace: &[u8], s: &Scenario) -> Result<RunReport, SessionError> {
+pub fn report_of(trace: &[u8]) -> Result<RunReport, SessionError> {
     let mut reader = TraceReader::new(trace)?;
     let mut console = Vec::new();
     let mut terminations = Vec::new();
@@ -164,7 +164,6 @@ pub fn report_of(trace: &[u8], s: &Scenario) -> Result<RunReport, SessionError> 
         Some("tick limit") | None => RunEnd::TickLimit,
         Some(_) => RunEnd::Crash(CrashKind::Firmware(FirmwareStop::Reset)),
     };
-    let _ = s;
     Ok(RunReport {
         end,
         console,

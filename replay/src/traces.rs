@@ -242,7 +242,7 @@ pub fn replay(path: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Replayed::Diverged(d) => {
-            let insn = vexed_replay::disasm::one(&d.code, d.cs, d.ip);
+            let insn = vexed_replay::disasm::one(&d.code, d.ip);
             if json {
                 println!(
                     "{}",

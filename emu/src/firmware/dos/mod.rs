@@ -265,9 +265,9 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
                 ctx.wr16(psp, process::PSP_SAVED_SP, sp);
                 ctx.wr16(psp, process::PSP_SAVED_SP + 2, ss);
             }
-            finish_int21(fw, ctx, false);
+            finish_int21(fw, ctx);
         }
-        svc::INT21_RESUME => finish_int21(fw, ctx, true),
+        svc::INT21_RESUME => finish_int21(fw, ctx),
         s if s == svc::dos(0x20) => {
             process::terminate(fw, ctx, Ending::Exit(0));
         }
@@ -315,7 +315,7 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
 }
 
 /// Runs the Int 21h function in the registers and settles InDOS and the return path.
-fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx, resumed: bool) {
+fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx) {
     let ah = ctx.ah();
     match int21(fw, ctx) {
         DosCode::Wait => ctx.jump(DOS_CODE_SEG, fw.dos.stubs.int21_wait),
@@ -325,7 +325,6 @@ fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx, resumed: bool) {
             if code == DosCode::Done && ah >= 0x2F && ctx.cpu.flags() & 1 != 0 {
                 fw.dos.last_error = ctx.ax();
             }
-            let _ = resumed;
         }
     }
 }

@@ -11,7 +11,7 @@
 //! - 47h returns AX = 0100h, as DOS does (undocumented).
 
 use super::drive::{self, Last};
-use super::{device, now_stamp, read_path};
+use super::{device, guest_path, now_stamp};
 use crate::firmware::{Ctx, Firmware};
 
 /// AH=36h: DL = drive (0 default, 3 = C:).
@@ -28,12 +28,7 @@ pub(super) fn free_space(fw: &Firmware, ctx: &mut Ctx) {
 
 /// AH=39h.
 pub(super) fn mkdir(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
-    let path = read_path(ctx, ctx.ds(), ctx.dx())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x03))?;
+    let p = guest_path(fw, ctx, ctx.dx(), 0x03)?;
     let Last::Name(name) = p.last else {
         // The path names an existing directory.
         return Err(0x05);
@@ -59,12 +54,7 @@ pub(super) fn mkdir(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 
 /// AH=3Ah.
 pub(super) fn rmdir(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
-    let path = read_path(ctx, ctx.ds(), ctx.dx())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x03))?;
+    let p = guest_path(fw, ctx, ctx.dx(), 0x03)?;
     let key = match p.last {
         Last::Name(name) => drive::join(&p.dir, &name),
         _ => p.dir,
@@ -89,12 +79,7 @@ pub(super) fn rmdir(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 
 /// AH=3Bh.
 pub(super) fn chdir(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
-    let path = read_path(ctx, ctx.ds(), ctx.dx())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x03))?;
+    let p = guest_path(fw, ctx, ctx.dx(), 0x03)?;
     let key = match p.last {
         Last::Name(name) => drive::join(&p.dir, &name),
         _ => p.dir,

@@ -17,18 +17,14 @@
 
 use super::drive::{self, ATTR_DIRECTORY, ATTR_READ_ONLY, Last, PathError, Stamp};
 use super::{
-    INFO_KEEP_STAMP, Target, boot_stamp, device, entry, entry_mut, now_stamp, read_path, sft_index,
+    INFO_KEEP_STAMP, Target, boot_stamp, device, entry, entry_mut, guest_path, now_stamp,
+    read_path, sft_index,
 };
 use crate::firmware::{Ctx, Firmware};
 
 /// AH=41h: DS:DX → name (no wildcards).
 pub(super) fn delete(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
-    let path = read_path(ctx, ctx.ds(), ctx.dx())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x02))?;
+    let p = guest_path(fw, ctx, ctx.dx(), 0x02)?;
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
@@ -58,12 +54,7 @@ pub(super) fn attributes(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
         1 => true,
         _ => return Err(0x01),
     };
-    let path = read_path(ctx, ctx.ds(), ctx.dx())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x02))?;
+    let p = guest_path(fw, ctx, ctx.dx(), 0x02)?;
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };

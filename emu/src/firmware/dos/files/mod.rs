@@ -78,7 +78,7 @@ mod open;
 
 use serde::{Deserialize, Serialize};
 
-use super::drive::{self, Stamp};
+use super::drive::{self, Parsed, Stamp};
 use super::{fail, ok};
 use crate::firmware::bios::{self, DateTime};
 use crate::firmware::{Ctx, Firmware};
@@ -414,6 +414,16 @@ fn now_stamp(fw: &Firmware, ctx: &Ctx) -> Stamp {
 
 // ---------------------------------------------------------------------------------------
 // Int 21h
+
+/// The guest path (ASCIZ) at DS:`off`, parsed against drive C:; `bad_name` is the DOS
+/// error the calling function gives for a malformed name (02h or 03h).
+pub(super) fn guest_path(fw: &Firmware, ctx: &Ctx, off: u16, bad_name: u16) -> Result<Parsed, u16> {
+    let path = read_path(ctx, ctx.ds(), off)?;
+    fw.dos
+        .drive
+        .parse_path(&path, false)
+        .map_err(|e| e.code(bad_name))
+}
 
 /// The ASCIZ path at `seg:off`; 03h when it is longer than DOS's buffers.
 fn read_path(ctx: &Ctx, seg: u16, off: u16) -> Result<Vec<u8>, u16> {

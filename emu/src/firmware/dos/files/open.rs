@@ -13,7 +13,7 @@
 //! - 5Bh, and 6Ch told to fail on an existing file, return 50h (file exists).
 
 use super::drive::{self, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME, Last};
-use super::{Target, device, install, now_stamp, read_path};
+use super::{Target, device, guest_path, install, now_stamp};
 use crate::firmware::{Ctx, Firmware};
 
 /// Opens the existing file `key` with `mode` (05h for write access to a read-only file).
@@ -69,12 +69,7 @@ fn create_key(
 /// CX = attributes, DS:DX → name. The handle is read/write.
 pub(super) fn create(fw: &mut Firmware, ctx: &mut Ctx, new_only: bool) -> Result<(), u16> {
     let attr = ctx.cl();
-    let path = read_path(ctx, ctx.ds(), ctx.dx())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x03))?;
+    let p = guest_path(fw, ctx, ctx.dx(), 0x03)?;
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
@@ -97,12 +92,7 @@ pub(super) fn open(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     if mode & 7 > 2 {
         return Err(0x0C);
     }
-    let path = read_path(ctx, ctx.ds(), ctx.dx())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x02))?;
+    let p = guest_path(fw, ctx, ctx.dx(), 0x02)?;
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
@@ -137,12 +127,7 @@ pub(super) fn extended_open(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16>
     if mode & 7 > 2 {
         return Err(0x0C);
     }
-    let path = read_path(ctx, ctx.ds(), ctx.si())?;
-    let p = fw
-        .dos
-        .drive
-        .parse_path(&path, false)
-        .map_err(|e| e.code(0x03))?;
+    let p = guest_path(fw, ctx, ctx.si(), 0x03)?;
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };

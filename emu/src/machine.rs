@@ -338,6 +338,9 @@ impl Machine {
             Input::Irq { line } => {
                 self.bus.pic.set_irq_line(line, true);
                 self.bus.pic.set_irq_line(line, false);
+                if line == 0 {
+                    self.timer_edge();
+                }
             }
             Input::TimerTick if self.config.clock == ClockMode::Virtual => {
                 return Err(InputError::TimerTickInVirtualClock);
@@ -345,6 +348,7 @@ impl Machine {
             Input::TimerTick => {
                 self.bus.pic.set_irq_line(0, true);
                 self.bus.pic.set_irq_line(0, false);
+                self.timer_edge();
             }
             Input::SerialRx { byte } => self.bus.uart.receive(byte),
             Input::DmaDone { channel } => {
@@ -371,10 +375,24 @@ impl Machine {
         }
         loop {
             self.fire_due_events();
+            if self
+                .firmware
+                .as_deref()
+                .is_some_and(Firmware::vmm_switch_wanted)
+            {
+                self.firmware_call(Firmware::vmm_switch_point);
+            }
             if let Some(code) = self.bus.exit_request.take() {
                 return Stop::ExitPort(code);
             }
-            let intr = self.bus.pic.pending();
+            let mut intr = self.bus.pic.pending();
+            if intr
+                && let Some(fw) = self.firmware.as_deref_mut()
+                && fw.vmm_hold_keyboard(&self.bus.pic)
+            {
+                // The key waits for the VM with the focus.
+                intr = false;
+            }
             if intr && self.cpu.interrupts_enabled() {
                 let vector = self.bus.pic.acknowledge();
                 self.cpu.interrupt(&mut self.bus, vector);
@@ -393,6 +411,10 @@ impl Machine {
                 if !self.cpu.interrupts_enabled() {
                     // No NMI source exists: only a reset could wake this CPU.
                     return Stop::HaltedForever;
+                }
+                if self.firmware_call(Firmware::vmm_idle) == Some(true) {
+                    // Another VM runs while this one waits.
+                    continue;
                 }
                 // Halted time skips to the next event (DESIGN.md section 2).
                 self.now = until.max(self.now);
@@ -428,6 +450,27 @@ impl Machine {
         }
     }
 
+    /// An IRQ0 edge, whatever its source: the VMM counts time slices in them.
+    fn timer_edge(&mut self) {
+        let halted = self.cpu.halted();
+        if let Some(fw) = self.firmware.as_deref_mut() {
+            fw.vmm_timer_edge(halted);
+        }
+    }
+
+    /// Runs `f` on the firmware with a service context at the current tick (`None` on a
+    /// machine without firmware).
+    fn firmware_call<T>(&mut self, f: impl FnOnce(&mut Firmware, &mut Ctx) -> T) -> Option<T> {
+        let fw = self.firmware.as_deref_mut()?;
+        self.bus.io_tick = self.now;
+        let mut ctx = Ctx {
+            cpu: &mut self.cpu,
+            bus: &mut self.bus,
+            now: self.now,
+        };
+        Some(f(fw, &mut ctx))
+    }
+
     /// Fires every event due at the current tick.
     fn fire_due_events(&mut self) {
         while let Some(e) = self.bus.events.pop_due(self.now) {
@@ -437,6 +480,7 @@ impl Machine {
                     self.bus.pic.set_irq_line(0, false);
                     self.bus.io_tick = e.tick;
                     self.bus.schedule_irq0();
+                    self.timer_edge();
                 }
                 EventKind::SbDmaDone => self.bus.complete_sb_transfer(),
             }

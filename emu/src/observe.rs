@@ -50,6 +50,100 @@ pub enum Observation {
     /// When the last program has ended: every allocated XMS block with a hash of its
     /// contents, so a golden trace pins the data a run left in extended memory.
     XmsBlocks { blocks: Vec<XmsBlock> },
+    /// The VMM's startup broadcast (Int 2Fh AX=1605h) returned this
+    /// Win386_Startup_Info_Struc in its chain (the first one is the last handler's).
+    VmmStartupEntry(StartupEntry),
+    /// A handler of the startup broadcast returned CX != 0: the VMM does not start (it
+    /// sends the exit broadcast 1606h at once, as Windows does).
+    VmmAborted { cx: u16 },
+    /// The TSR identification call (Int 2Fh AX=160Bh) returned this structure in its chain.
+    VmmTsrIdentify(TsrIdentity),
+    /// The VMM created virtual machine `vm` (1 = the system VM) to run `program` (empty for
+    /// the system VM).
+    VmCreated { vm: u16, program: String },
+    /// The scheduler moved the processor from VM `from` to VM `to`.
+    VmSwitch {
+        from: u16,
+        to: u16,
+        reason: SwitchReason,
+    },
+    /// The program of DOS VM `vm` ended with `code`: the VM is destroyed.
+    VmExited { vm: u16, code: u8 },
+    /// The VMM has shut down (after the exit broadcasts 1609h and 1606h).
+    VmmExit,
+    /// Int 21h function `function` was called while function `waiting` of an earlier call
+    /// waited for a key inside DOS (InDOS = `indos`): on MS-DOS both would run on the same
+    /// internal stack and the waiting call's state would be destroyed. A TSR that switches
+    /// tasks or calls DOS from an interrupt without checking InDOS causes this.
+    DosReentered {
+        function: u8,
+        waiting: u8,
+        indos: u8,
+    },
+}
+
+/// Why the VMM's scheduler switched VMs (DESIGN.md section 7; dos-memory.md section 4.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SwitchReason {
+    /// The VMM started: the first DOS VM gets the processor.
+    Start,
+    /// The running VM used up its time slice (counted in timer interrupts).
+    SliceEnd,
+    /// The running VM halted with interrupts enabled (idle) while another could run.
+    Idle,
+    /// The running VM released its time slice (Int 2Fh AX=1680h).
+    Yield,
+    /// The running VM reached the bottom of Int 28h (DOS idle) while another could run.
+    DosIdle,
+    /// A keystroke arrived for the VM with the keyboard focus.
+    Input,
+    /// The running VM's program ended.
+    Exited,
+}
+
+impl SwitchReason {
+    /// A short stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SwitchReason::Start => "start",
+            SwitchReason::SliceEnd => "slice-end",
+            SwitchReason::Idle => "idle",
+            SwitchReason::Yield => "yield",
+            SwitchReason::DosIdle => "dos-idle",
+            SwitchReason::Input => "input",
+            SwitchReason::Exited => "exited",
+        }
+    }
+}
+
+/// One Win386_Startup_Info_Struc (DDK 3.1, RBIL #02631) as the VMM read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartupEntry {
+    /// Where it lies, segment and offset.
+    pub seg: u16,
+    pub off: u16,
+    /// `SIS_Version`: major in the low byte, minor in the high byte (0A03h = 3.10).
+    pub version: u16,
+    /// The ASCIZ file `SIS_Virt_Dev_File_Ptr` names (lossy text), if the pointer is not 0:0.
+    pub vxd_file: Option<String>,
+    pub reference_data: u32,
+    /// The `Instance_Item_Struc` list: (segment, offset, size) of each range instanced per
+    /// VM.
+    pub instance: Vec<(u16, u16, u16)>,
+}
+
+/// One TSR identification structure of Int 2Fh AX=160Bh (RBIL #02638).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TsrIdentity {
+    pub seg: u16,
+    pub off: u16,
+    pub psp: u16,
+    pub version: u16,
+    pub exec_flags: u16,
+    /// The command line to execute (lossy text), if its pointer is not 0:0.
+    pub command: Option<String>,
+    /// The name in the TSR ID block (lossy text).
+    pub name: Option<String>,
 }
 
 /// One extended memory block at the end of a run.
@@ -74,6 +168,14 @@ impl Observation {
             Observation::ProgramExit { .. } => "exit",
             Observation::TsrInstalled { .. } => "tsr",
             Observation::XmsBlocks { .. } => "xms-blocks",
+            Observation::VmmStartupEntry(_) => "vmm-startup",
+            Observation::VmmAborted { .. } => "vmm-aborted",
+            Observation::VmmTsrIdentify(_) => "vmm-tsr",
+            Observation::VmCreated { .. } => "vm-created",
+            Observation::VmSwitch { .. } => "vm-switch",
+            Observation::VmExited { .. } => "vm-exited",
+            Observation::VmmExit => "vmm-exit",
+            Observation::DosReentered { .. } => "dos-reentered",
         }
     }
 }
@@ -130,6 +232,58 @@ impl std::fmt::Display for Observation {
                 }
                 Ok(())
             }
+            Observation::VmmStartupEntry(e) => {
+                write!(
+                    f,
+                    "vmm-startup struct at {:04X}:{:04X} version {}.{:02} vxd {} reference {:08X}h instance",
+                    e.seg,
+                    e.off,
+                    e.version & 0xFF,
+                    e.version >> 8,
+                    e.vxd_file.as_deref().unwrap_or("none"),
+                    e.reference_data
+                )?;
+                if e.instance.is_empty() {
+                    write!(f, " none")?;
+                }
+                for (s, o, n) in &e.instance {
+                    write!(f, " {s:04X}:{o:04X}+{n:04X}h")?;
+                }
+                Ok(())
+            }
+            Observation::VmmAborted { cx } => {
+                write!(f, "vmm-aborted: a startup handler returned CX={cx:04X}h")
+            }
+            Observation::VmmTsrIdentify(t) => write!(
+                f,
+                "vmm-tsr struct at {:04X}:{:04X} PSP={:04X} version {:04X}h flags {:04X}h name {} command {}",
+                t.seg,
+                t.off,
+                t.psp,
+                t.version,
+                t.exec_flags,
+                t.name.as_deref().unwrap_or("none"),
+                t.command.as_deref().unwrap_or("none")
+            ),
+            Observation::VmCreated { vm, program } if program.is_empty() => {
+                write!(f, "vm-created VM {vm} (system VM)")
+            }
+            Observation::VmCreated { vm, program } => {
+                write!(f, "vm-created VM {vm} runs {program}")
+            }
+            Observation::VmSwitch { from, to, reason } => {
+                write!(f, "vm-switch VM {from} -> VM {to} ({})", reason.name())
+            }
+            Observation::VmExited { vm, code } => write!(f, "vm-exited VM {vm} code={code}"),
+            Observation::VmmExit => write!(f, "vmm-exit"),
+            Observation::DosReentered {
+                function,
+                waiting,
+                indos,
+            } => write!(
+                f,
+                "dos-reentered: Int 21h AH={function:02X}h called while AH={waiting:02X}h waits inside DOS (InDOS={indos})"
+            ),
         }
     }
 }

@@ -237,6 +237,47 @@ pub struct Cpu {
     delivered: bool,
 }
 
+/// The processor's architectural state as a VM manager saves it at a VM switch and loads
+/// it when the VM runs again: everything a program can observe, without the model, the
+/// emulator-trap setting and the caches.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CpuContext {
+    regs: [u32; 8],
+    eip: u32,
+    segs: [Segment; 6],
+    flags: Flags,
+    cr0: u32,
+    cr2: u32,
+    cr3: u32,
+    dr: [u32; 8],
+    tr: [u32; 2],
+    gdtr: TableRegister,
+    idtr: TableRegister,
+    ldtr: u16,
+    task_register: u16,
+    halted: bool,
+    shutdown: bool,
+    shadow: bool,
+}
+
+impl CpuContext {
+    /// Whether the saved processor waits in `HLT`.
+    pub fn halted(&self) -> bool {
+        self.halted
+    }
+
+    /// The same state, no longer waiting in `HLT`.
+    pub fn without_halt(mut self) -> CpuContext {
+        self.halted = false;
+        self
+    }
+
+    /// The saved CS:IP.
+    pub fn cs_ip(&self) -> (u16, u16) {
+        (self.segs[CS].selector, self.eip as u16)
+    }
+}
+
 fn exit_budget() -> Exit {
     Exit::Budget
 }
@@ -321,6 +362,51 @@ impl Cpu {
         self.shadow = false;
         self.win_len = 0;
         self.attention = self.intr;
+    }
+
+    /// The architectural state, for a VM switch ([`Cpu::load_context`] puts it back).
+    pub fn context(&self) -> CpuContext {
+        CpuContext {
+            regs: self.regs,
+            eip: self.eip,
+            segs: self.segs,
+            flags: self.flags,
+            cr0: self.cr0,
+            cr2: self.cr2,
+            cr3: self.cr3,
+            dr: self.dr,
+            tr: self.tr,
+            gdtr: self.gdtr,
+            idtr: self.idtr,
+            ldtr: self.ldtr,
+            task_register: self.task_register,
+            halted: self.halted,
+            shutdown: self.shutdown,
+            shadow: self.shadow,
+        }
+    }
+
+    /// Continues from a state saved with [`Cpu::context`] (on this model): the next
+    /// instruction is the saved one, decoded afresh.
+    pub fn load_context(&mut self, c: &CpuContext) {
+        self.regs = c.regs;
+        self.eip = c.eip;
+        self.segs = c.segs;
+        self.flags = c.flags;
+        self.cr0 = c.cr0;
+        self.cr2 = c.cr2;
+        self.cr3 = c.cr3;
+        self.dr = c.dr;
+        self.tr = c.tr;
+        self.gdtr = c.gdtr;
+        self.idtr = c.idtr;
+        self.ldtr = c.ldtr;
+        self.task_register = c.task_register;
+        self.halted = c.halted;
+        self.shutdown = c.shutdown;
+        self.shadow = c.shadow;
+        self.win_len = 0;
+        self.attention = self.needs_attention();
     }
 
     pub fn model(&self) -> Model {

@@ -247,6 +247,15 @@ struct Handle {
     saved: Option<FrameMap>,
 }
 
+/// The part of the EMM each virtual machine has its own copy of under the VMM (see
+/// `vmm/mod.rs`): the handle table and the page frame's mapping. The pool of pages and
+/// which of them are in use stay global, so two VMs never get the same page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct EmsInstance {
+    handles: Vec<Option<Handle>>,
+    frame: FrameMap,
+}
+
 /// One side of a 57h move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Place {
@@ -644,6 +653,43 @@ impl Ems {
             *w = m;
         }
         Ok(())
+    }
+
+    /// A copy of the handles and the frame mapping (what a new VM starts from, or what a
+    /// VM leaves behind at a switch).
+    pub(crate) fn instance(&self) -> EmsInstance {
+        EmsInstance {
+            handles: self.handles.clone(),
+            frame: self.frame,
+        }
+    }
+
+    /// Makes `inst` the driver's handles and mapping and maps the frame accordingly.
+    pub(crate) fn set_instance(&mut self, mem: &mut Memory, inst: EmsInstance) {
+        self.handles = inst.handles;
+        // A window that cannot be mapped is left as it was; `set_window` fails only for a
+        // driver without a pool, which has no mappings either.
+        let _ = self.set_frame(mem, inst.frame);
+    }
+
+    /// A VM ends: the pages of the handles it opened return to the pool (handles it
+    /// inherited from `start` keep theirs, other VMs still see them).
+    pub(crate) fn release_instance(&mut self, start: &EmsInstance) {
+        let inherited: Vec<u16> = start
+            .handles
+            .iter()
+            .flatten()
+            .flat_map(|h| h.pages.iter().copied())
+            .collect();
+        for h in self.handles.iter().flatten() {
+            for &p in &h.pages {
+                if !inherited.contains(&p)
+                    && let Some(u) = self.used.get_mut(usize::from(p))
+                {
+                    *u = false;
+                }
+            }
+        }
     }
 
     /// Unmaps windows that show pages their handle no longer owns.

@@ -37,6 +37,7 @@ pub mod bios;
 pub mod dos;
 pub mod ems;
 pub mod stubs;
+pub mod vmm;
 pub mod xms;
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,8 @@ pub struct FirmwareConfig {
     /// The EMS driver, or `None`.
     pub ems: Option<ems::EmsConfig>,
     pub dos: dos::DosConfig,
+    /// The VM manager started after the programs, or `None` for plain DOS.
+    pub vmm: Option<vmm::VmmConfig>,
 }
 
 impl Default for FirmwareConfig {
@@ -64,6 +67,7 @@ impl Default for FirmwareConfig {
             xms: Some(xms::XmsConfig::default()),
             ems: Some(ems::EmsConfig::default()),
             dos: dos::DosConfig::default(),
+            vmm: None,
         }
     }
 }
@@ -131,7 +135,7 @@ pub struct Program {
 }
 
 /// How a program ended, as Int 21h AH=4Dh reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Termination {
     /// AL of AH=4Dh: the program's exit code.
     pub code: u8,
@@ -148,6 +152,7 @@ pub struct Firmware {
     pub(crate) dos: dos::Dos,
     pub(crate) xms: Option<xms::Xms>,
     pub(crate) ems: Option<ems::Ems>,
+    pub(crate) vmm: Option<Box<vmm::Vmm>>,
     /// Console text written through Int 10h teletype and DOS output, not yet taken.
     pub(crate) console: Vec<u8>,
     /// POST has run: a later reset stops the machine.
@@ -170,6 +175,7 @@ impl Firmware {
             dos: dos::Dos::new(&config.dos, drive, programs),
             xms: config.xms.clone().map(xms::Xms::new),
             ems: config.ems.clone().map(ems::Ems::new),
+            vmm: config.vmm.clone().map(|c| Box::new(vmm::Vmm::new(c))),
             config,
             console: Vec::new(),
             booted: false,
@@ -196,6 +202,11 @@ impl Firmware {
     /// How each program the shell ran has ended so far, in order.
     pub fn terminations(&self) -> &[Termination] {
         self.dos.shell_terminations()
+    }
+
+    /// The VM manager, when the configuration has one.
+    pub fn vmm(&self) -> Option<&vmm::Vmm> {
+        self.vmm.as_deref()
     }
 
     /// Drive C: as the guest left it.
@@ -278,6 +289,7 @@ impl Firmware {
                 Some(e) => e.service(service, ctx),
                 None => Flow::Continue,
             },
+            0x0500..=0x05FF => vmm::startup::service(self, service, ctx),
             _ => Flow::Continue,
         }
     }
@@ -295,6 +307,9 @@ impl Firmware {
         }
         if let Some(e) = self.ems.as_mut() {
             e.install(ctx);
+        }
+        if self.vmm.is_some() {
+            vmm::startup::install(ctx);
         }
         dos::start_shell(self, ctx);
         Flow::Continue

@@ -12,7 +12,8 @@
 //! | 00000h-003FFh | 0000h | interrupt vector table |
 //! | 00400h-004FFh | 0040h | BIOS data area |
 //! | 00500h-005FFh | 0050h | DOS communication area (print-screen status at 0500h) |
-//! | 00600h-006FFh | [`DOS_DATA_SEG`] | DOS data: critical-error flag, InDOS (the swappable data area's first bytes) |
+//! | 00600h-0063Fh | [`DOS_DATA_SEG`] | DOS data: critical-error flag, InDOS (the swappable data area's first bytes) |
+//! | 00640h-006FFh | [`VMM_SEG`] | the VMM's real-mode stubs: start-up and exit broadcasts, the system VM's idle loop |
 //! | 00700h-009FFh | [`DOS_CODE_SEG`] | DOS entry stubs (Int 20h-2Fh, the shell, CP/M entry) |
 //! | 00A00h-00AFFh | [`EMM_SEG`] | EMS driver: `EMMXXXX0` device header and the Int 67h entry |
 //! | 00B00h-010FFh | [`XMS_SEG`] | XMS driver: hookable entry, Int 15h hook, handle table for 2Fh/4309h |
@@ -28,6 +29,8 @@ pub const DOS_DATA_SEG: u16 = 0x0060;
 pub const CRIT_ERROR_OFF: u16 = 0x0000;
 /// Offset of the InDOS byte in [`DOS_DATA_SEG`] (what Int 21h AH=34h returns).
 pub const INDOS_OFF: u16 = 0x0001;
+/// Segment of the VM manager's stubs (192 bytes).
+pub const VMM_SEG: u16 = 0x0064;
 /// Segment of the DOS entry stubs.
 pub const DOS_CODE_SEG: u16 = 0x0070;
 /// Segment of the EMS driver's device header (the Int 67h vector points into it).
@@ -69,6 +72,8 @@ pub mod svc {
     pub const CALL5: u16 = 0x0283;
     /// The divide-error handler DOS installs ("Divide overflow").
     pub const DIVIDE_ERROR: u16 = 0x0284;
+    /// The bottom of Int 28h (DOS idle): under the VMM another VM may run.
+    pub const DOS_IDLE: u16 = 0x0285;
     /// The XMS driver entry (function in AH).
     pub const XMS: u16 = 0x0300;
     /// The XMS driver's Int 15h hook (AH=87h and 88h; other functions chain).
@@ -78,6 +83,14 @@ pub mod svc {
     /// The EMS device driver's strategy and interrupt routines (requests are answered
     /// "done").
     pub const EMS_DEVICE: u16 = 0x0401;
+    /// VMM start-up and exit steps, between the broadcasts (see `vmm/startup.rs`).
+    pub const VMM_START: u16 = 0x0500;
+    pub const VMM_STARTUP_DONE: u16 = 0x0501;
+    pub const VMM_INIT_DONE: u16 = 0x0502;
+    pub const VMM_TSRS_DONE: u16 = 0x0503;
+    pub const VMM_EXIT_BEGIN: u16 = 0x0504;
+    pub const VMM_EXIT_REAL: u16 = 0x0505;
+    pub const VMM_EXITED: u16 = 0x0506;
 }
 
 /// Assembles a stub into a byte buffer at a known segment and offset.
@@ -195,7 +208,8 @@ mod tests {
         let emm = u32::from(EMM_SEG) << 4;
         let xms = u32::from(XMS_SEG) << 4;
         let arena = u32::from(FIRST_MCB_SEG) << 4;
-        assert!(0x500 < dos_data && dos_data + 0x100 <= dos_code);
+        let vmm = u32::from(VMM_SEG) << 4;
+        assert!(0x500 < dos_data && dos_data + 0x40 <= vmm && vmm + 0xC0 <= dos_code);
         assert!(dos_code + 0x300 <= emm && emm + 0x100 <= xms);
         assert!(xms + XMS_AREA_BYTES <= arena);
     }

@@ -83,7 +83,8 @@
 //! * Lock counts are 8-bit: the 256th lock fails with ACh and leaves the count at 255
 //!   (HimemX restores it; DOSBox-X saturates and succeeds). 0Dh at 0: AAh. 0Ah/0Fh/8Fh on a
 //!   locked block: ABh. The lock address is the block's base and never changes while the
-//!   block is locked; ADh (lock failed) never occurs.
+//!   block is locked. ADh (lock failed) occurs only under the VMM, for blocks allocated
+//!   after it started (Windows 3.x; see `vmm/`).
 //! * 0Eh: BL = unused slots clamped to FFh; DX = size clamped to FFFFh for blocks of 64 MB
 //!   or more (HimemX, not its MS-compatible A2h build). 8Eh: CX = unused slots, EDX = size.
 //! * Reallocation (0Fh/8Fh): shrinking keeps the base and frees the rest (A1h, with the
@@ -165,6 +166,7 @@ pub mod err {
     pub const NOT_LOCKED: u8 = 0xAA;
     pub const LOCKED: u8 = 0xAB;
     pub const LOCK_OVERFLOW: u8 = 0xAC;
+    pub const LOCK_FAILED: u8 = 0xAD;
     pub const NO_UMB: u8 = 0xB1;
     pub const INVALID_UMB: u8 = 0xB2;
 }
@@ -216,6 +218,8 @@ struct Slot {
     locks: u8,
     base_kb: u32,
     size_kb: u32,
+    /// Allocated while a VMM ran (Windows 3.x refuses to lock such blocks).
+    since_vmm: bool,
 }
 
 impl Slot {
@@ -224,6 +228,7 @@ impl Slot {
         locks: 0,
         base_kb: 0,
         size_kb: 0,
+        since_vmm: false,
     };
 
     fn new(kind: Kind, base_kb: u32, size_kb: u32) -> Slot {
@@ -232,6 +237,7 @@ impl Slot {
             locks: 0,
             base_kb,
             size_kb,
+            since_vmm: false,
         }
     }
 }
@@ -256,6 +262,8 @@ pub struct Xms {
     old_int15: (u16, u16),
     /// The 8xh functions are available (386 or later).
     extended_functions: bool,
+    /// A VMM runs that refuses locks of blocks allocated after it started.
+    vmm_refuses_new_locks: bool,
 }
 
 /// The handle of slot `index`.
@@ -270,6 +278,13 @@ enum MoveError {
 }
 
 impl Xms {
+    /// A Windows 3.x VMM starts (`true`) or exits: while it runs, blocks allocated from
+    /// now on cannot be locked (XMS 0Ch fails with ADh, dos-memory.md section 1.3: a TSR
+    /// sharing a block with Windows must allocate and lock it before Windows loads).
+    pub(crate) fn set_vmm_refuses_new_locks(&mut self, on: bool) {
+        self.vmm_refuses_new_locks = on;
+    }
+
     /// The allocated EMBs: (handle, base KB, size KB, lock count), in handle order.
     pub fn blocks(&self) -> Vec<(u16, u32, u32, u8)> {
         self.slots
@@ -292,6 +307,7 @@ impl Xms {
             highest_address: 0x10_FFFF,
             old_int15: (0, 0),
             extended_functions: false,
+            vmm_refuses_new_locks: false,
         }
     }
 
@@ -579,6 +595,12 @@ impl Xms {
 
     /// Allocates `kb` KB (HimemX's algorithm, see the module notes) and returns the slot.
     fn allocate(&mut self, kb: u32) -> Result<usize, u8> {
+        let slot = self.allocate_slot(kb)?;
+        self.slots[slot].since_vmm = self.vmm_refuses_new_locks;
+        Ok(slot)
+    }
+
+    fn allocate_slot(&mut self, kb: u32) -> Result<usize, u8> {
         if kb == 0 {
             let slot = self.unused_slot().ok_or(err::ALL_HANDLES_IN_USE)?;
             let base = self
@@ -658,6 +680,9 @@ impl Xms {
     fn lock(&mut self, ctx: &mut Ctx) -> Result<(), u8> {
         let i = self.index_of(ctx.dx()).ok_or(err::INVALID_HANDLE)?;
         let slot = &mut self.slots[i];
+        if slot.since_vmm && self.vmm_refuses_new_locks {
+            return Err(err::LOCK_FAILED);
+        }
         slot.locks = slot.locks.checked_add(1).ok_or(err::LOCK_OVERFLOW)?;
         let address = slot.base_kb.wrapping_mul(1024);
         ctx.set_dx((address >> 16) as u16);

@@ -30,8 +30,9 @@ use super::bios::{self, DateTime};
 use super::stubs::{
     Asm, CRIT_ERROR_OFF, DOS_CODE_SEG, DOS_DATA_SEG, FIRST_MCB_SEG, INDOS_OFF, svc,
 };
-use super::{Ctx, Firmware, Flow, Program, Termination};
+use super::{Ctx, Firmware, Flow, Program, Termination, vmm};
 use crate::cpu::{Reg16, SegReg};
+use crate::observe::{Observation, SwitchReason};
 pub use drive::DriveC;
 use memory::Arena;
 use process::Ending;
@@ -75,25 +76,53 @@ pub struct Dos {
     pub(crate) drive: DriveC,
     /// The system file table: open files and devices (see `files/`).
     pub(crate) files: files::FileTable,
+    pub(crate) arena: Arena,
+    pub(crate) stubs: DosStubs,
+    /// The state each virtual machine has its own copy of under the VMM.
+    pub(crate) instance: DosInstance,
+}
+
+/// The part of DOS's state that belongs to one virtual machine: under the VMM each VM has
+/// its own (Windows' DOSMGR instances DOS's swappable data area per VM), swapped at every
+/// VM switch together with InDOS in guest memory (see `vmm/`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct DosInstance {
     /// The current PSP (Int 21h AH=50h/51h/62h).
     pub(crate) current_psp: u16,
     /// The disk transfer address (AH=1Ah/2Fh), segment and offset.
     pub(crate) dta: (u16, u16),
-    pub(crate) arena: Arena,
-    pub(crate) stubs: DosStubs,
+    /// The programs the shell runs, and how each has ended so far.
     pub(crate) programs: Vec<Program>,
     pub(crate) terminations: Vec<Termination>,
     /// What AH=4Dh returns next.
     pub(crate) return_code: Termination,
     pub(crate) shell_psp: u16,
     /// The scancode of an extended key whose ASCII 0 was already returned.
-    pending_scan: Option<u8>,
+    pub(crate) pending_scan: Option<u8>,
     /// The line AH=0Ah is editing while it waits for keys.
-    line: Vec<u8>,
-    break_check: bool,
-    verify: bool,
+    pub(crate) line: Vec<u8>,
+    pub(crate) break_check: bool,
+    pub(crate) verify: bool,
     /// The last error (AH=59h).
-    last_error: u16,
+    pub(crate) last_error: u16,
+    /// The function of the Int 21h call waiting for a key (InDOS stays raised meanwhile).
+    pub(crate) waiting: Option<u8>,
+}
+
+impl DosInstance {
+    /// A fresh instance whose shell runs `programs`.
+    pub(crate) fn for_programs(programs: Vec<Program>) -> DosInstance {
+        DosInstance {
+            dta: (0, 0x80),
+            programs,
+            ..DosInstance::default()
+        }
+    }
+
+    /// A VM's instance: its shell runs `program`.
+    pub(crate) fn for_program(program: Program) -> DosInstance {
+        DosInstance::for_programs(vec![program])
+    }
 }
 
 impl Dos {
@@ -101,27 +130,17 @@ impl Dos {
         Dos {
             drive,
             files: files::FileTable::new(),
-            current_psp: 0,
-            dta: (0, 0x80),
             arena: Arena {
                 first: FIRST_MCB_SEG,
                 strategy: 0,
             },
             stubs: DosStubs::default(),
-            programs,
-            terminations: Vec::new(),
-            return_code: Termination { code: 0, kind: 0 },
-            shell_psp: 0,
-            pending_scan: None,
-            line: Vec::new(),
-            break_check: false,
-            verify: false,
-            last_error: 0,
+            instance: DosInstance::for_programs(programs),
         }
     }
 
     pub fn shell_terminations(&self) -> &[Termination] {
-        &self.terminations
+        &self.instance.terminations
     }
 
     pub fn drive(&self) -> &DriveC {
@@ -195,6 +214,8 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     a.trap(svc::dos(0x27)).iret();
     let idle = a.here();
     a.iret();
+    let int28 = a.here();
+    a.trap(svc::DOS_IDLE).iret();
     let int29 = a.here();
     a.trap(svc::dos(0x29)).iret();
     let int2f = a.here();
@@ -222,7 +243,7 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
         (0x25, int25),
         (0x26, int26),
         (0x27, int27),
-        (0x28, idle),
+        (0x28, int28),
         (0x29, int29),
         (0x2A, idle),
         (0x2E, idle),
@@ -255,10 +276,25 @@ fn set_indos(ctx: &mut Ctx, v: u8) {
 pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
     match service {
         s if s == svc::dos(0x21) => {
-            let n = indos(ctx).wrapping_add(1);
+            let before = indos(ctx);
+            if let Some(waiting) = fw.dos.instance.waiting
+                && before != 0
+                && unsafe_reentry(waiting, ctx.ah())
+            {
+                let function = ctx.ah();
+                fw.observe(
+                    ctx,
+                    Observation::DosReentered {
+                        function,
+                        waiting,
+                        indos: before,
+                    },
+                );
+            }
+            let n = before.wrapping_add(1);
             set_indos(ctx, n);
             // DOS saves the caller's SS:SP in its PSP on every call (PSP:2Eh).
-            let psp = fw.dos.current_psp;
+            let psp = fw.dos.instance.current_psp;
             if psp != 0 {
                 let sp = ctx.cpu.reg16(Reg16::SP);
                 let ss = ctx.cpu.sreg(SegReg::SS);
@@ -268,6 +304,17 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
             finish_int21(fw, ctx);
         }
         svc::INT21_RESUME => finish_int21(fw, ctx),
+        svc::DOS_IDLE => {
+            if let Some(v) = fw.vmm.as_deref_mut().filter(|v| v.running()) {
+                vmm::sched::request(
+                    v,
+                    vmm::Request {
+                        reason: SwitchReason::DosIdle,
+                        to: None,
+                    },
+                );
+            }
+        }
         s if s == svc::dos(0x20) => {
             process::terminate(fw, ctx, Ending::Exit(0));
         }
@@ -318,34 +365,53 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
 fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx) {
     let ah = ctx.ah();
     match int21(fw, ctx) {
-        DosCode::Wait => ctx.jump(DOS_CODE_SEG, fw.dos.stubs.int21_wait),
+        DosCode::Wait => {
+            fw.dos.instance.waiting = Some(ah);
+            ctx.jump(DOS_CODE_SEG, fw.dos.stubs.int21_wait)
+        }
         code => {
+            if fw.dos.instance.waiting.is_some() && indos(ctx) == 1 {
+                fw.dos.instance.waiting = None;
+            }
             let n = indos(ctx).saturating_sub(1);
             set_indos(ctx, n);
             if code == DosCode::Done && ah >= 0x2F && ctx.cpu.flags() & 1 != 0 {
-                fw.dos.last_error = ctx.ax();
+                fw.dos.instance.last_error = ctx.ax();
             }
         }
+    }
+}
+
+/// Whether an Int 21h call of function `inner` while function `waiting` waits for a key
+/// (InDOS raised) breaks MS-DOS: the character functions 01h-0Ch run on DOS's I/O stack,
+/// the one the waiting call is using (a TSR in Int 28h may call the others, which use the
+/// disk stack; RBIL INT 28, dos-memory.md section 5.1). Functions 3Fh/40h on a device that
+/// waits use the disk stack, so then every function above 0Ch breaks it too.
+fn unsafe_reentry(waiting: u8, inner: u8) -> bool {
+    if (0x01..=0x0C).contains(&waiting) {
+        (0x01..=0x0C).contains(&inner)
+    } else {
+        inner > 0x0C
     }
 }
 
 /// The next character for the console input functions: ASCII, or 0 then the scancode
 /// for an extended key.
 fn next_char(fw: &mut Firmware, ctx: &mut Ctx) -> Option<u8> {
-    if let Some(scan) = fw.dos.pending_scan.take() {
+    if let Some(scan) = fw.dos.instance.pending_scan.take() {
         return Some(scan);
     }
     let word = bios::pop_key(ctx)?;
     let ascii = word as u8;
     if ascii == 0 || ascii == 0xE0 {
-        fw.dos.pending_scan = Some((word >> 8) as u8);
+        fw.dos.instance.pending_scan = Some((word >> 8) as u8);
         return Some(0);
     }
     Some(ascii)
 }
 
 fn key_ready(fw: &Firmware, ctx: &Ctx) -> bool {
-    fw.dos.pending_scan.is_some() || bios::peek_key(ctx).is_some()
+    fw.dos.instance.pending_scan.is_some() || bios::peek_key(ctx).is_some()
 }
 
 /// Character output of the console functions (02h, 06h, 09h and the echo of 01h and
@@ -365,7 +431,7 @@ fn buffered_input(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
     while let Some(c) = next_char(fw, ctx) {
         match c {
             0x0D => {
-                let line = std::mem::take(&mut fw.dos.line);
+                let line = std::mem::take(&mut fw.dos.instance.line);
                 ctx.wr8(ds, dx.wrapping_add(1), line.len() as u8);
                 ctx.write_bytes(ds, dx.wrapping_add(2), &line);
                 ctx.wr8(ds, dx.wrapping_add(2 + line.len() as u16), 0x0D);
@@ -373,7 +439,7 @@ fn buffered_input(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
                 return DosCode::Done;
             }
             0x08 => {
-                if fw.dos.line.pop().is_some() {
+                if fw.dos.instance.line.pop().is_some() {
                     echo(fw, ctx, b"\x08 \x08");
                 }
             }
@@ -381,8 +447,8 @@ fn buffered_input(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
                 // An extended key: drop its scancode too.
                 let _ = next_char(fw, ctx);
             }
-            _ if fw.dos.line.len() + 1 < usize::from(max) => {
-                fw.dos.line.push(c);
+            _ if fw.dos.instance.line.len() + 1 < usize::from(max) => {
+                fw.dos.instance.line.push(c);
                 echo(fw, ctx, &[c]);
             }
             _ => echo(fw, ctx, b"\x07"),
@@ -473,7 +539,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         0x0C => {
             // Flush the type-ahead buffer, then run the input function in AL.
             while bios::pop_key(ctx).is_some() {}
-            fw.dos.pending_scan = None;
+            fw.dos.instance.pending_scan = None;
             let f = ctx.al();
             if matches!(f, 0x01 | 0x06 | 0x07 | 0x08 | 0x0A) {
                 ctx.set_ah(f);
@@ -490,7 +556,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         }
         0x26 => {
             // Create a PSP at DX: a copy of the current one (DOS 1 style).
-            let (src, dst) = (fw.dos.current_psp, ctx.dx());
+            let (src, dst) = (fw.dos.instance.current_psp, ctx.dx());
             let bytes = ctx.read_bytes(src, 0, 0x100);
             ctx.write_bytes(dst, 0, &bytes);
         }
@@ -537,7 +603,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
                 ctx.set_al(0xFF);
             }
         }
-        0x2E => fw.dos.verify = ctx.al() != 0,
+        0x2E => fw.dos.instance.verify = ctx.al() != 0,
         0x30 => {
             // MS-DOS 5.00; AL=01h asks for the version flag in BH (00h: DOS not in ROM or
             // the HMA), otherwise BH is the OEM number (FFh = Microsoft).
@@ -553,13 +619,13 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         }
         0x33 => match ctx.al() {
             0x00 => {
-                let b = fw.dos.break_check;
+                let b = fw.dos.instance.break_check;
                 ctx.set_dl(u8::from(b));
             }
-            0x01 => fw.dos.break_check = ctx.dl() & 1 != 0,
+            0x01 => fw.dos.instance.break_check = ctx.dl() & 1 != 0,
             0x02 => {
-                let old = fw.dos.break_check;
-                fw.dos.break_check = ctx.dl() & 1 != 0;
+                let old = fw.dos.instance.break_check;
+                fw.dos.instance.break_check = ctx.dl() & 1 != 0;
                 ctx.set_dl(u8::from(old));
             }
             0x05 => ctx.set_dl(3), // booted from C:
@@ -587,7 +653,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             _ => ctx.set_al(0xFF),
         },
         0x48 => {
-            let owner = fw.dos.current_psp;
+            let owner = fw.dos.instance.current_psp;
             match fw.dos.arena.alloc(ctx, ctx.bx(), owner) {
                 Ok(seg) => {
                     ctx.set_ax(seg);
@@ -613,18 +679,18 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         0x4B => return process::exec(fw, ctx),
         0x4C => return process::terminate(fw, ctx, Ending::Exit(ctx.al())),
         0x4D => {
-            let t = fw.dos.return_code;
+            let t = fw.dos.instance.return_code;
             ctx.set_ax(u16::from(t.kind) << 8 | u16::from(t.code));
-            fw.dos.return_code = Termination { code: 0, kind: 0 };
+            fw.dos.instance.return_code = Termination { code: 0, kind: 0 };
             ok(ctx);
         }
-        0x50 => fw.dos.current_psp = ctx.bx(),
+        0x50 => fw.dos.instance.current_psp = ctx.bx(),
         0x51 | 0x62 => {
-            let p = fw.dos.current_psp;
+            let p = fw.dos.instance.current_psp;
             ctx.set_bx(p);
         }
         0x54 => {
-            let v = fw.dos.verify;
+            let v = fw.dos.instance.verify;
             ctx.set_al(u8::from(v));
         }
         0x58 => match ctx.al() {
@@ -653,7 +719,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         0x59 => {
             // Extended error: class, action and locus for the codes this DOS returns
             // (RBIL #01680-#01682).
-            let e = fw.dos.last_error;
+            let e = fw.dos.instance.last_error;
             let (class, action, locus) = match e {
                 0x02 | 0x03 | 0x12 => (8, 3, 2), // not found, user, block device
                 0x04 | 0x08 => (1, 4, 5),        // out of resource, abort, memory
@@ -686,6 +752,11 @@ fn int2f(fw: &mut Firmware, ctx: &mut Ctx) {
         0x43 => {
             if let Some(x) = fw.xms.as_mut() {
                 x.int2f(ctx);
+            }
+        }
+        0x16 => {
+            if let Some(v) = fw.vmm.as_deref_mut().filter(|v| v.running()) {
+                vmm::int2f(v, ctx);
             }
         }
         0x4A if matches!(ctx.al(), 0x01 | 0x02) => {

@@ -20,7 +20,7 @@
 //! hooking Int 21h see the calls.
 
 use super::super::stubs::DOS_CODE_SEG;
-use super::super::{Ctx, Firmware, FirmwareStop, Flow, Termination};
+use super::super::{Ctx, Firmware, FirmwareStop, Flow, Termination, vmm};
 use super::memory::set_name;
 use super::{DosCode, fail, files, ok};
 use crate::cpu::{Reg16, SegReg};
@@ -273,7 +273,7 @@ fn load_process(
     tail: &[u8],
     fcbs: [[u8; 16]; 2],
 ) -> Result<Entry, u16> {
-    let parent = fw.dos.current_psp;
+    let parent = fw.dos.instance.current_psp;
     let env_src = if env_src == 0 {
         ctx.rd16(parent, PSP_ENV)
     } else {
@@ -421,7 +421,7 @@ pub(crate) fn exec(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
     ctx.wr16(entry.psp, PSP_INT22, ret_ip);
     ctx.wr16(entry.psp, PSP_INT22 + 2, ret_cs);
     ok(ctx);
-    fw.dos.current_psp = entry.psp;
+    fw.dos.instance.current_psp = entry.psp;
     fw.observe(
         ctx,
         Observation::ProgramStart {
@@ -429,7 +429,7 @@ pub(crate) fn exec(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             path: prog.path.clone(),
         },
     );
-    fw.dos.dta = (entry.psp, 0x80);
+    fw.dos.instance.dta = (entry.psp, 0x80);
     if mode == 0x01 {
         // Load but do not run: the caller gets SS:SP (with the initial AX on the stack, as
         // DOS pushes it) and CS:IP in the parameter block.
@@ -499,7 +499,7 @@ pub(crate) enum Ending {
 
 /// Ends the current process and returns to its parent's `EXEC` (see the module docs).
 pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCode {
-    let psp = fw.dos.current_psp;
+    let psp = fw.dos.instance.current_psp;
     let parent = ctx.rd16(psp, PSP_PARENT);
     if parent == psp || parent == 0 {
         // The root process has nowhere to return to (DOS would hang); stay put.
@@ -526,7 +526,7 @@ pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCod
         let s = ctx.rd16(psp, off + 2);
         ctx.set_vector(v, s, o);
     }
-    fw.dos.return_code = Termination { code, kind };
+    fw.dos.instance.return_code = Termination { code, kind };
     if let Ending::Resident { paras, .. } = how {
         fw.observe(
             ctx,
@@ -537,8 +537,8 @@ pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCod
         );
     }
     fw.observe(ctx, Observation::ProgramExit { psp, code, kind });
-    fw.dos.current_psp = parent;
-    fw.dos.dta = (parent, 0x80);
+    fw.dos.instance.current_psp = parent;
+    fw.dos.instance.dta = (parent, 0x80);
     // Back on the parent's stack, inside its EXEC call: the INT 21h frame returns to the
     // terminate address with CF clear.
     let sp = ctx.rd16(parent, PSP_SAVED_SP);
@@ -570,7 +570,7 @@ pub(crate) fn start_shell(fw: &mut Firmware, ctx: &mut Ctx) {
     let env_seg = alloc_copy(fw, ctx, &env, shell).unwrap_or(0);
     ctx.wr16(shell - 1, 1, shell);
     set_name(ctx, shell, b"COMMAND");
-    fw.dos.current_psp = shell;
+    fw.dos.instance.current_psp = shell;
     build_psp(
         fw,
         ctx,
@@ -581,8 +581,8 @@ pub(crate) fn start_shell(fw: &mut Firmware, ctx: &mut Ctx) {
         b"",
         [blank_fcb(), blank_fcb()],
     );
-    fw.dos.shell_psp = shell;
-    fw.dos.dta = (shell, 0x80);
+    fw.dos.instance.shell_psp = shell;
+    fw.dos.instance.dta = (shell, 0x80);
     ctx.set_ds(shell);
     ctx.set_es(shell);
     ctx.cpu.set_sreg(SegReg::SS, shell);
@@ -594,10 +594,24 @@ pub(crate) fn start_shell(fw: &mut Firmware, ctx: &mut Ctx) {
 
 /// `SHELL_NEXT`: sets up AX=4B00h for the next program, or stops when all have run.
 pub(crate) fn shell_next(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
-    let shell = fw.dos.shell_psp;
-    let index = fw.dos.terminations.len();
-    let Some(p) = fw.dos.programs.get(index).cloned() else {
-        let exit_code = fw.dos.terminations.last().map_or(0, |t| t.code);
+    let shell = fw.dos.instance.shell_psp;
+    let index = fw.dos.instance.terminations.len();
+    let Some(p) = fw.dos.instance.programs.get(index).cloned() else {
+        if let Some(vmm) = fw.vmm.as_deref() {
+            if vmm.running() && vmm.current != 0 {
+                // A DOS VM's program has ended: so has the VM.
+                let code = fw.dos.instance.terminations.last().map_or(0, |t| t.code);
+                if vmm::switch::end_current_vm(fw, ctx, code) {
+                    vmm::startup::begin_exit(ctx);
+                }
+                return Flow::Continue;
+            }
+            if vmm.phase == vmm::Phase::Waiting {
+                vmm::startup::begin(fw, ctx);
+                return Flow::Continue;
+            }
+        }
+        let exit_code = fw.dos.instance.terminations.last().map_or(0, |t| t.code);
         if let Some(xms) = fw.xms.as_ref() {
             // Extended memory is read with the address line open, whatever the gate says.
             let a20 = ctx.bus.mem.a20();
@@ -650,23 +664,35 @@ pub(crate) fn shell_next(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     Flow::Continue
 }
 
-/// `SHELL_DONE`: the `EXEC` returned; records how the program ended.
-pub(crate) fn shell_done(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
-    let index = fw.dos.terminations.len();
-    let shell = fw.dos.shell_psp;
-    // DOS does not preserve registers across EXEC: restore the shell's own.
+/// The shell's own segment registers and stack.
+fn shell_registers(fw: &Firmware, ctx: &mut Ctx) {
+    let shell = fw.dos.instance.shell_psp;
     ctx.set_ds(shell);
     ctx.set_es(shell);
     ctx.cpu.set_sreg(SegReg::SS, shell);
     ctx.cpu.set_reg16(Reg16::SP, SHELL_STACK_TOP);
+}
+
+/// Back to the shell's loop (after the VMM has exited): it finds no program left and
+/// finishes.
+pub(crate) fn resume_shell(fw: &mut Firmware, ctx: &mut Ctx) {
+    shell_registers(fw, ctx);
+    ctx.jump(DOS_CODE_SEG, fw.dos.stubs.shell);
+}
+
+/// `SHELL_DONE`: the `EXEC` returned; records how the program ended.
+pub(crate) fn shell_done(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
+    let index = fw.dos.instance.terminations.len();
+    // DOS does not preserve registers across EXEC: restore the shell's own.
+    shell_registers(fw, ctx);
     if ctx.cpu.flags() & 1 != 0 {
         return Flow::Stop(FirmwareStop::ExecFailed {
             index,
             error: ctx.ax(),
         });
     }
-    let t = fw.dos.return_code;
-    fw.dos.terminations.push(t);
+    let t = fw.dos.instance.return_code;
+    fw.dos.instance.terminations.push(t);
     Flow::Continue
 }
 

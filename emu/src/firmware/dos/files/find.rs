@@ -76,7 +76,7 @@ fn search(
     search_attr: u8,
     resume: Option<(u16, String)>,
 ) -> Result<(), u16> {
-    let (seg, off) = fw.dos.dta;
+    let (seg, off) = fw.dos.instance.dta;
     if search_attr != ATTR_VOLUME {
         let listing = fw.dos.drive.listing(dir);
         let start = resume.map_or(0, |(hint, last)| resume_at(&listing, hint, &last));
@@ -110,7 +110,7 @@ pub(super) fn find_first(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
         .drive
         .parse_path(&path, true)
         .map_err(|e| e.code(0x03))?;
-    let (seg, off) = fw.dos.dta;
+    let (seg, off) = fw.dos.instance.dta;
     let pattern = match p.last {
         Last::Here => return Err(0x03),
         Last::Pattern(t) => t,
@@ -143,7 +143,7 @@ pub(super) fn find_first(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 
 /// AH=4Fh: continues the search whose state is in the DTA.
 pub(super) fn find_next(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
-    let (seg, off) = fw.dos.dta;
+    let (seg, off) = fw.dos.instance.dta;
     let state = ctx.read_bytes(seg, off, 0x15);
     let word = |at: u16| {
         let at = usize::from(at);
@@ -246,7 +246,7 @@ mod tests {
             ..Regs::default()
         });
         assert_eq!(o.bx, 0x0900);
-        assert_eq!(t.fw().dos.dta, (DATA, 0x0900));
+        assert_eq!(t.fw().dos.instance.dta, (DATA, 0x0900));
         t.path_call(0x4E00, 0, "README.TXT").unwrap();
         assert_eq!(t.get(0x0900 + 0x1E, 11), b"README.TXT\0");
     }

@@ -68,8 +68,8 @@ impl T {
             let fw = fw.unwrap();
             ctx.cpu.set_sreg(SegReg::SS, STACK);
             ctx.cpu.set_reg16(Reg16::SP, 0x100);
-            fw.dos.current_psp = PSP;
-            fw.dos.dta = (DATA, DTA);
+            fw.dos.instance.current_psp = PSP;
+            fw.dos.instance.dta = (DATA, DTA);
             init_psp_handles(fw, ctx, PSP, None);
         });
         T { m }
@@ -100,7 +100,7 @@ impl T {
     }
 
     pub(super) fn set_psp(&mut self, psp: u16) {
-        self.fw().dos.current_psp = psp;
+        self.fw().dos.instance.current_psp = psp;
     }
 
     pub(super) fn call(&mut self, r: Regs) -> Out {

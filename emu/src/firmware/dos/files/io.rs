@@ -22,7 +22,7 @@ use crate::firmware::{Ctx, Firmware};
 pub(super) fn close(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let handle = ctx.bx();
     let idx = sft_index(fw, ctx, handle)?;
-    if let Some((seg, off, _)) = jft(ctx, fw.dos.current_psp) {
+    if let Some((seg, off, _)) = jft(ctx, fw.dos.instance.current_psp) {
         ctx.wr8(seg, off.wrapping_add(handle), UNUSED);
     }
     fw.dos.files.release(idx);
@@ -149,7 +149,7 @@ pub(super) fn lseek(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 /// AH=45h: BX = handle; AX = new handle (the lowest free), sharing the entry.
 pub(super) fn dup(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let idx = sft_index(fw, ctx, ctx.bx())?;
-    let (seg, off, size) = jft(ctx, fw.dos.current_psp).ok_or(0x06u16)?;
+    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x06u16)?;
     let handle = (0..size)
         .find(|&h| ctx.rd8(seg, off.wrapping_add(h)) == UNUSED)
         .ok_or(0x04u16)?;
@@ -163,7 +163,7 @@ pub(super) fn dup(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 pub(super) fn force_dup(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let (from, to) = (ctx.bx(), ctx.cx());
     let idx = sft_index(fw, ctx, from)?;
-    let (seg, off, size) = jft(ctx, fw.dos.current_psp).ok_or(0x06u16)?;
+    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x06u16)?;
     if to >= size {
         return Err(0x06);
     }

@@ -284,7 +284,7 @@ fn jft(ctx: &Ctx, psp: u16) -> Option<(u16, u16, u16)> {
 
 /// The system file table index behind `handle` of the current process: 06h if none.
 fn sft_index(fw: &Firmware, ctx: &Ctx, handle: u16) -> Result<usize, u16> {
-    let (seg, off, size) = jft(ctx, fw.dos.current_psp).ok_or(0x06u16)?;
+    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x06u16)?;
     if handle >= size {
         return Err(0x06);
     }
@@ -308,7 +308,7 @@ fn entry_mut(fw: &mut Firmware, idx: usize) -> Result<&mut Sft, u16> {
 /// Opens `target` in a new system file table entry and a free handle of the current
 /// process (04h when either table is full).
 fn install(fw: &mut Firmware, ctx: &mut Ctx, target: Target, mode: u8) -> Result<u16, u16> {
-    let (seg, off, size) = jft(ctx, fw.dos.current_psp).ok_or(0x04u16)?;
+    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x04u16)?;
     let handle = (0..size)
         .find(|&h| ctx.rd8(seg, off.wrapping_add(h)) == UNUSED)
         .ok_or(0x04u16)?;
@@ -446,11 +446,11 @@ pub(crate) fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
             return true;
         }
         0x1A => {
-            fw.dos.dta = (ctx.ds(), ctx.dx());
+            fw.dos.instance.dta = (ctx.ds(), ctx.dx());
             return true;
         }
         0x2F => {
-            let (seg, off) = fw.dos.dta;
+            let (seg, off) = fw.dos.instance.dta;
             ctx.set_es(seg);
             ctx.set_bx(off);
             return true;

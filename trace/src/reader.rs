@@ -78,7 +78,7 @@ impl<R: Read> TraceReader<R> {
         let mut r = TraceReader {
             input,
             file_len,
-            layout: Layout::V1,
+            layout: Layout::CURRENT,
             version: 0,
             header: placeholder_header(),
             stats: ReadStats::default(),

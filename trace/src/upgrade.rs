@@ -1,8 +1,8 @@
 //! Reading older format versions: the upgrade path (FORMAT.md, "Versions").
 //!
 //! The reader looks at the version field (byte offset 8) and asks [`layout`] how to decode
-//! the rest. Today there is one version, so the only layout is the current one and nothing
-//! needs upgrading. The policy, for whoever changes the format:
+//! the rest. Version 2 is the current version; version 1 files are read through the frozen
+//! types of [`v1`] and converted. The policy, for whoever changes the format:
 //!
 //! 1. Appending a variant at the end of a stored enum (`Record`/`RawRecord`, and
 //!    `vexed_emu::machine::Input` and `vexed_emu::observe::Observation`) is not a format
@@ -20,12 +20,19 @@
 //!      [`decode_header`] and [`decode_record`] (fill new fields with what the old recorder
 //!      implied, e.g. the old default);
 //!    - keep a small trace written by version N under `trace/tests/data/` with a test that
-//!      it still reads (`format_v1.trace` does this for version 1).
+//!      it still reads (`format_v1.trace` does this for version 1, `format_v2.trace` for
+//!      version 2).
 //! 3. Versions are never reused, and a version is only dropped from [`layout`] with a
 //!    release note; [`OLDEST_READABLE_VERSION`] says which is the oldest still read.
 //!
 //! A newer file than this build knows is refused with [`TraceError::UnsupportedVersion`],
 //! whose message names both versions.
+//!
+//! # History
+//!
+//! - Version 2: `FirmwareConfig` gained `vmm: Option<VmmConfig>` at its end (the VM
+//!   manager). Version 1 headers are decoded as [`v1::Header`] and read with `vmm: None`
+//!   (a version 1 recorder had no VMM). Records and the footer did not change.
 
 use crate::codec;
 use crate::record::RawRecord;
@@ -42,14 +49,23 @@ pub fn supported_versions() -> std::ops::RangeInclusive<u32> {
 /// How the parts of a file of some version are decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// Version 1, the current version: decoded straight into the current types.
+    /// Version 1: the header through [`v1::Header`] (no VMM configuration); records and the
+    /// footer as in version 2.
     V1,
+    /// Version 2, the current version: decoded straight into the current types.
+    V2,
+}
+
+impl Layout {
+    /// The layout of [`FORMAT_VERSION`], what this build writes.
+    pub(crate) const CURRENT: Layout = Layout::V2;
 }
 
 /// The layout of format version `found`, or the error refusing it.
 pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
     match found {
         1 => Ok(Layout::V1),
+        2 => Ok(Layout::V2),
         _ => Err(TraceError::UnsupportedVersion {
             found,
             supported: FORMAT_VERSION,
@@ -60,27 +76,198 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
 /// The header from its decompressed payload.
 pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, String> {
     match layout {
-        Layout::V1 => codec::decode_exact(bytes),
+        Layout::V1 => codec::decode_exact::<v1::Header>(bytes).map(Header::from),
+        Layout::V2 => codec::decode_exact(bytes),
     }
 }
 
 /// One on-disk record from the start of `bytes`, and how many bytes it took.
 pub(crate) fn decode_record(layout: Layout, bytes: &[u8]) -> Result<(RawRecord, usize), String> {
     match layout {
-        Layout::V1 => codec::decode_prefix(bytes),
+        // Records did not change in version 2 (only Observation variants were appended).
+        Layout::V1 | Layout::V2 => codec::decode_prefix(bytes),
     }
 }
 
 /// The footer from its body.
 pub(crate) fn decode_footer(layout: Layout, bytes: &[u8]) -> Result<crate::Footer, String> {
     match layout {
-        Layout::V1 => codec::decode_exact(bytes),
+        // The footer did not change in version 2.
+        Layout::V1 | Layout::V2 => codec::decode_exact(bytes),
+    }
+}
+
+/// Format version 1, frozen: the types whose encoding version 2 changed, exactly as they
+/// were. Never edit them. The emu types they name (`MachineConfig`, `Program`, `XmsConfig`,
+/// `EmsConfig`, `DosConfig`) and `GuestFile` did not change in version 2; a later version
+/// that changes one of them copies it here as it was.
+pub(crate) mod v1 {
+    use serde::{Deserialize, Serialize};
+    use vexed_emu::firmware::dos::DosConfig;
+    use vexed_emu::firmware::ems::EmsConfig;
+    use vexed_emu::firmware::xms::XmsConfig;
+    use vexed_emu::firmware::{FirmwareConfig as CurrentFirmwareConfig, Program};
+    use vexed_emu::machine::MachineConfig;
+
+    use crate::GuestFile;
+
+    /// `vexed_emu::firmware::FirmwareConfig` of version 1: no VMM.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct FirmwareConfig {
+        pub xms: Option<XmsConfig>,
+        pub ems: Option<EmsConfig>,
+        pub dos: DosConfig,
+    }
+
+    /// [`crate::Header`] of version 1: its firmware configuration has no VMM.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct Header {
+        pub emulator_version: String,
+        pub name: String,
+        pub machine: MachineConfig,
+        pub firmware: FirmwareConfig,
+        pub programs: Vec<Program>,
+        pub seed: Option<u64>,
+        pub scenario: String,
+        pub max_ticks: u64,
+        pub checkpoint_interval: u64,
+        pub drive_writable: bool,
+        pub dirs: Vec<String>,
+        pub files: Vec<GuestFile>,
+    }
+
+    impl From<FirmwareConfig> for CurrentFirmwareConfig {
+        fn from(old: FirmwareConfig) -> CurrentFirmwareConfig {
+            let FirmwareConfig { xms, ems, dos } = old;
+            CurrentFirmwareConfig {
+                xms,
+                ems,
+                dos,
+                // A version 1 recorder had no VM manager.
+                vmm: None,
+            }
+        }
+    }
+
+    impl From<Header> for crate::Header {
+        fn from(old: Header) -> crate::Header {
+            let Header {
+                emulator_version,
+                name,
+                machine,
+                firmware,
+                programs,
+                seed,
+                scenario,
+                max_ticks,
+                checkpoint_interval,
+                drive_writable,
+                dirs,
+                files,
+            } = old;
+            crate::Header {
+                emulator_version,
+                name,
+                machine,
+                firmware: firmware.into(),
+                programs,
+                seed,
+                scenario,
+                max_ticks,
+                checkpoint_interval,
+                drive_writable,
+                dirs,
+                files,
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vexed_emu::firmware::Program;
+    use vexed_emu::firmware::dos::DosConfig;
+    use vexed_emu::firmware::vmm::{VmSpec, VmmConfig};
+    use vexed_emu::firmware::xms::XmsConfig;
+
+    fn v1_header() -> v1::Header {
+        v1::Header {
+            emulator_version: "vexed 0.1.0".into(),
+            name: "old".into(),
+            machine: Default::default(),
+            firmware: v1::FirmwareConfig {
+                xms: Some(XmsConfig::default()),
+                ems: None,
+                dos: DosConfig::default(),
+            },
+            programs: vec![Program {
+                name: "A.COM".into(),
+                args: "/x".into(),
+            }],
+            seed: Some(7),
+            scenario: "name = \"old\"\n".into(),
+            max_ticks: 1000,
+            checkpoint_interval: 100,
+            drive_writable: true,
+            dirs: vec!["SUB".into()],
+            files: vec![crate::GuestFile::new("A.COM".into(), vec![0xCD, 0x20])],
+        }
+    }
+
+    #[test]
+    fn a_version_1_header_reads_without_a_vmm() {
+        let old = v1_header();
+        let bytes = codec::encode(&old).unwrap();
+        let h = decode_header(layout(1).unwrap(), &bytes).unwrap();
+        assert_eq!(h.firmware.vmm, None);
+        assert_eq!(h.firmware.xms, old.firmware.xms);
+        assert_eq!(h.firmware.ems, old.firmware.ems);
+        assert_eq!(h.firmware.dos, old.firmware.dos);
+        assert_eq!(h.name, "old");
+        assert_eq!(h.files, old.files);
+        // The same bytes are not a version 2 header: the VMM field is missing.
+        assert!(decode_header(Layout::V2, &bytes).is_err());
+    }
+
+    #[test]
+    fn version_2_appends_the_vmm_to_the_version_1_encoding() {
+        // A version 2 header without a VMM is the version 1 encoding plus one `None` byte
+        // for `vmm` at the end of the firmware configuration (before `programs`).
+        let old = v1_header();
+        let mut new = Header::from(old.clone());
+        let old_bytes = codec::encode(&old).unwrap();
+        let new_bytes = codec::encode(&new).unwrap();
+        let firmware_end = codec::encode(&(
+            &old.emulator_version,
+            &old.name,
+            &old.machine,
+            &old.firmware,
+        ))
+        .unwrap()
+        .len();
+        assert_eq!(new_bytes[..firmware_end], old_bytes[..firmware_end]);
+        assert_eq!(new_bytes[firmware_end], 0, "vmm: None");
+        assert_eq!(new_bytes[firmware_end + 1..], old_bytes[firmware_end..]);
+        // And a version 2 header with a VMM reads back with it.
+        new.firmware.vmm = Some(VmmConfig {
+            vms: vec![VmSpec::new(Program {
+                name: "B.EXE".into(),
+                args: String::new(),
+            })],
+            ..VmmConfig::default()
+        });
+        let bytes = codec::encode(&new).unwrap();
+        assert_eq!(decode_header(layout(2).unwrap(), &bytes).unwrap(), new);
+    }
+
+    #[test]
+    fn the_current_layout_is_that_of_the_current_version() {
+        assert_eq!(layout(FORMAT_VERSION).unwrap(), Layout::CURRENT);
+        assert_eq!(FORMAT_VERSION, 2);
+        assert_eq!(OLDEST_READABLE_VERSION, 1);
+        assert_eq!(layout(1).unwrap(), Layout::V1);
+    }
 
     #[test]
     fn the_current_version_is_readable() {

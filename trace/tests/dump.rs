@@ -12,7 +12,7 @@ fn dump_text(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const HEADER_TEXT: &str = r#"format_version: 1
+const HEADER_TEXT: &str = r#"format_version: 2
 emulator_version: vexed 0.1.0 (test)
 name: sample
 machine.model: I80286
@@ -22,6 +22,7 @@ machine.clock: Host
 firmware.xms: Some(XmsConfig { handles: 16, hma_min_kb: 10 })
 firmware.ems: None
 firmware.dos: DosConfig { boot_time: DateTime { year: 1993, month: 6, day: 15, hour: 13, minute: 45, second: 30 } }
+firmware.vmm: None
 programs: 2
 program[0]: TSR.COM "/install"
 program[1]: SUB\CLIENT.EXE ""
@@ -81,6 +82,31 @@ fn the_dump_text_is_stable() {
 }
 
 #[test]
+fn the_dump_shows_the_vmm_configuration() {
+    let text = dump_text(&sample_v2());
+    let line = "firmware.vmm: Some(VmmConfig { slice: 3, vms: [\
+        VmSpec { program: Program { name: \"SUB\\\\CLIENT.EXE\", args: \"/vm\" }, \
+        foreground_priority: 300, background_priority: 25 }, \
+        VmSpec { program: Program { name: \"TSR.COM\", args: \"\" }, \
+        foreground_priority: 10000, background_priority: 1 }], focus: 1, \
+        rules: VmmRules { critical_sections: true, indos: false, interrupts_in_service: true, \
+        xms_lock_after_start: true } })\n";
+    assert!(text.contains(line), "{line} in {text}");
+}
+
+#[test]
+fn a_version_1_trace_dumps_as_version_1_without_a_vmm() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v1.trace");
+    let bytes = std::fs::read(path).unwrap();
+    let text = dump_text(&bytes);
+    let expected = HEADER_TEXT.replacen("format_version: 2\n", "format_version: 1\n", 1);
+    assert!(text.starts_with(&expected), "{text}");
+    let i = info_from_reader(&mut TraceReader::new(&bytes[..]).unwrap()).unwrap();
+    assert_eq!(i.format_version, 1);
+    assert!(i.to_string().contains("format: version 1\n"), "{i}");
+}
+
+#[test]
 fn dump_stops_at_an_error_after_writing_what_it_read() {
     let mut bytes = sample();
     let n = bytes.len();
@@ -110,7 +136,7 @@ fn info_of_a_file() {
     );
     assert_eq!(i.bytes, bytes.len() as u64);
     assert_eq!(i.header_bytes + i.frame_bytes + i.footer_bytes, i.bytes);
-    assert_eq!(i.format_version, 1);
+    assert_eq!(i.format_version, 2);
     assert_eq!(i.name, "sample");
     assert_eq!(i.guest_files, 2);
     assert_eq!(i.guest_file_bytes, 11);
@@ -129,7 +155,7 @@ fn info_of_a_file() {
     let text = i.to_string();
     for line in [
         "name: sample\n",
-        "format: version 1\n",
+        "format: version 2\n",
         "records: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots\n",
         "final tick: 8590007641 (8590.007641s)\n",
         "final state hash: feedfacecafebeef\n",

@@ -28,33 +28,3 @@ fn the_version_1_fixture_still_reads() {
     assert_eq!(f.end, END);
     assert_eq!(f.counts.frames, 7);
 }
-
-#[test]
-fn this_build_writes_what_the_fixture_holds() {
-    // zstd's output may differ between library versions, so compare what both decode to
-    // (done above) and the parts that are not compressed: the prefix of the header and
-    // the footer.
-    let old = std::fs::read(fixture()).unwrap();
-    let new = sample();
-    assert_eq!(old[..12], new[..12], "magic and version");
-    let footer_len = 76;
-    assert_eq!(
-        old[old.len() - footer_len..],
-        new[new.len() - footer_len..],
-        "the footer"
-    );
-}
-
-/// Writes the fixture if it does not exist: `cargo test -p vexed-trace --test format_v1
-/// -- --ignored`. Only ever for a new version's new fixture.
-#[test]
-#[ignore]
-fn write_the_fixture() {
-    let path = fixture();
-    assert!(
-        !path.exists(),
-        "{} exists: never rewrite a fixture",
-        path.display()
-    );
-    std::fs::write(&path, sample()).unwrap();
-}

@@ -1,12 +1,16 @@
 //! Shared fixtures of the trace tests: a header and records covering every kind.
 //!
 //! `header()`, `records()` and `sample()` are also what `data/format_v1.trace` was written
-//! from (see `format_v1.rs`): do not change them; add new fixtures beside them instead.
+//! from (see `format_v1.rs`), and `header_v2()`, `records()` and `sample_v2()` what
+//! `data/format_v2.trace` was written from (see `format_v2.rs`): do not change their
+//! values; add new fixtures beside them instead. (`header()` has `vmm: None` since version
+//! 2: that is what its version 1 encoding reads as.)
 #![allow(dead_code)]
 
 use vexed_emu::clock::TickRate;
 use vexed_emu::cpu::Model;
 use vexed_emu::firmware::dos::DosConfig;
+use vexed_emu::firmware::vmm::{VmSpec, VmmConfig, VmmRules};
 use vexed_emu::firmware::xms::XmsConfig;
 use vexed_emu::firmware::{FirmwareConfig, Program};
 use vexed_emu::machine::{ClockMode, Input, MachineConfig};
@@ -40,6 +44,7 @@ pub fn header() -> Header {
             }),
             ems: None,
             dos,
+            vmm: None,
         },
         programs: vec![
             Program {
@@ -62,6 +67,39 @@ pub fn header() -> Header {
             GuestFile::new("SUB\\CLIENT.EXE".into(), b"MZ\x00\x01rest".to_vec()),
         ],
     }
+}
+
+/// [`header`] with a VM manager whose every setting differs from the default (the header
+/// of `data/format_v2.trace`).
+pub fn header_v2() -> Header {
+    let mut h = header();
+    h.firmware.vmm = Some(VmmConfig {
+        slice: 3,
+        vms: vec![
+            VmSpec {
+                program: Program {
+                    name: "SUB\\CLIENT.EXE".into(),
+                    args: "/vm".into(),
+                },
+                foreground_priority: 300,
+                background_priority: 25,
+            },
+            VmSpec {
+                program: Program {
+                    name: "TSR.COM".into(),
+                    args: String::new(),
+                },
+                foreground_priority: 10_000,
+                background_priority: 1,
+            },
+        ],
+        focus: 1,
+        rules: VmmRules {
+            indos: false,
+            ..VmmRules::default()
+        },
+    });
+    h
 }
 
 /// One of every input.
@@ -159,11 +197,16 @@ pub const END: &str = "all programs finished (last exit code 0)";
 
 /// A complete trace of `records` in frames of at most `per_frame` records.
 pub fn trace_bytes(records: &[Record], per_frame: u64) -> Vec<u8> {
+    trace_bytes_with(&header(), records, per_frame)
+}
+
+/// [`trace_bytes`] with `header`.
+pub fn trace_bytes_with(header: &Header, records: &[Record], per_frame: u64) -> Vec<u8> {
     let opts = WriterOptions {
         max_frame_records: per_frame,
         ..WriterOptions::default()
     };
-    let mut w = TraceWriter::with_options(Vec::new(), &header(), opts).unwrap();
+    let mut w = TraceWriter::with_options(Vec::new(), header, opts).unwrap();
     for r in records {
         w.push(r.clone()).unwrap();
     }
@@ -174,6 +217,11 @@ pub fn trace_bytes(records: &[Record], per_frame: u64) -> Vec<u8> {
 /// The sample trace: every record kind, several frames.
 pub fn sample() -> Vec<u8> {
     trace_bytes(&records(), 4)
+}
+
+/// [`sample`] with [`header_v2`]: what `data/format_v2.trace` holds.
+pub fn sample_v2() -> Vec<u8> {
+    trace_bytes_with(&header_v2(), &records(), 4)
 }
 
 /// What reading `bytes` gave: the records delivered before the end or the first error,

@@ -306,13 +306,7 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
         svc::INT21_RESUME => finish_int21(fw, ctx),
         svc::DOS_IDLE => {
             if let Some(v) = fw.vmm.as_deref_mut().filter(|v| v.running()) {
-                vmm::sched::request(
-                    v,
-                    vmm::Request {
-                        reason: SwitchReason::DosIdle,
-                        to: None,
-                    },
-                );
+                vmm::sched::request(v, vmm::Request::next(SwitchReason::DosIdle));
             }
         }
         s if s == svc::dos(0x20) => {

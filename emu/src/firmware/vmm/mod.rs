@@ -194,6 +194,23 @@ pub(crate) struct Request {
     pub reason: SwitchReason,
     /// A specific VM (by index), or the next one in round-robin order.
     pub to: Option<usize>,
+    /// Only a VM that is not halted qualifies (the running one gives its time away).
+    pub runnable_only: bool,
+}
+
+impl Request {
+    /// The next VM in round-robin order, for `reason`; idle, yield and DOS-idle requests
+    /// only go to a VM that is not halted.
+    pub(crate) fn next(reason: SwitchReason) -> Request {
+        Request {
+            reason,
+            to: None,
+            runnable_only: matches!(
+                reason,
+                SwitchReason::Idle | SwitchReason::Yield | SwitchReason::DosIdle
+            ),
+        }
+    }
 }
 
 /// The VM manager's state.
@@ -278,13 +295,7 @@ pub(crate) fn int2f(vmm: &mut Vmm, ctx: &mut Ctx) {
         }
         0x80 => {
             ctx.set_al(0);
-            sched::request(
-                vmm,
-                Request {
-                    reason: SwitchReason::Yield,
-                    to: None,
-                },
-            );
+            sched::request(vmm, Request::next(SwitchReason::Yield));
         }
         0x81 => vmm.critical = vmm.critical.saturating_add(1),
         0x82 => vmm.critical = vmm.critical.saturating_sub(1),

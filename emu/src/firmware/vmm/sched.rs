@@ -14,14 +14,6 @@ use super::{Request, Vmm, switch};
 use crate::devices::pic::{Chip, PicPair};
 use crate::observe::SwitchReason;
 
-/// Which VMs a request may go to.
-fn only_runnable(reason: SwitchReason) -> bool {
-    matches!(
-        reason,
-        SwitchReason::Idle | SwitchReason::Yield | SwitchReason::DosIdle
-    )
-}
-
 /// Requests that wait for a rule to clear; the others are chances taken or dropped.
 fn waits(reason: SwitchReason) -> bool {
     matches!(
@@ -50,7 +42,7 @@ impl Vmm {
         (1..n).map(|k| (self.current + k) % n).find(|&i| {
             let vm = &self.vms[i];
             vm.ended.is_none()
-                && (!only_runnable(req.reason) || vm.cpu.as_ref().is_some_and(|c| !c.halted()))
+                && (!req.runnable_only || vm.cpu.as_ref().is_some_and(|c| !c.halted()))
         })
     }
 
@@ -94,24 +86,20 @@ impl Firmware {
             return;
         };
         if halted {
+            // An idle VM passes the interrupt on to the next VM, halted or not, so every
+            // waiting VM gets timer interrupts in turn.
             request(
                 vmm,
                 Request {
-                    reason: SwitchReason::SliceEnd,
-                    to: None,
+                    runnable_only: false,
+                    ..Request::next(SwitchReason::Idle)
                 },
             );
             return;
         }
         vmm.slice_left = vmm.slice_left.saturating_sub(1);
         if vmm.slice_left == 0 {
-            request(
-                vmm,
-                Request {
-                    reason: SwitchReason::SliceEnd,
-                    to: None,
-                },
-            );
+            request(vmm, Request::next(SwitchReason::SliceEnd));
         }
     }
 
@@ -150,13 +138,7 @@ impl Firmware {
         let Some(vmm) = self.vmm.as_deref_mut().filter(|v| v.running()) else {
             return false;
         };
-        request(
-            vmm,
-            Request {
-                reason: SwitchReason::Idle,
-                to: None,
-            },
-        );
+        request(vmm, Request::next(SwitchReason::Idle));
         self.vmm_switch_point(ctx)
     }
 
@@ -180,6 +162,7 @@ impl Firmware {
             Request {
                 reason: SwitchReason::Input,
                 to: Some(focus),
+                runnable_only: false,
             },
         );
         true

@@ -28,7 +28,7 @@ use thiserror::Error;
 
 use crate::bus::{Bus, IoSize};
 use crate::clock::TickRate;
-use crate::cpu::{Cpu, Exit, Model};
+use crate::cpu::{Cpu, Exit, Model, SegReg};
 use crate::devices::dma::DmaPair;
 use crate::devices::kbc::Kbc;
 use crate::devices::pic::PicPair;
@@ -390,7 +390,12 @@ impl Machine {
                 && let Some(fw) = self.firmware.as_deref_mut()
                 && fw.vmm_hold_keyboard(&self.bus.pic)
             {
-                // The key waits for the VM with the focus.
+                // The key belongs to the VM with the focus: switch there now (it then
+                // takes the interrupt), or hold the interrupt while a rule holds the
+                // switch back.
+                if self.firmware_call(Firmware::vmm_switch_point) == Some(true) {
+                    continue;
+                }
                 intr = false;
             }
             if intr && self.cpu.interrupts_enabled() {
@@ -399,10 +404,19 @@ impl Machine {
                 continue;
             }
             self.cpu.set_intr(intr);
+            if self.cpu.halted()
+                && self.cpu.interrupts_enabled()
+                && self.firmware_call(Firmware::vmm_idle) == Some(true)
+            {
+                // Another VM runs while this one waits. (Zero-time work at the current
+                // tick is all done before a deadline there returns, so how a run is cut
+                // into calls never changes where a switch lands.)
+                continue;
+            }
             if self.now >= deadline {
                 return Stop::Deadline;
             }
-            let until = self
+            let mut until = self
                 .bus
                 .events
                 .next_tick()
@@ -412,13 +426,21 @@ impl Machine {
                     // No NMI source exists: only a reset could wake this CPU.
                     return Stop::HaltedForever;
                 }
-                if self.firmware_call(Firmware::vmm_idle) == Some(true) {
-                    // Another VM runs while this one waits.
-                    continue;
-                }
                 // Halted time skips to the next event (DESIGN.md section 2).
                 self.now = until.max(self.now);
                 continue;
+            }
+            if self
+                .firmware
+                .as_deref()
+                .is_some_and(Firmware::vmm_switch_wanted)
+            {
+                // A VM switch is wanted but a rule holds it back (InDOS, a critical
+                // section, an interrupt in service). What clears the rule may be any
+                // instruction of the running VM (an EOI, a store to InDOS), so the switch point is checked
+                // after every instruction until the switch happens: it lands on the same
+                // instruction however the run is cut into calls.
+                until = until.min(self.now + 1);
             }
             self.bus.slice_start = self.now;
             self.bus.yield_now = false;
@@ -452,9 +474,12 @@ impl Machine {
 
     /// An IRQ0 edge, whatever its source: the VMM counts time slices in them.
     fn timer_edge(&mut self) {
-        let halted = self.cpu.halted();
+        let halted_at = self
+            .cpu
+            .halted()
+            .then(|| (self.cpu.sreg(SegReg::CS), self.cpu.ip()));
         if let Some(fw) = self.firmware.as_deref_mut() {
-            fw.vmm_timer_edge(halted);
+            fw.vmm_timer_edge(halted_at);
         }
     }
 

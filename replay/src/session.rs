@@ -504,7 +504,9 @@ fn run_to(
     console: &mut dyn Write,
     progress: Option<&AtomicU64>,
 ) -> Result<Option<Divergence>, SessionError> {
-    while m.now() < tick {
+    // At least one call, even at `tick` itself: what the machine does at its current tick
+    // without spending any (a VM switch after an input) belongs to that tick.
+    loop {
         // In slices, so a progress bar moves during long stretches without records.
         let stop = m.run_until(tick.min(m.now().saturating_add(SLICE)));
         if let Some(p) = progress {
@@ -524,6 +526,9 @@ fn run_to(
                 format!("it stopped: {}", end_text(Some(stop), m.now(), u64::MAX)),
                 None,
             )));
+        }
+        if m.now() >= tick {
+            break;
         }
     }
     Ok(None)
@@ -585,6 +590,11 @@ pub fn summary<R: Read>(reader: &mut TraceReader<R>) -> Result<String, SessionEr
         )),
     }
     Ok(out)
+}
+
+/// The header of trace bytes in memory.
+pub fn header_of(bytes: &[u8]) -> Result<Header, SessionError> {
+    Ok(TraceReader::new(bytes)?.header().clone())
 }
 
 /// [`summary`] of trace bytes in memory.

@@ -40,6 +40,9 @@ use process::Ending;
 /// The top of conventional memory (640 KiB) as a segment.
 const CONVENTIONAL_TOP: u16 = 0xA000;
 
+/// Bytes of the key-wait loop stub.
+const WAIT_LOOP_LEN: u16 = 10;
+
 /// DOS settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DosConfig {
@@ -139,6 +142,13 @@ impl Dos {
         }
     }
 
+    /// Whether `cs:ip` lies in the loop where a DOS call waits for a key (`STI`, Int 28h,
+    /// `HLT`, then the retry trap).
+    pub(crate) fn in_wait_loop(&self, cs: u16, ip: u16) -> bool {
+        cs == DOS_CODE_SEG
+            && (self.stubs.int21_wait..self.stubs.int21_wait + WAIT_LOOP_LEN).contains(&ip)
+    }
+
     pub fn shell_terminations(&self) -> &[Termination] {
         &self.instance.terminations
     }
@@ -202,6 +212,7 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     a.iret();
     stubs.int21_wait = a.here();
     a.sti().int(0x28).hlt().cli().trap(svc::INT21_RESUME).iret();
+    debug_assert_eq!(a.here() - stubs.int21_wait, WAIT_LOOP_LEN);
     let int23 = a.here();
     a.trap(svc::dos(0x23)).iret();
     let int24 = a.here();

@@ -80,19 +80,26 @@ impl Firmware {
     }
 
     /// An IRQ0 edge: counts down the running VM's slice; a halted VM passes the interrupt
-    /// on to the next VM.
-    pub(crate) fn vmm_timer_edge(&mut self, halted: bool) {
+    /// on to the next VM. `halted_at` is where the processor waits in `HLT`, if it does.
+    pub(crate) fn vmm_timer_edge(&mut self, halted_at: Option<(u16, u16)>) {
+        let in_dos_idle = halted_at.is_some_and(|(cs, ip)| self.dos.in_wait_loop(cs, ip));
         let Some(vmm) = self.vmm.as_deref_mut().filter(|v| v.running()) else {
             return;
         };
-        if halted {
+        if halted_at.is_some() {
             // An idle VM passes the interrupt on to the next VM, halted or not, so every
-            // waiting VM gets timer interrupts in turn.
+            // waiting VM gets timer interrupts in turn. One halted in DOS's wait for a key
+            // is idle at Int 28h, where InDOS does not hold the switch back.
+            let reason = if in_dos_idle {
+                SwitchReason::DosIdle
+            } else {
+                SwitchReason::Idle
+            };
             request(
                 vmm,
                 Request {
                     runnable_only: false,
-                    ..Request::next(SwitchReason::Idle)
+                    ..Request::next(reason)
                 },
             );
             return;

@@ -143,6 +143,34 @@ enum Command {
         #[arg(long, default_value = "fuzz-failures")]
         out: PathBuf,
     },
+    /// Draw VM scheduling over time as an SVG picture, from the trace's records alone
+    /// (nothing is re-executed).
+    ///
+    /// One lane per VM ("VM 1 (system)", "VM 2 PROGRAM.COM"), plus "DOS" for the time
+    /// before the VMM's first switch (a trace without VMs has only that lane) and one for
+    /// the inputs (IRQ, key, timer tick, DMA done, serial byte). A bar covers each interval
+    /// a VM held the processor, coloured by why it ended (the switch reason); critical
+    /// sections (Int 2Fh 1681h..1682h) are hatched over the lane of the VM that entered
+    /// them; XMS and EMS calls are tick marks on the caller's lane. The x axis is in ticks
+    /// and milliseconds. Intervals narrower than a pixel are merged into one bar, so the
+    /// picture stays small however many switches the trace holds. Exit 0 when written, 2
+    /// for an unreadable trace or a bad range.
+    Timeline {
+        /// The trace to draw.
+        trace: PathBuf,
+        /// The SVG file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// First tick shown (default: 0).
+        #[arg(long)]
+        from: Option<u64>,
+        /// Last tick shown (default: the end of the run).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Picture width in pixels (the height follows from the number of lanes).
+        #[arg(long, default_value_t = vexed_replay::timeline::DEFAULT_WIDTH)]
+        width: u32,
+    },
     /// Golden traces of the bundled scenarios.
     Golden {
         #[command(subcommand)]
@@ -271,6 +299,13 @@ fn run() -> Result<ExitCode> {
             seed,
             out,
         } => traces::fuzz(&scenario, cases, seed.as_deref(), &out),
+        Command::Timeline {
+            trace,
+            output,
+            from,
+            to,
+            width,
+        } => traces::timeline(&trace, &output, from, to, width),
         Command::Golden {
             action: GoldenAction::Update { scenarios, golden },
         } => traces::golden_update(&scenarios, &golden),

@@ -1,4 +1,4 @@
-//! The trace commands of the `vexed` binary: record, replay, dump, info and golden.
+//! The trace commands of the `vexed` binary: record, replay, dump, info, timeline and golden.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Write};
@@ -13,6 +13,7 @@ use vexed_emu::machine::ClockMode;
 use vexed_replay::scenario::Scenario;
 use vexed_replay::session::{self, RecordOptions, Replayed};
 use vexed_replay::source::{InputSource, Live, Perturbation, Scripted, Seeded};
+use vexed_replay::timeline;
 use vexed_trace::{TraceReader, dump, info};
 
 /// Runs `work` with a tick counter; when stderr is a terminal, a progress bar (ticks of
@@ -292,6 +293,37 @@ pub fn info_trace(path: &Path, json: bool) -> Result<ExitCode> {
     } else {
         print!("{i}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vexed timeline`: writes the SVG picture of the trace's VM scheduling to `output`.
+pub fn timeline(
+    path: &Path,
+    output: &Path,
+    from: Option<u64>,
+    to: Option<u64>,
+    width: u32,
+) -> Result<ExitCode> {
+    let opts = timeline::Options { from, to, width };
+    opts.check()?;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file.metadata().ok().map(|m| m.len());
+    let mut reader = TraceReader::with_file_len(BufReader::new(file), len)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let source = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let svg = timeline::from_reader(&mut reader, &source, &opts)
+        .with_context(|| format!("drawing the timeline of {}", path.display()))?;
+    std::fs::write(output, svg).with_context(|| format!("cannot write {}", output.display()))?;
+    if let Some(tick) = reader.truncated_after() {
+        eprintln!(
+            "vexed: note: {} is truncated after tick {tick}; the picture ends there",
+            path.display()
+        );
+    }
+    eprintln!("vexed: wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,70 @@
+//! `vexed timeline` on a golden trace: the picture is well-formed SVG, and a trace without
+//! any VM observation has exactly one processor lane, "DOS" (plus the inputs lane).
+
+use vexed_replay::timeline::{self, Options};
+use vexed_tests::corpora_dir;
+use vexed_trace::TraceReader;
+
+fn draw(name: &str, opts: &Options) -> String {
+    let path = corpora_dir().join("golden").join(format!("{name}.trace"));
+    let mut reader = TraceReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    timeline::from_reader(&mut reader, &format!("{name}.trace"), opts)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn lane_labels(doc: &roxmltree::Document) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.attribute("class") == Some("lane-label"))
+        .map(|n| n.text().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn parse(svg: &str) -> roxmltree::Document<'_> {
+    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed: {e}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    for attr in ["width", "height", "viewBox"] {
+        assert!(root.attribute(attr).is_some(), "no {attr} on <svg>");
+    }
+    doc
+}
+
+#[test]
+fn xmsshare_timeline_is_one_dos_lane() {
+    let svg = draw("xmsshare", &Options::default());
+    let doc = parse(&svg);
+    assert_eq!(lane_labels(&doc), ["DOS", "inputs"]);
+    assert!(
+        svg.contains("VM scheduling of xmsshare (xmsshare.trace)"),
+        "title"
+    );
+    // DOS runs the whole time: one bar, still running at the end.
+    let bars = doc
+        .descendants()
+        .filter(|n| n.attribute("data-lane") == Some("dos"))
+        .flat_map(|g| g.descendants())
+        .filter(|n| n.attribute("class") == Some("bar r-running"))
+        .count();
+    assert_eq!(bars, 1);
+    // The scenario calls XMS: marks on the DOS lane.
+    let xms = doc
+        .descendants()
+        .filter(|n| n.attribute("data-lane") == Some("dos"))
+        .flat_map(|g| g.descendants())
+        .filter(|n| n.attribute("class") == Some("mark xms"))
+        .count();
+    assert!(xms > 0, "no XMS marks");
+}
+
+#[test]
+fn xmsshare_timeline_window_is_well_formed() {
+    let opts = Options {
+        from: Some(1_000),
+        to: Some(2_000_000),
+        width: 600,
+    };
+    let doc_text = draw("xmsshare", &opts);
+    let doc = parse(&doc_text);
+    assert_eq!(doc.root_element().attribute("width"), Some("600"));
+    assert_eq!(lane_labels(&doc), ["DOS", "inputs"]);
+}

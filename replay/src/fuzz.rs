@@ -138,16 +138,28 @@ pub fn report_of(trace: &[u8]) -> Result<RunReport, SessionError> {
     let mut reader = TraceReader::new(trace)?;
     let mut console = Vec::new();
     let mut terminations = Vec::new();
-    let mut depth = 0usize;
+    let mut vm_exits = Vec::new();
+    // EXEC depth per VM (index = VM id; 0 and 1 are the machine before and outside the
+    // DOS VMs).
+    let mut depth = vec![0usize; 2];
+    let mut vm = 1usize;
     while let Some(r) = reader.next_record()? {
         if let Record::Observation { observation, .. } = r {
             match observation {
                 Observation::Console { bytes } => console.extend(bytes),
-                Observation::ProgramStart { .. } => depth += 1,
+                Observation::VmSwitch { to, .. } => {
+                    vm = usize::from(to);
+                    if depth.len() <= vm {
+                        depth.resize(vm + 1, 0);
+                    }
+                }
+                Observation::VmExited { vm: id, code } => vm_exits.push((id, code)),
+                Observation::ProgramStart { .. } => depth[vm] += 1,
                 Observation::ProgramExit { code, kind, .. } => {
-                    depth = depth.saturating_sub(1);
-                    // Only the shell's children count (a program's own EXECs do not).
-                    if depth == 0 {
+                    depth[vm] = depth[vm].saturating_sub(1);
+                    // Only the shell's children count (a program's own EXECs do not), and
+                    // only the plain shell's (a DOS VM's program is reported by VmExited).
+                    if depth[vm] == 0 && vm == 1 {
                         terminations.push(Termination { code, kind });
                     }
                 }
@@ -168,6 +180,7 @@ pub fn report_of(trace: &[u8]) -> Result<RunReport, SessionError> {
         end,
         console,
         terminations,
+        vm_exits,
         ticks,
         skipped: Vec::new(),
     })

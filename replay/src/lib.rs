@@ -14,6 +14,8 @@ pub mod drive;
 pub mod fuzz;
 pub mod run;
 pub mod scenario;
+pub mod schedule;
 pub mod session;
 pub mod source;
 pub mod statediff;
+pub mod timeline;

@@ -42,6 +42,8 @@ pub struct RunReport {
     pub console: Vec<u8>,
     /// How each program ended, in order.
     pub terminations: Vec<Termination>,
+    /// How each DOS VM's program ended: (VM id, exit code), in the order they ended.
+    pub vm_exits: Vec<(u16, u8)>,
     pub ticks: u64,
     /// Host files left off drive C:.
     pub skipped: Vec<Skipped>,
@@ -113,10 +115,16 @@ pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
         .firmware()
         .map(|f| f.terminations().to_vec())
         .unwrap_or_default();
+    let vm_exits = m
+        .firmware()
+        .and_then(Firmware::vmm)
+        .map(|v| v.vm_exits())
+        .unwrap_or_default();
     Ok(RunReport {
         end,
         console,
         terminations,
+        vm_exits,
         ticks: m.now(),
         skipped,
     })
@@ -215,6 +223,21 @@ pub fn check(s: &Scenario, r: &RunReport) -> Vec<String> {
             None => failures.push(format!(
                 "{} did not finish, expected exit code {want}",
                 s.programs[i].name
+            )),
+        }
+    }
+    let vms = s.firmware.vmm.as_ref().map_or(&[][..], |v| &v.vms[..]);
+    for (i, want) in s.vm_exit_codes.iter().enumerate() {
+        let Some(want) = want else { continue };
+        let id = 2 + i as u16;
+        let name = vms.get(i).map_or("?", |v| v.program.name.as_str());
+        match r.vm_exits.iter().find(|(vm, _)| *vm == id) {
+            Some((_, code)) if code == want => {}
+            Some((_, code)) => failures.push(format!(
+                "{name} in VM {id} exited with code {code}, expected {want}"
+            )),
+            None => failures.push(format!(
+                "{name} in VM {id} did not finish, expected exit code {want}"
             )),
         }
     }

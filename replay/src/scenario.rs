@@ -12,6 +12,7 @@ use vexed_emu::cpu::Model;
 use vexed_emu::firmware::bios::{DateTime, scancode_for};
 use vexed_emu::firmware::dos::DosConfig;
 use vexed_emu::firmware::ems::EmsConfig;
+use vexed_emu::firmware::vmm::{VmSpec, VmmConfig, VmmRules};
 use vexed_emu::firmware::xms::XmsConfig;
 use vexed_emu::firmware::{FirmwareConfig, Program};
 use vexed_emu::machine::{ClockMode, Input, MachineConfig};
@@ -55,6 +56,9 @@ struct Manifest {
     ems: Option<EmsSection>,
     #[serde(default, rename = "program")]
     programs: Vec<ProgramSection>,
+    vmm: Option<VmmSection>,
+    #[serde(default, rename = "vm")]
+    vms: Vec<VmSection>,
     #[serde(default, rename = "input")]
     inputs: Vec<InputSection>,
     #[serde(default)]
@@ -101,6 +105,37 @@ struct ProgramSection {
     #[serde(default)]
     args: String,
     exit_code: Option<u8>,
+}
+
+/// `[vmm]`: the VM manager started after the programs (see `vexed_emu::firmware::vmm`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VmmSection {
+    /// Timer interrupts per time slice at priority 100.
+    slice: Option<u32>,
+    /// The DOS VM (1 = the first `[[vm]]`) with the keyboard focus.
+    focus: Option<usize>,
+    /// The modelled rules; switch one off to see what it protects.
+    #[serde(default = "yes")]
+    critical_sections: bool,
+    #[serde(default = "yes")]
+    indos: bool,
+    #[serde(default = "yes")]
+    interrupts_in_service: bool,
+    #[serde(default = "yes")]
+    xms_lock_after_start: bool,
+}
+
+/// `[[vm]]`: one DOS VM and the program it runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VmSection {
+    name: String,
+    #[serde(default)]
+    args: String,
+    exit_code: Option<u8>,
+    foreground_priority: Option<u16>,
+    background_priority: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +186,8 @@ pub struct Scenario {
     pub programs: Vec<Program>,
     /// Expected exit code per program (None = not checked).
     pub exit_codes: Vec<Option<u8>>,
+    /// The expected exit code of each DOS VM's program (VM ids 2, 3, ...).
+    pub vm_exit_codes: Vec<Option<u8>>,
     /// Inputs sorted by tick (stable: file order for equal ticks).
     pub inputs: Vec<(u64, Input)>,
     pub expect_console: Option<String>,
@@ -208,6 +245,7 @@ impl Scenario {
                 args: args.join(" "),
             }],
             exit_codes: vec![None],
+            vm_exit_codes: Vec::new(),
             inputs: Vec::new(),
             expect_console: None,
             expect_contains: Vec::new(),
@@ -274,8 +312,8 @@ impl Scenario {
             }
             None => Some(EmsConfig::default()),
         };
-        if m.programs.is_empty() {
-            return Err("no [[program]] to run".into());
+        if m.programs.is_empty() && m.vms.is_empty() {
+            return Err("no [[program]] or [[vm]] to run".into());
         }
         let programs = m
             .programs
@@ -286,6 +324,8 @@ impl Scenario {
             })
             .collect();
         let exit_codes = m.programs.iter().map(|p| p.exit_code).collect();
+        let vmm = vmm_config(m.vmm.as_ref(), &m.vms)?;
+        let vm_exit_codes = m.vms.iter().map(|v| v.exit_code).collect();
         let mut inputs = Vec::new();
         for (i, inp) in m.inputs.iter().enumerate() {
             let at = match (inp.at_tick, inp.at_ms) {
@@ -323,15 +363,83 @@ impl Scenario {
             checkpoint_interval: m.checkpoint_interval.filter(|&n| n > 0),
             max_ticks: m.max_ticks.unwrap_or(DEFAULT_MAX_TICKS),
             machine,
-            firmware: FirmwareConfig { xms, ems, dos },
+            firmware: FirmwareConfig { xms, ems, dos, vmm },
             programs,
             exit_codes,
+            vm_exit_codes,
             inputs,
             expect_console: m.expect.console,
             expect_contains: m.expect.console_contains,
             expect_stop,
         })
     }
+}
+
+/// The VMM configuration of `[vmm]` and the `[[vm]]`s (both or neither).
+fn vmm_config(
+    section: Option<&VmmSection>,
+    vms: &[VmSection],
+) -> Result<Option<VmmConfig>, String> {
+    let Some(v) = section else {
+        if vms.is_empty() {
+            return Ok(None);
+        }
+        return Err("[[vm]] needs a [vmm] section (the VM manager that runs them)".into());
+    };
+    if vms.is_empty() {
+        return Err("[vmm] needs at least one [[vm]] to run".into());
+    }
+    let mut c = VmmConfig::default();
+    if let Some(slice) = v.slice {
+        if !(1..=1000).contains(&slice) {
+            return Err(format!(
+                "vmm.slice = {slice}: use 1 to 1000 timer interrupts"
+            ));
+        }
+        c.slice = slice;
+    }
+    if let Some(focus) = v.focus {
+        if focus == 0 || focus > vms.len() {
+            return Err(format!(
+                "vmm.focus = {focus}: use 1 to {} (the [[vm]] with the keyboard)",
+                vms.len()
+            ));
+        }
+        c.focus = focus - 1;
+    }
+    c.rules = VmmRules {
+        critical_sections: v.critical_sections,
+        indos: v.indos,
+        interrupts_in_service: v.interrupts_in_service,
+        xms_lock_after_start: v.xms_lock_after_start,
+    };
+    for (i, vm) in vms.iter().enumerate() {
+        let mut spec = VmSpec::new(Program {
+            name: vm.name.clone(),
+            args: vm.args.clone(),
+        });
+        for (key, value, slot) in [
+            (
+                "foreground_priority",
+                vm.foreground_priority,
+                &mut spec.foreground_priority,
+            ),
+            (
+                "background_priority",
+                vm.background_priority,
+                &mut spec.background_priority,
+            ),
+        ] {
+            if let Some(p) = value {
+                if !(1..=10_000).contains(&p) {
+                    return Err(format!("vm {}: {key} = {p}: use 1 to 10000", i + 1));
+                }
+                *slot = p;
+            }
+        }
+        c.vms.push(spec);
+    }
+    Ok(Some(c))
 }
 
 /// One `[[input]]` as machine inputs: `keys` become make and break codes (with Shift where

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use vexed_replay::schedule;
 use vexed_replay::session::{self, Replayed};
 use vexed_tests::corpora_dir;
 
@@ -28,6 +29,18 @@ fn check(name: &str) {
     }
     let summary = session::summary_of(&bytes).unwrap_or_else(|e| panic!("{e}"));
     insta::assert_snapshot!(name, summary);
+    if session::header_of(&bytes).is_ok_and(|h| h.firmware.vmm.is_some()) {
+        // What the VMM did, for a reviewer: which VM ran when and why it stopped, critical
+        // sections (and switches inside them: none while the rule holds), DOS re-entries,
+        // XMS blocks at the end.
+        let schedule = schedule::schedule_summary(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        insta::assert_snapshot!(format!("{name}-schedule"), schedule);
+    }
+}
+
+/// Scenario file stems use hyphens; test names cannot.
+fn stem(test_name: &str) -> String {
+    test_name.trim_start_matches("r#").replace('_', "-")
 }
 
 macro_rules! golden_tests {
@@ -35,7 +48,7 @@ macro_rules! golden_tests {
         $(
             #[test]
             fn $name() {
-                check(stringify!($name).trim_start_matches("r#"));
+                check(&stem(stringify!($name)));
             }
         )*
 
@@ -43,7 +56,7 @@ macro_rules! golden_tests {
         /// belongs to a scenario.
         #[test]
         fn every_scenario_has_a_golden_trace() {
-            let listed: Vec<&str> = vec![$(stringify!($name)),*];
+            let listed: Vec<String> = vec![$(stem(stringify!($name))),*];
             let stems = |dir: &str, ext: &str| -> Vec<String> {
                 let mut v: Vec<String> = std::fs::read_dir(corpora_dir().join(dir))
                     .unwrap_or_else(|e| panic!("{dir}: {e}"))
@@ -54,8 +67,7 @@ macro_rules! golden_tests {
                 v.sort();
                 v
             };
-            let mut listed: Vec<String> =
-                listed.iter().map(|s| s.trim_start_matches("r#").to_string()).collect();
+            let mut listed = listed;
             listed.sort();
             assert_eq!(stems("scenarios", "toml"), listed, "scenarios vs golden tests");
             assert_eq!(stems("golden", "trace"), listed, "golden traces vs golden tests");
@@ -64,5 +76,19 @@ macro_rules! golden_tests {
 }
 
 golden_tests!(
-    dostest, emstest, hma, keywait, r#loop, vxdbind, xmsshare, xmstest
+    critsec,
+    critsec_nocs,
+    dostest,
+    ems_banks,
+    emstest,
+    hma,
+    keywait,
+    r#loop,
+    timeslice_naive,
+    timeslice_tsr,
+    vxdbind,
+    vxdbind_vms,
+    xmsshare,
+    xmsshare_vms,
+    xmstest,
 );

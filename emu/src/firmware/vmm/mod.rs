@@ -70,6 +70,8 @@
 pub(crate) mod sched;
 pub(crate) mod startup;
 pub(crate) mod switch;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 

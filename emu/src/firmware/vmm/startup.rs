@@ -144,6 +144,14 @@ fn startup_entry(ctx: &Ctx, seg: u16, off: u16) -> StartupEntry {
     }
 }
 
+/// Every Win386_Startup_Info_Struc of the chain starting at `seg:off`.
+pub(crate) fn read_chain(ctx: &Ctx, seg: u16, off: u16) -> Vec<StartupEntry> {
+    chain(ctx, seg, off, 0x02)
+        .into_iter()
+        .map(|(s, o)| startup_entry(ctx, s, o))
+        .collect()
+}
+
 /// One TSR identification structure (1Ch bytes).
 fn tsr_identity(ctx: &Ctx, seg: u16, off: u16) -> TsrIdentity {
     let at = |k: u16| off.wrapping_add(k);
@@ -186,8 +194,7 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
         svc::VMM_STARTUP_DONE => {
             let cx = ctx.cx();
             let mut ranges = Vec::new();
-            for (s, o) in chain(ctx, ctx.es(), ctx.bx(), 0x02) {
-                let e = startup_entry(ctx, s, o);
+            for e in read_chain(ctx, ctx.es(), ctx.bx()) {
                 ranges.extend(
                     e.instance
                         .iter()

@@ -4,6 +4,11 @@
 //! dos-memory.md` section 4, which cites the Windows 3.1 DDK, RBIL INT 2F/16xx and KB
 //! Q74516, Q74809, Q78151).
 //!
+//! DESIGN.md section 1 puts the VMM in `emu/src/vmm/`; it lives under `firmware/` because it
+//! is firmware in the same sense as DOS and the drivers: reached through trap stubs, part of
+//! the [`super::Firmware`] state, and swapping DOS's and the EMM's per-VM state at every
+//! switch.
+//!
 //! # Life cycle
 //!
 //! A scenario's plain programs (TSRs) run first, in the plain machine. When the shell has

@@ -140,10 +140,14 @@ pub struct TsrIdentity {
     pub psp: u16,
     pub version: u16,
     pub exec_flags: u16,
+    /// `exec_cmd_show` (SW_HIDE = 0 ... SW_RESTORE = 9).
+    pub show: u16,
     /// The command line to execute (lossy text), if its pointer is not 0:0.
     pub command: Option<String>,
     /// The name in the TSR ID block (lossy text).
     pub name: Option<String>,
+    /// The far pointer to the TSR's data block (0 = none).
+    pub data: u32,
 }
 
 /// One extended memory block at the end of a run.
@@ -256,14 +260,17 @@ impl std::fmt::Display for Observation {
             }
             Observation::VmmTsrIdentify(t) => write!(
                 f,
-                "vmm-tsr struct at {:04X}:{:04X} PSP={:04X} version {:04X}h flags {:04X}h name {} command {}",
+                "vmm-tsr struct at {:04X}:{:04X} PSP={:04X} version {:04X}h flags {:04X}h show {} name {} command {} data {:04X}:{:04X}",
                 t.seg,
                 t.off,
                 t.psp,
                 t.version,
                 t.exec_flags,
+                t.show,
                 t.name.as_deref().unwrap_or("none"),
-                t.command.as_deref().unwrap_or("none")
+                t.command.as_deref().unwrap_or("none"),
+                t.data >> 16,
+                t.data & 0xFFFF
             ),
             Observation::VmCreated { vm, program } if program.is_empty() => {
                 write!(f, "vm-created VM {vm} (system VM)")

@@ -86,6 +86,8 @@ golden_tests!(
     r#loop,
     timeslice_naive,
     timeslice_tsr,
+    tsr_identify,
+    vmm_veto,
     vxdbind,
     vxdbind_vms,
     xmsshare,

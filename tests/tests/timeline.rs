@@ -68,3 +68,30 @@ fn xmsshare_timeline_window_is_well_formed() {
     assert_eq!(doc.root_element().attribute("width"), Some("600"));
     assert_eq!(lane_labels(&doc), ["DOS", "inputs"]);
 }
+
+#[test]
+fn critsec_timeline_has_a_lane_per_vm_and_critical_sections() {
+    let svg = draw("critsec", &Options::default());
+    let doc = parse(&svg);
+    assert_eq!(
+        lane_labels(&doc),
+        [
+            "DOS (outside the VMM)",
+            "VM 1 (system)",
+            "VM 2 CRITSEC.COM",
+            "VM 3 CRITSEC.COM",
+            "inputs"
+        ]
+    );
+    // 200 increments inside critical sections: hatched overlays on the two DOS VMs' lanes
+    // (merged where narrower than a pixel, so at least one per lane).
+    for lane in ["vm2", "vm3"] {
+        let sections = doc
+            .descendants()
+            .filter(|n| n.attribute("data-lane") == Some(lane))
+            .flat_map(|g| g.descendants())
+            .filter(|n| n.attribute("class").is_some_and(|c| c.contains("crit")))
+            .count();
+        assert!(sections > 0, "no critical sections on {lane}");
+    }
+}

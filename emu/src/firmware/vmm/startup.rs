@@ -167,8 +167,10 @@ fn tsr_identity(ctx: &Ctx, seg: u16, off: u16) -> TsrIdentity {
         psp: ctx.rd16(seg, at(0x04)),
         version: ctx.rd16(seg, at(0x06)),
         exec_flags: ctx.rd16(seg, at(0x08)),
+        show: ctx.rd16(seg, at(0x0A)),
         command: far_string(ctx, ctx.rd32(seg, at(0x0C))),
         name,
+        data: ctx.rd32(seg, at(0x18)),
     }
 }
 

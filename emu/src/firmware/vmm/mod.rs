@@ -32,7 +32,8 @@
 //! memory is shared by all VMs (DOS, drivers, TSRs: one copy, "global" in Windows' terms);
 //! the pages from the load point to 640 KiB are **instanced**: every DOS VM gets its own
 //! copy, taken when the VMM started, and a switch remaps those physical pages (as the
-//! VMM's page tables do). The byte ranges Windows instances below the load point are
+//! VMM's page tables do). At exit the system VM's memory is the machine's again and the
+//! VMM's blocks return to DOS. The byte ranges Windows instances below the load point are
 //! copied in and out at every switch: the interrupt vector table and the BIOS data area
 //! (each VM hooks its own vectors and has its own keyboard buffer, cursor and tick count),
 //! the DOS swappable data (InDOS and the critical-error flag), text video memory, and

@@ -235,7 +235,12 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
             }
             broadcast_registers(ctx, 0x1609, 0);
         }
-        svc::VMM_EXIT_REAL => broadcast_registers(ctx, 0x1606, 0),
+        svc::VMM_EXIT_REAL => {
+            // Back in real mode: the VMM's own block and the holes it took return to DOS.
+            let arena = fw.dos.arena;
+            arena.free_owned_by(ctx, switch::VMM_OWNER);
+            broadcast_registers(ctx, 0x1606, 0);
+        }
         svc::VMM_EXITED => {
             if let Some(v) = fw.vmm.as_deref_mut() {
                 v.phase = Phase::Done;

@@ -14,7 +14,7 @@ const CONVENTIONAL_END_PAGE: u32 = 0xA0;
 /// Paragraphs per 4 KiB page.
 const PAGE_PARAS: u16 = (PAGE_SIZE / 16) as u16;
 /// The MCB owner of the VMM's own real-mode block (DOS's "system" owner value).
-const VMM_OWNER: u16 = 0x0008;
+pub(crate) const VMM_OWNER: u16 = 0x0008;
 /// The fewest paragraphs a DOS VM must have above the load point.
 const MIN_VM_PARAS: u16 = 0x1000;
 

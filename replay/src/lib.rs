@@ -15,6 +15,7 @@ pub mod fuzz;
 pub mod run;
 pub mod scenario;
 pub mod schedule;
+pub mod seek;
 pub mod session;
 pub mod source;
 pub mod statediff;

@@ -119,6 +119,11 @@ enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// For `git bisect run`: a trace this build cannot judge (unreadable, or a format
+        /// version it does not know) exits 125, so bisect skips the commit instead of
+        /// calling it bad.
+        #[arg(long)]
+        git_bisect: bool,
     },
     /// Print a trace as text: the header, then one line per record.
     Dump { trace: PathBuf },
@@ -170,6 +175,19 @@ enum Command {
         /// Picture width in pixels (the height follows from the number of lanes).
         #[arg(long, default_value_t = vexed_replay::timeline::DEFAULT_WIDTH)]
         width: u32,
+    },
+    /// The machine of a trace at one tick: restores the last snapshot at or before it (see
+    /// `record --snapshot-every`) or starts from the beginning, and replays the recorded
+    /// inputs up to the tick. Prints the state hash and the instruction there; exit 1 when
+    /// the run ended before that tick, 2 for an unreadable trace.
+    Seek {
+        trace: PathBuf,
+        /// The tick (the state a checkpoint there records: before that tick's inputs).
+        #[arg(long)]
+        tick: u64,
+        /// Print the registers, flags, A20 and the running VM as well.
+        #[arg(long)]
+        dump_state: bool,
     },
     /// Golden traces of the bundled scenarios.
     Golden {
@@ -290,7 +308,21 @@ fn run() -> Result<ExitCode> {
             verify,
             serial.as_deref(),
         ),
-        Command::Replay { trace, quiet, json } => traces::replay(&trace, quiet, json),
+        Command::Replay {
+            trace,
+            quiet,
+            json,
+            git_bisect,
+        } => {
+            let result = traces::replay(&trace, quiet, json);
+            match result {
+                Err(e) if git_bisect => {
+                    eprintln!("vexed: {e:#} (exit 125: git bisect skips this commit)");
+                    Ok(ExitCode::from(125))
+                }
+                other => other,
+            }
+        }
         Command::Dump { trace } => traces::dump_trace(&trace),
         Command::Info { trace, json } => traces::info_trace(&trace, json),
         Command::Fuzz {
@@ -306,6 +338,11 @@ fn run() -> Result<ExitCode> {
             to,
             width,
         } => traces::timeline(&trace, &output, from, to, width),
+        Command::Seek {
+            trace,
+            tick,
+            dump_state,
+        } => traces::seek(&trace, tick, dump_state),
         Command::Golden {
             action: GoldenAction::Update { scenarios, golden },
         } => traces::golden_update(&scenarios, &golden),

@@ -135,12 +135,12 @@ pub fn machine_from_header(h: &Header) -> Result<Machine, SessionError> {
 }
 
 /// What both sides take out of the machine before hashing it.
-struct Drained {
+pub(crate) struct Drained {
     observations: Vec<(u64, Observation)>,
     console: Vec<u8>,
 }
 
-fn drain(m: &mut Machine) -> Drained {
+pub(crate) fn drain(m: &mut Machine) -> Drained {
     let observations = m.take_observations();
     let console = m
         .firmware_mut()

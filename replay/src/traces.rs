@@ -327,6 +327,50 @@ pub fn timeline(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `vexed seek`.
+pub fn seek(path: &Path, tick: u64, dump_state: bool) -> Result<ExitCode> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = TraceReader::new(bytes.as_slice())
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let result = with_progress(tick, |ticks| {
+        vexed_replay::seek::seek(&mut reader, tick, Some(&ticks))
+    })
+    .with_context(|| format!("seeking in {}", path.display()))?;
+    let m = &result.machine;
+    let from = match result.from_snapshot {
+        Some(t) => format!("from the snapshot at tick {t}"),
+        None => "from the start (no snapshot before it)".to_string(),
+    };
+    if dump_state {
+        print!("{}", vexed_replay::seek::describe_state(m)?);
+    } else {
+        let cpu = m.cpu();
+        let cs = cpu.sreg(vexed_emu::cpu::SegReg::CS);
+        let ip = cpu.ip();
+        let base = cpu.segment(vexed_emu::cpu::SegReg::CS).base;
+        let code = m.bus().mem.read_bytes(base.wrapping_add(u32::from(ip)), 15);
+        println!(
+            "tick {} state {:016x} at {cs:04X}:{ip:04X} {}",
+            m.now(),
+            m.state_hash()?,
+            vexed_replay::disasm::one(&code, ip)
+        );
+    }
+    eprintln!(
+        "vexed: {}: tick {tick} reached {from}, {} inputs re-injected",
+        path.display(),
+        result.inputs
+    );
+    if let Some(stop) = result.stopped_early {
+        eprintln!(
+            "vexed: the run ended at tick {} ({stop:?}) before tick {tick}",
+            m.now()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The golden trace of scenario `toml` (corpora/golden/NAME.trace).
 pub fn golden_path(golden_dir: &Path, scenario: &Path) -> PathBuf {
     let stem = scenario

@@ -413,12 +413,15 @@ pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
         std::fs::write(&target, &bytes)
             .with_context(|| format!("cannot write {}", target.display()))?;
         let after = session::summary_of(&bytes).ok();
-        let state = match before {
-            None => "new",
-            Some(b) if Some(&b) == after.as_ref() => "unchanged",
-            Some(_) => {
+        let (state, first_change) = match (&before, &after) {
+            (None, _) => ("new", None),
+            (Some(b), Some(a)) if b == a => ("unchanged", None),
+            (Some(b), a) => {
                 changed += 1;
-                "CHANGED"
+                (
+                    "CHANGED",
+                    Some(first_difference(b, a.as_deref().unwrap_or(""))),
+                )
             }
         };
         if progress || state != "unchanged" {
@@ -429,12 +432,35 @@ pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
                 rec.final_tick
             );
         }
+        if let Some((old, new)) = first_change {
+            eprintln!(
+                "           first behavioural change:\n             was: {old}\n             now: {new}"
+            );
+        }
     }
     eprintln!(
         "vexed: {} golden traces written, {changed} changed; review with `cargo insta review` and `git diff --stat corpora/golden`",
         paths.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first line where two observation summaries differ (the tick is the line's first
+/// field), as (old, new); a missing line reads "(nothing)".
+fn first_difference(old: &str, new: &str) -> (String, String) {
+    let mut a = old.lines();
+    let mut b = new.lines();
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => {}
+            (None, None) => return ("(nothing)".into(), "(nothing)".into()),
+            (x, y) => {
+                let show =
+                    |l: Option<&str>| l.map_or("(nothing)".to_string(), |l| l.trim().to_string());
+                return (show(x), show(y));
+            }
+        }
+    }
 }
 
 /// `vexed fuzz`: `cases` runs of the scenario under perturbed input schedules; every
@@ -478,4 +504,28 @@ pub fn fuzz(target: &Path, cases: u64, seed: Option<&str>, out_dir: &Path) -> Re
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_difference;
+
+    #[test]
+    fn the_first_differing_summary_line_is_named() {
+        let old =
+            "scenario x\n   10 console \"a\"\n   20 exit PSP=1000 code=0 type=0\nend: finished";
+        let new =
+            "scenario x\n   10 console \"a\"\n   20 exit PSP=1000 code=1 type=0\nend: finished";
+        assert_eq!(
+            first_difference(old, new),
+            (
+                "20 exit PSP=1000 code=0 type=0".to_string(),
+                "20 exit PSP=1000 code=1 type=0".to_string()
+            )
+        );
+        assert_eq!(
+            first_difference("a\nb", "a"),
+            ("b".to_string(), "(nothing)".to_string())
+        );
+    }
 }

@@ -379,7 +379,11 @@ fn replay_checked<R: Read>(
             Err(e) => return Err(e.into()),
         };
         let tick = record.tick();
-        if let Some(d) = run_to(&mut m, tick, &mut produced, console, progress)? {
+        // Inputs at one tick go in back to back, as the recorder injected them; anything
+        // else at a tick (an observation, a checkpoint) comes after the machine has done
+        // what it does at that tick without spending one.
+        let settle = !matches!(record, Record::Input { .. });
+        if let Some(d) = run_to(&mut m, tick, settle, &mut produced, console, progress)? {
             return Ok(Replayed::Diverged(Box::new(d)));
         }
         match record {
@@ -449,7 +453,14 @@ fn replay_checked<R: Read>(
             checkpoints,
         });
     };
-    if let Some(d) = run_to(&mut m, footer.final_tick, &mut produced, console, progress)? {
+    if let Some(d) = run_to(
+        &mut m,
+        footer.final_tick,
+        true,
+        &mut produced,
+        console,
+        progress,
+    )? {
         return Ok(Replayed::Diverged(Box::new(d)));
     }
     let d = drain(&mut m);
@@ -495,17 +506,21 @@ fn write_console(console: &mut dyn Write, bytes: &[u8]) -> Result<(), SessionErr
     Ok(())
 }
 
-/// Runs `m` up to `tick`, collecting what it reports. Returns a divergence if the machine
-/// stops for good before reaching it.
+/// Runs `m` up to `tick`, collecting what it reports. With `settle`, the machine runs even
+/// if it is at `tick` already: what it does at its current tick without spending any (a VM
+/// switch after an input) belongs to that tick. Returns a divergence if the machine stops
+/// for good before reaching `tick`.
 fn run_to(
     m: &mut Machine,
     tick: u64,
+    settle: bool,
     produced: &mut VecDeque<(u64, Observation)>,
     console: &mut dyn Write,
     progress: Option<&AtomicU64>,
 ) -> Result<Option<Divergence>, SessionError> {
-    // At least one call, even at `tick` itself: what the machine does at its current tick
-    // without spending any (a VM switch after an input) belongs to that tick.
+    if !settle && m.now() >= tick {
+        return Ok(None);
+    }
     loop {
         // In slices, so a progress bar moves during long stretches without records.
         let stop = m.run_until(tick.min(m.now().saturating_add(SLICE)));

@@ -36,8 +36,11 @@
 //!   is mapped there). Regions are read whole before anything is written (at most 1 MiB),
 //!   so a same-handle overlapping move leaves the destination holding an exact copy of the
 //!   source, whatever the direction.
-//! - **No observations yet**: the machine's Observation stream (DESIGN.md section 4) does not
-//!   exist in `emu` yet; EMS calls will be reported when it does.
+//! - **Observations**: every Int 67h call is reported with its registers before and after
+//!   (`Observation::Ems`, recorded by the firmware's service dispatch).
+//! - **Under the VMM** each VM has its own handle table and frame mapping (`EmsInstance`,
+//!   swapped at every VM switch) drawn from this one pool, so two VMs get the same handle
+//!   numbers and different pages (KB Q30590); see `vmm/mod.rs`.
 //!
 //! # Formats the spec leaves to the implementation
 //!

@@ -12,10 +12,10 @@
 //! # Life cycle
 //!
 //! A scenario's plain programs (TSRs) run first, in the plain machine. When the shell has
-//! run them all it starts the VMM instead of finishing ([`startup`]): the VMM sends the
+//! run them all it starts the VMM instead of finishing (`startup.rs`): the VMM sends the
 //! startup broadcast Int 2Fh AX=1605h through the guest's Int 2Fh chain with the registers
 //! Windows 3.1 sets, walks the returned `Win386_Startup_Info_Struc` chain (each entry is an
-//! [`Observation::VmmStartupEntry`]; a handler returning CX ≠ 0 aborts start-up and the exit
+//! `Observation::VmmStartupEntry`; a handler returning CX ≠ 0 aborts start-up and the exit
 //! broadcast 1606h follows at once), sends 1608h (init complete) and the 3.1 TSR
 //! identification call 160Bh (each structure observed), then creates the VMs: the system
 //! VM (id 1, the VMM's idle loop — vexed runs no Windows kernel) and one DOS VM per
@@ -38,14 +38,14 @@
 //! (each VM hooks its own vectors and has its own keyboard buffer, cursor and tick count),
 //! the DOS swappable data (InDOS and the critical-error flag), text video memory, and
 //! every range a TSR named in its startup structure's instance list. DOS's own state in
-//! Rust (current PSP, DTA, the shell) is swapped with them ([`super::dos::DosInstance`]).
+//! Rust (current PSP, DTA, the shell) is swapped with them (`DosInstance`).
 //! XMS memory is global; the Windows 3.x rule that XMS lock (0Ch) fails for blocks
 //! allocated after the VMM started is modelled (error ADh). Each DOS VM has its own
 //! expanded memory handles and page-frame mapping (Windows' V86MMGR), drawn from the one
 //! EMS pool: two VMs can map "the same" handle and page and see different bytes (KB
 //! Q30590); handles open when the VMM started are inherited by every VM.
 //!
-//! # Scheduling ([`sched`])
+//! # Scheduling (`sched.rs`)
 //!
 //! Round robin, with time slices counted in timer interrupts (IRQ0 edges of the 8254, or
 //! host-clock ticks, or IRQ0 inputs): a VM's slice is `slice × priority / 100` interrupts
@@ -61,7 +61,7 @@
 //! bottom of Int 28h, and never while the PIC has a hardware interrupt in service (the VM
 //! handling a reflected IRQ runs at Time_Critical_Boost, KB Q78151). Held-back slice ends
 //! and focus switches wait for the rule to clear; idle and yield requests that cannot be
-//! honoured at once are dropped. Every switch is an [`Observation::VmSwitch`] with its
+//! honoured at once are dropped. Every switch is an `Observation::VmSwitch` with its
 //! reason. [`VmmRules`] can switch each rule off, to show what it protects.
 //!
 //! # Int 2Fh AH=16h at the bottom of the chain

@@ -308,90 +308,8 @@ int08_handler:
         pop ax
         iret
 
-; ----- console lines ----------------------------------------------------------------------
-; A line is built at DS:DI (DI advances) and written with one Int 21h AH=09h call. Both
-; tasks use these routines, each with its own buffer; they keep their state in registers
-; and on the stack only, so a task switch in the middle of one does no harm.
-
-; Appends the prefix "MTASK: ", or "MTASK (VM n): " when the VMM answered AX=1683h.
-begin_line:
-        push si
-        push ax
-        mov si,s_name
-        call add_str
-        mov ax,[vm_id]
-        test ax,ax
-        jz .colon
-        mov si,s_vm_open
-        call add_str
-        call add_dec
-        mov al,')'
-        call add_char
-.colon:
-        mov si,s_colon
-        call add_str
-        pop ax
-        pop si
-        ret
-
-; Appends the '$'-terminated string at SI (without the '$').
-add_str:
-        push ax
-        push si
-.loop:
-        mov al,[si]
-        cmp al,'$'
-        je .done
-        mov [di],al
-        inc di
-        inc si
-        jmp .loop
-.done:
-        pop si
-        pop ax
-        ret
-
-; Appends the character AL.
-add_char:
-        mov [di],al
-        inc di
-        ret
-
-; Appends AX in decimal.
-add_dec:
-        push ax
-        push bx
-        push cx
-        push dx
-        mov bx,10
-        xor cx,cx
-.div:
-        xor dx,dx
-        div bx
-        push dx
-        inc cx
-        test ax,ax
-        jnz .div
-.out:
-        pop ax
-        add al,'0'
-        call add_char
-        loop .out
-        pop dx
-        pop cx
-        pop bx
-        pop ax
-        ret
-
-; Ends the line at DI with CR LF and writes the line that starts at DX (Int 21h AH=09h).
-end_line:
-        push ax
-        mov word [di],0A0Dh
-        mov byte [di+2],'$'
-        mov ah,09h
-        int 21h
-        pop ax
-        ret
+%define VMLINE_OWN_SAY
+%include "vmline.inc"
 
 ; Writes one line from task A: the prefix and the '$'-string at SI.
 say:
@@ -425,8 +343,6 @@ b_lines     db 0
 b_done      db 0
 
 s_name      db 'MTASK$'
-s_vm_open   db ' (VM $'
-s_colon     db ': $'
 
 s_careful   db 'careful variant: the timer handler switches tasks only when InDOS = 0, '
             db 'the critical-error flag = 0 and it is not re-entered$'

@@ -284,130 +284,7 @@ is_vxdbind:
 .no:
         ret
 
-; ----- console lines ----------------------------------------------------------------------
-; A line is built at DS:DI (DI advances) and written with one Int 21h AH=09h call.
-
-; Appends the prefix "VMINFO: ", or "VMINFO (VM n): " when the VMM answered AX=1683h.
-begin_line:
-        push si
-        push ax
-        mov si,s_name
-        call add_str
-        mov ax,[vm_id]
-        test ax,ax
-        jz .colon
-        mov si,s_vm_open
-        call add_str
-        call add_dec
-        mov al,')'
-        call add_char
-.colon:
-        mov si,s_colon
-        call add_str
-        pop ax
-        pop si
-        ret
-
-; Appends the '$'-terminated string at SI (without the '$').
-add_str:
-        push ax
-        push si
-.loop:
-        mov al,[si]
-        cmp al,'$'
-        je .done
-        mov [di],al
-        inc di
-        inc si
-        jmp .loop
-.done:
-        pop si
-        pop ax
-        ret
-
-; Appends the character AL.
-add_char:
-        mov [di],al
-        inc di
-        ret
-
-; Appends AX in decimal.
-add_dec:
-        push ax
-        push bx
-        push cx
-        push dx
-        mov bx,10
-        xor cx,cx
-.div:
-        xor dx,dx
-        div bx
-        push dx
-        inc cx
-        test ax,ax
-        jnz .div
-.out:
-        pop ax
-        add al,'0'
-        call add_char
-        loop .out
-        pop dx
-        pop cx
-        pop bx
-        pop ax
-        ret
-
-; Appends AX as 4 hex digits.
-add_hex4:
-        push ax
-        mov al,ah
-        call add_hex2
-        pop ax
-        ; falls through to append AL
-; Appends AL as 2 hex digits.
-add_hex2:
-        push ax
-        push cx
-        mov ah,al
-        mov cl,4
-        shr al,cl
-        call add_nibble
-        mov al,ah
-        and al,0Fh
-        call add_nibble
-        pop cx
-        pop ax
-        ret
-
-; Appends the hex digit AL (0-15).
-add_nibble:
-        add al,'0'
-        cmp al,'9'
-        jbe .out
-        add al,'A'-'0'-10
-.out:
-        jmp add_char
-
-; Ends the line at DI with CR LF and writes the line that starts at DX (Int 21h AH=09h).
-end_line:
-        push ax
-        mov word [di],0A0Dh
-        mov byte [di+2],'$'
-        mov ah,09h
-        int 21h
-        pop ax
-        ret
-
-; Writes one line: the prefix and the '$'-string at SI.
-say:
-        push di
-        push dx
-        LINE
-        call add_str
-        ENDL
-        pop dx
-        pop di
-        ret
+%include "vmline.inc"
 
 ; ----- data -----------------------------------------------------------------------------
 
@@ -425,8 +302,6 @@ vxd_found   db 0
 vxd_file    dd 0
 
 s_name      db 'VMINFO$'
-s_vm_open   db ' (VM $'
-s_colon     db ': $'
 s_h_colon   db 'h: $'
 
 s_1683      db 'Int 2Fh AX=1683h $'

@@ -268,6 +268,16 @@ enum Place {
     Ems { handle: u16, start: u32 },
 }
 
+/// Where a backing-store page lies in expanded memory ([`Ems::locate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmsLocation {
+    /// The pool's 16 KiB page.
+    pub pool_page: u16,
+    /// The handle holding it in the running VM's table, and the byte offset of the
+    /// store page's first byte within that handle's logical pages.
+    pub owner: Option<(u16, u32)>,
+}
+
 /// The driver's state.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ems {
@@ -318,6 +328,24 @@ impl Ems {
 
     pub fn config(&self) -> &EmsConfig {
         &self.config
+    }
+
+    /// Where backing-store page `store_page` lies in expanded memory, if it is one of the
+    /// pool's: the pool's 16 KiB page and, when a handle of the running VM's table holds
+    /// that page, the handle and the byte offset within the handle's pages.
+    pub fn locate(&self, store_page: u32) -> Option<EmsLocation> {
+        let base = self.store?.index();
+        let k = store_page.checked_sub(base)?;
+        let pool_page = u16::try_from(k / STORE_PER_PAGE).ok()?;
+        if usize::from(pool_page) >= self.used.len() {
+            return None;
+        }
+        let within = (k % STORE_PER_PAGE) * PAGE_SIZE;
+        let owner = self.handles.iter().enumerate().find_map(|(h, slot)| {
+            let logical = slot.as_ref()?.pages.iter().position(|&p| p == pool_page)?;
+            Some((h as u16, logical as u32 * PAGE_BYTES + within))
+        });
+        Some(EmsLocation { pool_page, owner })
     }
 
     /// Whether [`Ems::install`] has placed the driver (false for an invalid configuration).

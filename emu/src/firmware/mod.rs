@@ -209,6 +209,26 @@ impl Firmware {
         self.vmm.as_deref()
     }
 
+    /// The XMS driver, when the configuration has one.
+    pub fn xms(&self) -> Option<&xms::Xms> {
+        self.xms.as_ref()
+    }
+
+    /// The expanded memory manager, when the configuration has one.
+    pub fn ems(&self) -> Option<&ems::Ems> {
+        self.ems.as_ref()
+    }
+
+    /// Makes this machine behave like a build of vexed whose XMS driver returns error
+    /// `code` in BL whenever function `function` fails. For testing the divergence tools
+    /// (`vexed diff`, `replay --localize`) against a known change of behaviour; see
+    /// [`xms::Xms::plant_error`]. Not machine state: a snapshot does not carry it.
+    pub fn plant_xms_error(&mut self, function: u8, code: u8) {
+        if let Some(x) = &mut self.xms {
+            x.plant_error(function, code);
+        }
+    }
+
     /// Drive C: as the guest left it.
     pub fn drive_c(&self) -> &dos::DriveC {
         self.dos.drive()

@@ -264,6 +264,11 @@ pub struct Xms {
     extended_functions: bool,
     /// A VMM runs that refuses locks of blocks allocated after it started.
     vmm_refuses_new_locks: bool,
+    /// A planted change of behaviour (function, error code): see [`Xms::plant_error`].
+    /// A property of the build being imitated, not of the machine: not serialized, so
+    /// snapshots and state hashes are those of the machine without it.
+    #[serde(skip)]
+    planted_error: Option<(u8, u8)>,
 }
 
 /// The handle of slot `index`.
@@ -308,6 +313,7 @@ impl Xms {
             old_int15: (0, 0),
             extended_functions: false,
             vmm_refuses_new_locks: false,
+            planted_error: None,
         }
     }
 
@@ -385,6 +391,14 @@ impl Xms {
         Flow::Continue
     }
 
+    /// Test-only: from now on every failing call of `function` returns error `code` in BL
+    /// instead of the specified one, as a build of the driver with that change would. The
+    /// divergence tools' tests plant a behaviour change with it; nothing in a scenario or a
+    /// trace can switch it on.
+    pub fn plant_error(&mut self, function: u8, code: u8) {
+        self.planted_error = Some((function, code));
+    }
+
     /// Whether an application or TSR holds the HMA (01h succeeded, 02h not yet called).
     pub fn hma_allocated(&self) -> bool {
         self.hma_allocated
@@ -443,6 +457,10 @@ impl Xms {
         match result {
             Ok(()) => ctx.set_ax(1),
             Err(code) => {
+                let code = match self.planted_error {
+                    Some((f, planted)) if f == function => planted,
+                    _ => code,
+                };
                 ctx.set_ax(0);
                 ctx.set_bl(code);
             }

@@ -282,6 +282,21 @@ impl Vmm {
         self.critical
     }
 
+    /// Which VM's private copy of conventional memory backing-store page `store_page` is,
+    /// and the physical page (4 KiB) it stands for: each DOS VM has its own copy of the
+    /// pages above the load point; the system VM's are the RAM pages themselves.
+    pub fn locate(&self, store_page: u32) -> Option<(u16, u32)> {
+        if self.load_seg == 0 {
+            return None;
+        }
+        let (first, count) = switch::instanced_pages(self);
+        self.vms.iter().find_map(|vm| {
+            let start = vm.pages.map_or(first, StorePage::index);
+            let k = store_page.checked_sub(start).filter(|&k| k < count)?;
+            Some((vm.id, first + k))
+        })
+    }
+
     /// How each DOS VM's program ended so far: (VM id, exit code).
     pub fn vm_exits(&self) -> Vec<(u16, u8)> {
         self.vms

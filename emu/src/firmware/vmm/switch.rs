@@ -35,7 +35,7 @@ pub(crate) enum CreateError {
 }
 
 /// The page number of the load point, and how many pages are instanced.
-fn instanced_pages(vmm: &Vmm) -> (u32, u32) {
+pub(super) fn instanced_pages(vmm: &Vmm) -> (u32, u32) {
     let first = u32::from(vmm.load_seg) / PAGE_PARAS as u32;
     (first, CONVENTIONAL_END_PAGE.saturating_sub(first))
 }

@@ -536,6 +536,45 @@ impl Machine {
         Ok(m)
     }
 
+    /// The machine state split in two, for snapshots that store only the memory pages that
+    /// changed (a trace's paged snapshots): this is [`Machine::snapshot`] of the machine
+    /// with an empty memory backing store, and [`Machine::memory_store`] is the store.
+    /// [`Machine::restore_with_store`] puts the two together again. (`&mut` because the
+    /// store is taken out while the rest is encoded; it is back when this returns.)
+    pub fn snapshot_without_store(&mut self) -> Result<Vec<u8>, MachineError> {
+        let store = self.bus.mem.take_store();
+        let state = self.snapshot();
+        self.bus.mem.put_store(store);
+        state
+    }
+
+    /// The memory backing store: RAM, then the pages allocated after it (the ROM image,
+    /// EMS pages, the VMM's per-VM copies), 4 KiB pages in allocation order.
+    pub fn memory_store(&self) -> &[u8] {
+        self.bus.mem.store()
+    }
+
+    /// A machine from a [`Machine::snapshot_without_store`] and its [`Machine::memory_store`]:
+    /// the same state as the machine they were taken from, which it continues exactly. The
+    /// store is checked against the decoded page map (a whole number of pages, at least the
+    /// RAM, every mapped page inside it); a mismatch, or a state that holds a store of its
+    /// own, is [`MachineError::Decode`].
+    pub fn restore_with_store(state: &[u8], store: Vec<u8>) -> Result<Machine, MachineError> {
+        let mut m = Machine::restore(state)?;
+        if !m.bus.mem.store().is_empty() {
+            return Err(MachineError::Decode(format!(
+                "the state holds a memory store of its own ({} bytes): it is a whole snapshot, not one without its store",
+                m.bus.mem.store().len()
+            )));
+        }
+        m.bus
+            .mem
+            .check_store_len(store.len())
+            .map_err(|e| MachineError::Decode(format!("the memory store does not fit: {e}")))?;
+        m.bus.mem.put_store(store);
+        Ok(m)
+    }
+
     /// xxh3-64 of the snapshot encoding: equal states give equal hashes, in any process.
     /// The encoding is streamed into the hasher, never held in memory.
     pub fn state_hash(&self) -> Result<u64, MachineError> {
@@ -728,6 +767,81 @@ impl Bus for PcBus {
     }
 }
 
+/// The machine state without the bytes of memory's backing store ([`Machine::
+/// state_without_store`]): everything a snapshot holds except those bytes, with the page
+/// map as (store page, access) per physical page. Tools that compare two machines field by
+/// field serialize it to a self-describing format and compare memory page by page.
+#[derive(Serialize)]
+pub struct StateWithoutStore<'a> {
+    config: &'a MachineConfig,
+    cpu: &'a Cpu,
+    bus: BusWithoutStore<'a>,
+    now: u64,
+    firmware: Option<&'a Firmware>,
+}
+
+#[derive(Serialize)]
+struct BusWithoutStore<'a> {
+    mem: MemoryLayout,
+    pic: &'a PicPair,
+    pit: &'a Pit,
+    kbc: &'a Kbc,
+    uart: &'a Uart,
+    dma: &'a DmaPair,
+    sb: &'a Sb,
+    port61: u8,
+    events: &'a EventQueue<EventKind>,
+    rate: TickRate,
+    clock: ClockMode,
+    debug_out: &'a [u8],
+    exit_request: Option<u8>,
+}
+
+#[derive(Serialize)]
+struct MemoryLayout {
+    ram_size: u32,
+    store_bytes: usize,
+    a20: bool,
+    address_mask: u32,
+    map: Vec<Option<(u32, Access)>>,
+}
+
+impl Machine {
+    /// See [`StateWithoutStore`].
+    pub fn state_without_store(&self) -> StateWithoutStore<'_> {
+        let b = &self.bus;
+        StateWithoutStore {
+            config: &self.config,
+            cpu: &self.cpu,
+            bus: BusWithoutStore {
+                mem: MemoryLayout {
+                    ram_size: b.mem.ram_size(),
+                    store_bytes: b.mem.store().len(),
+                    a20: b.mem.a20(),
+                    address_mask: b.mem.address_mask(),
+                    map: (0..b.mem.mapped_pages())
+                        .map(|p| b.mem.page_mapping(p).map(|(s, a)| (s.index(), a)))
+                        .collect(),
+                },
+                pic: &b.pic,
+                pit: &b.pit,
+                kbc: &b.kbc,
+                uart: &b.uart,
+                dma: &b.dma,
+                sb: &b.sb,
+                port61: b.port61,
+                events: &b.events,
+                rate: b.rate,
+                clock: b.clock,
+                debug_out: &b.debug_out,
+                exit_request: b.exit_request,
+            },
+            now: self.now,
+            firmware: self.firmware.as_deref(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -743,5 +857,77 @@ mod tests {
         );
         // The RAM is encoded as one byte string: length, then the bytes themselves.
         assert!(snapshot.windows(5).any(|w| w == b"state"));
+    }
+
+    /// A machine running a ROM that counts in the word at 0:0500h forever, with an extra
+    /// store page mapped at E0000h (as an EMS window would be) holding a marker.
+    fn counting_machine() -> Machine {
+        let mut rom = vec![0u8; ROM_SIZE];
+        // F000:0000  mov ax,0 / mov ds,ax / inc word [0500h] / jmp short back to the inc.
+        rom[..11].copy_from_slice(&[
+            0xB8, 0x00, 0x00, 0x8E, 0xD8, 0xFF, 0x06, 0x00, 0x05, 0xEB, 0xFA,
+        ]);
+        // The reset vector FFFF:0000: jmp far F000:0000.
+        rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+        let mut m = Machine::new(MachineConfig::default()).expect("machine");
+        m.load_rom(&rom).expect("rom");
+        let mem = &mut m.bus_mut().mem;
+        let page = mem.alloc_store(2).expect("store").offset(1);
+        mem.store_page_mut(page).expect("page")[..6].copy_from_slice(b"window");
+        mem.map_page(0xE0, page, Access::ReadWrite).expect("map");
+        m
+    }
+
+    #[test]
+    fn a_state_split_from_its_store_restores_the_same_machine() {
+        let mut m = counting_machine();
+        assert_eq!(m.run_until(10_000), Stop::Deadline);
+        let count = m.bus().mem.read_u16(0x500);
+        assert!(count > 1000, "the loop ran: {count}");
+        let hash = m.state_hash().expect("hash");
+        let state = m.snapshot_without_store().expect("split");
+        let store = m.memory_store().to_vec();
+        // The whole store is outside the state: RAM, the ROM's 16 pages and the 2 extra ones.
+        assert_eq!(store.len(), (16 << 20) + (16 + 2) * 4096);
+        assert!(state.len() < 64 << 10, "{} bytes", state.len());
+        assert_eq!(m.state_hash().expect("hash"), hash, "the store is back");
+        let mut r = Machine::restore_with_store(&state, store).expect("restore");
+        assert_eq!(r.state_hash().expect("hash"), hash);
+        assert_eq!(r.bus().mem.read_bytes(0xE_0000, 6), b"window");
+        // Both continue identically.
+        m.run_until(50_000);
+        r.run_until(50_000);
+        assert_eq!(r.bus().mem.read_u16(0x500), m.bus().mem.read_u16(0x500));
+        assert_ne!(r.bus().mem.read_u16(0x500), count);
+        assert_eq!(r.state_hash().expect("hash"), m.state_hash().expect("hash"));
+    }
+
+    #[test]
+    fn a_store_that_does_not_fit_the_state_is_refused() {
+        let mut m = counting_machine();
+        m.run_until(100);
+        let state = m.snapshot_without_store().expect("split");
+        let store = m.memory_store().to_vec();
+        let n = store.len();
+        let refused = |state: &[u8], store: Vec<u8>| match Machine::restore_with_store(state, store)
+        {
+            Err(MachineError::Decode(e)) => e,
+            Err(e) => panic!("not a decode error: {e}"),
+            Ok(_) => panic!("accepted"),
+        };
+        // The page mapped at E0000h is the last one of the store.
+        let e = refused(&state, store[..n - 4096].to_vec());
+        assert!(e.contains("physical page 0xe0"), "{e}");
+        assert!(refused(&state, store[..n - 1].to_vec()).contains("4 KiB pages"));
+        assert!(refused(&state, Vec::new()).contains("RAM"));
+        // A whole snapshot is not a state without its store.
+        let whole = m.snapshot().expect("snapshot");
+        assert!(refused(&whole, store.clone()).contains("store of its own"));
+        // Damaged state bytes.
+        refused(&state[..state.len() / 2], store.clone());
+        let mut longer = state.clone();
+        longer.push(0);
+        assert!(refused(&longer, store.clone()).contains("left over"));
+        assert!(Machine::restore_with_store(&state, store).is_ok());
     }
 }

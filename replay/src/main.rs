@@ -98,9 +98,11 @@ enum Command {
         /// Ticks between state-hash checkpoints.
         #[arg(long, default_value_t = vexed_replay::session::DEFAULT_CHECKPOINT_INTERVAL)]
         checkpoint_interval: u64,
-        /// Also store a full machine snapshot at every Nth checkpoint (for state diffs).
-        #[arg(long)]
-        snapshot_every: Option<u64>,
+        /// Store a machine snapshot at every Nth checkpoint, for fast seeks and state diffs
+        /// on divergence: the memory pages changed since the previous snapshot, compressed.
+        /// 0: no snapshots.
+        #[arg(long, default_value_t = vexed_replay::session::DEFAULT_SNAPSHOT_EVERY)]
+        snapshot_every: u64,
         /// Replay the trace right after recording it and compare.
         #[arg(long)]
         verify: bool,
@@ -124,6 +126,13 @@ enum Command {
         /// calling it bad.
         #[arg(long)]
         git_bisect: bool,
+        /// On divergence, re-run from the trace's snapshot at the last matching checkpoint
+        /// to the mismatch and name the instruction whose result first differs from the
+        /// recording (exact when the recording pins it: a driver call answering
+        /// differently), or the state differences at the next recorded snapshot and the
+        /// last instructions that changed them.
+        #[arg(long)]
+        localize: bool,
     },
     /// Print a trace as text: the header, then one line per record.
     Dump { trace: PathBuf },
@@ -177,9 +186,9 @@ enum Command {
         width: u32,
     },
     /// The machine of a trace at one tick: restores the last snapshot at or before it (see
-    /// `record --snapshot-every`) or starts from the beginning, and replays the recorded
-    /// inputs up to the tick. Prints the state hash and the instruction there; exit 1 when
-    /// the run ended before that tick, 2 for an unreadable trace.
+    /// `record --snapshot-every`, on by default) or starts from the beginning, and replays
+    /// the recorded inputs up to the tick. Prints the state hash and the instruction there;
+    /// exit 1 when the run ended before that tick, 2 for an unreadable trace.
     Seek {
         trace: PathBuf,
         /// The tick (the state a checkpoint there records: before that tick's inputs).
@@ -188,6 +197,22 @@ enum Command {
         /// Print the registers, flags, A20 and the running VM as well.
         #[arg(long)]
         dump_state: bool,
+    },
+    /// Compare two traces of a scenario (before and after a change to a guest program, or
+    /// with different inputs): how their set-ups differ, the first differing input and
+    /// observation, and the first instruction at which the machine states differ, with the
+    /// registers, flags, memory (with XMS/EMS handles and offsets) and device, firmware and
+    /// VMM fields that differ after it. Both runs are re-executed by this build. Exit 0
+    /// when nothing differs, 1 when something does, 2 for an unreadable trace.
+    Diff {
+        a: PathBuf,
+        b: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// At most this many state-difference lines per point in the text report.
+        #[arg(long, default_value_t = 40)]
+        max_lines: usize,
     },
     /// Golden traces of the bundled scenarios.
     Golden {
@@ -304,7 +329,7 @@ fn run() -> Result<ExitCode> {
             seed.as_deref(),
             max_ticks,
             checkpoint_interval,
-            snapshot_every,
+            (snapshot_every > 0).then_some(snapshot_every),
             verify,
             serial.as_deref(),
         ),
@@ -313,8 +338,9 @@ fn run() -> Result<ExitCode> {
             quiet,
             json,
             git_bisect,
+            localize,
         } => {
-            let result = traces::replay(&trace, quiet, json);
+            let result = traces::replay(&trace, quiet, json, localize);
             match result {
                 Err(e) if git_bisect => {
                     eprintln!("vexed: {e:#} (exit 125: git bisect skips this commit)");
@@ -343,6 +369,12 @@ fn run() -> Result<ExitCode> {
             tick,
             dump_state,
         } => traces::seek(&trace, tick, dump_state),
+        Command::Diff {
+            a,
+            b,
+            json,
+            max_lines,
+        } => traces::diff_traces(&a, &b, json, max_lines),
         Command::Golden {
             action: GoldenAction::Update { scenarios, golden },
         } => traces::golden_update(&scenarios, &golden),

@@ -1,8 +1,10 @@
 //! Seeking in a trace: the machine exactly as it was at tick T of the recorded run.
 //!
-//! The reader streams the trace up to T, remembering the last snapshot at or before T and
-//! the inputs recorded after it; then the machine is restored from that snapshot (or built
-//! from the header when there is none) and only the stretch from the snapshot to T is
+//! The reader streams the trace up to T, following its snapshots with a [`SnapshotChain`]
+//! (a paged snapshot only holds the memory pages changed since the previous one, so the
+//! chain applies every snapshot from the start) and remembering the inputs recorded after
+//! the latest one; then the machine is restored from the latest snapshot at or before T (or
+//! built from the header when there is none) and only the stretch from the snapshot to T is
 //! re-executed with those inputs. The state at T is the state a checkpoint at T records:
 //! after everything the machine does at T without spending a tick, before the inputs
 //! recorded at T, with the observations, console text and debug output reported so far
@@ -10,15 +12,15 @@
 //! the state hash an uninterrupted run has at T (property test in `tests/tests/seek.rs`).
 
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use vexed_emu::machine::{Input, Machine, Stop};
 use vexed_trace::{Record, TraceError, TraceReader};
 
+use crate::cursor::Cursor;
+use crate::diff::Instruction;
 use crate::session::{self, SessionError};
-
-/// The run is cut into calls of at most this many ticks, so a progress counter moves.
-const SLICE: u64 = 1_000_000;
+use crate::snapshots::SnapshotChain;
 
 /// Where a seek started from and what it re-executed.
 #[derive(Debug)]
@@ -40,7 +42,7 @@ pub fn seek<R: Read>(
     progress: Option<&AtomicU64>,
 ) -> Result<Seek, SessionError> {
     let header = reader.header().clone();
-    let mut snapshot: Option<(u64, Vec<u8>)> = None;
+    let mut snapshots = SnapshotChain::new();
     let mut inputs: Vec<(u64, Input)> = Vec::new();
     loop {
         let record = match reader.next_record() {
@@ -51,68 +53,26 @@ pub fn seek<R: Read>(
         if record.tick() > tick {
             break;
         }
-        match record {
-            Record::Snapshot { tick: t, state } => {
-                snapshot = Some((t, state));
-                inputs.clear();
-            }
-            Record::Input { tick: t, input } if t < tick => inputs.push((t, input)),
-            _ => {}
+        match snapshots.push(record)? {
+            // A snapshot: the inputs before it are in it.
+            None => inputs.clear(),
+            Some(Record::Input { tick: t, input }) if t < tick => inputs.push((t, input)),
+            Some(_) => {}
         }
     }
-    let (mut m, from_snapshot) = match snapshot {
-        Some((t, state)) => (Machine::restore(&state)?, Some(t)),
+    let (m, from_snapshot) = match snapshots.into_machine()? {
+        Some((t, m)) => (m, Some(t)),
         None => (session::machine_from_header(&header)?, None),
     };
-    let mut stopped_early = None;
     let count = inputs.len();
-    for (t, input) in inputs {
-        // Inputs at one tick go in back to back, as the recorder injected them.
-        if m.now() >= t {
-            m.inject(input).map_err(|e| SessionError::Input {
-                tick: t,
-                message: e.to_string(),
-            })?;
-            continue;
-        }
-        if let Some(stop) = run_to(&mut m, t, progress) {
-            stopped_early = Some(stop);
-            break;
-        }
-        m.inject(input).map_err(|e| SessionError::Input {
-            tick: t,
-            message: e.to_string(),
-        })?;
-    }
-    if stopped_early.is_none() {
-        stopped_early = run_to(&mut m, tick, progress);
-    }
+    let mut cursor = Cursor::new(m, inputs.into(), None);
+    cursor.advance_to(tick, progress)?;
     Ok(Seek {
-        machine: m,
+        stopped_early: cursor.stopped(),
+        machine: cursor.into_machine(),
         from_snapshot,
         inputs: count,
-        stopped_early,
     })
-}
-
-/// Runs `m` to `tick` (at least one call, so the zero-time work at the current tick is
-/// done); the stop if the machine ends before.
-fn run_to(m: &mut Machine, tick: u64, progress: Option<&AtomicU64>) -> Option<Stop> {
-    loop {
-        let stop = m.run_until(tick.min(m.now().saturating_add(SLICE)));
-        // What the machine reported is taken as the recorder takes it, so the state
-        // matches a checkpoint's.
-        let _ = session::drain(m);
-        if let Some(p) = progress {
-            p.store(m.now(), Ordering::Relaxed);
-        }
-        if stop != Stop::Deadline {
-            return Some(stop);
-        }
-        if m.now() >= tick {
-            return None;
-        }
-    }
 }
 
 /// The machine's state as text: tick, state hash, registers, flags, the instruction at
@@ -122,13 +82,10 @@ pub fn describe_state(m: &Machine) -> Result<String, SessionError> {
     let cpu = m.cpu();
     let r = |x| cpu.reg16(x);
     let s = |x| cpu.sreg(x);
-    let cs = s(SegReg::CS);
-    let ip = cpu.ip();
-    let base = cpu.segment(SegReg::CS).base;
-    let code = m.bus().mem.read_bytes(base.wrapping_add(u32::from(ip)), 15);
+    let at = Instruction::of(m);
     let mut out = format!(
         "tick {}\nstate {:016x}\nAX={:04X} BX={:04X} CX={:04X} DX={:04X} SI={:04X} DI={:04X} BP={:04X} SP={:04X}\n\
-         CS={:04X} DS={:04X} ES={:04X} SS={:04X} IP={:04X} FLAGS={:04X}{}\n{cs:04X}:{ip:04X} {}\nA20 {}\n",
+         CS={:04X} DS={:04X} ES={:04X} SS={:04X} IP={:04X} FLAGS={:04X}{}\n{:04X}:{:04X} {}\nA20 {}\n",
         m.now(),
         m.state_hash()?,
         r(Reg16::AX),
@@ -139,14 +96,16 @@ pub fn describe_state(m: &Machine) -> Result<String, SessionError> {
         r(Reg16::DI),
         r(Reg16::BP),
         r(Reg16::SP),
-        cs,
+        at.cs,
         s(SegReg::DS),
         s(SegReg::ES),
         s(SegReg::SS),
-        ip,
+        at.ip,
         cpu.flags() & 0xFFFF,
         if cpu.halted() { " (halted)" } else { "" },
-        crate::disasm::one(&code, ip),
+        at.cs,
+        at.ip,
+        at.text,
         if m.bus().mem.a20() { "on" } else { "off" },
     );
     if let Some(v) = m.firmware().and_then(|f| f.vmm())

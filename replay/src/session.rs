@@ -3,14 +3,15 @@
 //! **Recording** runs a scenario with an [`InputSource`] and writes a trace: the header
 //! (machine and firmware configuration, programs, the manifest, every file of drive C:),
 //! each input at the tick it was injected, each observation, a checkpoint (the state hash)
-//! every `checkpoint_interval` ticks, optional snapshots, and the footer with the final tick
-//! and state hash.
+//! every `checkpoint_interval` ticks, a paged snapshot (the memory pages changed since the
+//! previous one, [`crate::snapshots`]) at every `snapshot_every`-th checkpoint, and the
+//! footer with the final tick and state hash.
 //!
 //! **Replaying** rebuilds the machine from the header alone, injects the recorded inputs at
 //! their ticks and compares every observation and checkpoint as it goes. The first
 //! mismatch stops it with a [`Divergence`]: the tick, CS:IP and the instruction there, the
-//! expected and actual observation, and (when the trace holds a snapshot at that tick) the
-//! machine state differences by part and field.
+//! expected and actual observation, and (when the trace holds a snapshot at that tick,
+//! rebuilt from the snapshots before it) the machine state differences by part and field.
 //!
 //! Both sides follow the same procedure at a checkpoint, so the hashes compare equal
 //! state: take the observations, the console text and the debug-port bytes, then hash.
@@ -27,12 +28,20 @@ use vexed_emu::machine::{Machine, MachineError, Stop};
 use vexed_emu::observe::Observation;
 use vexed_trace::{GuestFile, Header, Record, TraceError, TraceReader, TraceWriter};
 
+use crate::cursor::Build;
+use crate::diff::Instruction;
 use crate::drive;
 use crate::scenario::Scenario;
+use crate::snapshots::{SnapshotChain, SnapshotError, SnapshotPager};
 use crate::source::InputSource;
 
 /// Default ticks between checkpoints.
 pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 1_000_000;
+/// Default checkpoints between paged snapshots: with the default checkpoint interval, a
+/// snapshot every 16 M ticks, so a seek re-executes at most about 0.15 s of guest code (at
+/// about 120 M ticks per second) and a trace grows by the pages the guest changed (see
+/// trace/FORMAT.md, "Paged snapshots", for measured sizes).
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 16;
 /// Ticks per slice when no event is closer (console output is streamed between slices).
 const SLICE: u64 = 5_000_000;
 /// Ticks per slice when the host clock paces the timer.
@@ -42,21 +51,27 @@ const HOST_SLICE: u64 = 50_000;
 #[derive(Clone, Debug)]
 pub struct RecordOptions {
     pub checkpoint_interval: u64,
-    /// Store a full snapshot at every `n`-th checkpoint (for state diffs on divergence).
+    /// Store a paged snapshot (the memory pages changed since the previous one) at every
+    /// `n`-th checkpoint, for seeking and for state diffs on divergence. `None` or
+    /// `Some(0)`: no snapshots.
     pub snapshot_every: Option<u64>,
     /// The seed of a seeded source (stored in the header).
     pub seed: Option<u64>,
     /// Where the session publishes the machine's tick as it goes (for a progress bar).
     pub progress: Option<Arc<AtomicU64>>,
+    /// Applied to the machine before the run: records the run of a different build of
+    /// vexed (tests plant a known change of behaviour with it; see [`Build`]).
+    pub build: Option<Build>,
 }
 
 impl Default for RecordOptions {
     fn default() -> RecordOptions {
         RecordOptions {
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
-            snapshot_every: None,
+            snapshot_every: Some(DEFAULT_SNAPSHOT_EVERY),
             seed: None,
             progress: None,
+            build: None,
         }
     }
 }
@@ -70,6 +85,8 @@ pub enum SessionError {
     Machine(#[from] MachineError),
     #[error(transparent)]
     Trace(#[from] TraceError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
     #[error("cannot write the console output: {0}")]
     Output(#[source] std::io::Error),
     #[error("input at tick {tick} cannot be injected: {message}")]
@@ -188,6 +205,9 @@ pub fn record_machine<W: Write>(
     console: &mut dyn Write,
 ) -> Result<(W, Recorded, Machine), SessionError> {
     let mut m = machine_from_header(header)?;
+    if let Some(build) = opts.build {
+        build(&mut m);
+    }
     let mut w = TraceWriter::new(out, header)?;
     let interval = header.checkpoint_interval.max(1);
     let mut next_checkpoint = interval;
@@ -199,6 +219,8 @@ pub fn record_machine<W: Write>(
         SLICE
     };
     let mut last_stop = None;
+    let snapshot_every = opts.snapshot_every.filter(|&n| n > 0);
+    let mut pager = SnapshotPager::new();
     loop {
         let now = m.now();
         if now == next_checkpoint {
@@ -207,14 +229,8 @@ pub fn record_machine<W: Write>(
             checkpoints += 1;
             // A snapshot goes before its checkpoint, so a replay that finds a different
             // hash there can diff the state against it.
-            if opts
-                .snapshot_every
-                .is_some_and(|n| checkpoints.is_multiple_of(n.max(1)))
-            {
-                w.push(Record::Snapshot {
-                    tick: now,
-                    state: m.snapshot()?,
-                })?;
+            if snapshot_every.is_some_and(|n| checkpoints.is_multiple_of(n)) {
+                w.push(pager.snapshot(&mut m)?)?;
             }
             let hash = m.state_hash()?;
             w.push(Record::Checkpoint { tick: now, hash })?;
@@ -294,10 +310,8 @@ fn write_drained<W: Write>(
 #[derive(Clone, Debug)]
 pub struct Divergence {
     pub tick: u64,
-    pub cs: u16,
-    pub ip: u16,
-    /// The bytes at CS:IP (up to 15).
-    pub code: Vec<u8>,
+    /// The instruction the replayed machine is at.
+    pub at: Instruction,
     /// What the trace says should have happened.
     pub expected: String,
     /// What the machine did.
@@ -305,6 +319,27 @@ pub struct Divergence {
     /// Differences between the recorded snapshot at this tick and the replayed state, one
     /// line per part and field (empty without a snapshot).
     pub state_diff: Vec<String>,
+    /// Which recorded fact the replay contradicted (for `replay --localize`).
+    pub mismatch: Mismatch,
+}
+
+/// The recorded fact a replay contradicted first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// An observation: the recorded one and the one the machine made instead (with their
+    /// ticks; `None`: nothing there).
+    Observation {
+        expected: Option<(u64, Observation)>,
+        actual: Option<(u64, Observation)>,
+    },
+    /// A checkpoint's state hash.
+    Checkpoint {
+        tick: u64,
+        recorded: u64,
+        actual: u64,
+    },
+    /// The machine stopped before the trace's end, or its final tick or state differs.
+    End,
 }
 
 /// The result of a replay.
@@ -367,7 +402,10 @@ fn replay_checked<R: Read>(
     let header = reader.header().clone();
     let mut m = machine_from_header(&header)?;
     let mut produced: VecDeque<(u64, Observation)> = VecDeque::new();
-    let mut last_snapshot: Option<(u64, Vec<u8>)> = None;
+    // The recorded machine at the latest snapshot, for state diffs. Snapshots are not
+    // verified: an inconsistent one (which a later paged one would build on) only ends the
+    // state diffs (`None` from then on), as an unreadable whole snapshot always did.
+    let mut snapshots = Some(SnapshotChain::new());
     let (mut observations, mut checkpoints) = (0u64, 0u64);
     loop {
         let record = match reader.next_record() {
@@ -379,6 +417,14 @@ fn replay_checked<R: Read>(
             Err(e) => return Err(e.into()),
         };
         let tick = record.tick();
+        if record.is_snapshot() {
+            if let Some(chain) = &mut snapshots
+                && chain.push(record).is_err()
+            {
+                snapshots = None;
+            }
+            continue;
+        }
         // Inputs at one tick go in back to back, as the recorder injected them; anything
         // else at a tick (an observation, a checkpoint) comes after the machine has done
         // what it does at that tick without spending one.
@@ -404,6 +450,10 @@ fn replay_checked<R: Read>(
                             format!("at tick {tick}: {observation}"),
                             format!("at tick {t}: {o}"),
                             None,
+                            Mismatch::Observation {
+                                expected: Some((tick, observation)),
+                                actual: Some((t, o)),
+                            },
                         ))));
                     }
                     None => {
@@ -413,6 +463,10 @@ fn replay_checked<R: Read>(
                             format!("at tick {tick}: {observation}"),
                             "nothing".into(),
                             None,
+                            Mismatch::Observation {
+                                expected: Some((tick, observation)),
+                                actual: None,
+                            },
                         ))));
                     }
                 }
@@ -429,21 +483,36 @@ fn replay_checked<R: Read>(
                         "no observation".into(),
                         format!("at tick {t}: {o}"),
                         None,
+                        Mismatch::Observation {
+                            expected: None,
+                            actual: Some((t, o)),
+                        },
                     ))));
                 }
                 let actual = m.state_hash()?;
                 if actual != hash {
-                    let snap = last_snapshot.as_ref().filter(|(t, _)| *t == tick);
+                    // The recorded machine, when a snapshot was taken at this checkpoint (an
+                    // unreadable snapshot only loses the state diff).
+                    let recorded = match snapshots.take().map(SnapshotChain::into_machine) {
+                        Some(Ok(Some((t, recorded)))) if t == tick => Some(recorded),
+                        _ => None,
+                    };
                     return Ok(Replayed::Diverged(Box::new(divergence(
                         &m,
                         tick,
                         format!("state hash {hash:016x}"),
                         format!("state hash {actual:016x}"),
-                        snap.map(|(_, s)| s.as_slice()),
+                        recorded.as_ref(),
+                        Mismatch::Checkpoint {
+                            tick,
+                            recorded: hash,
+                            actual,
+                        },
                     ))));
                 }
             }
-            Record::Snapshot { state, .. } => last_snapshot = Some((tick, state)),
+            // Taken in above; a record kind added later has nothing to replay.
+            _ => {}
         }
     }
     let Some(footer) = reader.footer().cloned() else {
@@ -473,6 +542,10 @@ fn replay_checked<R: Read>(
             "no observation".into(),
             format!("at tick {t}: {o}"),
             None,
+            Mismatch::Observation {
+                expected: None,
+                actual: Some((t, o)),
+            },
         ))));
     }
     let hash = m.state_hash()?;
@@ -486,6 +559,7 @@ fn replay_checked<R: Read>(
             ),
             format!("final tick {} and state hash {hash:016x}", m.now()),
             None,
+            Mismatch::End,
         ))));
     }
     Ok(Replayed::Identical {
@@ -540,6 +614,7 @@ fn run_to(
                 format!("the machine running to tick {tick}"),
                 format!("it stopped: {}", end_text(Some(stop), m.now(), u64::MAX)),
                 None,
+                Mismatch::End,
             )));
         }
         if m.now() >= tick {
@@ -555,25 +630,19 @@ fn divergence(
     tick: u64,
     expected: String,
     actual: String,
-    snapshot: Option<&[u8]>,
+    recorded: Option<&Machine>,
+    mismatch: Mismatch,
 ) -> Divergence {
-    let cpu = m.cpu();
-    let cs = cpu.sreg(vexed_emu::cpu::SegReg::CS);
-    let ip = cpu.ip();
-    let base = cpu.segment(vexed_emu::cpu::SegReg::CS).base;
-    let code = m.bus().mem.read_bytes(base.wrapping_add(u32::from(ip)), 15);
-    let state_diff = snapshot
-        .and_then(|s| Machine::restore(s).ok())
-        .map(|recorded| crate::statediff::diff(&recorded, m))
+    let state_diff = recorded
+        .map(|recorded| crate::statediff::diff(recorded, m))
         .unwrap_or_default();
     Divergence {
         tick,
-        cs,
-        ip,
-        code,
+        at: Instruction::of(m),
         expected,
         actual,
         state_diff,
+        mismatch,
     }
 }
 

@@ -263,7 +263,7 @@ impl Timeline {
         match r {
             Record::Input { input, .. } => self.inputs.push((tick, *input)),
             Record::Observation { observation, .. } => self.observe(tick, observation),
-            Record::Checkpoint { .. } | Record::Snapshot { .. } => {}
+            Record::Checkpoint { .. } | Record::Snapshot { .. } | Record::PagedSnapshot { .. } => {}
         }
     }
 

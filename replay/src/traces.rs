@@ -134,7 +134,7 @@ pub fn record(
         checkpoint_interval,
         snapshot_every,
         seed,
-        progress: None,
+        ..RecordOptions::default()
     };
     let header = session::header(&s, &manifest, &opts)?;
     let file =
@@ -179,13 +179,13 @@ pub fn record(
         rec.checkpoints
     );
     if verify {
-        return replay(output, true, false);
+        return replay(output, true, false, false);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `vexed replay`: 0 identical, 1 diverged, 2 unreadable.
-pub fn replay(path: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
+pub fn replay(path: &Path, quiet: bool, json: bool, localize: bool) -> Result<ExitCode> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut sink = std::io::sink();
     let mut stdout = std::io::stdout().lock();
@@ -243,21 +243,30 @@ pub fn replay(path: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Replayed::Diverged(d) => {
-            let insn = vexed_replay::disasm::one(&d.code, d.ip);
+            let insn = &d.at.text;
+            let localized = if localize {
+                let started = std::time::Instant::now();
+                let l = vexed_replay::localize::localize(&bytes, d, None)
+                    .with_context(|| format!("localizing the divergence of {}", path.display()))?;
+                Some((l, started.elapsed()))
+            } else {
+                None
+            };
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"result": "diverged", "tick": d.tick,
-                        "cs_ip": format!("{:04X}:{:04X}", d.cs, d.ip), "instruction": insn,
-                        "expected": d.expected, "actual": d.actual, "state_diff": d.state_diff})
-                );
+                let mut v = serde_json::json!({"result": "diverged", "tick": d.tick,
+                    "cs_ip": format!("{:04X}:{:04X}", d.at.cs, d.at.ip), "instruction": insn,
+                    "expected": d.expected, "actual": d.actual, "state_diff": d.state_diff});
+                if let Some((l, _)) = &localized {
+                    v["localized"] = serde_json::to_value(l)?;
+                }
+                println!("{v}");
             } else {
                 eprintln!(
                     "vexed: {}: DIVERGED at tick {}, {:04X}:{:04X} {insn}\n  expected: {}\n  actual:   {}",
                     path.display(),
                     d.tick,
-                    d.cs,
-                    d.ip,
+                    d.at.cs,
+                    d.at.ip,
                     d.expected,
                     d.actual
                 );
@@ -266,6 +275,10 @@ pub fn replay(path: &Path, quiet: bool, json: bool) -> Result<ExitCode> {
                     for line in &d.state_diff {
                         eprintln!("    {line}");
                     }
+                }
+                if let Some((l, took)) = &localized {
+                    eprint!("{}", l.text(40));
+                    eprintln!("vexed: localized in {:.2} s", took.as_secs_f64());
                 }
             }
             ExitCode::from(1)
@@ -327,6 +340,28 @@ pub fn timeline(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `vexed diff`.
+pub fn diff_traces(a: &Path, b: &Path, json: bool, max_lines: usize) -> Result<ExitCode> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let (ba, bb) = (read(a)?, read(b)?);
+    let side = |p: &Path, bytes| vexed_replay::diff::Side {
+        name: p.display().to_string(),
+        bytes,
+        build: None,
+    };
+    let report = vexed_replay::diff::diff(&side(a, &ba), &side(b, &bb))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.text(max_lines));
+    }
+    Ok(if report.identical() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// `vexed seek`.
 pub fn seek(path: &Path, tick: u64, dump_state: bool) -> Result<ExitCode> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -344,16 +379,11 @@ pub fn seek(path: &Path, tick: u64, dump_state: bool) -> Result<ExitCode> {
     if dump_state {
         print!("{}", vexed_replay::seek::describe_state(m)?);
     } else {
-        let cpu = m.cpu();
-        let cs = cpu.sreg(vexed_emu::cpu::SegReg::CS);
-        let ip = cpu.ip();
-        let base = cpu.segment(vexed_emu::cpu::SegReg::CS).base;
-        let code = m.bus().mem.read_bytes(base.wrapping_add(u32::from(ip)), 15);
         println!(
-            "tick {} state {:016x} at {cs:04X}:{ip:04X} {}",
+            "tick {} state {:016x} at {}",
             m.now(),
             m.state_hash()?,
-            vexed_replay::disasm::one(&code, ip)
+            vexed_replay::diff::Instruction::of(m)
         );
     }
     eprintln!(
@@ -395,9 +425,10 @@ pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
     let mut changed = 0;
     for path in &paths {
         let target = golden_path(golden, path);
-        let before = std::fs::read(&target)
-            .ok()
-            .and_then(|b| session::summary_of(&b).ok());
+        let old_bytes = std::fs::read(&target).ok();
+        let before = old_bytes
+            .as_deref()
+            .and_then(|b| session::summary_of(b).ok());
         let (s, manifest) = load_target(path, &[])?;
         let opts = RecordOptions::default();
         let header = session::header(&s, &manifest, &opts)?;
@@ -413,15 +444,12 @@ pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
         std::fs::write(&target, &bytes)
             .with_context(|| format!("cannot write {}", target.display()))?;
         let after = session::summary_of(&bytes).ok();
-        let (state, first_change) = match (&before, &after) {
-            (None, _) => ("new", None),
-            (Some(b), Some(a)) if b == a => ("unchanged", None),
-            (Some(b), a) => {
+        let state = match (&before, &after) {
+            (None, _) => "new",
+            (Some(b), Some(a)) if b == a => "unchanged",
+            (Some(_), _) => {
                 changed += 1;
-                (
-                    "CHANGED",
-                    Some(first_difference(b, a.as_deref().unwrap_or(""))),
-                )
+                "CHANGED"
             }
         };
         if progress || state != "unchanged" {
@@ -432,10 +460,10 @@ pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
                 rec.final_tick
             );
         }
-        if let Some((old, new)) = first_change {
-            eprintln!(
-                "           first behavioural change:\n             was: {old}\n             now: {new}"
-            );
+        if let (Some(old), "CHANGED") = (&old_bytes, state) {
+            for line in change_report(old, &bytes).lines() {
+                eprintln!("           {line}");
+            }
         }
     }
     eprintln!(
@@ -445,22 +473,31 @@ pub fn golden_update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The first line where two observation summaries differ (the tick is the line's first
-/// field), as (old, new); a missing line reads "(nothing)".
-fn first_difference(old: &str, new: &str) -> (String, String) {
-    let mut a = old.lines();
-    let mut b = new.lines();
-    loop {
-        match (a.next(), b.next()) {
-            (Some(x), Some(y)) if x == y => {}
-            (None, None) => return ("(nothing)".into(), "(nothing)".into()),
-            (x, y) => {
-                let show =
-                    |l: Option<&str>| l.map_or("(nothing)".to_string(), |l| l.trim().to_string());
-                return (show(x), show(y));
-            }
+/// What changed between an old golden trace and its new recording: the `vexed diff`
+/// report (old = A, new = B) and, when this build no longer reproduces the old trace, the
+/// localized divergence of its replay.
+fn change_report(old: &[u8], new: &[u8]) -> String {
+    use vexed_replay::diff::{Side, diff};
+    let side = |name: &str, bytes| Side {
+        name: name.to_string(),
+        bytes,
+        build: None,
+    };
+    let mut out = match diff(&side("old golden trace", old), &side("new recording", new)) {
+        Ok(r) => r.text(20),
+        Err(e) => format!("the traces cannot be compared: {e}\n"),
+    };
+    if let Ok(Replayed::Diverged(d)) = session::replay_bytes(old, &mut std::io::sink()) {
+        out.push_str(&format!(
+            "the old trace does not replay on this build: at tick {}, expected {}, got {}\n",
+            d.tick, d.expected, d.actual
+        ));
+        match vexed_replay::localize::localize(old, &d, None) {
+            Ok(l) => out.push_str(&l.text(20)),
+            Err(e) => out.push_str(&format!("it cannot be localized: {e}\n")),
         }
     }
+    out
 }
 
 /// `vexed fuzz`: `cases` runs of the scenario under perturbed input schedules; every
@@ -508,24 +545,46 @@ pub fn fuzz(target: &Path, cases: u64, seed: Option<&str>, out_dir: &Path) -> Re
 
 #[cfg(test)]
 mod tests {
-    use super::first_difference;
+    use super::change_report;
+    use vexed_replay::scenario::Scenario;
+    use vexed_replay::session::{self, RecordOptions};
+    use vexed_replay::source::Scripted;
 
     #[test]
-    fn the_first_differing_summary_line_is_named() {
-        let old =
-            "scenario x\n   10 console \"a\"\n   20 exit PSP=1000 code=0 type=0\nend: finished";
-        let new =
-            "scenario x\n   10 console \"a\"\n   20 exit PSP=1000 code=1 type=0\nend: finished";
-        assert_eq!(
-            first_difference(old, new),
-            (
-                "20 exit PSP=1000 code=0 type=0".to_string(),
-                "20 exit PSP=1000 code=1 type=0".to_string()
+    fn a_changed_golden_trace_is_reported_by_its_first_differing_state() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../corpora/scenarios/keywait.toml");
+        let text = std::fs::read_to_string(&path).expect("scenario text");
+        let s = Scenario::load(&path).expect("scenario");
+        let opts = RecordOptions::default();
+        let header = session::header(&s, &text, &opts).expect("header");
+        let record = |inputs| {
+            let mut source = Scripted::new(inputs);
+            session::record(
+                &header,
+                &mut source,
+                &opts,
+                Vec::new(),
+                &mut std::io::sink(),
             )
+            .expect("record")
+            .0
+        };
+        // keywait.toml types Esc at 1,500 ms = tick 37,500,000; the new run types it later.
+        let old = record(s.inputs.clone());
+        let late = s
+            .inputs
+            .iter()
+            .map(|&(t, i)| (if t == 37_500_000 { t + 1_000 } else { t }, i))
+            .collect();
+        let report = change_report(&old, &record(late));
+        assert!(
+            report.contains("first differing input: tick 37500000"),
+            "{report}"
         );
-        assert_eq!(
-            first_difference("a\nb", "a"),
-            ("b".to_string(), "(nothing)".to_string())
-        );
+        assert!(report.contains("first state difference:"), "{report}");
+        assert!(report.contains("  tick 37500000: "), "{report}");
+        // Both traces replay on this build: no localization.
+        assert!(!report.contains("does not replay"), "{report}");
     }
 }

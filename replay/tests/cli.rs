@@ -261,3 +261,160 @@ fn a_damaged_trace_is_exit_2_naming_the_frame() {
     let out = vexed(&["replay", &dir.join("missing.trace").to_string_lossy()]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The `snapshots` count of `vexed info --json`.
+fn snapshots_in(trace: &std::path::Path) -> u64 {
+    let out = vexed(&["info", "--json", &trace.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let info: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => panic!("info --json: {e}"),
+    };
+    info["counts"]["snapshots"].as_u64().unwrap_or(u64::MAX)
+}
+
+#[test]
+fn record_takes_snapshots_by_default_and_seek_starts_from_them() {
+    let dir = scratch("snapshots");
+    let scenario = corpora().join("scenarios/keywait.toml");
+    // keywait runs 37.5 M ticks with a checkpoint every 1 M: snapshots at every 16th
+    // checkpoint by default (16 M and 32 M), every 10th with --snapshot-every 10, none with 0.
+    for (flag, snapshots) in [(None, 2), (Some("10"), 3), (Some("0"), 0)] {
+        let trace = dir.join(format!("keywait-{}.trace", flag.unwrap_or("default")));
+        let mut args = vec![
+            "record".to_string(),
+            scenario.to_string_lossy().into_owned(),
+            "-o".to_string(),
+            trace.to_string_lossy().into_owned(),
+        ];
+        if let Some(n) = flag {
+            args.extend(["--snapshot-every".to_string(), n.to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = vexed(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(snapshots_in(&trace), snapshots, "{flag:?}");
+        let out = vexed(&["seek", &trace.to_string_lossy(), "--tick", "33000000"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let from = match snapshots {
+            0 => "from the start".to_string(),
+            2 => "from the snapshot at tick 32000000".to_string(),
+            _ => "from the snapshot at tick 30000000".to_string(),
+        };
+        assert!(stderr(&out).contains(&from), "{}", stderr(&out));
+    }
+    let out = vexed(&["record", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("0: no snapshots"), "{help}");
+    assert!(help.contains("[default: 16]"), "{help}");
+}
+
+#[test]
+fn diff_names_the_first_differing_state_and_exits_1() {
+    let dir = scratch("diff");
+    let guests = corpora().join("guests");
+    // keywait.toml with Esc typed at 1,600 ms instead of 1,500 ms.
+    let text = std::fs::read_to_string(corpora().join("scenarios/keywait.toml"))
+        .expect("keywait.toml")
+        .replace("at_ms = 1500", "at_ms = 1600")
+        .replace(
+            "\"../guests\"",
+            &format!("{:?}", guests.display().to_string()),
+        );
+    let late = dir.join("late.toml");
+    std::fs::write(&late, text).expect("write scenario");
+    let (a, b) = (dir.join("a.trace"), dir.join("b.trace"));
+    let keywait = corpora().join("scenarios/keywait.toml");
+    for (scenario, trace) in [(&keywait, &a), (&late, &b)] {
+        let out = vexed(&[
+            "record",
+            &scenario.display().to_string(),
+            "-o",
+            &trace.display().to_string(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let same = vexed(&["diff", &a.display().to_string(), &a.display().to_string()]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("identical"));
+    let out = vexed(&[
+        "diff",
+        "--json",
+        &a.display().to_string(),
+        &b.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    // 1,500 ms at 25,000,000 ticks per second.
+    assert_eq!(v["first_input"]["tick"], 37_500_000);
+    assert_eq!(v["state"]["tick"], 37_500_000);
+    assert!(
+        v["state"]["differences"]["memory"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty())
+    );
+    let missing = vexed(&["diff", &a.display().to_string(), "/nonexistent.trace"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn replay_localize_reports_the_driver_call() {
+    let dir = scratch("localize");
+    let trace = dir.join("xmstest.trace");
+    let out = vexed(&[
+        "record",
+        &corpora()
+            .join("scenarios/xmstest.toml")
+            .display()
+            .to_string(),
+        "-o",
+        &trace.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The trace now says the driver answered 02h (release HMA, not allocated) with
+    // BL=90h instead of the 93h of XMS 3.0: as if a build with another driver recorded it.
+    let bytes = std::fs::read(&trace).expect("trace");
+    let mut reader = vexed_trace::TraceReader::new(bytes.as_slice()).expect("reader");
+    let mut w = vexed_trace::TraceWriter::new(Vec::new(), reader.header()).expect("writer");
+    let mut planted = false;
+    while let Some(mut r) = reader.next_record().expect("record") {
+        if let vexed_trace::Record::Observation {
+            observation: vexed_emu::observe::Observation::Xms { input, output },
+            ..
+        } = &mut r
+            && input.ax >> 8 == 0x02
+            && output.bx & 0xFF == 0x93
+            && !planted
+        {
+            output.bx = (output.bx & 0xFF00) | 0x90;
+            planted = true;
+        }
+        w.push(r).expect("push");
+    }
+    assert!(planted, "xmstest calls 02h without the HMA");
+    let f = reader.footer().expect("footer").clone();
+    let edited = w
+        .finish(f.final_tick, f.final_hash, &f.end)
+        .expect("finish");
+    let path = dir.join("edited.trace");
+    std::fs::write(&path, edited).expect("write");
+    let out = vexed(&[
+        "replay",
+        "--localize",
+        "--json",
+        &path.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let point = &v["localized"]["point"];
+    assert!(
+        point["a"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("XMS driver")),
+        "{v}"
+    );
+    let regs = point["differences"]["registers"]
+        .as_array()
+        .expect("registers");
+    assert!(regs.iter().any(|c| c["name"] == "BX"), "{v}");
+}

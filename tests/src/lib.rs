@@ -35,3 +35,25 @@ pub fn proptest_config(cases: u32, seed: u64) -> proptest::prelude::ProptestConf
         ..base
     }
 }
+
+/// A bundled scenario (`corpora/scenarios/NAME.toml`) and its manifest text.
+pub fn scenario(name: &str) -> (vexed_replay::scenario::Scenario, String) {
+    let path = corpora_dir().join(format!("scenarios/{name}.toml"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => panic!("cannot read {}: {e}", path.display()),
+    };
+    match vexed_replay::scenario::Scenario::load(&path) {
+        Ok(s) => (s, text),
+        Err(e) => panic!("{}: {e}", path.display()),
+    }
+}
+
+/// A build of vexed whose XMS driver answers function 02h (release the HMA) with BL=90h
+/// instead of XMS 3.0's 93h when the HMA is not allocated: the divergence tools' tests
+/// plant it as a known change of behaviour (`Firmware::plant_xms_error`).
+pub fn release_hma_says_90h(m: &mut vexed_emu::machine::Machine) {
+    if let Some(f) = m.firmware_mut() {
+        f.plant_xms_error(0x02, 0x90);
+    }
+}

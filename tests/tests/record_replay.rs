@@ -7,15 +7,10 @@ use vexed_emu::machine::ClockMode;
 use vexed_emu::observe::Observation;
 use vexed_replay::scenario::Scenario;
 use vexed_replay::session::{self, RecordOptions, Replayed, SessionError};
+use vexed_replay::snapshots::SnapshotChain;
 use vexed_replay::source::{Live, Scripted};
-use vexed_tests::corpora_dir;
+use vexed_tests::{corpora_dir, scenario};
 use vexed_trace::{Record, TraceReader, TraceWriter};
-
-fn scenario(name: &str) -> (Scenario, String) {
-    let path = corpora_dir().join(format!("scenarios/{name}.toml"));
-    let text = std::fs::read_to_string(&path).expect("scenario text");
-    (Scenario::load(&path).expect("scenario"), text)
-}
 
 fn record(s: &Scenario, manifest: &str) -> Vec<u8> {
     let opts = RecordOptions::default();
@@ -212,8 +207,12 @@ fn a_behaviour_change_is_reported_at_the_first_differing_observation() {
     }
 }
 
-#[test]
-fn a_divergence_at_a_snapshot_lists_the_state_differences() {
+/// Records keywait with a snapshot at every checkpoint (every 10 M ticks: three paged
+/// snapshots), then rewrites the trace as if the recording machine had had BX = 1234h at
+/// the `which`-th snapshot: that snapshot (as a whole snapshot when `whole`) and the
+/// checkpoint after it say so, the replaying machine does not. Replay must diverge at that
+/// checkpoint and list the difference.
+fn diverge_at_snapshot(which: usize, whole: bool) {
     let (mut s, text) = scenario("keywait");
     s.checkpoint_interval = Some(10_000_000);
     let opts = RecordOptions {
@@ -230,20 +229,57 @@ fn a_divergence_at_a_snapshot_lists_the_state_differences() {
         &mut std::io::sink(),
     )
     .expect("record");
-    // As if the recording machine had had BX = 1234h at the first checkpoint: its snapshot
-    // and hash say so, the replaying machine does not.
     let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
     let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
+    let mut chain = SnapshotChain::new();
+    let mut seen = 0;
     let mut changed = None;
     while let Some(r) = reader.next_record().expect("record") {
         let r = match r {
-            Record::Snapshot { tick, state } if changed.is_none() => {
-                let mut m = vexed_emu::machine::Machine::restore(&state).expect("restore");
-                m.cpu_mut().set_reg16(vexed_emu::cpu::Reg16::BX, 0x1234);
-                changed = Some((tick, m.state_hash().expect("hash")));
-                Record::Snapshot {
-                    tick,
-                    state: m.snapshot().expect("snapshot"),
+            Record::PagedSnapshot {
+                tick,
+                state,
+                store_len,
+                pages,
+            } => {
+                chain
+                    .push(Record::PagedSnapshot {
+                        tick,
+                        state: state.clone(),
+                        store_len,
+                        pages: pages.clone(),
+                    })
+                    .expect("chain");
+                seen += 1;
+                if seen - 1 != which {
+                    Record::PagedSnapshot {
+                        tick,
+                        state,
+                        store_len,
+                        pages,
+                    }
+                } else {
+                    let (t, mut m) = chain
+                        .clone()
+                        .into_machine()
+                        .expect("rebuild")
+                        .expect("a snapshot");
+                    assert_eq!(t, tick);
+                    m.cpu_mut().set_reg16(vexed_emu::cpu::Reg16::BX, 0x1234);
+                    changed = Some((tick, m.state_hash().expect("hash")));
+                    if whole {
+                        Record::Snapshot {
+                            tick,
+                            state: m.snapshot().expect("snapshot"),
+                        }
+                    } else {
+                        Record::PagedSnapshot {
+                            tick,
+                            state: m.snapshot_without_store().expect("split"),
+                            store_len,
+                            pages,
+                        }
+                    }
                 }
             }
             Record::Checkpoint { tick, .. } if changed.is_some_and(|(t, _)| t == tick) => {
@@ -254,6 +290,7 @@ fn a_divergence_at_a_snapshot_lists_the_state_differences() {
         };
         w.push(r).expect("push");
     }
+    assert!(seen > which, "only {seen} snapshots");
     let f = reader.footer().expect("footer").clone();
     let bytes = w
         .finish(f.final_tick, f.final_hash, &f.end)
@@ -262,13 +299,25 @@ fn a_divergence_at_a_snapshot_lists_the_state_differences() {
         Replayed::Diverged(d) => {
             assert_eq!(Some(d.tick), changed.map(|(t, _)| t));
             assert!(
-                d.state_diff
-                    .iter()
-                    .any(|l| l.starts_with("cpu.regs[3]: 4660 -> ")),
+                d.state_diff.iter().any(|l| l.starts_with("BX: 1234 -> ")),
                 "{:?}",
                 d.state_diff
             );
+            // Only BX: the memory rebuilt from the snapshots' pages is the replayed memory.
+            assert_eq!(d.state_diff.len(), 1, "{:?}", d.state_diff);
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_divergence_at_a_snapshot_lists_the_state_differences() {
+    // The second paged snapshot: the replayer rebuilds it from the first one's pages.
+    diverge_at_snapshot(1, false);
+}
+
+#[test]
+fn a_divergence_at_a_whole_snapshot_lists_the_state_differences() {
+    // A whole snapshot (what traces held before paged snapshots), first in the trace.
+    diverge_at_snapshot(0, true);
 }

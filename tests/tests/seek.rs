@@ -1,6 +1,9 @@
 //! `vexed seek`: the machine at any tick of a recorded run. Property: seeking to a random
 //! tick from the nearest snapshot lands on exactly the state an uninterrupted run from the
-//! start has there (same state hash), and at checkpoint ticks on the recorded hash.
+//! start has there (same state hash), and at checkpoint ticks on the recorded hash. The
+//! snapshots are paged (each holds the memory pages changed since the previous one), so
+//! every seek from a snapshot also checks that the chain of snapshots before it rebuilds
+//! the memory store exactly, under the VMM (per-VM memory and EMS pages beyond RAM) too.
 
 use std::sync::OnceLock;
 
@@ -10,28 +13,53 @@ use vexed_replay::seek;
 use vexed_replay::session::{self, RecordOptions};
 use vexed_replay::source::Scripted;
 use vexed_tests::{corpora_dir, proptest_config};
-use vexed_trace::{Record, TraceReader};
+use vexed_trace::{Record, TraceReader, TraceWriter};
 
 const SEED: u64 = 0x5EE4_0001;
 
 struct Traces {
-    /// Recorded with a checkpoint every 250,000 ticks and a snapshot every third one.
+    /// Recorded with a checkpoint every 250,000 ticks and a paged snapshot every third one.
     with_snapshots: Vec<u8>,
-    /// The golden trace: no snapshots.
-    golden: Vec<u8>,
+    /// The same trace without its snapshots.
+    without: Vec<u8>,
     final_tick: u64,
     /// Every checkpoint of `with_snapshots`: (tick, hash).
     checkpoints: Vec<(u64, u64)>,
 }
 
+/// `bytes` with every record for which `keep` is false left out.
+fn filtered(bytes: &[u8], keep: impl Fn(&Record) -> bool) -> Vec<u8> {
+    let mut reader = TraceReader::new(bytes).expect("trace");
+    let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
+    while let Some(r) = reader.next_record().expect("record") {
+        if keep(&r) {
+            w.push(r).expect("push");
+        }
+    }
+    let f = reader.footer().expect("footer").clone();
+    w.finish(f.final_tick, f.final_hash, &f.end)
+        .expect("finish")
+}
+
 fn traces(name: &'static str, cell: &'static OnceLock<Traces>) -> &'static Traces {
+    traces_with(name, 250_000, 3, cell)
+}
+
+/// The scenario `name` recorded with a checkpoint every `interval` ticks and a paged
+/// snapshot at every `every`-th checkpoint.
+fn traces_with(
+    name: &'static str,
+    interval: u64,
+    every: u64,
+    cell: &'static OnceLock<Traces>,
+) -> &'static Traces {
     cell.get_or_init(|| {
         let path = corpora_dir().join(format!("scenarios/{name}.toml"));
         let manifest = std::fs::read_to_string(&path).expect("manifest");
         let mut s = Scenario::load(&path).expect("scenario");
-        s.checkpoint_interval = Some(250_000);
+        s.checkpoint_interval = Some(interval);
         let opts = RecordOptions {
-            snapshot_every: Some(3),
+            snapshot_every: Some(every),
             ..RecordOptions::default()
         };
         let header = session::header(&s, &manifest, &opts).expect("header");
@@ -44,8 +72,7 @@ fn traces(name: &'static str, cell: &'static OnceLock<Traces>) -> &'static Trace
             &mut std::io::sink(),
         )
         .expect("record");
-        let golden =
-            std::fs::read(corpora_dir().join(format!("golden/{name}.trace"))).expect("golden");
+        let without = filtered(&with_snapshots, |r| !r.is_snapshot());
         let checkpoints = TraceReader::new(with_snapshots.as_slice())
             .expect("trace")
             .records()
@@ -56,7 +83,7 @@ fn traces(name: &'static str, cell: &'static OnceLock<Traces>) -> &'static Trace
             .collect();
         Traces {
             with_snapshots,
-            golden,
+            without,
             final_tick: rec.final_tick,
             checkpoints,
         }
@@ -75,7 +102,7 @@ fn hash_at(trace: &[u8], tick: u64) -> (u64, Option<u64>) {
 
 fn check(t: &Traces, tick: u64) -> Result<(), TestCaseError> {
     let (fast, from) = hash_at(&t.with_snapshots, tick);
-    let (slow, none) = hash_at(&t.golden, tick);
+    let (slow, none) = hash_at(&t.without, tick);
     prop_assert_eq!(none, None);
     prop_assert_eq!(
         fast,
@@ -92,6 +119,22 @@ fn check(t: &Traces, tick: u64) -> Result<(), TestCaseError> {
 
 static XMSSHARE_VMS: OnceLock<Traces> = OnceLock::new();
 static KEYWAIT: OnceLock<Traces> = OnceLock::new();
+static EMS_BANKS: OnceLock<Traces> = OnceLock::new();
+
+/// Every snapshot of a trace: (tick, paged, indexes of the pages it holds).
+fn snapshots(trace: &[u8]) -> Vec<(u64, bool, Vec<u32>)> {
+    TraceReader::new(trace)
+        .expect("trace")
+        .records()
+        .filter_map(|r| match r.expect("record") {
+            Record::PagedSnapshot { tick, pages, .. } => {
+                Some((tick, true, pages.iter().map(|p| p.index).collect()))
+            }
+            Record::Snapshot { tick, .. } => Some((tick, false, Vec::new())),
+            _ => None,
+        })
+        .collect()
+}
 
 proptest! {
     #![proptest_config(proptest_config(12, SEED))]
@@ -119,4 +162,49 @@ fn seeking_to_checkpoints_gives_the_recorded_hashes_and_uses_snapshots() {
         from_snapshot += usize::from(from.is_some());
     }
     assert!(from_snapshot > 0, "no seek started from a snapshot");
+    let snaps = snapshots(&t.with_snapshots);
+    assert!(snaps.len() > 2, "{} snapshots", snaps.len());
+    assert!(snaps.iter().all(|(_, paged, _)| *paged), "all paged");
+}
+
+#[test]
+fn every_paged_snapshot_of_a_vmm_run_with_ems_rebuilds_the_recorded_state() {
+    // Two VMs with their own EMS pages (ems-banks, Q30590): per-VM memory and EMS pages
+    // live past RAM in the store, and change between snapshots. A snapshot every 1 M ticks.
+    let t = traces_with("ems-banks", 500_000, 2, &EMS_BANKS);
+    let snaps = snapshots(&t.with_snapshots);
+    assert!(snaps.len() > 10, "{} snapshots", snaps.len());
+    // 16 MiB of RAM is store pages 0..4096; the ROM, EMS pages and VM copies come after.
+    let ram_pages = 4096;
+    assert!(
+        snaps
+            .iter()
+            .skip(1)
+            .filter(|(_, _, pages)| pages.iter().any(|&p| p >= ram_pages))
+            .count()
+            > 2,
+        "later snapshots change store pages past RAM: {:?}",
+        snaps
+            .iter()
+            .map(|(t, _, p)| (t, p.len(), p.iter().filter(|&&i| i >= ram_pages).count()))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        snaps.iter().skip(1).all(|(_, _, pages)| pages.len() < 2000),
+        "later snapshots hold only what changed"
+    );
+    for (tick, _, _) in &snaps {
+        // Restored from the snapshot itself, nothing re-executed: the chain of pages.
+        let (hash, from) = hash_at(&t.with_snapshots, *tick);
+        assert_eq!(from, Some(*tick));
+        let recorded = t.checkpoints.iter().find(|(c, _)| c == tick).map(|c| c.1);
+        assert_eq!(Some(hash), recorded, "the checkpoint at tick {tick}");
+    }
+    // Between snapshots: from the one before, at a checkpoint and at an odd tick.
+    let (a, b) = (snaps[4].0, snaps[5].0);
+    let middle = t.checkpoints.iter().find(|(c, _)| *c > a && *c < b);
+    let &(tick, recorded) = middle.expect("a checkpoint between two snapshots");
+    assert_eq!(hash_at(&t.with_snapshots, tick), (recorded, Some(a)));
+    check(t, a + 12_345).expect("from the snapshot vs from the start");
+    check(t, t.final_tick - 777).expect("near the end");
 }

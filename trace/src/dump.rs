@@ -100,6 +100,17 @@ fn record_line(rate: TickRate, r: &Record) -> String {
             state.len(),
             xxhash_rust::xxh3::xxh3_64(state)
         ),
+        Record::PagedSnapshot {
+            state,
+            store_len,
+            pages,
+            ..
+        } => format!(
+            "store {store_len} bytes, {} pages changed, state {} bytes xxh3 {:016x}",
+            pages.len(),
+            state.len(),
+            xxhash_rust::xxh3::xxh3_64(state)
+        ),
     };
     let tick = r.tick();
     format!(

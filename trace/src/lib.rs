@@ -3,8 +3,9 @@
 //! A trace is everything needed to replay a run with nothing else on disk: a [`Header`]
 //! (emulator version, machine and firmware configuration with the clock mode and tick rate,
 //! the input source's seed, the scenario manifest, every guest file embedded), then a
-//! stream of [`Record`]s (inputs at their ticks, observations, checkpoint hashes, optional
-//! machine snapshots), then a [`Footer`] (final tick, final state hash, counts). The byte
+//! stream of [`Record`]s (inputs at their ticks, observations, checkpoint hashes, machine
+//! snapshots, whole or paged: a paged one holds only the memory pages changed since the
+//! previous snapshot), then a [`Footer`] (final tick, final state hash, counts). The byte
 //! layout is specified in `trace/FORMAT.md`; in short:
 //!
 //! ```text
@@ -62,7 +63,7 @@ mod writer;
 pub use dump::{Info, dump, guest_time_text, info, info_from_reader};
 pub use error::{Part, TraceError};
 pub use reader::{ReadStats, Records, TraceReader, ends_with_footer};
-pub use record::Record;
+pub use record::{Record, SNAPSHOT_PAGE_SIZE, SnapshotPage};
 pub use upgrade::{OLDEST_READABLE_VERSION, supported_versions};
 pub use writer::{TraceWriter, WriterOptions};
 
@@ -103,6 +104,10 @@ pub mod limits {
     /// A frame's decompressed payload: a snapshot of a machine with up to about 240 MiB of
     /// RAM fits in one frame.
     pub const MAX_FRAME_RAW: u64 = 256 << 20;
+    /// The memory store a paged snapshot describes (`store_len`): 4 GiB, as large as the
+    /// emulator's store can grow. (Its pages are bounded by the frame limits like any
+    /// record; the store itself is only a length.)
+    pub const MAX_SNAPSHOT_STORE: u64 = 1 << 32;
     /// The footer's body.
     pub const MAX_FOOTER_LEN: u64 = 64 << 10;
     /// The writer shortens [`crate::Footer::end`] to this many bytes (at a character
@@ -167,6 +172,7 @@ pub struct Counts {
     pub inputs: u64,
     pub observations: u64,
     pub checkpoints: u64,
+    /// Snapshots of both kinds (whole and paged).
     pub snapshots: u64,
     /// Record frames (the header and footer are not frames).
     pub frames: u64,
@@ -183,7 +189,7 @@ impl Counts {
             Record::Input { .. } => self.inputs += 1,
             Record::Observation { .. } => self.observations += 1,
             Record::Checkpoint { .. } => self.checkpoints += 1,
-            Record::Snapshot { .. } => self.snapshots += 1,
+            Record::Snapshot { .. } | Record::PagedSnapshot { .. } => self.snapshots += 1,
         }
     }
 }

@@ -404,6 +404,8 @@ impl<R: Read> TraceReader<R> {
             let rest = raw.get(pos..).unwrap_or_default();
             let (rec, used) = upgrade::decode_record(self.layout, rest)
                 .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
+            rec.check()
+                .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
             pos += used;
             tick = if i == 0 {
                 rec.dt()

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use vexed_emu::machine::Input;
 use vexed_emu::observe::Observation;
 
+use crate::limits::MAX_SNAPSHOT_STORE;
+
 /// One entry of a trace's body, at an absolute tick.
 ///
 /// APPEND-ONLY, like `RawRecord` (its on-disk form, whose variants are in the same order)
@@ -20,6 +22,34 @@ pub enum Record {
     Checkpoint { tick: u64, hash: u64 },
     /// `Machine::snapshot` bytes at `tick` (the frame compresses them).
     Snapshot { tick: u64, state: Vec<u8> },
+    /// The machine at `tick` as the pages of its memory store that changed since the
+    /// previous snapshot of the trace (FORMAT.md, "Paged snapshots"): `state` is
+    /// `Machine::snapshot_without_store` (everything but the store), `store_len` the store's
+    /// length in bytes, and `pages` the 4 KiB pages of the store that differ from the
+    /// previous snapshot's store (all zeros before the first snapshot and past the end of a
+    /// shorter one), in ascending order. The reader checks the page indexes and sizes
+    /// ([`SnapshotPage`]); rebuilding the store means applying every snapshot from the
+    /// start of the trace.
+    PagedSnapshot {
+        tick: u64,
+        state: Vec<u8>,
+        store_len: u64,
+        pages: Vec<SnapshotPage>,
+    },
+}
+
+/// Size of a page of a [`Record::PagedSnapshot`], in bytes (the machine's page size).
+pub const SNAPSHOT_PAGE_SIZE: usize = 4096;
+
+/// One page of a machine's memory store in a [`Record::PagedSnapshot`]. Stored with
+/// bincode in field order: `index` (u32 varint), `bytes` (byte string).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotPage {
+    /// The page's index in the store: it holds store bytes `index * 4096 ..` `+ 4096`.
+    pub index: u32,
+    /// Exactly [`SNAPSHOT_PAGE_SIZE`] bytes.
+    #[serde(with = "bytes")]
+    pub bytes: Vec<u8>,
 }
 
 impl Record {
@@ -29,18 +59,27 @@ impl Record {
             Record::Input { tick, .. }
             | Record::Observation { tick, .. }
             | Record::Checkpoint { tick, .. }
-            | Record::Snapshot { tick, .. } => tick,
+            | Record::Snapshot { tick, .. }
+            | Record::PagedSnapshot { tick, .. } => tick,
         }
     }
 
-    /// A short stable name of the kind: `input`, `observe`, `checkpoint`, `snapshot`.
+    /// A short stable name of the kind: `input`, `observe`, `checkpoint`, `snapshot`,
+    /// `psnapshot` (a paged snapshot).
     pub fn kind(&self) -> &'static str {
         match self {
             Record::Input { .. } => "input",
             Record::Observation { .. } => "observe",
             Record::Checkpoint { .. } => "checkpoint",
             Record::Snapshot { .. } => "snapshot",
+            Record::PagedSnapshot { .. } => "psnapshot",
         }
+    }
+
+    /// Whether this is a machine snapshot of either kind (they get frames of their own and
+    /// count as `snapshots` in the footer).
+    pub fn is_snapshot(&self) -> bool {
+        matches!(self, Record::Snapshot { .. } | Record::PagedSnapshot { .. })
     }
 
     /// The on-disk form, with the tick as `dt` after `base`.
@@ -62,8 +101,63 @@ impl Record {
                 dt: tick - base,
                 state,
             },
+            Record::PagedSnapshot {
+                tick,
+                state,
+                store_len,
+                pages,
+            } => RawRecord::PagedSnapshot {
+                dt: tick - base,
+                state,
+                store_len,
+                pages,
+            },
         }
     }
+}
+
+/// What the reader (and the writer, before writing) checks in a paged snapshot: a store
+/// length that is a whole number of pages and at most [`MAX_SNAPSHOT_STORE`], pages of
+/// exactly [`SNAPSHOT_PAGE_SIZE`] bytes inside the store, in strictly ascending order.
+pub(crate) fn check_paged_snapshot(store_len: u64, pages: &[SnapshotPage]) -> Result<(), String> {
+    let page = SNAPSHOT_PAGE_SIZE as u64;
+    if !store_len.is_multiple_of(page) {
+        return Err(format!(
+            "a paged snapshot's store length {store_len} is not a multiple of {page}"
+        ));
+    }
+    if store_len > MAX_SNAPSHOT_STORE {
+        return Err(format!(
+            "a paged snapshot's store length {store_len} is more than the limit of {MAX_SNAPSHOT_STORE}"
+        ));
+    }
+    let count = store_len / page;
+    let mut previous: Option<u32> = None;
+    for (i, p) in pages.iter().enumerate() {
+        if u64::from(p.index) >= count {
+            return Err(format!(
+                "page {i} of a paged snapshot has index {}, outside its store of {count} pages",
+                p.index
+            ));
+        }
+        if p.bytes.len() != SNAPSHOT_PAGE_SIZE {
+            return Err(format!(
+                "page {i} (index {}) of a paged snapshot holds {} bytes instead of {page}",
+                p.index,
+                p.bytes.len()
+            ));
+        }
+        if let Some(prev) = previous
+            && p.index <= prev
+        {
+            return Err(format!(
+                "page {i} of a paged snapshot has index {}, not after the previous page's {prev}",
+                p.index
+            ));
+        }
+        previous = Some(p.index);
+    }
+    Ok(())
 }
 
 /// A record as stored in a frame: the same kinds as [`Record`], in the same order, with
@@ -71,7 +165,8 @@ impl Record {
 /// following one has `dt` = its tick minus the previous record's tick (so never negative).
 ///
 /// APPEND-ONLY: bincode stores the variant index (0 input, 1 observation, 2 checkpoint,
-/// 3 snapshot). Never reorder, remove or change a variant; add new ones at the end.
+/// 3 snapshot, 4 paged snapshot). Never reorder, remove or change a variant; add new ones
+/// at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RawRecord {
     Input {
@@ -91,6 +186,13 @@ pub(crate) enum RawRecord {
         #[serde(with = "bytes")]
         state: Vec<u8>,
     },
+    PagedSnapshot {
+        dt: u64,
+        #[serde(with = "bytes")]
+        state: Vec<u8>,
+        store_len: u64,
+        pages: Vec<SnapshotPage>,
+    },
 }
 
 impl RawRecord {
@@ -99,7 +201,18 @@ impl RawRecord {
             RawRecord::Input { dt, .. }
             | RawRecord::Observation { dt, .. }
             | RawRecord::Checkpoint { dt, .. }
-            | RawRecord::Snapshot { dt, .. } => dt,
+            | RawRecord::Snapshot { dt, .. }
+            | RawRecord::PagedSnapshot { dt, .. } => dt,
+        }
+    }
+
+    /// What a record must satisfy beyond decoding (a paged snapshot's pages).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match self {
+            RawRecord::PagedSnapshot {
+                store_len, pages, ..
+            } => check_paged_snapshot(*store_len, pages),
+            _ => Ok(()),
         }
     }
 
@@ -110,6 +223,17 @@ impl RawRecord {
             RawRecord::Observation { observation, .. } => Record::Observation { tick, observation },
             RawRecord::Checkpoint { hash, .. } => Record::Checkpoint { tick, hash },
             RawRecord::Snapshot { state, .. } => Record::Snapshot { tick, state },
+            RawRecord::PagedSnapshot {
+                state,
+                store_len,
+                pages,
+                ..
+            } => Record::PagedSnapshot {
+                tick,
+                state,
+                store_len,
+                pages,
+            },
         }
     }
 }
@@ -248,5 +372,70 @@ mod tests {
             }),
             3
         );
+        assert_eq!(
+            first(&RawRecord::PagedSnapshot {
+                dt: 0,
+                state: vec![],
+                store_len: 0,
+                pages: vec![]
+            }),
+            4
+        );
+    }
+
+    #[test]
+    fn a_paged_snapshot_encodes_as_format_md_says() {
+        // Kind 4, dt, the state byte string, store_len (a varint: 8192 = FB 00 20), the page
+        // count, then each page's index and its 4096 bytes as a byte string (FB 00 10).
+        let raw = RawRecord::PagedSnapshot {
+            dt: 5,
+            state: vec![0xAA, 0xBB],
+            store_len: 8192,
+            pages: vec![SnapshotPage {
+                index: 1,
+                bytes: vec![7; 4096],
+            }],
+        };
+        let mut expected = vec![
+            4, 5, 2, 0xAA, 0xBB, 0xFB, 0x00, 0x20, 1, 1, 0xFB, 0x00, 0x10,
+        ];
+        expected.extend([7; 4096]);
+        assert_eq!(codec::encode(&raw).unwrap(), expected);
+        assert_eq!(codec::decode_exact::<RawRecord>(&expected).unwrap(), raw);
+        assert_eq!(raw.check(), Ok(()));
+    }
+
+    #[test]
+    fn paged_snapshot_pages_are_checked() {
+        let page = |index, len| SnapshotPage {
+            index,
+            bytes: vec![0; len],
+        };
+        let check = |store_len, pages: &[SnapshotPage]| check_paged_snapshot(store_len, pages);
+        assert_eq!(check(0, &[]), Ok(()));
+        assert_eq!(check(3 * 4096, &[page(0, 4096), page(2, 4096)]), Ok(()));
+        assert_eq!(check(MAX_SNAPSHOT_STORE, &[]), Ok(()));
+        let refused = [
+            (check(4095, &[]), "not a multiple of 4096"),
+            (check(MAX_SNAPSHOT_STORE + 4096, &[]), "more than the limit"),
+            (check(2 * 4096, &[page(2, 4096)]), "index 2, outside"),
+            (
+                check(2 * 4096, &[page(0, 4095)]),
+                "4095 bytes instead of 4096",
+            ),
+            (check(2 * 4096, &[page(0, 4097)]), "4097 bytes"),
+            (
+                check(3 * 4096, &[page(1, 4096), page(0, 4096)]),
+                "index 0, not after the previous page's 1",
+            ),
+            (
+                check(3 * 4096, &[page(1, 4096), page(1, 4096)]),
+                "index 1, not after",
+            ),
+        ];
+        for (result, text) in refused {
+            let e = result.expect_err(text);
+            assert!(e.contains(text), "{e} should say {text}");
+        }
     }
 }

@@ -33,6 +33,8 @@
 //! - Version 2: `FirmwareConfig` gained `vmm: Option<VmmConfig>` at its end (the VM
 //!   manager). Version 1 headers are decoded as [`v1::Header`] and read with `vmm: None`
 //!   (a version 1 recorder had no VMM). Records and the footer did not change.
+//! - Still version 2: the record kind `PagedSnapshot` (index 4) was appended to
+//!   `Record`/`RawRecord` (rule 1: no version change). Files without it read as before.
 
 use crate::codec;
 use crate::record::RawRecord;

@@ -430,6 +430,107 @@ fn forged_frames_are_refused() {
     );
 }
 
+/// A frame holding one paged snapshot at tick 10 with an empty state, written by hand:
+/// count 1, kind 4, dt 10, state length 0, `store_len` (a varint), the page count, then
+/// each page as its index (one-byte varint) and its bytes (length FB lo hi, then bytes).
+fn forged_paged_snapshot(store_len: &[u8], pages: &[(u8, usize)]) -> Vec<u8> {
+    let mut raw = vec![1, 4, 10, 0];
+    raw.extend_from_slice(store_len);
+    raw.push(pages.len() as u8);
+    for &(index, len) in pages {
+        raw.push(index);
+        raw.push(0xFB);
+        raw.extend_from_slice(&(len as u16).to_le_bytes());
+        raw.extend(std::iter::repeat_n(index, len));
+    }
+    forged_frame(&raw)
+}
+
+#[test]
+fn forged_paged_snapshots_are_refused() {
+    // 3 pages: 12288 = FB 00 30.
+    let three = [0xFB, 0x00, 0x30];
+    let good = forged_paged_snapshot(&three, &[(0, 4096), (2, 4096)]);
+    let o = read_all(&with_parts(std::slice::from_ref(&good)));
+    assert!(o.error.is_none(), "{:?}", o.error);
+    let [
+        Record::PagedSnapshot {
+            tick: 10,
+            state,
+            store_len: 12288,
+            pages,
+        },
+    ] = o.records.as_slice()
+    else {
+        panic!("{:?}", o.records);
+    };
+    assert!(state.is_empty());
+    assert_eq!(
+        pages
+            .iter()
+            .map(|p| (p.index, p.bytes.len()))
+            .collect::<Vec<_>>(),
+        [(0, 4096), (2, 4096)]
+    );
+    assert!(pages[1].bytes.iter().all(|&b| b == 2));
+
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        // Index 3 of a 3-page store.
+        (
+            forged_paged_snapshot(&three, &[(0, 4096), (3, 4096)]),
+            "page 1 of a paged snapshot has index 3, outside its store of 3 pages",
+        ),
+        // A page of 4095 bytes, and one of 4097.
+        (
+            forged_paged_snapshot(&three, &[(1, 4095)]),
+            "holds 4095 bytes instead of 4096",
+        ),
+        (
+            forged_paged_snapshot(&three, &[(1, 4097)]),
+            "holds 4097 bytes instead of 4096",
+        ),
+        // Pages out of order, and the same page twice.
+        (
+            forged_paged_snapshot(&three, &[(2, 4096), (1, 4096)]),
+            "index 1, not after the previous page's 2",
+        ),
+        (
+            forged_paged_snapshot(&three, &[(1, 4096), (1, 4096)]),
+            "index 1, not after the previous page's 1",
+        ),
+        // A store length of 4097 bytes (FB 01 10), and one of 2^40 (FD ...).
+        (
+            forged_paged_snapshot(&[0xFB, 0x01, 0x10], &[]),
+            "store length 4097 is not a multiple of 4096",
+        ),
+        (
+            forged_paged_snapshot(&[0xFD, 0, 0, 0, 0, 0, 1, 0, 0], &[]),
+            "more than the limit of 4294967296",
+        ),
+        // A page count of 2^32 - 1 in a frame that holds none: decoding fails at the end of
+        // the data, without allocating for the claimed count.
+        (
+            forged_frame(&[1, 4, 10, 0, 0xFB, 0x00, 0x30, 0xFC, 0xFF, 0xFF, 0xFF, 0xFF]),
+            "record 0 of 1",
+        ),
+    ];
+    for (frame, text) in cases {
+        let e = error_of(&with_parts(&[good.clone(), frame]));
+        assert!(
+            matches!(
+                e,
+                TraceError::Decode {
+                    part: Part::Frame(1),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("record 0 of 1"), "{e}");
+        assert!(e.to_string().contains(text), "{e} should say {text}");
+    }
+}
+
 #[test]
 fn a_frame_declaring_more_than_the_limit_is_refused_before_decompressing() {
     // A zstd frame header recording a content size of 2^40 bytes, then an empty last block.

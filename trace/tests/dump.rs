@@ -82,6 +82,38 @@ fn the_dump_text_is_stable() {
 }
 
 #[test]
+fn a_paged_snapshot_dumps_its_store_size_and_page_count() {
+    let state = vec![5u8; 300];
+    let records = vec![Record::PagedSnapshot {
+        tick: 1_500_000,
+        state: state.clone(),
+        store_len: 3 * 4096,
+        pages: vec![
+            vexed_trace::SnapshotPage {
+                index: 0,
+                bytes: vec![1; 4096],
+            },
+            vexed_trace::SnapshotPage {
+                index: 2,
+                bytes: vec![2; 4096],
+            },
+        ],
+    }];
+    let text = dump_text(&trace_bytes(&records, 4));
+    let line = format!(
+        "     1500000      1.500000s  psnapshot   store 12288 bytes, 2 pages changed, state 300 bytes xxh3 {:016x}\n",
+        xxhash_rust::xxh3::xxh3_64(&state)
+    );
+    assert!(text.contains(&line), "{line} in {text}");
+    assert!(
+        text.contains(
+            "footer.counts: 0 inputs, 0 observations, 0 checkpoints, 1 snapshots in 1 frames\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn the_dump_shows_the_vmm_configuration() {
     let text = dump_text(&sample_v2());
     let line = "firmware.vmm: Some(VmmConfig { slice: 3, vms: [\

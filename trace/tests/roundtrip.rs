@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use vexed_emu::machine::Input;
 use vexed_emu::observe::Observation;
 use vexed_trace::{
-    Counts, FORMAT_VERSION, Part, Record, TraceError, TraceReader, TraceWriter, WriterOptions,
+    Counts, FORMAT_VERSION, Part, Record, SnapshotPage, TraceError, TraceReader, TraceWriter,
+    WriterOptions,
 };
 
 #[test]
@@ -164,6 +165,84 @@ fn snapshots_get_frames_of_their_own() {
     let o = read_all(&bytes);
     assert_eq!(o.records, recs);
     assert_eq!(o.footer.unwrap().counts.frames, 3);
+}
+
+#[test]
+fn paged_snapshots_round_trip_in_frames_of_their_own() {
+    let page = |index: u32, fill: u8| SnapshotPage {
+        index,
+        bytes: vec![fill; 4096],
+    };
+    let recs = vec![
+        Record::Checkpoint { tick: 1, hash: 1 },
+        Record::PagedSnapshot {
+            tick: 2,
+            state: vec![1, 2, 3],
+            store_len: 16 << 20,
+            pages: vec![page(0, 1), page(7, 2), page(4095, 3)],
+        },
+        Record::Checkpoint { tick: 2, hash: 2 },
+        // A store that grew, with nothing changed.
+        Record::PagedSnapshot {
+            tick: 5,
+            state: vec![],
+            store_len: (16 << 20) + 4096,
+            pages: vec![],
+        },
+        Record::Snapshot {
+            tick: 6,
+            state: vec![9; 1000],
+        },
+        Record::Checkpoint { tick: 6, hash: 3 },
+    ];
+    let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
+    for r in &recs {
+        w.push(r.clone()).unwrap();
+    }
+    let bytes = w.finish(6, 0, "end").unwrap();
+    let o = read_all(&bytes);
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(o.records, recs);
+    let f = o.footer.unwrap();
+    // Both kinds count as snapshots, and each has a frame of its own: [checkpoint],
+    // [paged], [checkpoint], [paged], [snapshot], [checkpoint].
+    assert_eq!(f.counts.snapshots, 3);
+    assert_eq!(f.counts.frames, 6);
+    assert_eq!(recs[1].kind(), "psnapshot");
+    assert!(recs[1].is_snapshot() && recs[4].is_snapshot() && !recs[0].is_snapshot());
+}
+
+#[test]
+fn the_writer_refuses_a_paged_snapshot_the_reader_would_refuse() {
+    let page = |index: u32, len: usize| SnapshotPage {
+        index,
+        bytes: vec![0; len],
+    };
+    let bad = [
+        (8192, vec![page(2, 4096)], "outside its store"),
+        (8192, vec![page(0, 100)], "100 bytes instead of 4096"),
+        (8192, vec![page(1, 4096), page(0, 4096)], "not after"),
+        (100, vec![], "not a multiple"),
+    ];
+    for (store_len, pages, text) in bad {
+        let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
+        w.push(Record::Checkpoint { tick: 1, hash: 1 }).unwrap();
+        let e = w
+            .push(Record::PagedSnapshot {
+                tick: 2,
+                state: vec![],
+                store_len,
+                pages,
+            })
+            .unwrap_err();
+        assert!(matches!(e, TraceError::Encode { .. }), "{e}");
+        assert!(e.to_string().contains(text), "{e} should say {text}");
+        // Nothing was written and the writer goes on.
+        let bytes = w.finish(2, 0, "end").unwrap();
+        let o = read_all(&bytes);
+        assert!(o.error.is_none(), "{:?}", o.error);
+        assert_eq!(o.records, [Record::Checkpoint { tick: 1, hash: 1 }]);
+    }
 }
 
 #[test]
@@ -331,6 +410,24 @@ fn observation_strategy() -> impl Strategy<Value = Observation> {
     ]
 }
 
+/// A paged snapshot with an `n`-byte state and pages picked by the bits of `bits` from a
+/// store of up to 64 pages.
+fn paged_snapshot(tick: u64, n: usize, bits: u64) -> Record {
+    let store_pages = (bits >> 58) as u32 + 1;
+    Record::PagedSnapshot {
+        tick,
+        state: (0..n).map(|i| i as u8 ^ bits as u8).collect(),
+        store_len: u64::from(store_pages) * 4096,
+        pages: (0..store_pages)
+            .filter(|&i| bits >> i & 1 != 0)
+            .map(|index| SnapshotPage {
+                index,
+                bytes: (0..4096).map(|k| (k as u32 ^ index) as u8).collect(),
+            })
+            .collect(),
+    }
+}
+
 /// (delta, kind selector) pairs turned into records with non-decreasing ticks.
 fn records_strategy() -> impl Strategy<Value = Vec<Record>> {
     let delta = prop_oneof![Just(0u64), 0..300u64, 0..100_000u64, 0..(1u64 << 40)];
@@ -339,6 +436,7 @@ fn records_strategy() -> impl Strategy<Value = Vec<Record>> {
         observation_strategy().prop_map(|o| (1u8, None, Some(o), 0, 0)),
         any::<u64>().prop_map(|h| (2u8, None, None, h, 0)),
         (0..3000usize).prop_map(|n| (3u8, None, None, 0, n)),
+        (0..300usize, any::<u64>()).prop_map(|(n, h)| (4u8, None, None, h, n)),
     ];
     proptest::collection::vec((delta, kind), 0..60).prop_map(|items| {
         let mut tick = 0u64;
@@ -350,6 +448,7 @@ fn records_strategy() -> impl Strategy<Value = Vec<Record>> {
                     (0, Some(input), _) => Record::Input { tick, input },
                     (1, _, Some(observation)) => Record::Observation { tick, observation },
                     (2, _, _) => Record::Checkpoint { tick, hash },
+                    (4, _, _) => paged_snapshot(tick, n, hash),
                     _ => Record::Snapshot {
                         tick,
                         state: (0..n)

@@ -632,6 +632,53 @@ impl Memory {
         &self.store
     }
 
+    /// Takes the backing store out, leaving an empty one: the rest of the state can then be
+    /// encoded without it ([`crate::machine::Machine::snapshot_without_store`]). Nothing may
+    /// access memory until [`Memory::put_store`] puts it (or a checked store) back.
+    pub(crate) fn take_store(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.store)
+    }
+
+    /// Puts back a store taken with [`Memory::take_store`] (unchecked: it came from here).
+    pub(crate) fn put_store(&mut self, store: Vec<u8>) {
+        self.store = store;
+    }
+
+    /// Whether a backing store of `len` bytes fits this memory's page map and RAM size: a
+    /// whole number of pages, RAM first, every mapped page inside it, and no more than
+    /// [`Memory::alloc_store`] can make (4 GiB). A decoded state is checked with this before
+    /// a store from elsewhere is put in, so no page mapping points past the store.
+    pub(crate) fn check_store_len(&self, len: usize) -> Result<(), String> {
+        let len = len as u64;
+        if !len.is_multiple_of(u64::from(PAGE_SIZE)) {
+            return Err(format!(
+                "a store of {len} bytes is not a whole number of 4 KiB pages"
+            ));
+        }
+        if len > u64::from(u32::MAX) {
+            return Err(format!("a store of {len} bytes is larger than 4 GiB"));
+        }
+        if len < u64::from(self.ram_size) {
+            return Err(format!(
+                "a store of {len} bytes cannot hold the {} bytes of RAM",
+                self.ram_size
+            ));
+        }
+        for (page, &e) in self.map.iter().enumerate() {
+            if e & NO_READ != 0 {
+                continue;
+            }
+            let end = u64::from(e & !PAGE_MASK) + u64::from(PAGE_SIZE);
+            if end > len {
+                return Err(format!(
+                    "physical page {page:#x} is mapped to store bytes {:#x}..{end:#x}, past the end of a store of {len:#x} bytes",
+                    end - u64::from(PAGE_SIZE)
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `bytes` at physical address `addr` through the bus rules (ROM and unmapped
     /// pages ignore them). For loaders and tests.
     pub fn write_bytes(&mut self, addr: u32, bytes: &[u8]) {

@@ -1,0 +1,437 @@
+//! Machine snapshots in traces, both ways: the recorder's [`SnapshotPager`] writes paged
+//! snapshots (only the 4 KiB pages of the memory store that changed since the previous
+//! snapshot), and a reader's [`SnapshotChain`] follows the snapshots of a trace in order and
+//! rebuilds the machine at the latest one.
+//!
+//! The rule both follow (trace/FORMAT.md, "Paged snapshots"): a paged snapshot holds the
+//! machine without its memory store (`Machine::snapshot_without_store`), the store's
+//! length, and every store page that differs from the store of the previous snapshot of the
+//! same trace, paged or whole. Before the first snapshot the previous store is empty, and a
+//! page past the end of the previous store compares against zeros; the store then has the
+//! new length (longer or shorter). So the store at a paged snapshot is: the previous store,
+//! cut or zero-extended to the new length, with the snapshot's pages written over it. A
+//! whole snapshot (`Machine::snapshot`) carries its own store and starts the chain again.
+
+use thiserror::Error;
+use vexed_emu::machine::{Machine, MachineError};
+use vexed_trace::{Record, SNAPSHOT_PAGE_SIZE, SnapshotPage};
+
+/// Why a snapshot of a trace cannot be taken or rebuilt.
+#[derive(Debug, Error)]
+pub enum SnapshotError {
+    /// The snapshot's state does not decode, or its store does not fit its page map.
+    #[error("the snapshot at tick {tick} cannot be restored: {source}")]
+    Machine {
+        tick: u64,
+        #[source]
+        source: MachineError,
+    },
+    /// A paged snapshot whose pages do not fit its store.
+    #[error("the paged snapshot at tick {tick} is inconsistent: {message}")]
+    Pages { tick: u64, message: String },
+}
+
+/// The recorder's half: each call of [`SnapshotPager::snapshot`] gives a
+/// [`Record::PagedSnapshot`] holding the pages changed since the previous call. It keeps a
+/// copy of the store as of the previous snapshot (as large as the machine's store).
+#[derive(Default)]
+pub struct SnapshotPager {
+    /// The store as the previous snapshot left it (empty before the first).
+    previous: Vec<u8>,
+}
+
+impl SnapshotPager {
+    pub fn new() -> SnapshotPager {
+        SnapshotPager::default()
+    }
+
+    /// The paged snapshot of `m` at its current tick.
+    pub fn snapshot(&mut self, m: &mut Machine) -> Result<Record, SnapshotError> {
+        let tick = m.now();
+        let state = m
+            .snapshot_without_store()
+            .map_err(|source| SnapshotError::Machine { tick, source })?;
+        let store = m.memory_store();
+        if !store.len().is_multiple_of(SNAPSHOT_PAGE_SIZE) {
+            return Err(SnapshotError::Pages {
+                tick,
+                message: format!(
+                    "the machine's store of {} bytes is not a whole number of pages",
+                    store.len()
+                ),
+            });
+        }
+        let zero = [0u8; SNAPSHOT_PAGE_SIZE];
+        let mut pages = Vec::new();
+        for (i, page) in store.chunks_exact(SNAPSHOT_PAGE_SIZE).enumerate() {
+            let start = i * SNAPSHOT_PAGE_SIZE;
+            let before = self
+                .previous
+                .get(start..start + SNAPSHOT_PAGE_SIZE)
+                .unwrap_or(&zero);
+            if page != before {
+                let index = u32::try_from(i).map_err(|_| SnapshotError::Pages {
+                    tick,
+                    message: format!("page {i} is past 4 GiB"),
+                })?;
+                pages.push(SnapshotPage {
+                    index,
+                    bytes: page.to_vec(),
+                });
+            }
+        }
+        // The next snapshot compares against this store: the previous one at the new
+        // length with the changed pages written over it (as a reader rebuilds it).
+        if store.len() > self.previous.len() {
+            // A fresh zeroed allocation rather than a resize that writes every zero: the
+            // copy then costs memory only for the pages that are not zero.
+            let mut grown = vec![0u8; store.len()];
+            if let Some(dst) = grown.get_mut(..self.previous.len()) {
+                dst.copy_from_slice(&self.previous);
+            }
+            self.previous = grown;
+        } else {
+            self.previous.truncate(store.len());
+        }
+        for p in &pages {
+            let start = p.index as usize * SNAPSHOT_PAGE_SIZE;
+            if let Some(dst) = self.previous.get_mut(start..start + SNAPSHOT_PAGE_SIZE) {
+                dst.copy_from_slice(&p.bytes);
+            }
+        }
+        Ok(Record::PagedSnapshot {
+            tick,
+            state,
+            store_len: store.len() as u64,
+            pages,
+        })
+    }
+}
+
+/// The latest snapshot a [`SnapshotChain`] has seen.
+#[derive(Clone)]
+enum Latest {
+    /// A whole snapshot's bytes (its store is inside them).
+    Whole(Vec<u8>),
+    /// A paged snapshot's state without its store (the store is the chain's image).
+    Paged(Vec<u8>),
+}
+
+/// The reader's half: give it a trace's records in order ([`SnapshotChain::push`]) and it
+/// keeps the memory store image as of the latest snapshot, so the machine at that snapshot
+/// can be rebuilt ([`SnapshotChain::into_machine`]) without re-executing anything.
+#[derive(Clone, Default)]
+pub struct SnapshotChain {
+    /// The latest snapshot: its tick and state.
+    latest: Option<(u64, Latest)>,
+    /// The store as of the latest snapshot; `None` after a whole snapshot until a paged
+    /// one needs it (it is then decoded from the whole snapshot).
+    store: Option<Vec<u8>>,
+}
+
+impl SnapshotChain {
+    pub fn new() -> SnapshotChain {
+        SnapshotChain::default()
+    }
+
+    /// The tick of the latest snapshot, if any.
+    pub fn tick(&self) -> Option<u64> {
+        self.latest.as_ref().map(|(t, _)| *t)
+    }
+
+    /// Takes in a snapshot record (returning `None`) or gives any other record back.
+    pub fn push(&mut self, record: Record) -> Result<Option<Record>, SnapshotError> {
+        match record {
+            Record::Snapshot { tick, state } => {
+                self.latest = Some((tick, Latest::Whole(state)));
+                self.store = None;
+                Ok(None)
+            }
+            Record::PagedSnapshot {
+                tick,
+                state,
+                store_len,
+                pages,
+            } => {
+                self.apply_pages(tick, store_len, &pages)?;
+                self.latest = Some((tick, Latest::Paged(state)));
+                Ok(None)
+            }
+            other => Ok(Some(other)),
+        }
+    }
+
+    /// The store image after a paged snapshot with these pages. Everything is checked
+    /// before anything changes, so after an error the chain is as it was.
+    fn apply_pages(
+        &mut self,
+        tick: u64,
+        store_len: u64,
+        pages: &[SnapshotPage],
+    ) -> Result<(), SnapshotError> {
+        let bad = |message: String| SnapshotError::Pages { tick, message };
+        let len = usize::try_from(store_len)
+            .ok()
+            .filter(|&n| {
+                n.is_multiple_of(SNAPSHOT_PAGE_SIZE)
+                    && store_len <= vexed_trace::limits::MAX_SNAPSHOT_STORE
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "a store of {store_len} bytes is not a whole number of pages up to 4 GiB"
+                ))
+            })?;
+        for p in pages {
+            let end = (p.index as usize + 1) * SNAPSHOT_PAGE_SIZE;
+            if end > len {
+                return Err(bad(format!(
+                    "page {} is outside the store of {len} bytes",
+                    p.index
+                )));
+            }
+            if p.bytes.len() != SNAPSHOT_PAGE_SIZE {
+                return Err(bad(format!(
+                    "page {} holds {} bytes, not {SNAPSHOT_PAGE_SIZE}",
+                    p.index,
+                    p.bytes.len()
+                )));
+            }
+        }
+        let mut store = match (self.store.take(), &self.latest) {
+            (Some(store), _) => store,
+            // After a whole snapshot: its store, decoded now that a paged one needs it.
+            (None, Some((t, Latest::Whole(state)))) => Machine::restore(state)
+                .map_err(|source| SnapshotError::Machine { tick: *t, source })?
+                .memory_store()
+                .to_vec(),
+            // Before the first snapshot: nothing (every page compares against zeros).
+            (None, _) => Vec::new(),
+        };
+        if len > store.len() {
+            // A fresh zeroed allocation (not a resize that writes every zero), so a large
+            // store costs only the pages actually written.
+            let mut grown = vec![0u8; len];
+            if let Some(dst) = grown.get_mut(..store.len()) {
+                dst.copy_from_slice(&store);
+            }
+            store = grown;
+        } else {
+            store.truncate(len);
+        }
+        for p in pages {
+            let start = p.index as usize * SNAPSHOT_PAGE_SIZE;
+            if let Some(dst) = store.get_mut(start..start + SNAPSHOT_PAGE_SIZE) {
+                dst.copy_from_slice(&p.bytes);
+            }
+        }
+        self.store = Some(store);
+        Ok(())
+    }
+
+    /// The machine at the latest snapshot and its tick (`None` before any snapshot).
+    pub fn into_machine(self) -> Result<Option<(u64, Machine)>, SnapshotError> {
+        let Some((tick, latest)) = self.latest else {
+            return Ok(None);
+        };
+        let m = match latest {
+            Latest::Whole(state) => Machine::restore(&state),
+            Latest::Paged(state) => {
+                Machine::restore_with_store(&state, self.store.unwrap_or_default())
+            }
+        }
+        .map_err(|source| SnapshotError::Machine { tick, source })?;
+        Ok(Some((tick, m)))
+    }
+}
+
+/// Sizes, not megabytes of bytes.
+impl std::fmt::Debug for SnapshotPager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotPager")
+            .field("previous_store_len", &self.previous.len())
+            .finish()
+    }
+}
+
+/// The latest snapshot's tick and kind and the sizes, not megabytes of bytes.
+impl std::fmt::Debug for SnapshotChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let latest = self.latest.as_ref().map(|(t, l)| match l {
+            Latest::Whole(s) => format!("whole snapshot at tick {t}, {} bytes", s.len()),
+            Latest::Paged(s) => format!("paged snapshot at tick {t}, state {} bytes", s.len()),
+        });
+        f.debug_struct("SnapshotChain")
+            .field("latest", &latest)
+            .field("store_len", &self.store.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vexed_emu::machine::MachineConfig;
+    use vexed_emu::mem::Access;
+
+    fn machine() -> Machine {
+        let mut m = Machine::new(MachineConfig {
+            ram: 1 << 20,
+            ..MachineConfig::default()
+        })
+        .expect("machine");
+        m.bus_mut().mem.write_bytes(0x1000, b"first");
+        m
+    }
+
+    fn pages_of(r: &Record) -> Vec<u32> {
+        match r {
+            Record::PagedSnapshot { pages, .. } => pages.iter().map(|p| p.index).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn rebuilt(chain: &SnapshotChain) -> Machine {
+        chain
+            .clone()
+            .into_machine()
+            .expect("rebuild")
+            .expect("a snapshot")
+            .1
+    }
+
+    #[test]
+    fn paged_snapshots_hold_what_changed_and_rebuild_the_machine() {
+        let mut m = machine();
+        let mut pager = SnapshotPager::new();
+        let mut chain = SnapshotChain::new();
+        // The first snapshot: the non-zero pages (page 1, "first").
+        let first = pager.snapshot(&mut m).expect("snapshot");
+        assert_eq!(pages_of(&first), [1]);
+        assert!(chain.push(first).expect("push").is_none());
+        assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
+        // A changed page, a page zeroed again, and the store grown by two pages (one of them
+        // mapped and written): those pages only.
+        m.bus_mut().mem.write_bytes(0x3004, b"second");
+        m.bus_mut().mem.write_bytes(0x1000, &[0; 5]);
+        let grown = m.bus_mut().mem.alloc_store(2).expect("grow");
+        m.bus_mut()
+            .mem
+            .map_page(0xD0, grown.offset(1), Access::ReadWrite)
+            .expect("map");
+        m.bus_mut().mem.write_bytes(0xD_0000, b"third");
+        let second = pager.snapshot(&mut m).expect("snapshot");
+        assert_eq!(pages_of(&second), [1, 3, 257]);
+        chain.push(second).expect("push");
+        assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
+        // Nothing changed: no pages, the same machine.
+        let third = pager.snapshot(&mut m).expect("snapshot");
+        assert_eq!(pages_of(&third), Vec::<u32>::new());
+        chain.push(third).expect("push");
+        let r = rebuilt(&chain);
+        assert_eq!(r.state_hash().ok(), m.state_hash().ok());
+        assert_eq!(r.bus().mem.read_bytes(0xD_0000, 5), b"third");
+        // Other records are given back.
+        let other = Record::Checkpoint { tick: 1, hash: 2 };
+        assert_eq!(chain.push(other.clone()).expect("push"), Some(other));
+    }
+
+    #[test]
+    fn a_whole_snapshot_restarts_the_chain() {
+        let mut m = machine();
+        let mut chain = SnapshotChain::new();
+        let mut pager = SnapshotPager::new();
+        chain
+            .push(pager.snapshot(&mut m).expect("paged"))
+            .expect("push");
+        m.bus_mut().mem.write_bytes(0x5000, b"whole");
+        chain
+            .push(Record::Snapshot {
+                tick: 7,
+                state: m.snapshot().expect("whole"),
+            })
+            .expect("push");
+        assert_eq!(chain.tick(), Some(7));
+        assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
+        // A paged snapshot after it holds the pages changed since the whole one (a pager
+        // whose previous snapshot was taken at the same point).
+        let mut since_whole = SnapshotPager::new();
+        since_whole.snapshot(&mut m).expect("baseline");
+        m.bus_mut().mem.write_bytes(0x6000, b"after");
+        m.bus_mut().mem.write_bytes(0x7000, b"later");
+        let paged = since_whole.snapshot(&mut m).expect("paged");
+        assert_eq!(pages_of(&paged), [6, 7]);
+        chain.push(paged).expect("push");
+        let r = rebuilt(&chain);
+        assert_eq!(r.state_hash().ok(), m.state_hash().ok());
+        assert_eq!(r.bus().mem.read_bytes(0x5000, 5), b"whole");
+    }
+
+    #[test]
+    fn inconsistent_snapshots_are_errors_and_change_nothing() {
+        let mut m = machine();
+        let mut chain = SnapshotChain::new();
+        let first = SnapshotPager::new().snapshot(&mut m).expect("snapshot");
+        let state = match &first {
+            Record::PagedSnapshot { state, .. } => state.clone(),
+            other => panic!("{other:?}"),
+        };
+        chain.push(first).expect("push");
+        let page = |index, len| SnapshotPage {
+            index,
+            bytes: vec![0xEE; len],
+        };
+        let store_len = m.memory_store().len() as u64;
+        let bad = [
+            (
+                store_len,
+                vec![page((store_len / 4096) as u32, 4096)],
+                "outside the store",
+            ),
+            (store_len, vec![page(2, 10)], "holds 10 bytes"),
+            (store_len + 1, vec![], "whole number of pages"),
+        ];
+        for (store_len, pages, text) in bad {
+            let e = chain
+                .push(Record::PagedSnapshot {
+                    tick: 9,
+                    state: state.clone(),
+                    store_len,
+                    pages,
+                })
+                .expect_err(text);
+            assert!(e.to_string().contains(text), "{e}");
+            assert!(e.to_string().contains("tick 9"), "{e}");
+            assert_eq!(chain.tick(), Some(0));
+            assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
+        }
+        // A store shorter than the page map: the machine cannot be rebuilt.
+        chain
+            .push(Record::PagedSnapshot {
+                tick: 10,
+                state,
+                store_len: 4096,
+                pages: vec![],
+            })
+            .expect("the pages themselves are consistent");
+        let e = chain.into_machine().expect_err("a store that does not fit");
+        assert!(matches!(e, SnapshotError::Machine { tick: 10, .. }), "{e}");
+        // A whole snapshot that does not decode, followed by a paged one.
+        let mut chain = SnapshotChain::new();
+        chain
+            .push(Record::Snapshot {
+                tick: 3,
+                state: vec![1, 2, 3],
+            })
+            .expect("kept as bytes");
+        let e = chain
+            .push(Record::PagedSnapshot {
+                tick: 4,
+                state: vec![],
+                store_len: 0,
+                pages: vec![],
+            })
+            .expect_err("the whole snapshot's store is needed");
+        assert!(matches!(e, SnapshotError::Machine { tick: 3, .. }), "{e}");
+        assert_eq!(chain.tick(), Some(3));
+    }
+}

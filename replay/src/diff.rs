@@ -34,7 +34,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use vexed_emu::machine::{Input, Machine};
 use vexed_emu::observe::Observation;
-use vexed_trace::{Header, Record, TraceError, TraceReader};
+use vexed_trace::{Header, Record, TraceError, TraceReader, input_text};
 
 use crate::cursor::{Build, Cursor};
 use crate::session::{self, SessionError};
@@ -282,21 +282,7 @@ impl Parting {
     }
 }
 
-/// Text of an input for reports.
-pub fn input_text(input: &Input) -> String {
-    match *input {
-        Input::Key { scancode } if scancode & 0x80 != 0 => {
-            format!("key {scancode:02X}h (release)")
-        }
-        Input::Key { scancode } => format!("key {scancode:02X}h"),
-        Input::Irq { line } => format!("IRQ {line}"),
-        Input::SerialRx { byte } => format!("serial byte {byte:02X}h"),
-        Input::DmaDone { channel } => format!("DMA channel {channel} done"),
-        Input::TimerTick => "timer tick".to_string(),
-    }
-}
-
-/// Compares `a` and `b`; `progress`, if given, follows side A's tick.
+/// Compares `a` and `b` (see the module documentation).
 pub fn diff(a: &Side, b: &Side) -> Result<DiffReport, DiffError> {
     let la = load(a).map_err(on(a))?;
     let lb = load(b).map_err(on(b))?;

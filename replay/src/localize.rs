@@ -30,10 +30,10 @@ use serde::Serialize;
 use vexed_emu::cpu::{Reg32, SegReg};
 use vexed_emu::machine::{Input, Machine};
 use vexed_emu::observe::{Observation, Regs};
-use vexed_trace::{Record, TraceError, TraceReader};
+use vexed_trace::{Record, TraceError, TraceReader, input_text};
 
 use crate::cursor::{Build, Cursor};
-use crate::diff::{Instruction, Parting, input_text};
+use crate::diff::{Instruction, Parting};
 use crate::session::{Divergence, Mismatch, SessionError};
 use crate::snapshots::SnapshotChain;
 use crate::statediff::{self, Change, CompareError, StateDiff};

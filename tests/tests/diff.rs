@@ -10,6 +10,7 @@ use vexed_replay::diff::{self, DiffReport, Side};
 use vexed_replay::scenario::Scenario;
 use vexed_replay::session::{self, RecordOptions};
 use vexed_replay::source::Scripted;
+use vexed_replay::statediff;
 use vexed_tests::{release_hma_says_90h, scenario};
 use vexed_trace::{GuestFile, Header, Record, TraceReader};
 
@@ -141,7 +142,7 @@ fn a_changed_keystroke_time_is_named_at_the_earlier_key() {
         p.a, p.b,
         "the same instruction on both sides before the key"
     );
-    assert!(p.inputs_a.iter().any(|i| i == "key 01h"), "{text}");
+    assert!(p.inputs_a.iter().any(|i| i == "key 01h (make)"), "{text}");
     assert!(p.inputs_b.is_empty(), "{text}");
     assert!(r.execution.is_none(), "{text}");
     // IBM BIOS data area: the keyboard buffer tail at 0040:001Ch moves on by one entry, and
@@ -183,7 +184,7 @@ fn an_extra_irq_is_named_at_its_tick() {
     assert_eq!(r.first_input.as_ref().map(|d| d.tick), Some(at), "{text}");
     let p = r.state.as_ref().expect("a state difference");
     assert_eq!(p.tick, at, "{text}");
-    assert_eq!(p.inputs_b, vec!["IRQ 3".to_string()], "{text}");
+    assert_eq!(p.inputs_b, vec!["irq 3".to_string()], "{text}");
     assert!(p.inputs_a.is_empty(), "{text}");
     // B takes the interrupt (8086 semantics: FLAGS, CS and IP pushed, IF cleared) into the
     // BIOS's handler in the ROM at F000h.
@@ -225,4 +226,95 @@ fn a_changed_xms_error_code_is_named_at_the_driver_call() {
     let bx = p.differences.change("BX").expect("BX differs");
     assert!(bx.a.ends_with("93") && bx.b.ends_with("90"), "{text}");
     assert_eq!(p.differences.memory_bytes, 0, "{text}");
+}
+
+/// The first XMS or EMS observation (input AH = `ah`, output AX/AH success) as (tick, input,
+/// output).
+fn first_call(
+    bytes: &[u8],
+    ems: bool,
+    ah: u16,
+) -> (u64, vexed_emu::observe::Regs, vexed_emu::observe::Regs) {
+    TraceReader::new(bytes)
+        .expect("trace")
+        .records()
+        .filter_map(Result::ok)
+        .find_map(|r| match r {
+            Record::Observation {
+                tick,
+                observation: Observation::Xms { input, output },
+            } if !ems && input.ax >> 8 == ah && output.ax == 1 => Some((tick, input, output)),
+            Record::Observation {
+                tick,
+                observation: Observation::Ems { input, output },
+            } if ems && input.ax >> 8 == ah && output.ax >> 8 == 0 => Some((tick, input, output)),
+            _ => None,
+        })
+        .expect("the guest makes that call")
+}
+
+#[test]
+fn memory_differences_are_named_by_xms_and_ems_handle() {
+    // XMS (xmsshare, Q74809): the TSR allocates (09h: handle in DX) and locks (0Ch: the
+    // block's 32-bit physical address in DX:BX) a block and stays resident.
+    let (s, text) = scenario("xmsshare");
+    let h = header(&s, &text);
+    let bytes = record(&h, s.inputs.clone());
+    let (_, _, alloc) = first_call(&bytes, false, 0x09);
+    let (_, _, lock) = first_call(&bytes, false, 0x0C);
+    let base = (u32::from(lock.dx) << 16) | u32::from(lock.bx);
+    let mut source = Scripted::new(s.inputs.clone());
+    let (_, _, end) = session::record_machine(
+        &h,
+        &mut source,
+        &RecordOptions::default(),
+        Vec::new(),
+        &mut std::io::sink(),
+    )
+    .expect("record");
+    let mut other = end.clone();
+    let at = base + 0x123;
+    // With A20 off, the bus wraps at 1 MiB: open it for the write, then close it again.
+    let a20 = other.bus().mem.a20();
+    other.bus_mut().mem.set_a20(true);
+    let byte = other.bus().mem.read_u8(at);
+    other.bus_mut().mem.write_u8(at, byte ^ 0xFF);
+    other.bus_mut().mem.set_a20(a20);
+    let d = statediff::compare(&end, &other).expect("compare");
+    assert_eq!(d.memory_bytes, 1);
+    assert_eq!(
+        d.memory[0].place,
+        format!(
+            "XMS handle {:04X}h offset 00000123h (physical {at:08X}h)",
+            alloc.dx
+        )
+    );
+
+    // EMS (emstest, LIM 4.0): 41h gives the frame segment in BX; 44h maps logical page BX
+    // of handle DX at physical page AL. Right after the first map call, a byte written
+    // through the frame lies in that handle's page.
+    let (s, text) = scenario("emstest");
+    let h = header(&s, &text);
+    let bytes = record(&h, s.inputs.clone());
+    let (_, _, frame) = first_call(&bytes, true, 0x41);
+    let (tick, map, _) = first_call(&bytes, true, 0x44);
+    let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
+    let m = vexed_replay::seek::seek(&mut reader, tick, None)
+        .expect("seek")
+        .machine;
+    let mut other = m.clone();
+    let physical_page = u32::from(map.ax & 0xFF);
+    let at = u32::from(frame.bx) * 16 + physical_page * 0x4000 + 0x10;
+    let byte = other.bus().mem.read_u8(at);
+    other.bus_mut().mem.write_u8(at, byte ^ 0xFF);
+    let d = statediff::compare(&m, &other).expect("compare");
+    assert_eq!(d.memory_bytes, 1);
+    assert_eq!(
+        d.memory[0].place,
+        format!(
+            "EMS handle {:04X}h offset {:08X}h",
+            map.dx,
+            u32::from(map.bx) * 0x4000 + 0x10
+        )
+    );
 }

@@ -22,9 +22,10 @@ pub fn guest_time_text(rate: TickRate, tick: u64) -> String {
     format!("{secs}.{:06}s", nanos / 1000)
 }
 
-/// An input in the dump's words.
+/// An input in the dump's words (also used by `vexed diff`), e.g. `key 1Eh (make)`,
+/// `irq 3`.
 #[allow(unreachable_patterns)] // A variant emu adds later falls back to its Debug form.
-fn input_text(input: &Input) -> String {
+pub fn input_text(input: &Input) -> String {
     match *input {
         Input::Key { scancode } => {
             let edge = if scancode & 0x80 != 0 {

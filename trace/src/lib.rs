@@ -60,7 +60,7 @@ mod record;
 mod upgrade;
 mod writer;
 
-pub use dump::{Info, dump, guest_time_text, info, info_from_reader};
+pub use dump::{Info, dump, guest_time_text, info, info_from_reader, input_text};
 pub use error::{Part, TraceError};
 pub use reader::{ReadStats, Records, TraceReader, ends_with_footer};
 pub use record::{Record, SNAPSHOT_PAGE_SIZE, SnapshotPage};

@@ -16,10 +16,11 @@
 //!
 //! "The same" is relative to what already differed at the start: two runs of different
 //! guest files differ in drive C: from tick 0. When the first state difference is one in
-//! memory alone (a program image loaded from the different file), the search goes on from
-//! there, with those bytes as the baseline, to the first instruction whose execution
-//! differs (the changed instruction when it runs, or the first that copies the changed
-//! bytes): the report's `execution` point.
+//! memory alone made by a firmware service (DOS loading a program image from the different
+//! file, or copying a different path), the search goes on from there, with those bytes as
+//! the baseline, past any further such copies, to the first instruction whose execution
+//! differs (the changed instruction when it runs, or the first guest instruction that
+//! copies the changed bytes): the report's `execution` point.
 //!
 //! Comparing at checkpoint ticks finds the first difference that lasts to a checkpoint; a
 //! difference that appears and vanishes between two checkpoints without any differing
@@ -116,6 +117,10 @@ pub struct RecordDifference {
     pub b: Option<String>,
 }
 
+/// At most this many firmware services moving differing file data are passed over on the
+/// way to the first difference in execution.
+const MAX_FIRMWARE_COPIES: usize = 16;
+
 /// The instruction a side is at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Instruction {
@@ -145,6 +150,13 @@ impl Instruction {
                 .filter(|v| v.running())
                 .map(|v| v.current_vm()),
         }
+    }
+}
+
+impl Instruction {
+    /// The emulator trap into a firmware service (DESIGN.md section 7).
+    pub fn is_firmware_call(&self) -> bool {
+        self.text.starts_with("FE 38 ")
     }
 }
 
@@ -187,8 +199,8 @@ pub struct DiffReport {
     pub first_observation: Option<RecordDifference>,
     /// The first tick at which the machine states differ.
     pub state: Option<Parting>,
-    /// When `state` is a difference in memory alone, the first instruction whose execution
-    /// differs after it.
+    /// When `state` is a firmware service writing different memory (a program loaded from a
+    /// changed file), the first instruction whose execution differs after it.
     pub execution: Option<Parting>,
     /// Remarks on the comparison itself (a side this build does not reproduce, where the
     /// search started).
@@ -243,6 +255,12 @@ impl DiffReport {
 }
 
 impl Parting {
+    /// Only memory differs after it.
+    pub fn memory_only(&self) -> bool {
+        let d = &self.differences;
+        d.registers.is_empty() && d.flags.is_empty() && d.fields.is_empty()
+    }
+
     /// The point as indented text.
     pub fn text(&self, max_lines: usize) -> String {
         let mut out = format!(
@@ -330,26 +348,30 @@ pub fn diff(a: &Side, b: &Side) -> Result<DiffReport, DiffError> {
         }
     }
     if let Some((lo_a, lo_b, hi)) = found {
-        let (point, after_a, after_b, after) = parting(&lo_a, &lo_b, hi, &baseline, a, b)?;
-        let memory_only = point.differences.registers.is_empty()
-            && point.differences.flags.is_empty()
-            && point.differences.fields.is_empty();
+        let (point, mut ca, mut cb, mut base) = parting(&lo_a, &lo_b, hi, &baseline, a, b)?;
+        let mut memory_only = point.memory_only() && point.a.is_firmware_call();
+        let mut from = hi;
         report.state = Some(point);
-        if memory_only {
-            let probes: Vec<u64> = probes.into_iter().filter(|&t| t > hi).collect();
+        // Past the firmware moving differing file data (DOS loading a changed program,
+        // copying a path) to the first instruction whose execution differs.
+        for _ in 0..MAX_FIRMWARE_COPIES {
+            if !memory_only {
+                break;
+            }
+            let probes: Vec<u64> = probes.iter().copied().filter(|&t| t > from).collect();
             let mut unchecked = [Verify::none(), Verify::none()];
-            if let Some((lo_a, lo_b, hi2)) = search(
-                after_a,
-                after_b,
-                &after,
-                &probes,
-                end,
-                [a, b],
-                &mut unchecked,
-            )? {
-                let (point, ..) = parting(&lo_a, &lo_b, hi2, &after, a, b)?;
+            let Some((lo_a, lo_b, hi)) =
+                search(ca, cb, &base, &probes, end, [a, b], &mut unchecked)?
+            else {
+                break;
+            };
+            let (point, na, nb, after) = parting(&lo_a, &lo_b, hi, &base, a, b)?;
+            memory_only = point.memory_only() && point.a.is_firmware_call();
+            if !memory_only {
                 report.execution = Some(point);
             }
+            // (A firmware copy is passed over silently: the first one is `state`.)
+            (ca, cb, base, from) = (na, nb, after, hi);
         }
     }
     report.notes.extend(notes);

@@ -318,3 +318,22 @@ fn memory_differences_are_named_by_xms_and_ems_handle() {
         )
     );
 }
+
+#[test]
+fn two_different_programs_part_at_their_first_instructions() {
+    // DOS copying the two program names and loading the two images are firmware services
+    // writing different bytes; the first difference in execution is each program's first
+    // instruction at offset 100h (keywait.asm begins with `mov ah, 0x34`).
+    let golden = |name: &str| {
+        std::fs::read(vexed_tests::corpora_dir().join(format!("golden/{name}.trace")))
+            .expect("golden trace")
+    };
+    let r = diff(&golden("keywait"), &golden("xmstest"), None);
+    let text = r.text(40);
+    let state = r.state.as_ref().expect("a state difference");
+    assert!(state.a.is_firmware_call() && state.memory_only(), "{text}");
+    let x = r.execution.as_ref().expect("an execution difference");
+    assert_eq!((x.a.ip, x.b.ip), (0x100, 0x100), "{text}");
+    assert!(x.a.text.ends_with("mov ah,34h"), "{text}");
+    assert!(!x.b.is_firmware_call(), "{text}");
+}

@@ -23,7 +23,6 @@ use vexed_replay::localize::localize;
 use vexed_replay::scenario::Scenario;
 use vexed_replay::seek::seek;
 use vexed_replay::session::{self, Divergence, RecordOptions, Replayed};
-use vexed_replay::source::Scripted;
 use vexed_trace::{Record, TraceReader, TraceWriter};
 
 const KEY_AT: u64 = 1_400_000_017;
@@ -39,10 +38,7 @@ fn record(inputs: Vec<(u64, Input)>, opts: &RecordOptions) -> Vec<u8> {
     let text = std::fs::read_to_string(&path).expect("longrun.toml");
     let s = Scenario::load(&path).expect("scenario");
     let header = session::header(&s, &text, opts).expect("header");
-    let mut source = Scripted::new(inputs);
-    session::record(&header, &mut source, opts, Vec::new(), &mut std::io::sink())
-        .expect("record")
-        .0
+    session::record_scripted(&header, inputs, opts).expect("record")
 }
 
 fn divergence(bytes: &[u8]) -> Divergence {

@@ -196,6 +196,17 @@ pub fn record<W: Write>(
     record_machine(header, source, opts, out, console).map(|(w, r, _)| (w, r))
 }
 
+/// Records `header`'s run with the scripted `inputs` into trace bytes in memory (the
+/// console text is dropped): what tests, benchmarks and `golden update` comparisons need.
+pub fn record_scripted(
+    header: &Header,
+    inputs: Vec<(u64, vexed_emu::machine::Input)>,
+    opts: &RecordOptions,
+) -> Result<Vec<u8>, SessionError> {
+    let mut source = crate::source::Scripted::new(inputs);
+    record(header, &mut source, opts, Vec::new(), &mut std::io::sink()).map(|(bytes, _)| bytes)
+}
+
 /// [`record`], also returning the machine as the run left it (for invariant checks).
 pub fn record_machine<W: Write>(
     header: &Header,

@@ -548,7 +548,6 @@ mod tests {
     use super::change_report;
     use vexed_replay::scenario::Scenario;
     use vexed_replay::session::{self, RecordOptions};
-    use vexed_replay::source::Scripted;
 
     #[test]
     fn a_changed_golden_trace_is_reported_by_its_first_differing_state() {
@@ -558,18 +557,7 @@ mod tests {
         let s = Scenario::load(&path).expect("scenario");
         let opts = RecordOptions::default();
         let header = session::header(&s, &text, &opts).expect("header");
-        let record = |inputs| {
-            let mut source = Scripted::new(inputs);
-            session::record(
-                &header,
-                &mut source,
-                &opts,
-                Vec::new(),
-                &mut std::io::sink(),
-            )
-            .expect("record")
-            .0
-        };
+        let record = |inputs| session::record_scripted(&header, inputs, &opts).expect("record");
         // keywait.toml types Esc at 1,500 ms = tick 37,500,000; the new run types it later.
         let old = record(s.inputs.clone());
         let late = s

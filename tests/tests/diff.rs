@@ -19,16 +19,7 @@ fn header(s: &Scenario, text: &str) -> Header {
 }
 
 fn record(h: &Header, inputs: Vec<(u64, Input)>) -> Vec<u8> {
-    let mut source = Scripted::new(inputs);
-    let (bytes, _) = session::record(
-        h,
-        &mut source,
-        &RecordOptions::default(),
-        Vec::new(),
-        &mut std::io::sink(),
-    )
-    .expect("record");
-    bytes
+    session::record_scripted(h, inputs, &RecordOptions::default()).expect("record")
 }
 
 fn diff(a: &[u8], b: &[u8], build_b: Option<fn(&mut Machine)>) -> DiffReport {

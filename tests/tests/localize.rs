@@ -9,16 +9,12 @@ use vexed_emu::observe::Observation;
 use vexed_replay::localize::{self, Localized};
 use vexed_replay::scenario::Scenario;
 use vexed_replay::session::{self, Mismatch, RecordOptions, Replayed};
-use vexed_replay::source::Scripted;
 use vexed_tests::{release_hma_says_90h, scenario};
 use vexed_trace::{Record, TraceReader, TraceWriter};
 
 fn record(s: &Scenario, text: &str, inputs: Vec<(u64, Input)>, opts: &RecordOptions) -> Vec<u8> {
     let h = session::header(s, text, opts).expect("header");
-    let mut source = Scripted::new(inputs);
-    let (bytes, _) =
-        session::record(&h, &mut source, opts, Vec::new(), &mut std::io::sink()).expect("record");
-    bytes
+    session::record_scripted(&h, inputs, opts).expect("record")
 }
 
 fn diverge_and_localize(bytes: &[u8]) -> (session::Divergence, Localized) {

@@ -220,15 +220,7 @@ fn diverge_at_snapshot(which: usize, whole: bool) {
         ..RecordOptions::default()
     };
     let header = session::header(&s, &text, &opts).expect("header");
-    let mut source = Scripted::new(s.inputs.clone());
-    let (bytes, _) = session::record(
-        &header,
-        &mut source,
-        &opts,
-        Vec::new(),
-        &mut std::io::sink(),
-    )
-    .expect("record");
+    let bytes = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
     let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
     let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
     let mut chain = SnapshotChain::new();

@@ -20,6 +20,7 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use vexed_emu::machine::{Input, Machine};
 use vexed_replay::localize::localize;
+use vexed_replay::recording::Recording;
 use vexed_replay::scenario::Scenario;
 use vexed_replay::seek::seek;
 use vexed_replay::session::{self, Divergence, RecordOptions, Replayed};
@@ -101,8 +102,8 @@ fn bisect(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("middle", |b| {
         b.iter(|| {
-            let mut reader = TraceReader::new(plain.as_slice()).expect("trace");
-            black_box(seek(&mut reader, final_tick / 2, None).expect("seek"))
+            let rec = Recording::from_bytes(plain.as_slice()).expect("trace");
+            black_box(seek(&rec, final_tick / 2, None).expect("seek"))
         })
     });
     g.finish();

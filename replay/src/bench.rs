@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use vexed_emu::bare::{BareError, BareSystem};
 use vexed_emu::cpu::{Model, Reg16, SegReg};
-use vexed_emu::machine::{Machine, MachineConfig, MachineError, Stop};
+use vexed_emu::machine::{Machine, MachineConfig};
 
 /// The assembled guest (`nasm -f bin corpora/guests/cpuloop.asm`).
 pub const CPU_LOOP: &[u8] = include_bytes!("../../corpora/guests/cpuloop.bin");
@@ -72,7 +72,10 @@ const IRET_STUB: u32 = 0x0600;
 /// 08h pointing at an `IRET`. Counts every instruction, the handler's included, and stops
 /// after `ticks` ticks (default: the loop's length, which the interrupts keep it just short
 /// of finishing).
-pub fn run_cpu_loop_in_machine(model: Model, ticks: Option<u64>) -> Result<CpuBench, MachineError> {
+pub fn run_cpu_loop_in_machine(
+    model: Model,
+    ticks: Option<u64>,
+) -> Result<CpuBench, crate::engine::EngineError> {
     let mut m = Machine::new(MachineConfig {
         model,
         ..MachineConfig::default()
@@ -107,14 +110,11 @@ pub fn run_cpu_loop_in_machine(model: Model, ticks: Option<u64>) -> Result<CpuBe
     cpu.set_reg16(Reg16::SP, 0xFFFE);
     cpu.set_flags(0x0202); // IF
     let limit = ticks.unwrap_or(CPU_LOOP_TICKS).min(CPU_LOOP_TICKS);
+    let mut engine = crate::engine::Engine::new(m, limit);
     let start = Instant::now();
-    while m.now() < limit {
-        if m.run_until(limit) == Stop::HaltedForever {
-            break;
-        }
-    }
+    engine.run(limit, &mut crate::source::NoInputs, &mut [])?;
     let seconds = start.elapsed().as_secs_f64();
-    let instructions = m.now();
+    let instructions = engine.now();
     Ok(CpuBench {
         instructions,
         seconds,

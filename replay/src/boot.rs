@@ -10,6 +10,9 @@ use std::io::Write;
 
 use vexed_emu::machine::{Machine, MachineConfig, MachineError, Stop};
 
+use crate::engine::{DebugPort, Engine, EngineError};
+use crate::source::NoInputs;
+
 /// How a boot ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BootEnd {
@@ -28,9 +31,6 @@ pub struct BootReport {
     pub ticks: u64,
 }
 
-/// Ticks between flushes of the guest's console output.
-const SLICE: u64 = 1_000_000;
-
 /// Boots `rom` on a machine built from `config` for at most `max_ticks` ticks, writing the
 /// debug console output to `out` as it appears.
 pub fn boot(
@@ -41,25 +41,26 @@ pub fn boot(
 ) -> Result<BootReport, BootError> {
     let mut m = Machine::new(config)?;
     m.load_rom(rom)?;
-    loop {
-        let deadline = m.now().saturating_add(SLICE).min(max_ticks);
-        let stop = m.run_until(deadline);
-        out.write_all(&m.take_debug_output())
-            .and_then(|()| out.flush())
-            .map_err(BootError::Output)?;
-        let end = match stop {
-            Stop::ExitPort(code) => BootEnd::ExitPort(code),
-            Stop::HaltedForever => BootEnd::Halted,
-            Stop::Deadline if m.now() >= max_ticks => BootEnd::TickLimit,
-            Stop::Deadline => continue,
-            // A bare ROM machine has no firmware in Rust, so this cannot happen.
-            Stop::Firmware(_) => BootEnd::Halted,
-        };
-        return Ok(BootReport {
-            end,
-            ticks: m.now(),
-        });
-    }
+    let mut engine = Engine::new(m, max_ticks);
+    let mut port = DebugPort(out);
+    engine
+        .run(max_ticks, &mut NoInputs, &mut [&mut port])
+        .map_err(|e| match e {
+            EngineError::Output(e) => BootError::Output(e),
+            EngineError::Machine(e) => BootError::Machine(e),
+            other => BootError::Output(std::io::Error::other(other.to_string())),
+        })?;
+    let end = match engine.stopped() {
+        Some(Stop::ExitPort(code)) => BootEnd::ExitPort(code),
+        Some(Stop::HaltedForever) => BootEnd::Halted,
+        None | Some(Stop::Deadline) => BootEnd::TickLimit,
+        // A bare ROM machine has no firmware in Rust, so this cannot happen.
+        Some(Stop::Firmware(_)) => BootEnd::Halted,
+    };
+    Ok(BootReport {
+        end,
+        ticks: engine.now(),
+    })
 }
 
 /// Why a boot could not run.

@@ -35,9 +35,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use vexed_emu::machine::{Input, Machine};
 use vexed_emu::observe::Observation;
-use vexed_trace::{Header, Record, TraceError, TraceReader, input_text};
+use vexed_trace::{Header, input_text};
 
 use crate::cursor::{Build, Cursor};
+use crate::recording::Recording;
 use crate::session::{self, SessionError};
 use crate::statediff::{self, CompareError, StateDiff};
 
@@ -76,34 +77,18 @@ struct Loaded {
     checkpoints: Vec<(u64, u64)>,
     /// The last tick the trace covers (its footer's final tick, or its last record's).
     end: u64,
+    rec: Recording,
 }
 
 fn load(side: &Side) -> Result<Loaded, SessionError> {
-    let mut reader = TraceReader::new(side.bytes)?;
-    let header = reader.header().clone();
-    let (mut inputs, mut observations, mut checkpoints) = (Vec::new(), Vec::new(), Vec::new());
-    let mut last = 0;
-    loop {
-        let record = match reader.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) | Err(TraceError::Truncated { .. }) => break,
-            Err(e) => return Err(e.into()),
-        };
-        last = record.tick();
-        match record {
-            Record::Input { tick, input } => inputs.push((tick, input)),
-            Record::Observation { tick, observation } => observations.push((tick, observation)),
-            Record::Checkpoint { tick, hash } => checkpoints.push((tick, hash)),
-            _ => {}
-        }
-    }
-    let end = reader.footer().map_or(last, |f| f.final_tick);
+    let rec = Recording::from_bytes(side.bytes)?;
     Ok(Loaded {
-        header,
-        inputs: inputs.into(),
-        observations,
-        checkpoints,
-        end,
+        header: rec.header.clone(),
+        inputs: rec.inputs.clone(),
+        observations: rec.observations.clone(),
+        checkpoints: rec.checkpoints.clone(),
+        end: rec.end_tick(),
+        rec,
     })
 }
 
@@ -390,7 +375,7 @@ fn start(
 ) -> Result<(Cursor, Cursor), DiffError> {
     let from_header = |side: &Side, l: &Loaded| -> Result<Cursor, DiffError> {
         let m = session::machine_from_header(&l.header).map_err(on(side))?;
-        Ok(Cursor::new(m, l.inputs.clone(), side.build))
+        Ok(Cursor::new(m, l.inputs.clone(), side.build, l.end))
     };
     let limit = report.first_input.as_ref().map_or(u64::MAX, |d| d.tick);
     // Seeking re-executes from a snapshot with this build: not for a side run by another.
@@ -406,11 +391,8 @@ fn start(
     };
     if let Some((tick, hash)) = agreed {
         let at = |side: &Side, l: &Loaded| -> Result<Option<Cursor>, DiffError> {
-            let mut reader = TraceReader::new(side.bytes)
-                .map_err(SessionError::from)
-                .map_err(on(side))?;
-            let s = crate::seek::seek(&mut reader, tick, None).map_err(on(side))?;
-            let c = Cursor::new(s.machine, l.inputs.clone(), side.build);
+            let s = crate::seek::seek(&l.rec, tick, None).map_err(on(side))?;
+            let c = Cursor::new(s.machine, l.inputs.clone(), side.build, l.end);
             let reproduced = s.stopped_early.is_none()
                 && c.machine()
                     .state_hash()

@@ -24,18 +24,16 @@
 //!
 //! The report uses the same pieces as `vexed diff` ([`Parting`], [`StateDiff`]).
 
-use std::sync::Arc;
-
 use serde::Serialize;
 use vexed_emu::cpu::{Reg32, SegReg};
-use vexed_emu::machine::{Input, Machine};
+use vexed_emu::machine::Machine;
 use vexed_emu::observe::{Observation, Regs};
-use vexed_trace::{Record, TraceError, TraceReader, input_text};
+use vexed_trace::{TraceError, input_text};
 
 use crate::cursor::{Build, Cursor};
 use crate::diff::{Instruction, Parting};
+use crate::recording::Recording;
 use crate::session::{Divergence, Mismatch, SessionError};
-use crate::snapshots::SnapshotChain;
 use crate::statediff::{self, Change, CompareError, StateDiff};
 
 /// At most this many locations are followed while single-stepping.
@@ -139,53 +137,6 @@ impl Localized {
     }
 }
 
-/// What the localizer reads from the trace.
-struct Recorded {
-    inputs: Arc<[(u64, Input)]>,
-    checkpoints: Vec<(u64, u64)>,
-}
-
-fn read(bytes: &[u8]) -> Result<Recorded, LocalizeError> {
-    let mut reader = TraceReader::new(bytes)?;
-    let (mut inputs, mut checkpoints) = (Vec::new(), Vec::new());
-    loop {
-        match reader.next_record() {
-            Ok(Some(Record::Input { tick, input })) => inputs.push((tick, input)),
-            Ok(Some(Record::Checkpoint { tick, hash })) => checkpoints.push((tick, hash)),
-            Ok(Some(_)) => {}
-            Ok(None) | Err(TraceError::Truncated { .. }) => break,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(Recorded {
-        inputs: inputs.into(),
-        checkpoints,
-    })
-}
-
-/// The machine of the first recorded snapshot at or after `tick`, with its tick.
-fn snapshot_from(bytes: &[u8], tick: u64) -> Result<Option<(u64, Machine)>, LocalizeError> {
-    let mut reader = TraceReader::new(bytes)?;
-    let mut chain = SnapshotChain::new();
-    loop {
-        let record = match reader.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) | Err(TraceError::Truncated { .. }) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let at = record.tick();
-        let snapshot = chain
-            .push(record)
-            .map_err(|e| LocalizeError::Snapshot(e.to_string()))?
-            .is_none();
-        if snapshot && at >= tick {
-            return chain
-                .into_machine()
-                .map_err(|e| LocalizeError::Snapshot(e.to_string()));
-        }
-    }
-}
-
 /// Localizes divergence `d` of the trace `bytes` replayed by this build (with `build`
 /// applied, if given).
 pub fn localize(
@@ -193,7 +144,7 @@ pub fn localize(
     d: &Divergence,
     build: Option<Build>,
 ) -> Result<Localized, LocalizeError> {
-    let rec = read(bytes)?;
+    let rec = Recording::from_bytes(bytes)?;
     let mismatch_tick = match &d.mismatch {
         Mismatch::Observation { expected, actual } => expected
             .iter()
@@ -222,7 +173,7 @@ pub fn localize(
         writers: Vec::new(),
         notes: Vec::new(),
     };
-    let start = start(bytes, &rec, last, build, &mut out)?;
+    let start = start(&rec, last, build, &mut out)?;
     match &d.mismatch {
         Mismatch::Observation {
             expected: Some((te, e)),
@@ -231,7 +182,7 @@ pub fn localize(
             out.point = Some(pinned(start, *te, e, a)?);
         }
         _ => {
-            compare_at_snapshot(bytes, start, mismatch_tick, &mut out)?;
+            compare_at_snapshot(&rec, start, mismatch_tick, &mut out)?;
         }
     }
     Ok(out)
@@ -240,17 +191,15 @@ pub fn localize(
 /// A cursor at the last matching checkpoint: restored from the trace's snapshots when
 /// this build reproduces the recorded hash there, from the header otherwise.
 fn start(
-    bytes: &[u8],
-    rec: &Recorded,
+    rec: &Recording,
     last: Option<(u64, u64)>,
     build: Option<Build>,
     out: &mut Localized,
 ) -> Result<Cursor, LocalizeError> {
-    let mut reader = TraceReader::new(bytes)?;
-    let header = reader.header().clone();
+    let end = rec.end_tick();
     if let Some((tick, hash)) = last {
-        let s = crate::seek::seek(&mut reader, tick, None)?;
-        let c = Cursor::new(s.machine, rec.inputs.clone(), build);
+        let s = crate::seek::seek(rec, tick, None)?;
+        let c = Cursor::new(s.machine, rec.inputs.clone(), build, end);
         if s.stopped_early.is_none() && c.machine().state_hash().is_ok_and(|h| h == hash) {
             out.restored_from = s.from_snapshot;
             return Ok(c);
@@ -260,8 +209,8 @@ fn start(
              tick {tick}; re-run from the start"
         ));
     }
-    let m = crate::session::machine_from_header(&header)?;
-    let mut c = Cursor::new(m, rec.inputs.clone(), build);
+    let m = crate::session::machine_from_header(&rec.header)?;
+    let mut c = Cursor::new(m, rec.inputs.clone(), build, end);
     if let Some((tick, _)) = last {
         c.advance_to(tick, None)?;
     }
@@ -343,12 +292,12 @@ fn register_changes(x: &Regs, y: &Regs) -> Vec<Change> {
 /// Compares the replay with the first recorded snapshot at or after `tick` and names the
 /// last writers of what differs.
 fn compare_at_snapshot(
-    bytes: &[u8],
+    rec: &Recording,
     start: Cursor,
     tick: u64,
     out: &mut Localized,
 ) -> Result<(), LocalizeError> {
-    let Some((at, recorded)) = snapshot_from(bytes, tick)? else {
+    let Some((at, recorded)) = rec.snapshot_at_or_after(tick)? else {
         out.notes.push(format!(
             "the trace holds no snapshot at or after tick {tick}, so the state there cannot \
              be compared: the first difference lies in ticks {}..{tick} (record with \
@@ -476,6 +425,7 @@ fn writers(
     let mut c = start.clone();
     let mut values = read(&c);
     let mut last_chunk: Vec<Option<u64>> = vec![None; watched.len()];
+    let to = to.min(c.limit());
     while c.now() < to && c.stopped().is_none() {
         let from = c.now();
         c.advance_to((from + CHUNK).min(to), None)?;

@@ -8,10 +8,9 @@ use vexed_emu::firmware::{Firmware, FirmwareStop, Termination};
 use vexed_emu::machine::{Machine, MachineError, Stop};
 
 use crate::drive::{self, DriveLoadError, Skipped};
+use crate::engine::{Console, ConsoleText, Engine, EngineError};
 use crate::scenario::{ExpectedStop, Scenario};
-
-/// Ticks per `run_until` slice (console output is streamed between slices).
-const SLICE: u64 = 5_000_000;
+use crate::source::Scripted;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,46 +70,35 @@ pub fn build_machine(s: &Scenario) -> Result<(Machine, Vec<Skipped>), RunError> 
 
 /// Runs `s`, writing console output to `out` as it appears.
 pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
-    let (mut m, skipped) = build_machine(s)?;
-    let mut console = Vec::new();
-    let mut next_input = 0;
-    let end = loop {
-        while let Some(&(tick, input)) = s.inputs.get(next_input)
-            && tick <= m.now()
-        {
-            m.inject(input).map_err(|e| RunError::Input {
-                tick,
-                message: e.to_string(),
-            })?;
-            next_input += 1;
+    let (m, skipped) = build_machine(s)?;
+    let mut engine = Engine::new(m, s.max_ticks);
+    let mut source = Scripted::new(s.inputs.clone());
+    let mut console = Console(out);
+    let mut text = ConsoleText::default();
+    engine
+        .run(s.max_ticks, &mut source, &mut [&mut console, &mut text])
+        .map_err(|e| match e {
+            EngineError::Output(e) => RunError::Output(e),
+            EngineError::Input { tick, message } => RunError::Input { tick, message },
+            EngineError::Machine(e) => RunError::Machine(e),
+            other => RunError::Input {
+                tick: 0,
+                message: other.to_string(),
+            },
+        })?;
+    let end = match engine.stopped() {
+        None | Some(Stop::Deadline) => RunEnd::TickLimit,
+        Some(Stop::Firmware(FirmwareStop::Finished { exit_code })) => {
+            RunEnd::Finished { exit_code }
         }
-        let mut deadline = m.now().saturating_add(SLICE).min(s.max_ticks);
-        if let Some(&(tick, _)) = s.inputs.get(next_input) {
-            deadline = deadline.min(tick.max(m.now()));
+        Some(Stop::Firmware(FirmwareStop::ExecFailed { index, error })) => {
+            RunEnd::ExecFailed { index, error }
         }
-        let stop = m.run_until(deadline);
-        let text = m
-            .firmware_mut()
-            .map(Firmware::take_console)
-            .unwrap_or_default();
-        out.write_all(&text)
-            .and_then(|()| out.flush())
-            .map_err(RunError::Output)?;
-        console.extend_from_slice(&text);
-        match stop {
-            Stop::Deadline if m.now() >= s.max_ticks => break RunEnd::TickLimit,
-            Stop::Deadline => {}
-            Stop::Firmware(FirmwareStop::Finished { exit_code }) => {
-                break RunEnd::Finished { exit_code };
-            }
-            Stop::Firmware(FirmwareStop::ExecFailed { index, error }) => {
-                break RunEnd::ExecFailed { index, error };
-            }
-            Stop::Firmware(f) => break RunEnd::Crash(CrashKind::Firmware(f)),
-            Stop::HaltedForever => break RunEnd::Crash(CrashKind::HaltedForever),
-            Stop::ExitPort(code) => break RunEnd::Crash(CrashKind::ExitPort(code)),
-        }
+        Some(Stop::Firmware(f)) => RunEnd::Crash(CrashKind::Firmware(f)),
+        Some(Stop::HaltedForever) => RunEnd::Crash(CrashKind::HaltedForever),
+        Some(Stop::ExitPort(code)) => RunEnd::Crash(CrashKind::ExitPort(code)),
     };
+    let m = engine.machine();
     let terminations = m
         .firmware()
         .map(|f| f.terminations().to_vec())
@@ -122,7 +110,7 @@ pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
         .unwrap_or_default();
     Ok(RunReport {
         end,
-        console,
+        console: text.0,
         terminations,
         vm_exits,
         ticks: m.now(),

@@ -11,16 +11,14 @@
 //! taken out of the machine, as the recorder takes them. The machine is slicing-invariant (DESIGN.md section 2), so this lands on
 //! the state hash an uninterrupted run has at T (property test in `tests/tests/seek.rs`).
 
-use std::io::Read;
 use std::sync::atomic::AtomicU64;
 
-use vexed_emu::machine::{Input, Machine, Stop};
-use vexed_trace::{Record, TraceError, TraceReader};
+use vexed_emu::machine::{Machine, Stop};
 
 use crate::cursor::Cursor;
 use crate::diff::Instruction;
+use crate::recording::Recording;
 use crate::session::{self, SessionError};
-use crate::snapshots::SnapshotChain;
 
 /// Where a seek started from and what it re-executed.
 #[derive(Debug)]
@@ -34,44 +32,32 @@ pub struct Seek {
     pub stopped_early: Option<Stop>,
 }
 
-/// The machine of `reader`'s trace at tick `tick`. `progress`, if given, follows the
+/// The machine of the trace `rec` at tick `tick`: at most its recorded run's last tick (a
+/// later tick is refused before anything runs). `progress`, if given, follows the
 /// re-executed ticks.
-pub fn seek<R: Read>(
-    reader: &mut TraceReader<R>,
+pub fn seek(
+    rec: &Recording,
     tick: u64,
     progress: Option<&AtomicU64>,
 ) -> Result<Seek, SessionError> {
-    let header = reader.header().clone();
-    let mut snapshots = SnapshotChain::new();
-    let mut inputs: Vec<(u64, Input)> = Vec::new();
-    loop {
-        let record = match reader.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) | Err(TraceError::Truncated { .. }) => break,
-            Err(e) => return Err(e.into()),
-        };
-        if record.tick() > tick {
-            break;
-        }
-        match snapshots.push(record)? {
-            // A snapshot: the inputs before it are in it.
-            None => inputs.clear(),
-            Some(Record::Input { tick: t, input }) if t < tick => inputs.push((t, input)),
-            Some(_) => {}
-        }
+    let end = rec.end_tick();
+    if tick > end {
+        return Err(SessionError::BeyondEnd { tick, end });
     }
-    let (m, from_snapshot) = match snapshots.into_machine()? {
+    let (m, from_snapshot) = match rec.snapshot_at_or_before(tick)? {
         Some((t, m)) => (m, Some(t)),
-        None => (session::machine_from_header(&header)?, None),
+        None => (session::machine_from_header(&rec.header)?, None),
     };
-    let count = inputs.len();
-    let mut cursor = Cursor::new(m, inputs.into(), None);
+    let mut cursor = Cursor::new(m, rec.inputs.clone(), None, end);
+    let before = cursor.injected();
     cursor.advance_to(tick, progress)?;
+    let inputs = cursor.injected() - before;
+    let stopped_early = cursor.stopped().filter(|_| cursor.now() < tick);
     Ok(Seek {
-        stopped_early: cursor.stopped(),
+        stopped_early,
         machine: cursor.into_machine(),
         from_snapshot,
-        inputs: count,
+        inputs,
     })
 }
 

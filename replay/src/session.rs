@@ -16,7 +16,6 @@
 //! Both sides follow the same procedure at a checkpoint, so the hashes compare equal
 //! state: take the observations, the console text and the debug-port bytes, then hash.
 
-use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,16 +23,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 use vexed_emu::firmware::dos::DriveC;
 use vexed_emu::firmware::{Firmware, FirmwareStop};
-use vexed_emu::machine::{Machine, MachineError, Stop};
+use vexed_emu::machine::{Input, Machine, MachineError, Stop};
 use vexed_emu::observe::Observation;
 use vexed_trace::{GuestFile, Header, Record, TraceError, TraceReader, TraceWriter};
 
 use crate::cursor::Build;
 use crate::diff::Instruction;
 use crate::drive;
+use crate::engine::{Console, Engine, EngineError, Flow, Outcome, Sink};
+use crate::recording::{Completeness, Recording};
 use crate::scenario::Scenario;
-use crate::snapshots::{SnapshotChain, SnapshotError, SnapshotPager};
-use crate::source::InputSource;
+use crate::snapshots::{SnapshotError, SnapshotPager};
+use crate::source::{InputSource, TraceInputs};
 
 /// Default ticks between checkpoints.
 pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 1_000_000;
@@ -42,10 +43,6 @@ pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 1_000_000;
 /// about 120 M ticks per second) and a trace grows by the pages the guest changed (see
 /// trace/FORMAT.md, "Paged snapshots", for measured sizes).
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 16;
-/// Ticks per slice when no event is closer (console output is streamed between slices).
-const SLICE: u64 = 5_000_000;
-/// Ticks per slice when the host clock paces the timer.
-const HOST_SLICE: u64 = 50_000;
 
 /// How to record.
 #[derive(Clone, Debug)]
@@ -93,6 +90,16 @@ pub enum SessionError {
     Input { tick: u64, message: String },
     #[error("the trace's drive C: cannot be rebuilt: {0}")]
     Drive2(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The trace contradicts itself (a record beyond the run's end or its tick limit).
+    #[error("the trace is damaged: {0}")]
+    Damaged(String),
+    #[error("cannot read {path}: {message}")]
+    File { path: String, message: String },
+    /// A tick after the recorded run's end.
+    #[error("tick {tick} lies after the end of the recorded run (tick {end})")]
+    BeyondEnd { tick: u64, end: u64 },
 }
 
 /// How a recorded run ended.
@@ -151,23 +158,9 @@ pub fn machine_from_header(h: &Header) -> Result<Machine, SessionError> {
     Ok(Machine::with_firmware(h.machine, fw)?)
 }
 
-/// What both sides take out of the machine before hashing it.
-pub(crate) struct Drained {
-    observations: Vec<(u64, Observation)>,
-    console: Vec<u8>,
-}
-
-pub(crate) fn drain(m: &mut Machine) -> Drained {
-    let observations = m.take_observations();
-    let console = m
-        .firmware_mut()
-        .map(Firmware::take_console)
-        .unwrap_or_default();
-    let _ = m.take_debug_output();
-    Drained {
-        observations,
-        console,
-    }
+/// One sentence for why a machine stopped.
+pub fn stop_text(stop: Stop) -> String {
+    end_text(Some(stop), 0, u64::MAX)
 }
 
 /// One sentence for a machine stop that ends a run.
@@ -207,6 +200,66 @@ pub fn record_scripted(
     record(header, &mut source, opts, Vec::new(), &mut std::io::sink()).map(|(bytes, _)| bytes)
 }
 
+/// The recorder's sink: every input and observation into the trace, a checkpoint (the
+/// state hash) every `interval` ticks, and before every `snapshot_every`-th checkpoint a
+/// paged snapshot, so a replay that finds a different hash there can diff the state.
+struct TraceSink<W: Write> {
+    writer: TraceWriter<W>,
+    interval: u64,
+    next_checkpoint: u64,
+    checkpoints: u64,
+    snapshot_every: Option<u64>,
+    pager: SnapshotPager,
+}
+
+impl<W: Write> Sink for TraceSink<W> {
+    fn next_stop(&self) -> Option<u64> {
+        Some(self.next_checkpoint)
+    }
+
+    fn at_stop(&mut self, m: &mut Machine) -> Result<Flow, EngineError> {
+        let now = m.now();
+        if now == self.next_checkpoint {
+            self.checkpoints += 1;
+            if self
+                .snapshot_every
+                .is_some_and(|n| self.checkpoints.is_multiple_of(n))
+            {
+                self.writer.push(self.pager.snapshot(m)?)?;
+            }
+            let hash = m.state_hash()?;
+            self.writer.push(Record::Checkpoint { tick: now, hash })?;
+            self.next_checkpoint = now.saturating_add(self.interval);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn input(&mut self, tick: u64, input: Input) -> Result<(), EngineError> {
+        Ok(self.writer.push(Record::Input { tick, input })?)
+    }
+
+    fn observation(
+        &mut self,
+        _m: &Machine,
+        tick: u64,
+        observation: Observation,
+    ) -> Result<Flow, EngineError> {
+        self.writer
+            .push(Record::Observation { tick, observation })?;
+        Ok(Flow::Continue)
+    }
+}
+
+/// Publishes the machine's tick after every run (for a progress bar).
+pub(crate) struct Progress<'a>(pub &'a AtomicU64);
+
+impl Sink for Progress<'_> {
+    fn after_run(&mut self, m: &Machine, _settled: bool) -> Result<Flow, EngineError> {
+        self.0.store(m.now(), Ordering::Relaxed);
+        Ok(Flow::Continue)
+    }
+}
+
 /// [`record`], also returning the machine as the run left it (for invariant checks).
 pub fn record_machine<W: Write>(
     header: &Header,
@@ -219,76 +272,31 @@ pub fn record_machine<W: Write>(
     if let Some(build) = opts.build {
         build(&mut m);
     }
-    let mut w = TraceWriter::new(out, header)?;
     let interval = header.checkpoint_interval.max(1);
-    let mut next_checkpoint = interval;
-    let mut checkpoints = 0u64;
-    let max_ticks = header.max_ticks;
-    let slice = if source.paced_by_host() {
-        HOST_SLICE
-    } else {
-        SLICE
+    let mut sink = TraceSink {
+        writer: TraceWriter::new(out, header)?,
+        interval,
+        next_checkpoint: interval,
+        checkpoints: 0,
+        snapshot_every: opts.snapshot_every.filter(|&n| n > 0),
+        pager: SnapshotPager::new(),
     };
-    let mut last_stop = None;
-    let snapshot_every = opts.snapshot_every.filter(|&n| n > 0);
-    let mut pager = SnapshotPager::new();
-    loop {
-        let now = m.now();
-        if now == next_checkpoint {
-            let d = drain(&mut m);
-            write_drained(&mut w, d, console)?;
-            checkpoints += 1;
-            // A snapshot goes before its checkpoint, so a replay that finds a different
-            // hash there can diff the state against it.
-            if snapshot_every.is_some_and(|n| checkpoints.is_multiple_of(n)) {
-                w.push(pager.snapshot(&mut m)?)?;
-            }
-            let hash = m.state_hash()?;
-            w.push(Record::Checkpoint { tick: now, hash })?;
-            next_checkpoint += interval;
-        }
-        for input in source.due(&m) {
-            m.inject(input).map_err(|e| SessionError::Input {
-                tick: now,
-                message: e.to_string(),
-            })?;
-            w.push(Record::Input { tick: now, input })?;
-        }
-        if now >= max_ticks || last_stop.is_some_and(|s| s != Stop::Deadline) {
-            break;
-        }
-        let mut deadline = (now + slice).min(next_checkpoint).min(max_ticks);
-        if let Some(t) = source.next_tick() {
-            deadline = deadline.min(t.max(now + 1));
-        }
-        if source.paced_by_host() && m.cpu().halted() {
-            // The guest waits for an interrupt that the host clock will bring: wait for the
-            // host, and let the idle time advance the clock only as far as host time has.
-            if let Some(wait) = source.wait_hint() {
-                std::thread::sleep(wait.min(std::time::Duration::from_millis(5)));
-            }
-            if let Some(t) = source.host_tick(m.config().rate.ticks_per_second()) {
-                deadline = deadline.min(t.max(now + 1));
-            }
-        }
-        let stop = m.run_until(deadline);
-        if let Some(p) = &opts.progress {
-            p.store(m.now(), Ordering::Relaxed);
-        }
-        let d = drain(&mut m);
-        write_drained(&mut w, d, console)?;
-        if stop != Stop::Deadline {
-            last_stop = Some(stop);
-        } else if m.now() >= max_ticks {
-            last_stop = Some(Stop::Deadline);
-        }
-    }
-    let d = drain(&mut m);
-    write_drained(&mut w, d, console)?;
+    let max_ticks = header.max_ticks;
+    let mut engine = Engine::new(m, max_ticks);
+    let mut console = Console(console);
+    let progress = opts.progress.clone().unwrap_or_default();
+    let mut progress = Progress(&progress);
+    engine.run(
+        max_ticks,
+        source,
+        &mut [&mut sink, &mut console, &mut progress],
+    )?;
+    let stop = engine.stopped();
+    let m = engine.into_machine();
     let final_hash = m.state_hash()?;
-    let end = end_text(last_stop, m.now(), max_ticks);
-    let counts = w.counts().clone();
-    let out = w.finish(m.now(), final_hash, &end)?;
+    let end = end_text(stop, m.now(), max_ticks);
+    let counts = sink.writer.counts().clone();
+    let out = sink.writer.finish(m.now(), final_hash, &end)?;
     let recorded = Recorded {
         final_tick: m.now(),
         final_hash,
@@ -298,23 +306,6 @@ pub fn record_machine<W: Write>(
         checkpoints: counts.checkpoints,
     };
     Ok((out, recorded, m))
-}
-
-fn write_drained<W: Write>(
-    w: &mut TraceWriter<W>,
-    d: Drained,
-    console: &mut dyn Write,
-) -> Result<(), SessionError> {
-    for (tick, observation) in d.observations {
-        w.push(Record::Observation { tick, observation })?;
-    }
-    if !d.console.is_empty() {
-        console
-            .write_all(&d.console)
-            .and_then(|()| console.flush())
-            .map_err(SessionError::Output)?;
-    }
-    Ok(())
 }
 
 /// Where and how a replay first differed from its trace.
@@ -349,14 +340,15 @@ pub enum Mismatch {
         recorded: u64,
         actual: u64,
     },
-    /// The machine stopped before the trace's end, or its final tick or state differs.
+    /// The machine stopped before the trace's end, or its final tick or state differs, or
+    /// it did not take a recorded input.
     End,
 }
 
 /// The result of a replay.
 #[derive(Clone, Debug)]
 pub enum Replayed {
-    /// Every observation, checkpoint and the final state matched.
+    /// The trace is complete, and every observation, checkpoint and the final state matched.
     Identical {
         final_tick: u64,
         final_hash: u64,
@@ -364,7 +356,7 @@ pub enum Replayed {
         checkpoints: u64,
     },
     /// The trace has no footer (its recorder stopped): the prefix up to `after_tick`
-    /// matched.
+    /// matched, but the run's end was never recorded, so this is not "identical".
     PrefixVerified {
         after_tick: u64,
         observations: u64,
@@ -373,9 +365,7 @@ pub enum Replayed {
     Diverged(Box<Divergence>),
 }
 
-/// Replays the trace file `bytes` (see [`replay`]). A frame cut off by the end of the
-/// file counts as truncation (a verified prefix) only when the file has no footer;
-/// otherwise a length field was damaged, and the error names the frame.
+/// Replays the trace file `bytes` (see [`replay_recording`]).
 pub fn replay_bytes(bytes: &[u8], console: &mut dyn Write) -> Result<Replayed, SessionError> {
     replay_bytes_with_progress(bytes, console, None)
 }
@@ -386,183 +376,261 @@ pub fn replay_bytes_with_progress(
     console: &mut dyn Write,
     progress: Option<&AtomicU64>,
 ) -> Result<Replayed, SessionError> {
-    let mut reader = TraceReader::new(bytes)?;
-    replay_checked(
-        &mut reader,
-        console,
-        !vexed_trace::ends_with_footer(bytes),
-        progress,
-    )
+    let rec = Recording::from_bytes(bytes)?;
+    replay_recording(&rec, console, progress)
 }
 
-/// Replays the trace in `reader`, writing the console text to `console`. A frame cut off
-/// by the end of the input ends it as a verified prefix.
-pub fn replay<R: Read>(
-    reader: &mut TraceReader<R>,
-    console: &mut dyn Write,
-) -> Result<Replayed, SessionError> {
-    replay_checked(reader, console, true, None)
+/// The replayer's sink: compares every observation the machine makes, in order, with the
+/// recorded ones, and the state hash at every recorded checkpoint. It asks the engine to
+/// stop at every recorded observation's tick and checkpoint, so a divergence is reported
+/// with the machine where the recording says something should happen.
+struct Verifier<'r> {
+    rec: &'r Recording,
+    next_observation: usize,
+    next_checkpoint: usize,
+    divergence: Option<Divergence>,
 }
 
-fn replay_checked<R: Read>(
-    reader: &mut TraceReader<R>,
-    console: &mut dyn Write,
-    may_be_truncated: bool,
-    progress: Option<&AtomicU64>,
-) -> Result<Replayed, SessionError> {
-    let header = reader.header().clone();
-    let mut m = machine_from_header(&header)?;
-    let mut produced: VecDeque<(u64, Observation)> = VecDeque::new();
-    // The recorded machine at the latest snapshot, for state diffs. Snapshots are not
-    // verified: an inconsistent one (which a later paged one would build on) only ends the
-    // state diffs (`None` from then on), as an unreadable whole snapshot always did.
-    let mut snapshots = Some(SnapshotChain::new());
-    let (mut observations, mut checkpoints) = (0u64, 0u64);
-    loop {
-        let record = match reader.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            // Cut off inside a frame (a recorder killed mid-write): the complete frames
-            // before it are the verifiable prefix.
-            Err(TraceError::Truncated { .. }) if may_be_truncated => break,
-            Err(e) => return Err(e.into()),
+impl Verifier<'_> {
+    fn expected(&self) -> Option<&(u64, Observation)> {
+        self.rec.observations.get(self.next_observation)
+    }
+
+    fn diverge(&mut self, d: Divergence) -> Flow {
+        self.divergence = Some(d);
+        Flow::Stop
+    }
+
+    /// A recorded observation the machine did not make, now that it is past its tick.
+    fn missing(&mut self, m: &Machine) -> Flow {
+        let Some((tick, o)) = self.expected().cloned() else {
+            return Flow::Continue;
         };
-        let tick = record.tick();
-        if record.is_snapshot() {
-            if let Some(chain) = &mut snapshots
-                && chain.push(record).is_err()
-            {
-                snapshots = None;
-            }
-            continue;
-        }
-        // Inputs at one tick go in back to back, as the recorder injected them; anything
-        // else at a tick (an observation, a checkpoint) comes after the machine has done
-        // what it does at that tick without spending one.
-        let settle = !matches!(record, Record::Input { .. });
-        if let Some(d) = run_to(&mut m, tick, settle, &mut produced, console, progress)? {
-            return Ok(Replayed::Diverged(Box::new(d)));
-        }
-        match record {
-            Record::Input { input, .. } => {
-                m.inject(input).map_err(|e| SessionError::Input {
-                    tick,
-                    message: e.to_string(),
-                })?;
-            }
-            Record::Observation { observation, .. } => {
-                observations += 1;
-                match produced.pop_front() {
-                    Some((t, o)) if t == tick && o == observation => {}
-                    Some((t, o)) => {
-                        return Ok(Replayed::Diverged(Box::new(divergence(
-                            &m,
-                            tick.min(t),
-                            format!("at tick {tick}: {observation}"),
-                            format!("at tick {t}: {o}"),
-                            None,
-                            Mismatch::Observation {
-                                expected: Some((tick, observation)),
-                                actual: Some((t, o)),
-                            },
-                        ))));
-                    }
-                    None => {
-                        return Ok(Replayed::Diverged(Box::new(divergence(
-                            &m,
-                            tick,
-                            format!("at tick {tick}: {observation}"),
-                            "nothing".into(),
-                            None,
-                            Mismatch::Observation {
-                                expected: Some((tick, observation)),
-                                actual: None,
-                            },
-                        ))));
-                    }
-                }
-            }
-            Record::Checkpoint { hash, .. } => {
-                checkpoints += 1;
-                let d = drain(&mut m);
-                produced.extend(d.observations);
-                write_console(console, &d.console)?;
-                if let Some((t, o)) = produced.pop_front() {
-                    return Ok(Replayed::Diverged(Box::new(divergence(
-                        &m,
-                        t,
-                        "no observation".into(),
-                        format!("at tick {t}: {o}"),
-                        None,
-                        Mismatch::Observation {
-                            expected: None,
-                            actual: Some((t, o)),
-                        },
-                    ))));
-                }
-                let actual = m.state_hash()?;
-                if actual != hash {
-                    // The recorded machine, when a snapshot was taken at this checkpoint (an
-                    // unreadable snapshot only loses the state diff).
-                    let recorded = match snapshots.take().map(SnapshotChain::into_machine) {
-                        Some(Ok(Some((t, recorded)))) if t == tick => Some(recorded),
-                        _ => None,
-                    };
-                    return Ok(Replayed::Diverged(Box::new(divergence(
-                        &m,
-                        tick,
-                        format!("state hash {hash:016x}"),
-                        format!("state hash {actual:016x}"),
-                        recorded.as_ref(),
-                        Mismatch::Checkpoint {
-                            tick,
-                            recorded: hash,
-                            actual,
-                        },
-                    ))));
-                }
-            }
-            // Taken in above; a record kind added later has nothing to replay.
-            _ => {}
-        }
-    }
-    let Some(footer) = reader.footer().cloned() else {
-        return Ok(Replayed::PrefixVerified {
-            after_tick: reader.truncated_after().unwrap_or(m.now()),
-            observations,
-            checkpoints,
-        });
-    };
-    if let Some(d) = run_to(
-        &mut m,
-        footer.final_tick,
-        true,
-        &mut produced,
-        console,
-        progress,
-    )? {
-        return Ok(Replayed::Diverged(Box::new(d)));
-    }
-    let d = drain(&mut m);
-    produced.extend(d.observations);
-    write_console(console, &d.console)?;
-    if let Some((t, o)) = produced.pop_front() {
-        return Ok(Replayed::Diverged(Box::new(divergence(
-            &m,
-            t,
-            "no observation".into(),
-            format!("at tick {t}: {o}"),
+        self.diverge(divergence(
+            m,
+            tick,
+            format!("at tick {tick}: {}", excerpt(&o.to_string())),
+            "nothing".into(),
             None,
             Mismatch::Observation {
-                expected: None,
-                actual: Some((t, o)),
+                expected: Some((tick, o)),
+                actual: None,
             },
+        ))
+    }
+}
+
+impl Sink for Verifier<'_> {
+    fn next_stop(&self) -> Option<u64> {
+        let o = self.expected().map(|(t, _)| *t);
+        let c = self
+            .rec
+            .checkpoints
+            .get(self.next_checkpoint)
+            .map(|(t, _)| *t);
+        o.into_iter().chain(c).min()
+    }
+
+    fn at_stop(&mut self, m: &mut Machine) -> Result<Flow, EngineError> {
+        let now = m.now();
+        if self.expected().is_some_and(|(t, _)| *t < now) {
+            return Ok(self.missing(m));
+        }
+        while let Some(&(tick, recorded)) = self.rec.checkpoints.get(self.next_checkpoint) {
+            if tick > now {
+                break;
+            }
+            if tick < now {
+                return Ok(self.diverge(divergence(
+                    m,
+                    tick,
+                    format!("a checkpoint at tick {tick}"),
+                    format!("the machine went from before it to tick {now}"),
+                    None,
+                    Mismatch::End,
+                )));
+            }
+            self.next_checkpoint += 1;
+            let actual = m.state_hash()?;
+            if actual != recorded {
+                // The recorded machine, when a snapshot was taken at this checkpoint (it was
+                // checked against this very hash when the trace was opened).
+                let snapshot = self.rec.snapshot_at(tick).ok().flatten();
+                return Ok(self.diverge(divergence(
+                    m,
+                    tick,
+                    format!("state hash {recorded:016x}"),
+                    format!("state hash {actual:016x}"),
+                    snapshot.as_ref(),
+                    Mismatch::Checkpoint {
+                        tick,
+                        recorded,
+                        actual,
+                    },
+                )));
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn observation(
+        &mut self,
+        m: &Machine,
+        tick: u64,
+        observation: Observation,
+    ) -> Result<Flow, EngineError> {
+        match self.expected().cloned() {
+            Some((t, o)) if t == tick && o == observation => {
+                self.next_observation += 1;
+                Ok(Flow::Continue)
+            }
+            Some((t, o)) => Ok(self.diverge(divergence(
+                m,
+                t.min(tick),
+                format!("at tick {t}: {}", excerpt(&o.to_string())),
+                format!("at tick {tick}: {}", excerpt(&observation.to_string())),
+                None,
+                Mismatch::Observation {
+                    expected: Some((t, o)),
+                    actual: Some((tick, observation)),
+                },
+            ))),
+            None => Ok(self.diverge(divergence(
+                m,
+                tick,
+                "no observation".into(),
+                format!("at tick {tick}: {}", excerpt(&observation.to_string())),
+                None,
+                Mismatch::Observation {
+                    expected: None,
+                    actual: Some((tick, observation)),
+                },
+            ))),
+        }
+    }
+
+    fn after_run(&mut self, m: &Machine, settled: bool) -> Result<Flow, EngineError> {
+        let now = m.now();
+        match self.expected() {
+            Some((t, _)) if *t < now || (*t == now && settled) => Ok(self.missing(m)),
+            _ => Ok(Flow::Continue),
+        }
+    }
+}
+
+/// At most this many bytes of a recorded or replayed text go into a divergence report.
+const EXCERPT: usize = 240;
+
+/// `text`, cut to [`EXCERPT`] bytes (at a character boundary) with a note of its length.
+pub fn excerpt(text: &str) -> String {
+    if text.len() <= EXCERPT {
+        return text.to_string();
+    }
+    let mut cut = EXCERPT;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}... ({} bytes in all)", &text[..cut], text.len())
+}
+
+/// Replays `rec`, writing the console text to `console`: the machine is rebuilt from the
+/// header alone, fed the recorded inputs at their ticks, and every observation, checkpoint
+/// and (for a complete trace) the final tick and state hash are compared. The run never
+/// goes past the recorded run's last tick.
+pub fn replay_recording(
+    rec: &Recording,
+    console: &mut dyn Write,
+    progress: Option<&AtomicU64>,
+) -> Result<Replayed, SessionError> {
+    let m = machine_from_header(&rec.header)?;
+    let end = rec.end_tick();
+    let mut engine = Engine::new(m, end);
+    let mut source = TraceInputs::new(rec.inputs.clone(), 0);
+    let mut verifier = Verifier {
+        rec,
+        next_observation: 0,
+        next_checkpoint: 0,
+        divergence: None,
+    };
+    let mut console = Console(console);
+    let counter = AtomicU64::new(0);
+    let mut progress = Progress(progress.unwrap_or(&counter));
+    let outcome = engine.run(
+        end,
+        &mut source,
+        &mut [&mut verifier, &mut console, &mut progress],
+    )?;
+    if let Some(d) = verifier.divergence.take() {
+        return Ok(Replayed::Diverged(Box::new(d)));
+    }
+    let m = engine.machine();
+    let observations = verifier.next_observation as u64;
+    let checkpoints = verifier.next_checkpoint as u64;
+    if let Outcome::Stopped(stop) = outcome {
+        return Ok(Replayed::Diverged(Box::new(divergence(
+            m,
+            m.now(),
+            format!("the machine running to tick {end}"),
+            format!("it stopped: {}", end_text(Some(stop), m.now(), u64::MAX)),
+            None,
+            Mismatch::End,
+        ))));
+    }
+    let footer = match &rec.completeness {
+        Completeness::Complete(f) => f,
+        Completeness::Unfinished { after_tick } => {
+            // What the prefix holds up to its last tick must have happened; what is recorded
+            // at that very tick may belong to the frame that was never written.
+            let pending = rec.observations[verifier.next_observation..]
+                .iter()
+                .any(|(t, _)| t < after_tick);
+            if pending {
+                let mut v = verifier;
+                v.missing(m);
+                if let Some(d) = v.divergence {
+                    return Ok(Replayed::Diverged(Box::new(d)));
+                }
+            }
+            return Ok(Replayed::PrefixVerified {
+                after_tick: *after_tick,
+                observations,
+                checkpoints,
+            });
+        }
+    };
+    if verifier.expected().is_some() {
+        verifier.missing(m);
+        if let Some(d) = verifier.divergence {
+            return Ok(Replayed::Diverged(Box::new(d)));
+        }
+    }
+    if let Some(&(tick, recorded)) = rec.checkpoints.get(verifier.next_checkpoint) {
+        return Ok(Replayed::Diverged(Box::new(divergence(
+            m,
+            m.now(),
+            format!("the checkpoint at tick {tick} (state hash {recorded:016x})"),
+            format!("the run ended at tick {} before it", m.now()),
+            None,
+            Mismatch::End,
+        ))));
+    }
+    if let Some(&(tick, input)) = source.remaining().first() {
+        return Ok(Replayed::Diverged(Box::new(divergence(
+            m,
+            m.now(),
+            format!(
+                "the input at tick {tick} ({}) taken in",
+                vexed_trace::input_text(&input)
+            ),
+            "the run ended before it".into(),
+            None,
+            Mismatch::End,
         ))));
     }
     let hash = m.state_hash()?;
     if hash != footer.final_hash || m.now() != footer.final_tick {
         return Ok(Replayed::Diverged(Box::new(divergence(
-            &m,
+            m,
             m.now(),
             format!(
                 "final tick {} and state hash {:016x}",
@@ -579,60 +647,6 @@ fn replay_checked<R: Read>(
         observations,
         checkpoints,
     })
-}
-
-fn write_console(console: &mut dyn Write, bytes: &[u8]) -> Result<(), SessionError> {
-    if !bytes.is_empty() {
-        console
-            .write_all(bytes)
-            .and_then(|()| console.flush())
-            .map_err(SessionError::Output)?;
-    }
-    Ok(())
-}
-
-/// Runs `m` up to `tick`, collecting what it reports. With `settle`, the machine runs even
-/// if it is at `tick` already: what it does at its current tick without spending any (a VM
-/// switch after an input) belongs to that tick. Returns a divergence if the machine stops
-/// for good before reaching `tick`.
-fn run_to(
-    m: &mut Machine,
-    tick: u64,
-    settle: bool,
-    produced: &mut VecDeque<(u64, Observation)>,
-    console: &mut dyn Write,
-    progress: Option<&AtomicU64>,
-) -> Result<Option<Divergence>, SessionError> {
-    if !settle && m.now() >= tick {
-        return Ok(None);
-    }
-    loop {
-        // In slices, so a progress bar moves during long stretches without records.
-        let stop = m.run_until(tick.min(m.now().saturating_add(SLICE)));
-        if let Some(p) = progress {
-            p.store(m.now(), Ordering::Relaxed);
-        }
-        produced.extend(m.take_observations());
-        let text = m
-            .firmware_mut()
-            .map(Firmware::take_console)
-            .unwrap_or_default();
-        write_console(console, &text)?;
-        if stop != Stop::Deadline && m.now() < tick {
-            return Ok(Some(divergence(
-                m,
-                m.now(),
-                format!("the machine running to tick {tick}"),
-                format!("it stopped: {}", end_text(Some(stop), m.now(), u64::MAX)),
-                None,
-                Mismatch::End,
-            )));
-        }
-        if m.now() >= tick {
-            break;
-        }
-    }
-    Ok(None)
 }
 
 /// A divergence report at the machine's current position.

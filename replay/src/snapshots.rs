@@ -29,6 +29,21 @@ pub enum SnapshotError {
     /// A paged snapshot whose pages do not fit its store.
     #[error("the paged snapshot at tick {tick} is inconsistent: {message}")]
     Pages { tick: u64, message: String },
+    /// The machine a snapshot rebuilds is not the machine its checkpoint recorded: the
+    /// snapshot is damaged and must not be used.
+    #[error(
+        "the snapshot at tick {tick} is damaged: it rebuilds a machine with state hash {actual:016x}, but the checkpoint recorded at that tick says {recorded:016x}"
+    )]
+    HashMismatch {
+        tick: u64,
+        recorded: u64,
+        actual: u64,
+    },
+    /// A snapshot without the checkpoint that must follow it at its tick.
+    #[error(
+        "the snapshot at tick {tick} has no checkpoint at its tick to check it against: the trace is damaged"
+    )]
+    Unchecked { tick: u64 },
 }
 
 /// The recorder's half: each call of [`SnapshotPager::snapshot`] gives a
@@ -226,6 +241,12 @@ impl SnapshotChain {
         }
         self.store = Some(store);
         Ok(())
+    }
+
+    /// The machine at the latest snapshot and its tick (`None` before any snapshot),
+    /// leaving the chain as it is.
+    pub fn machine(&self) -> Result<Option<(u64, Machine)>, SnapshotError> {
+        self.clone().into_machine()
     }
 
     /// The machine at the latest snapshot and its tick (`None` before any snapshot).

@@ -7,11 +7,13 @@
 //!   the scenario's scripted inputs.
 //! - [`Seeded`]: the scripted inputs with their timing perturbed by a PRNG seed, plus
 //!   spurious IRQs on free lines, for property tests and `vexed fuzz`.
+//! - [`TraceInputs`]: the inputs a trace recorded, for replay, seek, diff and localize.
 //!
 //! Whatever the source, the recorder logs each input with the exact tick at which it was
 //! injected, and replay injects it at that tick without consulting the host.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,20 @@ pub trait InputSource {
     }
 }
 
+/// No inputs at all (a bare ROM boots on its own).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoInputs;
+
+impl InputSource for NoInputs {
+    fn next_tick(&self) -> Option<u64> {
+        None
+    }
+
+    fn due(&mut self, _m: &Machine) -> Vec<Input> {
+        Vec::new()
+    }
+}
+
 /// The scenario's inputs at their ticks.
 #[derive(Clone, Debug, Default)]
 pub struct Scripted {
@@ -58,6 +74,60 @@ impl Scripted {
 }
 
 impl InputSource for Scripted {
+    fn next_tick(&self) -> Option<u64> {
+        self.inputs.get(self.next).map(|&(t, _)| t)
+    }
+
+    fn due(&mut self, m: &Machine) -> Vec<Input> {
+        let mut out = Vec::new();
+        while let Some(&(t, input)) = self.inputs.get(self.next) {
+            if t > m.now() {
+                break;
+            }
+            out.push(input);
+            self.next += 1;
+        }
+        out
+    }
+}
+
+/// The inputs a trace recorded, at their ticks, in their order (inputs at one tick go in
+/// back to back, as the recorder injected them). Cheap to clone: a cursor that clones its
+/// engine shares the list.
+#[derive(Clone, Debug)]
+pub struct TraceInputs {
+    inputs: Arc<[(u64, Input)]>,
+    next: usize,
+}
+
+impl TraceInputs {
+    /// The recorded `inputs` (in trace order), for a machine at tick `now`: those before
+    /// `now` count as injected already (a machine restored from a snapshot at `now` holds
+    /// them, since a snapshot is taken before the inputs of its tick).
+    pub fn new(inputs: Arc<[(u64, Input)]>, now: u64) -> TraceInputs {
+        let next = inputs.partition_point(|(t, _)| *t < now);
+        TraceInputs { inputs, next }
+    }
+
+    /// The inputs recorded at tick `t`.
+    pub fn at(&self, t: u64) -> &[(u64, Input)] {
+        let from = self.inputs.partition_point(|(x, _)| *x < t);
+        let to = self.inputs.partition_point(|(x, _)| *x <= t);
+        &self.inputs[from..to]
+    }
+
+    /// Inputs not injected yet.
+    pub fn remaining(&self) -> &[(u64, Input)] {
+        &self.inputs[self.next.min(self.inputs.len())..]
+    }
+
+    /// How many inputs went in.
+    pub fn injected(&self) -> usize {
+        self.next
+    }
+}
+
+impl InputSource for TraceInputs {
     fn next_tick(&self) -> Option<u64> {
         self.inputs.get(self.next).map(|&(t, _)| t)
     }

@@ -364,11 +364,10 @@ pub fn diff_traces(a: &Path, b: &Path, json: bool, max_lines: usize) -> Result<E
 
 /// `vexed seek`.
 pub fn seek(path: &Path, tick: u64, dump_state: bool) -> Result<ExitCode> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut reader = TraceReader::new(bytes.as_slice())
+    let rec = vexed_replay::recording::Recording::open(path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let result = with_progress(tick, |ticks| {
-        vexed_replay::seek::seek(&mut reader, tick, Some(&ticks))
+        vexed_replay::seek::seek(&rec, tick, Some(&ticks))
     })
     .with_context(|| format!("seeking in {}", path.display()))?;
     let m = &result.machine;
@@ -393,8 +392,9 @@ pub fn seek(path: &Path, tick: u64, dump_state: bool) -> Result<ExitCode> {
     );
     if let Some(stop) = result.stopped_early {
         eprintln!(
-            "vexed: the run ended at tick {} ({stop:?}) before tick {tick}",
-            m.now()
+            "vexed: the run ended at tick {} before tick {tick}: {}",
+            m.now(),
+            vexed_replay::session::stop_text(stop)
         );
         return Ok(ExitCode::from(1));
     }

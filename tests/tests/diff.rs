@@ -289,8 +289,8 @@ fn memory_differences_are_named_by_xms_and_ems_handle() {
     let bytes = record(&h, s.inputs.clone());
     let (_, _, frame) = first_call(&bytes, true, 0x41);
     let (tick, map, _) = first_call(&bytes, true, 0x44);
-    let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
-    let m = vexed_replay::seek::seek(&mut reader, tick, None)
+    let rec = vexed_replay::recording::Recording::from_bytes(&bytes).expect("trace");
+    let m = vexed_replay::seek::seek(&rec, tick, None)
         .expect("seek")
         .machine;
     let mut other = m.clone();

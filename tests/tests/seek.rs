@@ -91,8 +91,8 @@ fn traces_with(
 }
 
 fn hash_at(trace: &[u8], tick: u64) -> (u64, Option<u64>) {
-    let mut reader = TraceReader::new(trace).expect("trace");
-    let s = seek::seek(&mut reader, tick, None).expect("seek");
+    let rec = vexed_replay::recording::Recording::from_bytes(trace).expect("trace");
+    let s = seek::seek(&rec, tick, None).expect("seek");
     assert!(
         s.stopped_early.is_none(),
         "the run ended before tick {tick}"

@@ -102,14 +102,11 @@ pub fn run_schedule(
     };
     let header = session::header(&s, manifest, &opts)?;
     let mut source = Scripted::new(s.inputs.clone());
-    let (trace, _rec, machine) = session::record_machine(
-        &header,
-        &mut source,
-        &opts,
-        Vec::new(),
-        &mut std::io::sink(),
-    )?;
-    let mut failures = crate::run::check(&s, &report_of(&trace)?);
+    let mut console = Vec::new();
+    let (trace, rec, machine) =
+        session::record_machine(&header, &mut source, &opts, Vec::new(), &mut console)?;
+    let report = crate::run::report(&machine, crate::run::end_of(rec.stop), console, Vec::new());
+    let mut failures = crate::run::check(&s, &report);
     failures.extend(invariants(&machine));
     Ok(CaseResult {
         seed: seed.unwrap_or(0),
@@ -122,8 +119,9 @@ pub fn run_schedule(
 /// own inputs only), so every random input arrives while the programs run.
 pub fn horizon(s: &Scenario, manifest: &str) -> Result<u64, SessionError> {
     let r = run_schedule(s, manifest, s.inputs.clone(), None)?;
-    let report = report_of(&r.trace)?;
-    Ok(report.ticks.max(1))
+    Ok(crate::recording::Recording::from_bytes(&r.trace)?
+        .end_tick()
+        .max(1))
 }
 
 /// The seed of case `i` of a fuzz run started from `seed`.

@@ -86,7 +86,13 @@ pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
                 message: other.to_string(),
             },
         })?;
-    let end = match engine.stopped() {
+    let end = end_of(engine.stopped());
+    Ok(report(engine.machine(), end, text.0, skipped))
+}
+
+/// How a run ended, from the machine's stop (`None`: it reached its tick limit).
+pub fn end_of(stop: Option<Stop>) -> RunEnd {
+    match stop {
         None | Some(Stop::Deadline) => RunEnd::TickLimit,
         Some(Stop::Firmware(FirmwareStop::Finished { exit_code })) => {
             RunEnd::Finished { exit_code }
@@ -97,8 +103,11 @@ pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
         Some(Stop::Firmware(f)) => RunEnd::Crash(CrashKind::Firmware(f)),
         Some(Stop::HaltedForever) => RunEnd::Crash(CrashKind::HaltedForever),
         Some(Stop::ExitPort(code)) => RunEnd::Crash(CrashKind::ExitPort(code)),
-    };
-    let m = engine.machine();
+    }
+}
+
+/// The report of a run that ended with `end` on machine `m`, with its console text.
+pub fn report(m: &Machine, end: RunEnd, console: Vec<u8>, skipped: Vec<Skipped>) -> RunReport {
     let terminations = m
         .firmware()
         .map(|f| f.terminations().to_vec())
@@ -108,14 +117,14 @@ pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
         .and_then(Firmware::vmm)
         .map(|v| v.vm_exits())
         .unwrap_or_default();
-    Ok(RunReport {
+    RunReport {
         end,
-        console: text.0,
+        console,
         terminations,
         vm_exits,
         ticks: m.now(),
         skipped,
-    })
+    }
 }
 
 /// One sentence for how a run ended.

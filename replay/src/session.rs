@@ -112,6 +112,8 @@ pub struct Recorded {
     pub inputs: u64,
     pub observations: u64,
     pub checkpoints: u64,
+    /// Why the machine stopped (`None`: it reached the tick limit).
+    pub stop: Option<Stop>,
 }
 
 /// The trace header for recording `s`.
@@ -304,6 +306,7 @@ pub fn record_machine<W: Write>(
         inputs: counts.inputs,
         observations: counts.observations,
         checkpoints: counts.checkpoints,
+        stop: stop.filter(|s| *s != Stop::Deadline),
     };
     Ok((out, recorded, m))
 }

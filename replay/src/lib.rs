@@ -35,4 +35,5 @@ pub mod session;
 pub mod snapshots;
 pub mod source;
 pub mod statediff;
+pub mod suite;
 pub mod timeline;

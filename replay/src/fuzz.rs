@@ -167,11 +167,11 @@ pub fn report_of(trace: &[u8]) -> Result<RunReport, SessionError> {
     }
     let footer = reader.footer().cloned();
     let ticks = footer.as_ref().map_or(0, |f| f.final_tick);
-    let end = match footer.as_ref().map(|f| f.end.as_str()) {
-        Some(e) if e.starts_with("finished") => RunEnd::Finished {
+    let end = match footer.as_ref().map(|f| &f.end) {
+        Some(e) if e.is_finished() => RunEnd::Finished {
             exit_code: terminations.last().map_or(0, |t| t.code),
         },
-        Some("tick limit") | None => RunEnd::TickLimit,
+        Some(vexed_trace::RunEnd::TickLimit) | None => RunEnd::TickLimit,
         Some(_) => RunEnd::Crash(CrashKind::Firmware(FirmwareStop::Reset)),
     };
     Ok(RunReport {

@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use thiserror::Error;
+use vexed_emu::firmware::Firmware;
 use vexed_emu::firmware::dos::DriveC;
-use vexed_emu::firmware::{Firmware, FirmwareStop};
 use vexed_emu::machine::{Input, Machine, MachineError, Stop};
 use vexed_emu::observe::Observation;
-use vexed_trace::{GuestFile, Header, Record, TraceError, TraceReader, TraceWriter};
+use vexed_trace::{GuestFile, Header, Record, RunEnd, TraceError, TraceReader, TraceWriter};
 
 use crate::cursor::Build;
 use crate::diff::Instruction;
@@ -167,16 +167,7 @@ pub fn stop_text(stop: Stop) -> String {
 
 /// One sentence for a machine stop that ends a run.
 fn end_text(stop: Option<Stop>, now: u64, max_ticks: u64) -> String {
-    match stop {
-        Some(Stop::Firmware(FirmwareStop::Finished { exit_code })) => {
-            format!("finished (exit code {exit_code})")
-        }
-        Some(Stop::Firmware(f)) => f.to_string(),
-        Some(Stop::HaltedForever) => "halted with interrupts disabled".into(),
-        Some(Stop::ExitPort(c)) => format!("exit port {c:02X}h"),
-        Some(Stop::Deadline) | None if now >= max_ticks => "tick limit".into(),
-        _ => "stopped".into(),
-    }
+    RunEnd::from_stop(stop.unwrap_or(Stop::Deadline), now, max_ticks).to_string()
 }
 
 /// Records `s` (machine from `header`) with inputs from `source` into `out`; console text
@@ -296,13 +287,13 @@ pub fn record_machine<W: Write>(
     let stop = engine.stopped();
     let m = engine.into_machine();
     let final_hash = m.state_hash()?;
-    let end = end_text(stop, m.now(), max_ticks);
+    let end = RunEnd::from_stop(stop.unwrap_or(Stop::Deadline), m.now(), max_ticks);
     let counts = sink.writer.counts().clone();
     let out = sink.writer.finish(m.now(), final_hash, &end)?;
     let recorded = Recorded {
         final_tick: m.now(),
         final_hash,
-        end,
+        end: end.to_string(),
         inputs: counts.inputs,
         observations: counts.observations,
         checkpoints: counts.checkpoints,

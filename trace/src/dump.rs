@@ -4,7 +4,8 @@
 //! (`field: value`; guest files with size and hash, not contents; the scenario manifest's
 //! lines prefixed with `scenario| `), a `records:` line, one line per record
 //! (`tick  guest-time  kind  details`, the tick right-aligned in 12 columns and the time in
-//! 14), and then either the footer's fields or `truncated after tick N`.
+//! 14), and then either the footer's fields (`footer.end` the end of the run's sentence,
+//! `footer.end_kind` its stable kind) or `truncated after tick N`.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -132,11 +133,12 @@ pub fn dump(reader: &mut TraceReader<impl Read>, out: &mut impl Write) -> Result
     }
     let text = match (reader.footer(), reader.truncated_after()) {
         (Some(f), _) => format!(
-            "footer.final_tick: {} ({})\nfooter.final_hash: {:016x}\nfooter.end: {}\nfooter.counts: {}\n",
+            "footer.final_tick: {} ({})\nfooter.final_hash: {:016x}\nfooter.end: {}\nfooter.end_kind: {}\nfooter.counts: {}\n",
             f.final_tick,
             guest_time_text(rate, f.final_tick),
             f.final_hash,
             f.end,
+            f.end.kind(),
             f.counts
         ),
         (None, after) => format!(
@@ -177,8 +179,10 @@ pub struct Info {
     /// The footer's final tick (None when truncated).
     pub final_tick: Option<u64>,
     pub final_hash: Option<u64>,
-    /// How the run ended (None when truncated).
+    /// How the run ended, one sentence (None when truncated).
     pub end: Option<String>,
+    /// [`crate::RunEnd::kind`] of how the run ended (None when truncated).
+    pub end_kind: Option<String>,
     /// Set when the file has no footer.
     pub truncated_after: Option<u64>,
     pub counts: Counts,
@@ -224,7 +228,8 @@ pub fn info_from_reader(reader: &mut TraceReader<impl Read>) -> Result<Info, Tra
         last_tick,
         final_tick: footer.map(|f| f.final_tick),
         final_hash: footer.map(|f| f.final_hash),
-        end: footer.map(|f| f.end.clone()),
+        end: footer.map(|f| f.end.to_string()),
+        end_kind: footer.map(|f| f.end.kind().to_string()),
         truncated_after: reader.truncated_after(),
         counts: footer.map_or_else(|| reader.counts().clone(), |f| f.counts.clone()),
     })
@@ -272,7 +277,10 @@ impl fmt::Display for Info {
                     writeln!(f, "final state hash: {h:016x}")?;
                 }
                 if let Some(e) = &self.end {
-                    writeln!(f, "end: {e}")?;
+                    match &self.end_kind {
+                        Some(kind) => writeln!(f, "end: {e} ({kind})")?,
+                        None => writeln!(f, "end: {e}")?,
+                    }
                 }
             }
             (None, after) => writeln!(

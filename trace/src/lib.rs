@@ -5,7 +5,8 @@
 //! the input source's seed, the scenario manifest, every guest file embedded), then a
 //! stream of [`Record`]s (inputs at their ticks, observations, checkpoint hashes, machine
 //! snapshots, whole or paged: a paged one holds only the memory pages changed since the
-//! previous snapshot), then a [`Footer`] (final tick, final state hash, counts). The byte
+//! previous snapshot), then a [`Footer`] (final tick, final state hash, how the run ended
+//! as a [`RunEnd`], counts). The byte
 //! layout is specified in `trace/FORMAT.md`; in short:
 //!
 //! ```text
@@ -53,6 +54,7 @@
 
 mod codec;
 mod dump;
+mod end;
 mod error;
 mod frame;
 mod reader;
@@ -61,6 +63,7 @@ mod upgrade;
 mod writer;
 
 pub use dump::{Info, dump, guest_time_text, info, info_from_reader, input_text};
+pub use end::RunEnd;
 pub use error::{Part, TraceError};
 pub use reader::{ReadStats, Records, TraceReader, ends_with_footer};
 pub use record::{Record, SNAPSHOT_PAGE_SIZE, SnapshotPage};
@@ -77,7 +80,7 @@ pub const MAGIC: [u8; 8] = *b"VEXEDTRC";
 /// The format version this build writes (and the newest it reads). See FORMAT.md for the
 /// policy: any change to the layout, to a stored struct, or to the order of a stored enum's
 /// variants bumps it; appending an enum variant does not.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The value of a frame's length field that marks the footer instead.
 pub const FOOTER_TAG: u32 = 0xFFFF_FFFF;
@@ -110,8 +113,8 @@ pub mod limits {
     pub const MAX_SNAPSHOT_STORE: u64 = 1 << 32;
     /// The footer's body.
     pub const MAX_FOOTER_LEN: u64 = 64 << 10;
-    /// The writer shortens [`crate::Footer::end`] to this many bytes (at a character
-    /// boundary) so the footer always fits.
+    /// The writer shortens the text of a [`crate::RunEnd::Described`] footer end to this
+    /// many bytes (at a character boundary) so the footer always fits.
     pub const MAX_END_TEXT: usize = 16 << 10;
 }
 
@@ -211,8 +214,8 @@ pub struct Footer {
     pub final_tick: u64,
     /// `Machine::state_hash` at `final_tick`.
     pub final_hash: u64,
-    /// How the run ended, free text.
-    pub end: String,
+    /// How the run ended (free text before format version 3: see [`RunEnd::Described`]).
+    pub end: RunEnd,
     /// What the trace holds; the reader checks it against the records.
     pub counts: Counts,
 }

@@ -1,8 +1,8 @@
 //! Reading older format versions: the upgrade path (FORMAT.md, "Versions").
 //!
 //! The reader looks at the version field (byte offset 8) and asks [`layout`] how to decode
-//! the rest. Version 2 is the current version; version 1 files are read through the frozen
-//! types of [`v1`] and converted. The policy, for whoever changes the format:
+//! the rest. Version 3 is the current version; version 1 and 2 files are read through the
+//! frozen types of [`v1`] and [`v2`] and converted. The policy, for whoever changes the format:
 //!
 //! 1. Appending a variant at the end of a stored enum (`Record`/`RawRecord`, and
 //!    `vexed_emu::machine::Input` and `vexed_emu::observe::Observation`) is not a format
@@ -21,7 +21,7 @@
 //!      implied, e.g. the old default);
 //!    - keep a small trace written by version N under `trace/tests/data/` with a test that
 //!      it still reads (`format_v1.trace` does this for version 1, `format_v2.trace` for
-//!      version 2).
+//!      version 2, `format_v3.trace` for version 3).
 //! 3. Versions are never reused, and a version is only dropped from [`layout`] with a
 //!    release note; [`OLDEST_READABLE_VERSION`] says which is the oldest still read.
 //!
@@ -51,16 +51,19 @@ pub fn supported_versions() -> std::ops::RangeInclusive<u32> {
 /// How the parts of a file of some version are decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// Version 1: the header through [`v1::Header`] (no VMM configuration); records and the
-    /// footer as in version 2.
+    /// Version 1: the header through [`v1::Header`] (no VMM configuration), records as in
+    /// version 3, the footer through [`v2::Footer`] (its end as text).
     V1,
-    /// Version 2, the current version: decoded straight into the current types.
+    /// Version 2: the header and records as in version 3, the footer through
+    /// [`v2::Footer`].
     V2,
+    /// Version 3, the current version: decoded straight into the current types.
+    V3,
 }
 
 impl Layout {
     /// The layout of [`FORMAT_VERSION`], what this build writes.
-    pub(crate) const CURRENT: Layout = Layout::V2;
+    pub(crate) const CURRENT: Layout = Layout::V3;
 }
 
 /// The layout of format version `found`, or the error refusing it.
@@ -68,6 +71,7 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
     match found {
         1 => Ok(Layout::V1),
         2 => Ok(Layout::V2),
+        3 => Ok(Layout::V3),
         _ => Err(TraceError::UnsupportedVersion {
             found,
             supported: FORMAT_VERSION,
@@ -79,23 +83,61 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
 pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, String> {
     match layout {
         Layout::V1 => codec::decode_exact::<v1::Header>(bytes).map(Header::from),
-        Layout::V2 => codec::decode_exact(bytes),
+        Layout::V2 | Layout::V3 => codec::decode_exact(bytes),
     }
 }
 
 /// One on-disk record from the start of `bytes`, and how many bytes it took.
 pub(crate) fn decode_record(layout: Layout, bytes: &[u8]) -> Result<(RawRecord, usize), String> {
     match layout {
-        // Records did not change in version 2 (only Observation variants were appended).
-        Layout::V1 | Layout::V2 => codec::decode_prefix(bytes),
+        // Records did not change in versions 2 and 3 (only variants were appended).
+        Layout::V1 | Layout::V2 | Layout::V3 => codec::decode_prefix(bytes),
     }
 }
 
 /// The footer from its body.
 pub(crate) fn decode_footer(layout: Layout, bytes: &[u8]) -> Result<crate::Footer, String> {
     match layout {
-        // The footer did not change in version 2.
-        Layout::V1 | Layout::V2 => codec::decode_exact(bytes),
+        // The footer did not change in version 2; version 3 typed its end.
+        Layout::V1 | Layout::V2 => {
+            codec::decode_exact::<v2::Footer>(bytes).map(crate::Footer::from)
+        }
+        Layout::V3 => codec::decode_exact(bytes),
+    }
+}
+
+/// Format version 2, frozen: the types whose encoding version 3 changed, exactly as they
+/// were (version 1 footers are the same). Never edit them. `Counts` did not change in
+/// version 3.
+pub(crate) mod v2 {
+    use serde::{Deserialize, Serialize};
+
+    use crate::Counts;
+
+    /// [`crate::Footer`] of versions 1 and 2: how the run ended as free text.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct Footer {
+        pub final_tick: u64,
+        pub final_hash: u64,
+        pub end: String,
+        pub counts: Counts,
+    }
+
+    impl From<Footer> for crate::Footer {
+        fn from(old: Footer) -> crate::Footer {
+            let Footer {
+                final_tick,
+                final_hash,
+                end,
+                counts,
+            } = old;
+            crate::Footer {
+                final_tick,
+                final_hash,
+                end: crate::end::from_old_text(&end),
+                counts,
+            }
+        }
     }
 }
 
@@ -266,9 +308,10 @@ mod tests {
     #[test]
     fn the_current_layout_is_that_of_the_current_version() {
         assert_eq!(layout(FORMAT_VERSION).unwrap(), Layout::CURRENT);
-        assert_eq!(FORMAT_VERSION, 2);
+        assert_eq!(FORMAT_VERSION, 3);
         assert_eq!(OLDEST_READABLE_VERSION, 1);
         assert_eq!(layout(1).unwrap(), Layout::V1);
+        assert_eq!(layout(2).unwrap(), Layout::V2);
     }
 
     #[test]
@@ -290,5 +333,51 @@ mod tests {
         }
         let text = layout(FORMAT_VERSION + 1).unwrap_err().to_string();
         assert!(text.contains("newer"), "{text}");
+    }
+
+    #[test]
+    fn version_1_and_2_footers_read_with_a_typed_end() {
+        use crate::{Counts, Footer, RunEnd};
+        let counts = Counts {
+            inputs: 1,
+            observations: 2,
+            checkpoints: 3,
+            snapshots: 4,
+            frames: 5,
+        };
+        for (text, end) in [
+            ("tick limit", RunEnd::TickLimit),
+            ("exit port 01h", RunEnd::ExitPort(1)),
+            ("finished (exit code 4)", RunEnd::Finished { exit_code: 4 }),
+            ("end", RunEnd::Described("end".into())),
+        ] {
+            let old = v2::Footer {
+                final_tick: 10,
+                final_hash: 11,
+                end: text.into(),
+                counts: counts.clone(),
+            };
+            let bytes = codec::encode(&old).unwrap();
+            let want = Footer {
+                final_tick: 10,
+                final_hash: 11,
+                end,
+                counts: counts.clone(),
+            };
+            for l in [Layout::V1, Layout::V2] {
+                assert_eq!(decode_footer(l, &bytes).unwrap(), want, "{text}");
+            }
+            // A version 3 footer stores the end as its variant index and fields.
+            let new_bytes = codec::encode(&want).unwrap();
+            assert_eq!(decode_footer(Layout::V3, &new_bytes).unwrap(), want);
+        }
+        // The same bytes are not a version 3 footer when the text is not a variant index.
+        let old = v2::Footer {
+            final_tick: 1,
+            final_hash: 2,
+            end: "tick limit".into(),
+            counts,
+        };
+        assert!(decode_footer(Layout::V3, &codec::encode(&old).unwrap()).is_err());
     }
 }

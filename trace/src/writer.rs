@@ -7,7 +7,7 @@ use crate::limits::{
     MAX_END_TEXT, MAX_FOOTER_LEN, MAX_FRAME_LEN, MAX_FRAME_RAW, MAX_HEADER_LEN, MAX_HEADER_RAW,
 };
 use crate::record::{Record, check_paged_snapshot};
-use crate::{Counts, FOOTER_TAG, FORMAT_VERSION, Footer, Header, MAGIC, codec, frame};
+use crate::{Counts, FOOTER_TAG, FORMAT_VERSION, Footer, Header, MAGIC, RunEnd, codec, frame};
 
 /// When the writer ends a frame, and how hard it compresses. A frame also ends before and
 /// after every snapshot, and whenever [`TraceWriter::flush_frame`] is called.
@@ -289,9 +289,14 @@ impl<W: Write> TraceWriter<W> {
     }
 
     /// Writes the last frame and the footer, flushes, and returns the output. `final_tick`
-    /// must not be before the last record; `end` is shortened to
-    /// [`crate::limits::MAX_END_TEXT`] bytes.
-    pub fn finish(mut self, final_tick: u64, final_hash: u64, end: &str) -> Result<W, TraceError> {
+    /// must not be before the last record; the text of a [`RunEnd::Described`] is shortened
+    /// to [`crate::limits::MAX_END_TEXT`] bytes.
+    pub fn finish(
+        mut self,
+        final_tick: u64,
+        final_hash: u64,
+        end: &RunEnd,
+    ) -> Result<W, TraceError> {
         self.flush_frame()?;
         if final_tick < self.last_tick {
             return Err(TraceError::TicksBackwards {
@@ -301,14 +306,20 @@ impl<W: Write> TraceWriter<W> {
                 previous: self.last_tick,
             });
         }
-        let mut cut = end.len().min(MAX_END_TEXT);
-        while !end.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let end = match end {
+            RunEnd::Described(text) => {
+                let mut cut = text.len().min(MAX_END_TEXT);
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                RunEnd::Described(text[..cut].to_string())
+            }
+            other => other.clone(),
+        };
         let footer = Footer {
             final_tick,
             final_hash,
-            end: end[..cut].to_string(),
+            end,
             counts: self.counts.clone(),
         };
         let body = codec::encode(&footer).map_err(|message| TraceError::Encode {
@@ -463,7 +474,7 @@ mod tests {
             input: Input::TimerTick,
         })
         .unwrap();
-        let bytes = w.finish(6000, 0, "end").unwrap();
+        let bytes = w.finish(6000, 0, &RunEnd::TickLimit).unwrap();
         let dts: Vec<Vec<u64>> = frames(&bytes)
             .iter()
             .map(|f| f.iter().map(RawRecord::dt).collect())

@@ -560,13 +560,26 @@ fn a_frame_declaring_more_than_the_limit_is_refused_before_decompressing() {
 #[test]
 fn forged_footers_are_refused() {
     let good = forged_frame(&[1, 2, 10, 7]);
-    // Footer: final_tick, final_hash, end (length, bytes), counts (5 integers).
+    // Footer: final_tick, final_hash, end (variant 8, Described: length, bytes), counts
+    // (5 integers).
     let footer = |final_tick: u8, checkpoints: u8, frames: u8| {
-        forged_footer(&[final_tick, 0, 2, b'o', b'k', 0, 0, checkpoints, 0, frames])
+        forged_footer(&[
+            final_tick,
+            0,
+            8,
+            2,
+            b'o',
+            b'k',
+            0,
+            0,
+            checkpoints,
+            0,
+            frames,
+        ])
     };
     let o = read_all(&with_parts(&[good.clone(), footer(10, 1, 1)]));
     assert!(o.error.is_none(), "{:?}", o.error);
-    assert_eq!(o.footer.unwrap().end, "ok");
+    assert_eq!(o.footer.unwrap().end, RunEnd::Described("ok".into()));
     for (f, text) in [
         (
             footer(10, 2, 1),
@@ -584,7 +597,7 @@ fn forged_footers_are_refused() {
     }
     let e = error_of(&with_parts(&[
         good.clone(),
-        forged_footer(&[10, 0, 2, b'o']),
+        forged_footer(&[10, 0, 8, 2, b'o']),
     ]));
     assert!(
         matches!(

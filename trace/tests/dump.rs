@@ -12,7 +12,7 @@ fn dump_text(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const HEADER_TEXT: &str = r#"format_version: 2
+const HEADER_TEXT: &str = r#"format_version: 3
 emulator_version: vexed 0.1.0 (test)
 name: sample
 machine.model: I80286
@@ -55,7 +55,8 @@ const END_TEXT: &str = r#"  8590007630   8590.007630s  checkpoint  hash 01234567
   8590007631   8590.007631s  snapshot    0 bytes xxh3 2d06800538d394c2
 footer.final_tick: 8590007641 (8590.007641s)
 footer.final_hash: feedfacecafebeef
-footer.end: all programs finished (last exit code 0)
+footer.end: finished (exit code 0)
+footer.end_kind: finished
 footer.counts: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots in 7 frames
 "#;
 
@@ -115,7 +116,7 @@ fn a_paged_snapshot_dumps_its_store_size_and_page_count() {
 
 #[test]
 fn the_dump_shows_the_vmm_configuration() {
-    let text = dump_text(&sample_v2());
+    let text = dump_text(&sample_v3());
     let line = "firmware.vmm: Some(VmmConfig { slice: 3, vms: [\
         VmSpec { program: Program { name: \"SUB\\\\CLIENT.EXE\", args: \"/vm\" }, \
         foreground_priority: 300, background_priority: 25 }, \
@@ -131,8 +132,13 @@ fn a_version_1_trace_dumps_as_version_1_without_a_vmm() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v1.trace");
     let bytes = std::fs::read(path).unwrap();
     let text = dump_text(&bytes);
-    let expected = HEADER_TEXT.replacen("format_version: 2\n", "format_version: 1\n", 1);
+    let expected = HEADER_TEXT.replacen("format_version: 3\n", "format_version: 1\n", 1);
     assert!(text.starts_with(&expected), "{text}");
+    // Its footer's text end reads as the typed end.
+    assert!(
+        text.contains("footer.end: finished (exit code 0)\nfooter.end_kind: finished\n"),
+        "{text}"
+    );
     let i = info_from_reader(&mut TraceReader::new(&bytes[..]).unwrap()).unwrap();
     assert_eq!(i.format_version, 1);
     assert!(i.to_string().contains("format: version 1\n"), "{i}");
@@ -168,7 +174,7 @@ fn info_of_a_file() {
     );
     assert_eq!(i.bytes, bytes.len() as u64);
     assert_eq!(i.header_bytes + i.frame_bytes + i.footer_bytes, i.bytes);
-    assert_eq!(i.format_version, 2);
+    assert_eq!(i.format_version, 3);
     assert_eq!(i.name, "sample");
     assert_eq!(i.guest_files, 2);
     assert_eq!(i.guest_file_bytes, 11);
@@ -177,7 +183,8 @@ fn info_of_a_file() {
     assert_eq!(i.last_tick, 8_590_007_631);
     assert_eq!(i.final_tick, Some(8_590_007_641));
     assert_eq!(i.final_hash, Some(FINAL_HASH));
-    assert_eq!(i.end.as_deref(), Some(END));
+    assert_eq!(i.end.as_deref(), Some("finished (exit code 0)"));
+    assert_eq!(i.end_kind.as_deref(), Some("finished"));
     assert_eq!(i.truncated_after, None);
     assert!(
         i.uncompressed_bytes > i.bytes,
@@ -187,11 +194,11 @@ fn info_of_a_file() {
     let text = i.to_string();
     for line in [
         "name: sample\n",
-        "format: version 2\n",
+        "format: version 3\n",
         "records: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots\n",
         "final tick: 8590007641 (8590.007641s)\n",
         "final state hash: feedfacecafebeef\n",
-        "end: all programs finished (last exit code 0)\n",
+        "end: finished (exit code 0) (finished)\n",
     ] {
         assert!(text.contains(line), "{line} in {text}");
     }

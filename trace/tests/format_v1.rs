@@ -1,5 +1,6 @@
 //! Traces written by format version 1 stay readable: `data/format_v1.trace` was written by
-//! the first version of the format from `common::header()` and `common::records()`, and
+//! the first version of the format from `common::header()` and `common::records()` with
+//! the footer text `common::END_TEXT`, and
 //! must decode to exactly those values for as long as version 1 is supported
 //! (`upgrade.rs`). If this test fails, a type stored in traces changed its encoding: bump
 //! `FORMAT_VERSION` and add the upgrade path (FORMAT.md, "Versions"). Never rewrite the

@@ -19,7 +19,7 @@ fn a_default_machine_snapshot_round_trips() {
         state: state.clone(),
     })
     .unwrap();
-    let bytes = w.finish(0, hash, "end").unwrap();
+    let bytes = w.finish(0, hash, &vexed_trace::RunEnd::TickLimit).unwrap();
     assert!(
         bytes.len() < 64 << 10,
         "zero RAM compresses: {} bytes",
@@ -66,7 +66,7 @@ fn a_paged_machine_snapshot_round_trips_and_rebuilds_the_machine() {
     let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
     w.push(record.clone()).unwrap();
     w.push(Record::Checkpoint { tick: 0, hash }).unwrap();
-    let bytes = w.finish(0, hash, "end").unwrap();
+    let bytes = w.finish(0, hash, &vexed_trace::RunEnd::TickLimit).unwrap();
     assert!(bytes.len() < 16 << 10, "{} bytes", bytes.len());
     let o = read_all(&bytes);
     assert!(o.error.is_none(), "{:?}", o.error);

@@ -53,15 +53,13 @@ fn reader_reports_version_frames_and_counts() {
 fn an_empty_trace_round_trips() {
     let w = TraceWriter::new(Vec::new(), &header()).unwrap();
     assert_eq!(w.counts(), &Counts::default());
-    let bytes = w.finish(0, 1, "nothing ran").unwrap();
+    let end = RunEnd::ExitPort(0x7F);
+    let bytes = w.finish(0, 1, &end).unwrap();
     let o = read_all(&bytes);
     assert!(o.error.is_none());
     assert!(o.records.is_empty());
     let f = o.footer.unwrap();
-    assert_eq!(
-        (f.final_tick, f.final_hash, f.end.as_str()),
-        (0, 1, "nothing ran")
-    );
+    assert_eq!((f.final_tick, f.final_hash, f.end), (0, 1, end));
     assert_eq!(f.counts, Counts::default());
 }
 
@@ -96,7 +94,7 @@ fn ticks_are_exact_across_frames_and_extremes() {
         for r in &records {
             w.push(r.clone()).unwrap();
         }
-        let bytes = w.finish(u64::MAX, 0, "end").unwrap();
+        let bytes = w.finish(u64::MAX, 0, &RunEnd::TickLimit).unwrap();
         assert_eq!(read_all(&bytes).records, records);
     }
 }
@@ -124,7 +122,7 @@ fn pushing_a_tick_backwards_is_refused_and_the_writer_goes_on() {
         "{e}"
     );
     w.push(Record::Checkpoint { tick: 100, hash: 3 }).unwrap();
-    let e = w.finish(50, 0, "end").unwrap_err();
+    let e = w.finish(50, 0, &RunEnd::TickLimit).unwrap_err();
     assert!(
         matches!(
             e,
@@ -159,7 +157,7 @@ fn snapshots_get_frames_of_their_own() {
         2,
         "the two checkpoints, then the snapshot"
     );
-    let bytes = w.finish(3, 0, "end").unwrap();
+    let bytes = w.finish(3, 0, &RunEnd::TickLimit).unwrap();
     // The snapshot compresses.
     assert!(bytes.len() < 5000, "{}", bytes.len());
     let o = read_all(&bytes);
@@ -199,7 +197,7 @@ fn paged_snapshots_round_trip_in_frames_of_their_own() {
     for r in &recs {
         w.push(r.clone()).unwrap();
     }
-    let bytes = w.finish(6, 0, "end").unwrap();
+    let bytes = w.finish(6, 0, &RunEnd::TickLimit).unwrap();
     let o = read_all(&bytes);
     assert!(o.error.is_none(), "{:?}", o.error);
     assert_eq!(o.records, recs);
@@ -238,7 +236,7 @@ fn the_writer_refuses_a_paged_snapshot_the_reader_would_refuse() {
         assert!(matches!(e, TraceError::Encode { .. }), "{e}");
         assert!(e.to_string().contains(text), "{e} should say {text}");
         // Nothing was written and the writer goes on.
-        let bytes = w.finish(2, 0, "end").unwrap();
+        let bytes = w.finish(2, 0, &RunEnd::TickLimit).unwrap();
         let o = read_all(&bytes);
         assert!(o.error.is_none(), "{:?}", o.error);
         assert_eq!(o.records, [Record::Checkpoint { tick: 1, hash: 1 }]);
@@ -291,7 +289,7 @@ fn frames_end_by_records_bytes_and_ticks() {
     w.flush_frame().unwrap();
     w.flush_frame().unwrap();
     assert_eq!(w.counts().frames, 1);
-    let bytes = w.finish(5, 0, "end").unwrap();
+    let bytes = w.finish(5, 0, &RunEnd::TickLimit).unwrap();
     assert_eq!(read_all(&bytes).records.len(), 1);
 }
 
@@ -300,11 +298,14 @@ fn the_end_text_is_shortened_at_a_character_boundary() {
     let long = "é".repeat(20_000);
     let bytes = TraceWriter::new(Vec::new(), &header())
         .unwrap()
-        .finish(0, 0, &long)
+        .finish(0, 0, &RunEnd::Described(long.clone()))
         .unwrap();
     let f = read_all(&bytes).footer.unwrap();
-    assert_eq!(f.end.len(), vexed_trace::limits::MAX_END_TEXT);
-    assert!(long.starts_with(&f.end));
+    let RunEnd::Described(text) = f.end else {
+        panic!("{:?}", f.end)
+    };
+    assert_eq!(text.len(), vexed_trace::limits::MAX_END_TEXT);
+    assert!(long.starts_with(&text));
 }
 
 #[test]
@@ -366,7 +367,7 @@ fn an_output_error_names_the_offset_and_stops_the_writer() {
     assert!(e.to_string().contains("disk full"), "{e}");
     let e = w.push(Record::Checkpoint { tick: 2, hash: 2 }).unwrap_err();
     assert!(matches!(e, TraceError::WriterFailed { .. }), "{e}");
-    assert!(w.finish(2, 0, "end").is_err());
+    assert!(w.finish(2, 0, &RunEnd::TickLimit).is_err());
 }
 
 fn input_strategy() -> impl Strategy<Value = Input> {
@@ -473,7 +474,8 @@ proptest! {
         }
         let mut counts = w.counts().clone();
         let last = records.last().map_or(0, Record::tick);
-        let bytes = w.finish(last.saturating_add(extra), 42, "done").unwrap();
+        let end = [RunEnd::TickLimit, RunEnd::Stopped, RunEnd::Reset, RunEnd::Finished { exit_code: extra as u8 }][extra as usize % 4].clone();
+        let bytes = w.finish(last.saturating_add(extra), 42, &end).unwrap();
         let o = read_all(&bytes);
         prop_assert!(o.error.is_none(), "{:?}", o.error);
         prop_assert_eq!(&o.records, &records);
@@ -481,5 +483,6 @@ proptest! {
         counts.frames = f.counts.frames;
         prop_assert_eq!(f.counts, counts);
         prop_assert_eq!(f.final_tick, last.saturating_add(extra));
+        prop_assert_eq!(f.end, end);
     }
 }

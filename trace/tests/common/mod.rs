@@ -1,10 +1,11 @@
 //! Shared fixtures of the trace tests: a header and records covering every kind.
 //!
 //! `header()`, `records()` and `sample()` are also what `data/format_v1.trace` was written
-//! from (see `format_v1.rs`), and `header_v2()`, `records()` and `sample_v2()` what
-//! `data/format_v2.trace` was written from (see `format_v2.rs`): do not change their
-//! values; add new fixtures beside them instead. (`header()` has `vmm: None` since version
-//! 2: that is what its version 1 encoding reads as.)
+//! from (see `format_v1.rs`); `header_v2()` and `records()` what `data/format_v2.trace` was
+//! written from (see `format_v2.rs`); and `sample_v3()` what `data/format_v3.trace` holds
+//! (see `format_v3.rs`). The version 1 and 2 fixtures end with the text [`END_TEXT`]. Do
+//! not change their values; add new fixtures beside them instead. (`header()` has `vmm:
+//! None` since version 2: that is what its version 1 encoding reads as.)
 #![allow(dead_code)]
 
 use vexed_emu::clock::TickRate;
@@ -15,6 +16,7 @@ use vexed_emu::firmware::xms::XmsConfig;
 use vexed_emu::firmware::{FirmwareConfig, Program};
 use vexed_emu::machine::{ClockMode, Input, MachineConfig};
 use vexed_emu::observe::{Observation, Regs};
+pub use vexed_trace::RunEnd;
 use vexed_trace::{
     Footer, GuestFile, Header, Record, TraceError, TraceReader, TraceWriter, WriterOptions,
 };
@@ -193,7 +195,10 @@ pub fn records() -> Vec<Record> {
 }
 
 pub const FINAL_HASH: u64 = 0xFEED_FACE_CAFE_BEEF;
-pub const END: &str = "all programs finished (last exit code 0)";
+/// The footer's end of the version 1 and 2 fixtures, as text.
+pub const END_TEXT: &str = "all programs finished (last exit code 0)";
+/// How the sample runs end (what [`END_TEXT`] reads as).
+pub const END: RunEnd = RunEnd::Finished { exit_code: 0 };
 
 /// A complete trace of `records` in frames of at most `per_frame` records.
 pub fn trace_bytes(records: &[Record], per_frame: u64) -> Vec<u8> {
@@ -211,7 +216,7 @@ pub fn trace_bytes_with(header: &Header, records: &[Record], per_frame: u64) -> 
         w.push(r.clone()).unwrap();
     }
     let last = records.last().map_or(0, Record::tick);
-    w.finish(last.saturating_add(10), FINAL_HASH, END).unwrap()
+    w.finish(last.saturating_add(10), FINAL_HASH, &END).unwrap()
 }
 
 /// The sample trace: every record kind, several frames.
@@ -219,8 +224,9 @@ pub fn sample() -> Vec<u8> {
     trace_bytes(&records(), 4)
 }
 
-/// [`sample`] with [`header_v2`]: what `data/format_v2.trace` holds.
-pub fn sample_v2() -> Vec<u8> {
+/// [`sample`] with [`header_v2`]: what `data/format_v3.trace` holds (and, written by
+/// version 2 with the end [`END_TEXT`], `data/format_v2.trace`).
+pub fn sample_v3() -> Vec<u8> {
     trace_bytes_with(&header_v2(), &records(), 4)
 }
 

@@ -11,12 +11,12 @@
 
 use vexed_emu::firmware::stubs::XMS_SEG;
 use vexed_emu::firmware::xms::{ENTRIES_OFF, ENTRY_BYTES, POOL_BASE_KB, TABLE_OFF};
-use vexed_emu::firmware::{FirmwareStop, Termination, linear};
+use vexed_emu::firmware::{Termination, linear};
 use vexed_emu::machine::{ClockMode, Input, Machine};
 use vexed_emu::observe::Observation;
 use vexed_trace::{Record, TraceReader};
 
-use crate::run::{CrashKind, RunEnd, RunReport};
+use crate::run::{RunEnd, RunReport};
 use crate::scenario::Scenario;
 use crate::session::{self, RecordOptions, SessionError};
 use crate::source::{Rng, Scripted};
@@ -105,7 +105,12 @@ pub fn run_schedule(
     let mut console = Vec::new();
     let (trace, rec, machine) =
         session::record_machine(&header, &mut source, &opts, Vec::new(), &mut console)?;
-    let report = crate::run::report(&machine, crate::run::end_of(rec.stop), console, Vec::new());
+    let report = crate::run::report(
+        &machine,
+        crate::run::end_of(rec.stop, rec.final_tick, header.max_ticks),
+        console,
+        Vec::new(),
+    );
     let mut failures = crate::run::check(&s, &report);
     failures.extend(invariants(&machine));
     Ok(CaseResult {
@@ -167,13 +172,8 @@ pub fn report_of(trace: &[u8]) -> Result<RunReport, SessionError> {
     }
     let footer = reader.footer().cloned();
     let ticks = footer.as_ref().map_or(0, |f| f.final_tick);
-    let end = match footer.as_ref().map(|f| &f.end) {
-        Some(e) if e.is_finished() => RunEnd::Finished {
-            exit_code: terminations.last().map_or(0, |t| t.code),
-        },
-        Some(vexed_trace::RunEnd::TickLimit) | None => RunEnd::TickLimit,
-        Some(_) => RunEnd::Crash(CrashKind::Firmware(FirmwareStop::Reset)),
-    };
+    // An unfinished trace's run had not ended: as far as it goes, it reached its limit.
+    let end = footer.map_or(RunEnd::TickLimit, |f| f.end);
     Ok(RunReport {
         end,
         console,

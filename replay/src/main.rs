@@ -469,7 +469,7 @@ fn run_target(
             eprintln!("vexed: {ended}");
             ExitCode::from(2)
         }
-        RunEnd::Crash(_) | RunEnd::TickLimit => {
+        _ => {
             eprintln!("vexed: {ended}");
             ExitCode::from(3)
         }

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use thiserror::Error;
-use vexed_emu::firmware::{Firmware, FirmwareStop, Termination};
+use vexed_emu::firmware::{Firmware, Termination};
 use vexed_emu::machine::{Machine, MachineError, Stop};
 
 use crate::drive::{self, DriveLoadError, Skipped};
@@ -12,25 +12,17 @@ use crate::engine::{Console, ConsoleText, Engine, EngineError};
 use crate::scenario::{ExpectedStop, Scenario};
 use crate::source::Scripted;
 
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunEnd {
-    /// Every program ran; the last one's exit code.
-    Finished { exit_code: u8 },
-    /// A program could not be started.
-    ExecFailed { index: usize, error: u16 },
-    /// The guest crashed, reset the machine, or halted with interrupts disabled.
-    Crash(CrashKind),
-    /// The tick limit was reached first.
-    TickLimit,
-}
+/// How a run ended: the same typed value the trace's footer stores.
+pub use vexed_trace::RunEnd;
 
-/// The ways a guest stops working.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CrashKind {
-    Firmware(FirmwareStop),
-    HaltedForever,
-    ExitPort(u8),
+/// Whether `end` is the guest crashing or hanging (a fault no handler took, a reset, a halt
+/// with interrupts off, a write to the exit port), as a scenario's `expect_stop = "crash"`
+/// means it.
+pub fn is_crash(end: &RunEnd) -> bool {
+    matches!(
+        end,
+        RunEnd::GuestFault { .. } | RunEnd::Reset | RunEnd::HaltedForever | RunEnd::ExitPort(_)
+    )
 }
 
 /// What a run produced.
@@ -86,24 +78,14 @@ pub fn run(s: &Scenario, out: &mut impl Write) -> Result<RunReport, RunError> {
                 message: other.to_string(),
             },
         })?;
-    let end = end_of(engine.stopped());
+    let end = end_of(engine.stopped(), engine.now(), s.max_ticks);
     Ok(report(engine.machine(), end, text.0, skipped))
 }
 
-/// How a run ended, from the machine's stop (`None`: it reached its tick limit).
-pub fn end_of(stop: Option<Stop>) -> RunEnd {
-    match stop {
-        None | Some(Stop::Deadline) => RunEnd::TickLimit,
-        Some(Stop::Firmware(FirmwareStop::Finished { exit_code })) => {
-            RunEnd::Finished { exit_code }
-        }
-        Some(Stop::Firmware(FirmwareStop::ExecFailed { index, error })) => {
-            RunEnd::ExecFailed { index, error }
-        }
-        Some(Stop::Firmware(f)) => RunEnd::Crash(CrashKind::Firmware(f)),
-        Some(Stop::HaltedForever) => RunEnd::Crash(CrashKind::HaltedForever),
-        Some(Stop::ExitPort(code)) => RunEnd::Crash(CrashKind::ExitPort(code)),
-    }
+/// How a run ended, from the machine's stop (`None`: it ran to `now` without stopping) and
+/// the run's tick limit.
+pub fn end_of(stop: Option<Stop>, now: u64, max_ticks: u64) -> RunEnd {
+    RunEnd::from_stop(stop.unwrap_or(Stop::Deadline), now, max_ticks)
 }
 
 /// The report of a run that ended with `end` on machine `m`, with its console text.
@@ -129,21 +111,22 @@ pub fn report(m: &Machine, end: RunEnd, console: Vec<u8>, skipped: Vec<Skipped>)
 
 /// One sentence for how a run ended.
 pub fn describe(s: &Scenario, r: &RunReport) -> String {
-    match r.end {
+    match &r.end {
         RunEnd::Finished { exit_code } => {
             format!("finished at tick {} (exit code {exit_code})", r.ticks)
         }
         RunEnd::ExecFailed { index, error } => format!(
             "{} could not be started: DOS error {error:02X}h ({})",
-            s.programs.get(index).map_or("?", |p| p.name.as_str()),
-            vexed_emu::firmware::dos::error_text(error)
+            s.programs
+                .get(*index as usize)
+                .map_or("?", |p| p.name.as_str()),
+            vexed_emu::firmware::dos::error_text(*error)
         ),
-        RunEnd::Crash(CrashKind::Firmware(f)) => format!("{f} (tick {})", r.ticks),
-        RunEnd::Crash(CrashKind::HaltedForever) => format!(
+        RunEnd::HaltedForever => format!(
             "the CPU halted with interrupts disabled at tick {}: the guest hung",
             r.ticks
         ),
-        RunEnd::Crash(CrashKind::ExitPort(c)) => {
+        RunEnd::ExitPort(c) => {
             format!(
                 "the guest wrote {c:02X}h to the exit port at tick {}",
                 r.ticks
@@ -153,6 +136,7 @@ pub fn describe(s: &Scenario, r: &RunReport) -> String {
             "the tick limit ({}) was reached before the programs finished",
             s.max_ticks
         ),
+        other => format!("{other} (tick {})", r.ticks),
     }
 }
 
@@ -192,12 +176,11 @@ pub fn normalize_console(bytes: &[u8]) -> String {
 /// Every expectation of `s` that `r` does not meet, as readable paragraphs.
 pub fn check(s: &Scenario, r: &RunReport) -> Vec<String> {
     let mut failures = Vec::new();
-    let stop_ok = matches!(
-        (s.expect_stop, r.end),
-        (ExpectedStop::Finished, RunEnd::Finished { .. })
-            | (ExpectedStop::Crash, RunEnd::Crash(_))
-            | (ExpectedStop::TickLimit, RunEnd::TickLimit)
-    );
+    let stop_ok = match s.expect_stop {
+        ExpectedStop::Finished => r.end.is_finished(),
+        ExpectedStop::Crash => is_crash(&r.end),
+        ExpectedStop::TickLimit => r.end == RunEnd::TickLimit,
+    };
     if !stop_ok {
         failures.push(format!(
             "expected the run to end {}, but {}",

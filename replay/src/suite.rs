@@ -218,7 +218,12 @@ fn record_fresh(s: &Scenario, manifest: &str, checkpoint_interval: u64) -> Resul
     let (bytes, rec, machine) =
         session::record_machine(&header, &mut source, &opts, Vec::new(), &mut console)
             .map_err(|e| e.to_string())?;
-    let report = crate::run::report(&machine, crate::run::end_of(rec.stop), console, Vec::new());
+    let report = crate::run::report(
+        &machine,
+        crate::run::end_of(rec.stop, rec.final_tick, header.max_ticks),
+        console,
+        Vec::new(),
+    );
     Ok(Fresh {
         bytes,
         failures: crate::run::check(&s, &report),

@@ -1,0 +1,133 @@
+//! The verbs of the `vexed` command line, one module each (issue 14, item 1), and what
+//! several of them share: the progress bar, loading a program or scenario, parsing seeds
+//! and CPU models, and choosing a recording's input source (DESIGN.md sections 5 and 10).
+//!
+//! Each verb module holds its clap `Args` (whose doc comments are its `--help`) and
+//! `run(Args) -> anyhow::Result<ExitCode>`; its `//!` header says what the verb does and
+//! its exit statuses.
+
+pub mod bench_cpu;
+pub mod boot;
+pub mod conformance;
+pub mod diff;
+pub mod dump;
+pub mod fuzz;
+pub mod golden;
+pub mod info;
+pub mod record;
+pub mod replay;
+pub mod run;
+pub mod seek;
+pub mod timeline;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use vexed_emu::cpu::Model;
+use vexed_emu::machine::ClockMode;
+use vexed_replay::scenario::Scenario;
+use vexed_replay::source::{InputSource, Live, Perturbation, Scripted, Seeded};
+
+/// Runs `work` with a tick counter; when stderr is a terminal, a progress bar (ticks of
+/// `max`) follows the counter until `work` returns.
+pub fn with_progress<T>(max: u64, work: impl FnOnce(Arc<AtomicU64>) -> T) -> T {
+    let ticks = Arc::new(AtomicU64::new(0));
+    if !std::io::stderr().is_terminal() {
+        return work(ticks);
+    }
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let bar = ProgressBar::new(max);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} ticks ({per_sec}, {eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let (t, d) = (&ticks, &done);
+        scope.spawn(move || {
+            while !d.load(Ordering::Relaxed) {
+                bar.set_position(t.load(Ordering::Relaxed));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let result = work(Arc::clone(&ticks));
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// Whether `target` names a scenario (`*.toml`) rather than a program.
+pub fn is_scenario(target: &Path) -> bool {
+    target
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+}
+
+/// Loads a scenario, or makes one for a program, and the manifest text to embed.
+pub fn load_target(target: &Path, args: &[String]) -> Result<(Scenario, String)> {
+    if is_scenario(target) {
+        if !args.is_empty() {
+            bail!("a scenario takes no program arguments (they belong in its [[program]] entries)");
+        }
+        let text = std::fs::read_to_string(target)
+            .with_context(|| format!("cannot read {}", target.display()))?;
+        Ok((Scenario::load(target)?, text))
+    } else {
+        if !target.is_file() {
+            bail!("{} is not a file", target.display());
+        }
+        let s = Scenario::for_program(target, args).map_err(anyhow::Error::msg)?;
+        Ok((s, String::new()))
+    }
+}
+
+/// Parses a CPU model name.
+pub fn parse_model(s: &str) -> Result<Model> {
+    Model::from_name(s)
+        .with_context(|| format!("unknown CPU model {s:?}: expected 8086, 286 or 386"))
+}
+
+/// Parses a seed: a decimal number, or a 40-hex-digit commit hash (its first 16 digits).
+pub fn parse_seed(s: &str) -> Result<u64> {
+    if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return u64::from_str_radix(&s[..16], 16).context("seed");
+    }
+    s.parse()
+        .with_context(|| format!("seed {s:?}: use a number or a 40-hex-digit commit hash"))
+}
+
+/// The input source for a recording.
+pub fn source_for(s: &Scenario, seed: Option<u64>) -> Box<dyn InputSource> {
+    source_with_serial(s, seed, None)
+}
+
+/// The input source for a recording, with COM1 fed from the host in the host clock mode.
+pub fn source_with_serial(
+    s: &Scenario,
+    seed: Option<u64>,
+    serial: Option<Box<dyn std::io::Read + Send>>,
+) -> Box<dyn InputSource> {
+    match (s.machine.clock, seed) {
+        (ClockMode::Host, _) => {
+            let live = Live::new(Scripted::new(s.inputs.clone()));
+            Box::new(match serial {
+                Some(input) => live.with_serial(input),
+                None => live,
+            })
+        }
+        (ClockMode::Virtual, Some(seed)) => Box::new(Seeded::new(
+            seed,
+            &s.inputs,
+            Perturbation {
+                max_delay: s.machine.rate.ticks_per_second() / 100,
+                spurious_irqs: 8,
+                horizon: s.max_ticks.min(20_000_000),
+            },
+        )),
+        (ClockMode::Virtual, None) => Box::new(Scripted::new(s.inputs.clone())),
+    }
+}

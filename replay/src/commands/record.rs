@@ -1,0 +1,122 @@
+//! `vexed record`: records a scenario or program into a trace: every input at its tick,
+//! every observation, a state-hash checkpoint every `--checkpoint-interval` ticks and a
+//! paged snapshot every `--snapshot-every` checkpoints (DESIGN.md sections 3 to 6).
+//!
+//! Exit statuses: 0 recorded (and, with `--verify`, replayed identically); 1 `--verify`
+//! found a divergence; 2 bad input.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use vexed_emu::machine::ClockMode;
+use vexed_replay::session::{self, RecordOptions};
+
+use super::{load_target, parse_seed, source_with_serial, with_progress};
+
+/// Record a scenario or program into a trace: every input at its tick, every
+/// observation, a state-hash checkpoint every --checkpoint-interval ticks.
+#[derive(clap::Args)]
+pub struct Args {
+    /// PROGRAM.COM, PROGRAM.EXE or SCENARIO.toml.
+    target: PathBuf,
+    /// The program's command tail.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// The trace file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// virtual: the 8254 runs on ticks; host: the host clock paces timer interrupts.
+    #[arg(long, default_value = "virtual")]
+    clock: String,
+    /// Perturb input timing and add spurious IRQs from this seed (a number or a
+    /// 40-hex-digit commit hash).
+    #[arg(long)]
+    seed: Option<String>,
+    /// Stop after this many ticks (default: the scenario's limit).
+    #[arg(long)]
+    max_ticks: Option<u64>,
+    /// Ticks between state-hash checkpoints.
+    #[arg(long, default_value_t = vexed_replay::session::DEFAULT_CHECKPOINT_INTERVAL)]
+    checkpoint_interval: u64,
+    /// Store a machine snapshot at every Nth checkpoint, for fast seeks and state diffs
+    /// on divergence: the memory pages changed since the previous snapshot, compressed.
+    /// 0: no snapshots.
+    #[arg(long, default_value_t = vexed_replay::session::DEFAULT_SNAPSHOT_EVERY)]
+    snapshot_every: u64,
+    /// Replay the trace right after recording it and compare.
+    #[arg(long)]
+    verify: bool,
+    /// With --clock host: bytes for COM1 from this file (`-` = stdin), one per
+    /// millisecond of host time.
+    #[arg(long)]
+    serial: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let (target, output) = (&args.target, &args.output);
+    let (mut s, manifest) = load_target(target, &args.args)?;
+    s.machine.clock = match args.clock.as_str() {
+        "virtual" => ClockMode::Virtual,
+        "host" => ClockMode::Host,
+        other => bail!("--clock {other}: use virtual or host"),
+    };
+    if let Some(t) = args.max_ticks {
+        s.max_ticks = t;
+    }
+    let seed = args.seed.as_deref().map(parse_seed).transpose()?;
+    let opts = RecordOptions {
+        checkpoint_interval: args.checkpoint_interval,
+        snapshot_every: (args.snapshot_every > 0).then_some(args.snapshot_every),
+        seed,
+        ..RecordOptions::default()
+    };
+    let header = session::header(&s, &manifest, &opts)?;
+    let file =
+        File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
+    let serial: Option<Box<dyn std::io::Read + Send>> = match args.serial.as_deref() {
+        None => None,
+        Some(_) if s.machine.clock != ClockMode::Host => {
+            bail!("--serial feeds COM1 at host speed: it needs --clock host")
+        }
+        Some(p) if p == Path::new("-") => Some(Box::new(std::io::stdin())),
+        Some(p) => Some(Box::new(
+            File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        )),
+    };
+    let mut source = source_with_serial(&s, seed, serial);
+    let (out, rec) = with_progress(s.max_ticks, |ticks| {
+        let opts = RecordOptions {
+            progress: Some(ticks),
+            ..opts.clone()
+        };
+        session::record(
+            &header,
+            source.as_mut(),
+            &opts,
+            BufWriter::new(file),
+            &mut std::io::stdout().lock(),
+        )
+    })
+    .with_context(|| format!("recording {}", target.display()))?;
+    out.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot finish {}", output.display()))?;
+    eprintln!(
+        "vexed: recorded {} to {}: {}, tick {}, {} inputs, {} observations, {} checkpoints",
+        s.name,
+        output.display(),
+        rec.end,
+        rec.final_tick,
+        rec.inputs,
+        rec.observations,
+        rec.checkpoints
+    );
+    if args.verify {
+        return super::replay::replay_file(output, true, false, false);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -418,3 +418,36 @@ fn replay_localize_reports_the_driver_call() {
         .expect("registers");
     assert!(regs.iter().any(|c| c["name"] == "BX"), "{v}");
 }
+
+/// `mov ax,4C05h; int 21h`: exits with code 5.
+const FIVE_COM: [u8; 5] = [0xB8, 0x05, 0x4C, 0xCD, 0x21];
+
+#[test]
+fn a_checkpoint_interval_of_0_is_refused() {
+    let dir = scratch("checkpoint-interval-0");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let trace = dir.join("five.trace");
+    let record = |interval: &str| {
+        vexed(&[
+            "record",
+            &program.to_string_lossy(),
+            "-o",
+            &trace.to_string_lossy(),
+            "--checkpoint-interval",
+            interval,
+        ])
+    };
+    let out = record("0");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--checkpoint-interval"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!trace.exists());
+    // 1 is the smallest interval: a checkpoint at every tick.
+    let out = record("1");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(trace.exists());
+}

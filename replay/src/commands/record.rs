@@ -38,8 +38,12 @@ pub struct Args {
     /// Stop after this many ticks (default: the scenario's limit).
     #[arg(long)]
     max_ticks: Option<u64>,
-    /// Ticks between state-hash checkpoints.
-    #[arg(long, default_value_t = vexed_replay::session::DEFAULT_CHECKPOINT_INTERVAL)]
+    /// Ticks between state-hash checkpoints (at least 1).
+    #[arg(
+        long,
+        default_value_t = vexed_replay::session::DEFAULT_CHECKPOINT_INTERVAL,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     checkpoint_interval: u64,
     /// Store a machine snapshot at every Nth checkpoint, for fast seeks and state diffs
     /// on divergence: the memory pages changed since the previous snapshot, compressed.

@@ -451,3 +451,69 @@ fn a_checkpoint_interval_of_0_is_refused() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(trace.exists());
 }
+
+/// How the recorded run of `trace` ended (the footer's text) and its CPU model's name.
+fn recorded_end_and_model(trace: &std::path::Path) -> (String, &'static str) {
+    let bytes = std::fs::read(trace).expect("trace");
+    let mut reader = vexed_trace::TraceReader::new(bytes.as_slice()).expect("reader");
+    let model = reader.header().machine.model.name();
+    while reader.next_record().expect("record").is_some() {}
+    let end = reader.footer().expect("footer").end.clone();
+    (end, model)
+}
+
+#[test]
+fn cpu_selects_the_model_for_run_and_record_of_programs_and_scenarios() {
+    let dir = scratch("cpu-model");
+    let program = dir.join("CPUTYPE.COM");
+    std::fs::copy(corpora().join("guests/cputype.com"), &program).expect("copy");
+    let program = program.to_string_lossy().into_owned();
+    let trace = dir.join("cputype.trace");
+    let trace_arg = trace.to_string_lossy().into_owned();
+    // cputype.com exits with 86 on an 8086, 28 on an 80286 and 38 on an 80386: the FLAGS
+    // test of Intel's AP-485 (bits 12-15 always set on the 8086, always clear on the
+    // 80286 in real mode).
+    for (cpu, code) in [("8086", 86), ("286", 28), ("386", 38)] {
+        let out = vexed(&["run", &program, "--cpu", cpu]);
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        let out = vexed(&["record", &program, "-o", &trace_arg, "--cpu", cpu]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let (end, model) = recorded_end_and_model(&trace);
+        assert_eq!(end, format!("finished (exit code {code})"), "--cpu {cpu}");
+        assert_eq!(model, cpu);
+        let out = vexed(&["replay", "--quiet", &trace_arg]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    // The default PC has an 80386.
+    let out = vexed(&["run", &program]);
+    assert_eq!(out.status.code(), Some(38), "{}", stderr(&out));
+
+    // --cpu overrides a scenario's [machine] cpu, in run and in record alike.
+    let scenario = dir.join("cputype.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "drive = {:?}\nfiles = [\"CPUTYPE.COM\"]\n[machine]\ncpu = \"386\"\n[[program]]\nname = \"CPUTYPE.COM\"\nexit_code = 86\n",
+            dir.to_string_lossy()
+        ),
+    )
+    .expect("write");
+    let scenario = scenario.to_string_lossy().into_owned();
+    let out = vexed(&["run", &scenario]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = vexed(&["run", &scenario, "--cpu", "8086"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = vexed(&["record", &scenario, "-o", &trace_arg, "--cpu", "8086"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        recorded_end_and_model(&trace),
+        ("finished (exit code 86)".to_string(), "8086")
+    );
+    let out = vexed(&["record", &scenario, "-o", &trace_arg, "--cpu", "486"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expected 8086, 286 or 386"),
+        "{}",
+        stderr(&out)
+    );
+}

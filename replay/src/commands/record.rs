@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use vexed_emu::machine::ClockMode;
 use vexed_replay::session::{self, RecordOptions};
 
-use super::{load_target, parse_seed, source_with_serial, with_progress};
+use super::{load_target, parse_model, parse_seed, source_with_serial, with_progress};
 
 /// Record a scenario or program into a trace: every input at its tick, every
 /// observation, a state-hash checkpoint every --checkpoint-interval ticks.
@@ -22,7 +22,8 @@ use super::{load_target, parse_seed, source_with_serial, with_progress};
 pub struct Args {
     /// PROGRAM.COM, PROGRAM.EXE or SCENARIO.toml.
     target: PathBuf,
-    /// The program's command tail.
+    /// The program's command tail, from its first word on (vexed's own options go before
+    /// it).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
     /// The trace file to write.
@@ -57,6 +58,9 @@ pub struct Args {
     /// millisecond of host time.
     #[arg(long)]
     serial: Option<PathBuf>,
+    /// CPU model: 8086, 286 or 386 (default: the scenario's [machine] cpu, or 386).
+    #[arg(long)]
+    cpu: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -69,6 +73,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     if let Some(t) = args.max_ticks {
         s.max_ticks = t;
+    }
+    if let Some(cpu) = &args.cpu {
+        s.machine.model = parse_model(cpu)?;
     }
     let seed = args.seed.as_deref().map(parse_seed).transpose()?;
     let opts = RecordOptions {

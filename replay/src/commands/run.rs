@@ -26,13 +26,14 @@ use super::{is_scenario, parse_model};
 pub struct Args {
     /// PROGRAM.COM, PROGRAM.EXE or SCENARIO.toml.
     target: PathBuf,
-    /// The program's command tail.
+    /// The program's command tail, from its first word on (vexed's own options go before
+    /// it).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
     /// Stop after this many ticks (default: the scenario's limit, or 1,500,000,000).
     #[arg(long)]
     max_ticks: Option<u64>,
-    /// CPU model for a program run: 8086, 286 or 386.
+    /// CPU model: 8086, 286 or 386 (default: the scenario's [machine] cpu, or 386).
     #[arg(long)]
     cpu: Option<String>,
 }

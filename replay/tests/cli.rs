@@ -517,3 +517,153 @@ fn cpu_selects_the_model_for_run_and_record_of_programs_and_scenarios() {
         stderr(&out)
     );
 }
+
+/// The names in `dir` that start with a dot (temporary files left behind).
+fn hidden_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn record_and_timeline_refuse_to_overwrite_an_input() {
+    let dir = scratch("output-is-input");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let scenario = dir.join("five.toml");
+    let manifest = format!(
+        "drive = {:?}\nfiles = [\"FIVE.COM\"]\n[[program]]\nname = \"FIVE.COM\"\nexit_code = 5\n",
+        dir.to_string_lossy()
+    );
+    std::fs::write(&scenario, &manifest).expect("write");
+    let trace = dir.join("five.trace");
+    let arg = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let refused = |args: &[&str], input: &std::path::Path, before: &[u8]| {
+        let out = vexed(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is also an input"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(std::fs::read(input).expect("read"), before, "{args:?}");
+    };
+    refused(
+        &["record", &arg(&program), "-o", &arg(&program)],
+        &program,
+        &FIVE_COM,
+    );
+    refused(
+        &["record", &arg(&scenario), "-o", &arg(&scenario)],
+        &scenario,
+        manifest.as_bytes(),
+    );
+    let out = vexed(&["record", &arg(&scenario), "-o", &arg(&trace)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recorded = std::fs::read(&trace).expect("trace");
+    refused(
+        &["timeline", &arg(&trace), "-o", &arg(&trace)],
+        &trace,
+        &recorded,
+    );
+    // The same file under another name: a hard link, and a symbolic link.
+    let hard = dir.join("hard.toml");
+    std::fs::hard_link(&scenario, &hard).expect("hard link");
+    refused(
+        &["record", &arg(&scenario), "-o", &arg(&hard)],
+        &scenario,
+        manifest.as_bytes(),
+    );
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.trace");
+        std::os::unix::fs::symlink(&trace, &link).expect("symlink");
+        refused(
+            &["timeline", &arg(&trace), "-o", &arg(&link)],
+            &trace,
+            &recorded,
+        );
+        refused(
+            &["timeline", &arg(&link), "-o", &arg(&trace)],
+            &trace,
+            &recorded,
+        );
+    }
+    // A different output is written.
+    let svg = dir.join("five.svg");
+    let out = vexed(&["timeline", &arg(&trace), "-o", &arg(&svg)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let picture = std::fs::read_to_string(&svg).expect("svg");
+    assert!(picture.contains("<svg "), "{picture}");
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn a_failed_record_leaves_an_existing_output_as_it_was() {
+    let dir = scratch("output-kept");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let keep = dir.join("keep.trace");
+    std::fs::write(&keep, b"the user's trace").expect("write");
+    let (program, keep_arg) = (program.to_string_lossy(), keep.to_string_lossy());
+    let missing = dir.join("missing-serial-input");
+    let missing = missing.to_string_lossy();
+    for clock in ["host", "virtual"] {
+        let out = vexed(&[
+            "record", &program, "-o", &keep_arg, "--clock", clock, "--serial", &missing,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(std::fs::read(&keep).expect("read"), b"the user's trace");
+    }
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+    // A successful recording replaces it.
+    let out = vexed(&["record", &program, "-o", &keep_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bytes = std::fs::read(&keep).expect("read");
+    assert!(vexed_trace::TraceReader::new(bytes.as_slice()).is_ok());
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+}
+
+#[cfg(unix)]
+#[test]
+fn golden_update_writes_traces_but_never_over_a_scenario() {
+    let dir = scratch("golden-update");
+    std::fs::write(dir.join("FIVE.COM"), FIVE_COM).expect("write");
+    let manifest = format!(
+        "drive = {:?}\nfiles = [\"FIVE.COM\"]\n[[program]]\nname = \"FIVE.COM\"\nexit_code = 5\n",
+        dir.to_string_lossy()
+    );
+    let scenario = dir.join("five.toml");
+    std::fs::write(&scenario, &manifest).expect("write");
+    let golden = dir.join("golden");
+    std::fs::create_dir_all(&golden).expect("mkdir");
+    // golden/five.trace is a symbolic link to the scenario itself.
+    std::os::unix::fs::symlink(&scenario, golden.join("five.trace")).expect("symlink");
+    let update = || {
+        vexed(&[
+            "golden",
+            "update",
+            "--scenarios",
+            &dir.to_string_lossy(),
+            "--golden",
+            &golden.to_string_lossy(),
+        ])
+    };
+    let out = update();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is also an input"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&scenario).expect("read"), manifest);
+    std::fs::remove_file(golden.join("five.trace")).expect("unlink");
+    let out = update();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bytes = std::fs::read(golden.join("five.trace")).expect("golden trace");
+    assert!(vexed_trace::TraceReader::new(bytes.as_slice()).is_ok());
+    assert_eq!(hidden_files(&golden), Vec::<String>::new());
+}

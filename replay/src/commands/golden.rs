@@ -6,14 +6,14 @@
 //! Exit statuses: 0 every golden trace written; 2 bad input (an unreadable scenario
 //! directory or scenario, an unwritable golden directory).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use vexed_replay::session::{self, RecordOptions, Replayed};
 
-use super::{load_target, source_for};
+use super::{OutputFile, load_target, source_for};
 
 /// Golden traces of the bundled scenarios.
 #[derive(clap::Args)]
@@ -80,8 +80,10 @@ fn update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
             &mut std::io::sink(),
         )
         .with_context(|| format!("recording {}", path.display()))?;
-        std::fs::write(&target, &bytes)
+        let mut out = OutputFile::create(&target, &[path])?;
+        out.write_all(&bytes)
             .with_context(|| format!("cannot write {}", target.display()))?;
+        out.commit()?;
         let after = session::summary_of(&bytes).ok();
         let state = match (&before, &after) {
             (None, _) => "new",

@@ -1,6 +1,7 @@
 //! The verbs of the `vexed` command line, one module each (issue 14, item 1), and what
 //! several of them share: the progress bar, loading a program or scenario, parsing seeds
-//! and CPU models, and choosing a recording's input source (DESIGN.md sections 5 and 10).
+//! and CPU models, choosing a recording's input source, and writing output files only
+//! when complete and never over an input (DESIGN.md sections 5 and 10).
 //!
 //! Each verb module holds its clap `Args` (whose doc comments are its `--help`) and
 //! `run(Args) -> anyhow::Result<ExitCode>`; its `//!` header says what the verb does and
@@ -20,8 +21,8 @@ pub mod run;
 pub mod seek;
 pub mod timeline;
 
-use std::io::IsTerminal;
-use std::path::Path;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -130,4 +131,116 @@ pub fn source_with_serial(
         )),
         (ClockMode::Virtual, None) => Box::new(Scripted::new(s.inputs.clone())),
     }
+}
+
+/// An output file that appears at its path only when complete: the data goes to a
+/// temporary file in the same directory, [`OutputFile::commit`] renames it into place, and
+/// dropping it uncommitted removes the temporary file, leaving whatever was at the path
+/// untouched. The same shape as the shared `replay/src/outfile.rs` being written for the
+/// library, so that one can replace this one.
+pub struct OutputFile {
+    path: PathBuf,
+    temp: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl OutputFile {
+    /// Creates the temporary file for `path`, after checking that `path` is none of
+    /// `inputs` (by canonical path, or the same device and inode: a symbolic or hard link).
+    pub fn create(path: &Path, inputs: &[&Path]) -> Result<OutputFile> {
+        for input in inputs {
+            if same_file(path, input) {
+                bail!(
+                    "{} is also an input ({}): refusing to overwrite it",
+                    path.display(),
+                    input.display()
+                );
+            }
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .with_context(|| format!("{} does not name a file", path.display()))?
+            .to_string_lossy();
+        let mut n = 0u32;
+        loop {
+            let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+            {
+                Ok(file) => {
+                    return Ok(OutputFile {
+                        path: path.to_path_buf(),
+                        temp,
+                        file: Some(file),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", temp.display()));
+                }
+            }
+        }
+    }
+
+    /// Flushes the data to the disk and renames the temporary file to the path.
+    pub fn commit(mut self) -> Result<()> {
+        let file = self.file.take();
+        if let Some(f) = file {
+            f.sync_all()
+                .with_context(|| format!("cannot write {}", self.temp.display()))?;
+        }
+        std::fs::rename(&self.temp, &self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        // Renamed: nothing left for Drop to remove.
+        self.temp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("the output file is closed")),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        self.file = None;
+        if !self.temp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Whether `a` and `b` name the same existing file: the same canonical path, or (Unix)
+/// the same device and inode, as a hard link has.
+fn same_file(a: &Path, b: &Path) -> bool {
+    if let (Ok(ca), Ok(cb)) = (a.canonicalize(), b.canonicalize())
+        && ca == cb
+    {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        }
+    }
+    false
 }

@@ -2,6 +2,11 @@
 //! every observation, a state-hash checkpoint every `--checkpoint-interval` ticks and a
 //! paged snapshot every `--snapshot-every` checkpoints (DESIGN.md sections 3 to 6).
 //!
+//! The trace is written to a temporary file beside the output and renamed into place
+//! when the recording is complete, so a failed run leaves an existing file as it was; an
+//! output that is also an input (the program, the scenario, the `--serial` file) is
+//! refused.
+//!
 //! Exit statuses: 0 recorded (and, with `--verify`, replayed identically); 1 `--verify`
 //! found a divergence; 2 bad input.
 
@@ -14,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use vexed_emu::machine::ClockMode;
 use vexed_replay::session::{self, RecordOptions};
 
-use super::{load_target, parse_model, parse_seed, source_with_serial, with_progress};
+use super::{OutputFile, load_target, parse_model, parse_seed, source_with_serial, with_progress};
 
 /// Record a scenario or program into a trace: every input at its tick, every
 /// observation, a state-hash checkpoint every --checkpoint-interval ticks.
@@ -85,8 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ..RecordOptions::default()
     };
     let header = session::header(&s, &manifest, &opts)?;
-    let file =
-        File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
+    // Every file the run reads is opened before the output is created.
     let serial: Option<Box<dyn std::io::Read + Send>> = match args.serial.as_deref() {
         None => None,
         Some(_) if s.machine.clock != ClockMode::Host => {
@@ -97,6 +101,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
         )),
     };
+    let mut inputs = vec![target.as_path()];
+    inputs.extend(args.serial.as_deref().filter(|p| *p != Path::new("-")));
+    let file = OutputFile::create(output, &inputs)?;
     let mut source = source_with_serial(&s, seed, serial);
     let (out, rec) = with_progress(s.max_ticks, |ticks| {
         let opts = RecordOptions {
@@ -114,8 +121,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     .with_context(|| format!("recording {}", target.display()))?;
     out.into_inner()
         .map_err(|e| e.into_error())
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("cannot finish {}", output.display()))?;
+        .with_context(|| format!("cannot finish {}", output.display()))?
+        .commit()?;
     eprintln!(
         "vexed: recorded {} to {}: {}, tick {}, {} inputs, {} observations, {} checkpoints",
         s.name,

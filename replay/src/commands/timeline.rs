@@ -2,16 +2,21 @@
 //! records alone, re-executing nothing (DESIGN.md sections 4 and 7; the picture is
 //! described in `replay/src/timeline.rs`).
 //!
+//! The picture is written to a temporary file renamed into place when complete; an
+//! output that is the trace itself is refused.
+//!
 //! Exit statuses: 0 written; 2 an unreadable trace, a bad range or an unwritable output.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use vexed_replay::timeline;
 use vexed_trace::TraceReader;
+
+use super::OutputFile;
 
 /// Draw VM scheduling over time as an SVG picture, from the trace's records alone
 /// (nothing is re-executed).
@@ -62,7 +67,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .unwrap_or_default();
     let svg = timeline::from_reader(&mut reader, &source, &opts)
         .with_context(|| format!("drawing the timeline of {}", path.display()))?;
-    std::fs::write(output, svg).with_context(|| format!("cannot write {}", output.display()))?;
+    let mut out = OutputFile::create(output, &[path])?;
+    out.write_all(svg.as_bytes())
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    out.commit()?;
     if let Some(tick) = reader.truncated_after() {
         eprintln!(
             "vexed: note: {} is truncated after tick {tick}; the picture ends there",

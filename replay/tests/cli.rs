@@ -667,3 +667,31 @@ fn golden_update_writes_traces_but_never_over_a_scenario() {
     assert!(vexed_trace::TraceReader::new(bytes.as_slice()).is_ok());
     assert_eq!(hidden_files(&golden), Vec::<String>::new());
 }
+
+#[test]
+fn record_of_a_program_that_cannot_start_is_exit_2_and_writes_nothing() {
+    let dir = scratch("record-bad-exe");
+    let program = dir.join("BAD.EXE");
+    std::fs::write(&program, b"MZ\x10\x00\x00\x00").expect("write");
+    let (fresh, kept) = (dir.join("fresh.trace"), dir.join("kept.trace"));
+    std::fs::write(&kept, b"the user's trace").expect("write");
+    for output in [&fresh, &kept] {
+        let out = vexed(&[
+            "record",
+            &program.to_string_lossy(),
+            "-o",
+            &output.to_string_lossy(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        // A 6-byte MZ header is no valid EXE: DOS 5 EXEC (Int 21h AH=4Bh) fails with
+        // error 0Bh, "invalid format".
+        assert!(
+            err.contains("BAD.EXE could not be started: DOS error 0Bh (format invalid)"),
+            "{err}"
+        );
+    }
+    assert!(!fresh.exists());
+    assert_eq!(std::fs::read(&kept).expect("read"), b"the user's trace");
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+}

@@ -8,7 +8,9 @@
 //! refused.
 //!
 //! Exit statuses: 0 recorded (and, with `--verify`, replayed identically); 1 `--verify`
-//! found a divergence; 2 bad input.
+//! found a divergence; 2 bad input, or a program that could not be started (the DOS error
+//! is printed and no trace is written). A guest that crashes, hangs or hits the tick
+//! limit is recorded (exit 0): the trace shows it.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use vexed_emu::firmware::{Firmware, FirmwareStop};
 use vexed_emu::machine::ClockMode;
 use vexed_replay::session::{self, RecordOptions};
 
@@ -105,12 +108,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     inputs.extend(args.serial.as_deref().filter(|p| *p != Path::new("-")));
     let file = OutputFile::create(output, &inputs)?;
     let mut source = source_with_serial(&s, seed, serial);
-    let (out, rec) = with_progress(s.max_ticks, |ticks| {
+    let (out, rec, machine) = with_progress(s.max_ticks, |ticks| {
         let opts = RecordOptions {
             progress: Some(ticks),
             ..opts.clone()
         };
-        session::record(
+        session::record_machine(
             &header,
             source.as_mut(),
             &opts,
@@ -119,6 +122,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         )
     })
     .with_context(|| format!("recording {}", target.display()))?;
+    if let Some(FirmwareStop::ExecFailed { index, error }) =
+        machine.firmware().and_then(Firmware::ended)
+    {
+        // Dropping `out` removes the temporary file: nothing is written to the output.
+        bail!(
+            "{} could not be started: DOS error {error:02X}h ({}); nothing was written to {}",
+            s.programs.get(index).map_or("?", |p| p.name.as_str()),
+            vexed_emu::firmware::dos::error_text(error),
+            output.display()
+        );
+    }
     out.into_inner()
         .map_err(|e| e.into_error())
         .with_context(|| format!("cannot finish {}", output.display()))?

@@ -695,3 +695,138 @@ fn record_of_a_program_that_cannot_start_is_exit_2_and_writes_nothing() {
     assert_eq!(std::fs::read(&kept).expect("read"), b"the user's trace");
     assert_eq!(hidden_files(&dir), Vec::<String>::new());
 }
+
+/// Runs vexed, failing the test if it has not exited within `secs` seconds.
+fn vexed_within(secs: u64, args: &[&str]) -> Output {
+    let mut child = match Command::new(env!("CARGO_BIN_EXE_vexed"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot run vexed: {e}"),
+    };
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vexed {args:?} still ran after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn seek_reaches_the_final_tick_and_refuses_ticks_after_the_run() {
+    let dir = scratch("seek-end");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let trace = dir.join("five.trace");
+    let out = vexed(&[
+        "record",
+        &program.to_string_lossy(),
+        "-o",
+        &trace.to_string_lossy(),
+        "--checkpoint-interval",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bytes = std::fs::read(&trace).expect("trace");
+    let mut reader = vexed_trace::TraceReader::new(bytes.as_slice()).expect("reader");
+    let mut records = Vec::new();
+    while let Some(r) = reader.next_record().expect("record") {
+        records.push(r);
+    }
+    let footer = reader.footer().expect("footer").clone();
+    let end = footer.final_tick;
+    let seek = |trace: &std::path::Path, tick: u64| {
+        vexed_within(
+            60,
+            &[
+                "seek",
+                &trace.to_string_lossy(),
+                "--tick",
+                &tick.to_string(),
+            ],
+        )
+    };
+
+    // The final tick is part of the run: the state the footer records.
+    let out = seek(&trace, end);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("tick {end} state {:016x} at ", footer.final_hash)),
+        "{stdout}"
+    );
+    assert!(!stderr(&out).contains('{'), "{}", stderr(&out));
+
+    // After it, and far after it: bad input, refused before anything runs.
+    for tick in [end + 1, u64::MAX] {
+        let out = seek(&trace, tick);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "tick {tick} lies after the end of the recorded run (tick {end})"
+            )),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+
+    // A hung guest recorded up to the tick limit: the machine would run on for ever.
+    let hang = dir.join("LOOP.COM");
+    std::fs::write(&hang, [0xEB, 0xFE]).expect("write"); // jmp $
+    let hang_trace = dir.join("loop.trace");
+    let out = vexed(&[
+        "record",
+        &hang.to_string_lossy(),
+        "-o",
+        &hang_trace.to_string_lossy(),
+        "--max-ticks",
+        "100000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = seek(&hang_trace, 100_000);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = seek(&hang_trace, u64::MAX);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lies after the end of the recorded run (tick 100000)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An unfinished trace (a recorder killed before the footer) ends at its last record.
+    let last = records
+        .last()
+        .map(vexed_trace::Record::tick)
+        .expect("records");
+    assert!(last > 0);
+    let mut cut = Vec::new();
+    {
+        let mut w = vexed_trace::TraceWriter::new(&mut cut, reader.header()).expect("writer");
+        for r in records {
+            w.push(r).expect("push");
+        }
+        // Dropped without finish(): the records are flushed, no footer.
+    }
+    let unfinished = dir.join("unfinished.trace");
+    std::fs::write(&unfinished, cut).expect("write");
+    let out = seek(&unfinished, last);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = seek(&unfinished, last + 1);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "tick {} lies after the end of the recorded run (tick {last})",
+            last + 1
+        )),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -9,11 +9,25 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+/// The exit statuses of every verb (DESIGN.md section 10), shown under the top-level help.
+const EXIT_STATUSES: &str = "\
+Exit statuses:
+  0    success
+  1    a check failed: a replay diverged, a scenario expectation, conformance vector or
+       fuzz case failed, two traces differ
+  2    bad input or damage: bad options, unreadable or damaged files, a program that
+       cannot be started, a seek after the end of the recorded run
+  3    run of a program: the guest crashed, hung or hit the tick limit
+  125  replay --git-bisect: this build cannot judge the trace (git bisect skips the commit)
+Otherwise run of a program exits with the program's exit code, and boot with the
+value the ROM wrote to port F4h.";
+
 #[derive(Parser)]
 #[command(
     name = "vexed",
     version,
-    about = "Deterministic record/replay PC emulator for testing DOS-era system software"
+    about = "Deterministic record/replay PC emulator for testing DOS-era system software",
+    after_help = EXIT_STATUSES
 )]
 struct Cli {
     #[command(subcommand)]

@@ -830,3 +830,21 @@ fn seek_reaches_the_final_tick_and_refuses_ticks_after_the_run() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_top_level_help_lists_the_exit_statuses() {
+    for flag in ["--help", "-h"] {
+        let out = vexed(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Exit statuses:\n  0    success\n"), "{help}");
+        for line in [
+            "\n  1    a check failed",
+            "\n  2    bad input or damage",
+            "\n  3    run of a program: the guest crashed, hung or hit the tick limit",
+            "\n  125  replay --git-bisect",
+        ] {
+            assert!(help.contains(line), "{line:?} in {help}");
+        }
+    }
+}

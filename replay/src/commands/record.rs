@@ -26,6 +26,10 @@ use super::{OutputFile, load_target, parse_model, parse_seed, source_with_serial
 
 /// Record a scenario or program into a trace: every input at its tick, every
 /// observation, a state-hash checkpoint every --checkpoint-interval ticks.
+///
+/// The trace appears at the output path only when the recording is complete, and never
+/// over an input file. Exit 0 when recorded (1 when --verify finds a divergence), 2 for
+/// bad input or a program that cannot be started (nothing is written then).
 #[derive(clap::Args)]
 pub struct Args {
     /// PROGRAM.COM, PROGRAM.EXE or SCENARIO.toml.

@@ -561,6 +561,30 @@ fn record_and_timeline_refuse_to_overwrite_an_input() {
         &scenario,
         manifest.as_bytes(),
     );
+    // A file on the run's drive C: is an input too.
+    let other = dir.join("OTHER.COM");
+    std::fs::write(&other, FIVE_COM).expect("write");
+    let out = vexed(&["record", &arg(&program), "-o", &arg(&other)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("OTHER.COM is file OTHER.COM of the run's drive C: (an input)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&other).expect("read"), FIVE_COM);
+    let out = vexed(&["record", &arg(&scenario), "-o", &arg(&program)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("FIVE.COM is file FIVE.COM of the run's drive C: (an input)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&program).expect("read"), FIVE_COM);
+    // five.toml puts only FIVE.COM on drive C:, so OTHER.COM is no input of it.
+    let out = vexed(&["record", &arg(&scenario), "-o", &arg(&other)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::remove_file(&other).expect("remove");
+
     let out = vexed(&["record", &arg(&scenario), "-o", &arg(&trace)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let recorded = std::fs::read(&trace).expect("trace");

@@ -182,7 +182,13 @@ impl OutputFile {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
                 Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create {}", temp.display()));
+                    return Err(e).with_context(|| {
+                        format!(
+                            "cannot create {} (its temporary file {})",
+                            path.display(),
+                            temp.display()
+                        )
+                    });
                 }
             }
         }

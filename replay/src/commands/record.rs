@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use vexed_emu::firmware::dos::DriveC;
 use vexed_emu::firmware::{Firmware, FirmwareStop};
 use vexed_emu::machine::ClockMode;
 use vexed_replay::session::{self, RecordOptions};
+use vexed_trace::Header;
 
 use super::{OutputFile, load_target, parse_model, parse_seed, source_with_serial, with_progress};
 
@@ -111,6 +113,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut inputs = vec![target.as_path()];
     inputs.extend(args.serial.as_deref().filter(|p| *p != Path::new("-")));
     let file = OutputFile::create(output, &inputs)?;
+    if let Some(key) = drive_file_at(&s.drive_dir, &header, output) {
+        bail!(
+            "{} is file {key} of the run's drive C: (an input): refusing to overwrite it",
+            output.display()
+        );
+    }
     let mut source = source_with_serial(&s, seed, serial);
     let (out, rec, machine) = with_progress(s.max_ticks, |ticks| {
         let opts = RecordOptions {
@@ -155,4 +163,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return super::replay::replay_file(output, true, false, false);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The DOS name of the drive C: file that `output` is, if it is one: an existing file
+/// under `drive_dir` (after following links) whose DOS path the trace embeds.
+fn drive_file_at(drive_dir: &Path, header: &Header, output: &Path) -> Option<String> {
+    let dir = drive_dir.canonicalize().ok()?;
+    let out = output.canonicalize().ok()?;
+    let rel = out.strip_prefix(&dir).ok()?;
+    let dos_path = rel
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect::<Option<Vec<_>>>()?
+        .join("/");
+    let key = DriveC::normalize(&dos_path).ok()?;
+    header.files.iter().any(|f| f.path == key).then_some(key)
 }

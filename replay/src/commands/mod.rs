@@ -250,3 +250,77 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{OutputFile, same_file};
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    /// A fresh directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("vexed-outfile-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        dir
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_output_appears_only_on_commit() {
+        let dir = scratch("commit");
+        let path = dir.join("out.trace");
+        std::fs::write(&path, b"old").expect("write");
+        let mut out = OutputFile::create(&path, &[]).expect("create");
+        out.write_all(b"new").expect("write");
+        // Written but not committed: the old file is still there, beside the temporary one.
+        assert_eq!(std::fs::read(&path).expect("read"), b"old");
+        assert_eq!(names(&dir).len(), 2);
+        out.commit().expect("commit");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        assert_eq!(names(&dir), ["out.trace"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_dropped_output_leaves_the_old_file_and_no_temporary_file() {
+        let dir = scratch("drop");
+        let path = dir.join("out.svg");
+        std::fs::write(&path, b"old").expect("write");
+        let mut out = OutputFile::create(&path, &[]).expect("create");
+        out.write_all(b"half").expect("write");
+        drop(out);
+        assert_eq!(std::fs::read(&path).expect("read"), b"old");
+        assert_eq!(names(&dir), ["out.svg"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_output_that_is_an_input_is_refused() {
+        let dir = scratch("same");
+        let input = dir.join("in.toml");
+        std::fs::write(&input, b"input").expect("write");
+        let hard = dir.join("hard.toml");
+        std::fs::hard_link(&input, &hard).expect("hard link");
+        let dotted = dir.join(".").join("in.toml");
+        assert!(same_file(&dotted, &input));
+        assert!(same_file(&hard, &input));
+        assert!(!same_file(&dir.join("other"), &input));
+        for path in [&input, &dotted, &hard] {
+            let e = OutputFile::create(path, &[&input]).err().expect("refused");
+            assert!(e.to_string().contains("is also an input"), "{e}");
+        }
+        assert_eq!(std::fs::read(&input).expect("read"), b"input");
+        assert_eq!(names(&dir), ["hard.toml", "in.toml"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

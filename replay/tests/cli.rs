@@ -418,3 +418,457 @@ fn replay_localize_reports_the_driver_call() {
         .expect("registers");
     assert!(regs.iter().any(|c| c["name"] == "BX"), "{v}");
 }
+
+/// `mov ax,4C05h; int 21h`: exits with code 5.
+const FIVE_COM: [u8; 5] = [0xB8, 0x05, 0x4C, 0xCD, 0x21];
+
+#[test]
+fn a_checkpoint_interval_of_0_is_refused() {
+    let dir = scratch("checkpoint-interval-0");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let trace = dir.join("five.trace");
+    let record = |interval: &str| {
+        vexed(&[
+            "record",
+            &program.to_string_lossy(),
+            "-o",
+            &trace.to_string_lossy(),
+            "--checkpoint-interval",
+            interval,
+        ])
+    };
+    let out = record("0");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--checkpoint-interval"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!trace.exists());
+    // 1 is the smallest interval: a checkpoint at every tick.
+    let out = record("1");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(trace.exists());
+}
+
+/// How the recorded run of `trace` ended (the footer's text) and its CPU model's name.
+fn recorded_end_and_model(trace: &std::path::Path) -> (String, &'static str) {
+    let bytes = std::fs::read(trace).expect("trace");
+    let mut reader = vexed_trace::TraceReader::new(bytes.as_slice()).expect("reader");
+    let model = reader.header().machine.model.name();
+    while reader.next_record().expect("record").is_some() {}
+    let end = reader.footer().expect("footer").end.to_string();
+    (end, model)
+}
+
+#[test]
+fn cpu_selects_the_model_for_run_and_record_of_programs_and_scenarios() {
+    let dir = scratch("cpu-model");
+    let program = dir.join("CPUTYPE.COM");
+    std::fs::copy(corpora().join("guests/cputype.com"), &program).expect("copy");
+    let program = program.to_string_lossy().into_owned();
+    let trace = dir.join("cputype.trace");
+    let trace_arg = trace.to_string_lossy().into_owned();
+    // cputype.com exits with 86 on an 8086, 28 on an 80286 and 38 on an 80386: the FLAGS
+    // test of Intel's AP-485 (bits 12-15 always set on the 8086, always clear on the
+    // 80286 in real mode).
+    for (cpu, code) in [("8086", 86), ("286", 28), ("386", 38)] {
+        let out = vexed(&["run", &program, "--cpu", cpu]);
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        let out = vexed(&["record", &program, "-o", &trace_arg, "--cpu", cpu]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let (end, model) = recorded_end_and_model(&trace);
+        assert_eq!(end, format!("finished (exit code {code})"), "--cpu {cpu}");
+        assert_eq!(model, cpu);
+        let out = vexed(&["replay", "--quiet", &trace_arg]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    // The default PC has an 80386.
+    let out = vexed(&["run", &program]);
+    assert_eq!(out.status.code(), Some(38), "{}", stderr(&out));
+
+    // --cpu overrides a scenario's [machine] cpu, in run and in record alike.
+    let scenario = dir.join("cputype.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "drive = {:?}\nfiles = [\"CPUTYPE.COM\"]\n[machine]\ncpu = \"386\"\n[[program]]\nname = \"CPUTYPE.COM\"\nexit_code = 86\n",
+            dir.to_string_lossy()
+        ),
+    )
+    .expect("write");
+    let scenario = scenario.to_string_lossy().into_owned();
+    let out = vexed(&["run", &scenario]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = vexed(&["run", &scenario, "--cpu", "8086"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = vexed(&["record", &scenario, "-o", &trace_arg, "--cpu", "8086"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        recorded_end_and_model(&trace),
+        ("finished (exit code 86)".to_string(), "8086")
+    );
+    let out = vexed(&["record", &scenario, "-o", &trace_arg, "--cpu", "486"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expected 8086, 286 or 386"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The names in `dir` that start with a dot (temporary files left behind).
+fn hidden_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn record_and_timeline_refuse_to_overwrite_an_input() {
+    let dir = scratch("output-is-input");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let scenario = dir.join("five.toml");
+    let manifest = format!(
+        "drive = {:?}\nfiles = [\"FIVE.COM\"]\n[[program]]\nname = \"FIVE.COM\"\nexit_code = 5\n",
+        dir.to_string_lossy()
+    );
+    std::fs::write(&scenario, &manifest).expect("write");
+    let trace = dir.join("five.trace");
+    let arg = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let refused = |args: &[&str], input: &std::path::Path, before: &[u8]| {
+        let out = vexed(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is also an input"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(std::fs::read(input).expect("read"), before, "{args:?}");
+    };
+    refused(
+        &["record", &arg(&program), "-o", &arg(&program)],
+        &program,
+        &FIVE_COM,
+    );
+    refused(
+        &["record", &arg(&scenario), "-o", &arg(&scenario)],
+        &scenario,
+        manifest.as_bytes(),
+    );
+    // A file on the run's drive C: is an input too.
+    let other = dir.join("OTHER.COM");
+    std::fs::write(&other, FIVE_COM).expect("write");
+    let out = vexed(&["record", &arg(&program), "-o", &arg(&other)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("OTHER.COM is file OTHER.COM of the run's drive C: (an input)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&other).expect("read"), FIVE_COM);
+    let out = vexed(&["record", &arg(&scenario), "-o", &arg(&program)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("FIVE.COM is file FIVE.COM of the run's drive C: (an input)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&program).expect("read"), FIVE_COM);
+    // five.toml puts only FIVE.COM on drive C:, so OTHER.COM is no input of it.
+    let out = vexed(&["record", &arg(&scenario), "-o", &arg(&other)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::remove_file(&other).expect("remove");
+
+    let out = vexed(&["record", &arg(&scenario), "-o", &arg(&trace)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recorded = std::fs::read(&trace).expect("trace");
+    refused(
+        &["timeline", &arg(&trace), "-o", &arg(&trace)],
+        &trace,
+        &recorded,
+    );
+    // The same file under another name: a hard link, and a symbolic link.
+    let hard = dir.join("hard.toml");
+    std::fs::hard_link(&scenario, &hard).expect("hard link");
+    refused(
+        &["record", &arg(&scenario), "-o", &arg(&hard)],
+        &scenario,
+        manifest.as_bytes(),
+    );
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.trace");
+        std::os::unix::fs::symlink(&trace, &link).expect("symlink");
+        refused(
+            &["timeline", &arg(&trace), "-o", &arg(&link)],
+            &trace,
+            &recorded,
+        );
+        refused(
+            &["timeline", &arg(&link), "-o", &arg(&trace)],
+            &trace,
+            &recorded,
+        );
+    }
+    // A different output is written.
+    let svg = dir.join("five.svg");
+    let out = vexed(&["timeline", &arg(&trace), "-o", &arg(&svg)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let picture = std::fs::read_to_string(&svg).expect("svg");
+    assert!(picture.contains("<svg "), "{picture}");
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn a_failed_record_leaves_an_existing_output_as_it_was() {
+    let dir = scratch("output-kept");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let keep = dir.join("keep.trace");
+    std::fs::write(&keep, b"the user's trace").expect("write");
+    let (program, keep_arg) = (program.to_string_lossy(), keep.to_string_lossy());
+    let missing = dir.join("missing-serial-input");
+    let missing = missing.to_string_lossy();
+    for clock in ["host", "virtual"] {
+        let out = vexed(&[
+            "record", &program, "-o", &keep_arg, "--clock", clock, "--serial", &missing,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(std::fs::read(&keep).expect("read"), b"the user's trace");
+    }
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+    // A successful recording replaces it.
+    let out = vexed(&["record", &program, "-o", &keep_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bytes = std::fs::read(&keep).expect("read");
+    assert!(vexed_trace::TraceReader::new(bytes.as_slice()).is_ok());
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+}
+
+#[cfg(unix)]
+#[test]
+fn golden_update_writes_traces_but_never_over_a_scenario() {
+    let dir = scratch("golden-update");
+    std::fs::write(dir.join("FIVE.COM"), FIVE_COM).expect("write");
+    let manifest = format!(
+        "drive = {:?}\nfiles = [\"FIVE.COM\"]\n[[program]]\nname = \"FIVE.COM\"\nexit_code = 5\n",
+        dir.to_string_lossy()
+    );
+    let scenario = dir.join("five.toml");
+    std::fs::write(&scenario, &manifest).expect("write");
+    let golden = dir.join("golden");
+    std::fs::create_dir_all(&golden).expect("mkdir");
+    // golden/five.trace is a symbolic link to the scenario itself.
+    std::os::unix::fs::symlink(&scenario, golden.join("five.trace")).expect("symlink");
+    let update = || {
+        vexed(&[
+            "golden",
+            "update",
+            "--scenarios",
+            &dir.to_string_lossy(),
+            "--golden",
+            &golden.to_string_lossy(),
+        ])
+    };
+    let out = update();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is also an input"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&scenario).expect("read"), manifest);
+    std::fs::remove_file(golden.join("five.trace")).expect("unlink");
+    let out = update();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bytes = std::fs::read(golden.join("five.trace")).expect("golden trace");
+    assert!(vexed_trace::TraceReader::new(bytes.as_slice()).is_ok());
+    assert_eq!(hidden_files(&golden), Vec::<String>::new());
+}
+
+#[test]
+fn record_of_a_program_that_cannot_start_is_exit_2_and_writes_nothing() {
+    let dir = scratch("record-bad-exe");
+    let program = dir.join("BAD.EXE");
+    std::fs::write(&program, b"MZ\x10\x00\x00\x00").expect("write");
+    let (fresh, kept) = (dir.join("fresh.trace"), dir.join("kept.trace"));
+    std::fs::write(&kept, b"the user's trace").expect("write");
+    for output in [&fresh, &kept] {
+        let out = vexed(&[
+            "record",
+            &program.to_string_lossy(),
+            "-o",
+            &output.to_string_lossy(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        // A 6-byte MZ header is no valid EXE: DOS 5 EXEC (Int 21h AH=4Bh) fails with
+        // error 0Bh, "invalid format".
+        assert!(
+            err.contains("BAD.EXE could not be started: DOS error 0Bh (format invalid)"),
+            "{err}"
+        );
+    }
+    assert!(!fresh.exists());
+    assert_eq!(std::fs::read(&kept).expect("read"), b"the user's trace");
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+}
+
+/// Runs vexed, failing the test if it has not exited within `secs` seconds.
+fn vexed_within(secs: u64, args: &[&str]) -> Output {
+    let mut child = match Command::new(env!("CARGO_BIN_EXE_vexed"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot run vexed: {e}"),
+    };
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vexed {args:?} still ran after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn seek_reaches_the_final_tick_and_refuses_ticks_after_the_run() {
+    let dir = scratch("seek-end");
+    let program = dir.join("FIVE.COM");
+    std::fs::write(&program, FIVE_COM).expect("write");
+    let trace = dir.join("five.trace");
+    let out = vexed(&[
+        "record",
+        &program.to_string_lossy(),
+        "-o",
+        &trace.to_string_lossy(),
+        "--checkpoint-interval",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bytes = std::fs::read(&trace).expect("trace");
+    let mut reader = vexed_trace::TraceReader::new(bytes.as_slice()).expect("reader");
+    let mut records = Vec::new();
+    while let Some(r) = reader.next_record().expect("record") {
+        records.push(r);
+    }
+    let footer = reader.footer().expect("footer").clone();
+    let end = footer.final_tick;
+    let seek = |trace: &std::path::Path, tick: u64| {
+        vexed_within(
+            60,
+            &[
+                "seek",
+                &trace.to_string_lossy(),
+                "--tick",
+                &tick.to_string(),
+            ],
+        )
+    };
+
+    // The final tick is part of the run: the state the footer records.
+    let out = seek(&trace, end);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("tick {end} state {:016x} at ", footer.final_hash)),
+        "{stdout}"
+    );
+    assert!(!stderr(&out).contains('{'), "{}", stderr(&out));
+
+    // After it, and far after it: bad input, refused before anything runs.
+    for tick in [end + 1, u64::MAX] {
+        let out = seek(&trace, tick);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "tick {tick} lies after the end of the recorded run (tick {end})"
+            )),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+
+    // A hung guest recorded up to the tick limit: the machine would run on for ever.
+    let hang = dir.join("LOOP.COM");
+    std::fs::write(&hang, [0xEB, 0xFE]).expect("write"); // jmp $
+    let hang_trace = dir.join("loop.trace");
+    let out = vexed(&[
+        "record",
+        &hang.to_string_lossy(),
+        "-o",
+        &hang_trace.to_string_lossy(),
+        "--max-ticks",
+        "100000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = seek(&hang_trace, 100_000);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = seek(&hang_trace, u64::MAX);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lies after the end of the recorded run (tick 100000)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An unfinished trace (a recorder killed before the footer) ends at its last record.
+    let last = records
+        .last()
+        .map(vexed_trace::Record::tick)
+        .expect("records");
+    assert!(last > 0);
+    let mut cut = Vec::new();
+    {
+        let mut w = vexed_trace::TraceWriter::new(&mut cut, reader.header()).expect("writer");
+        for r in records {
+            w.push(r).expect("push");
+        }
+        // Dropped without finish(): the records are flushed, no footer.
+    }
+    let unfinished = dir.join("unfinished.trace");
+    std::fs::write(&unfinished, cut).expect("write");
+    let out = seek(&unfinished, last);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = seek(&unfinished, last + 1);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "tick {} lies after the end of the recorded run (tick {last})",
+            last + 1
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_top_level_help_lists_the_exit_statuses() {
+    for flag in ["--help", "-h"] {
+        let out = vexed(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Exit statuses:\n  0    success\n"), "{help}");
+        for line in [
+            "\n  1    a check failed",
+            "\n  2    bad input or damage",
+            "\n  3    run of a program: the guest crashed, hung or hit the tick limit",
+            "\n  125  replay --git-bisect",
+        ] {
+            assert!(help.contains(line), "{line:?} in {help}");
+        }
+    }
+}

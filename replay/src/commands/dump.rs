@@ -1,0 +1,29 @@
+//! `vexed dump`: prints a trace as text, the header then one line per record, in the
+//! words of `trace/FORMAT.md` (DESIGN.md section 5).
+//!
+//! Exit statuses: 0 printed; 2 an unreadable or damaged trace.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use vexed_trace::{TraceReader, dump};
+
+/// Print a trace as text: the header, then one line per record.
+#[derive(clap::Args)]
+pub struct Args {
+    trace: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let path = &args.trace;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = TraceReader::new(BufReader::new(file))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    dump(&mut reader, &mut out).with_context(|| format!("dumping {}", path.display()))?;
+    out.flush().context("cannot write the dump")?;
+    Ok(ExitCode::SUCCESS)
+}

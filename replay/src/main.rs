@@ -48,6 +48,8 @@ enum Command {
     Seek(commands::seek::Args),
     Diff(commands::diff::Args),
     Golden(commands::golden::Args),
+    Test(commands::test::Args),
+    Init(commands::init::Args),
     BenchCpu(commands::bench_cpu::Args),
 }
 
@@ -65,6 +67,8 @@ fn run() -> Result<ExitCode> {
         Command::Seek(args) => commands::seek::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Golden(args) => commands::golden::run(args),
+        Command::Test(args) => commands::test::run(args),
+        Command::Init(args) => commands::init::run(args),
         Command::BenchCpu(args) => commands::bench_cpu::run(args),
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use vexed_emu::machine::{Input, Machine};
 use vexed_emu::observe::Observation;
-use vexed_trace::{Footer, Header, Record, TraceError, TraceReader};
+use vexed_trace::{Footer, Header, Part, Record, TraceError, TraceReader};
 
 use crate::session::SessionError;
 use crate::snapshots::{SnapshotChain, SnapshotError};
@@ -85,7 +85,15 @@ impl Recording {
             let record = match reader.next_record() {
                 Ok(Some(r)) => r,
                 Ok(None) => break,
-                Err(TraceError::Truncated { .. }) if may_be_truncated => break,
+                // Cut off inside a frame (a recorder killed mid-write): the complete frames
+                // before it are the verifiable prefix. A footer is written whole at the end,
+                // so one that claims more bytes than the file holds is damage, never an
+                // unfinished trace.
+                Err(TraceError::Truncated { part, .. })
+                    if may_be_truncated && part != Part::Footer =>
+                {
+                    break;
+                }
                 Err(e) => return Err(e.into()),
             };
             let tick = record.tick();

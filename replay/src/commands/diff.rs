@@ -30,7 +30,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let (a, b) = (&args.a, &args.b);
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    // Regular files of bounded size only (a device or FIFO is refused before reading).
+    let read = |p: &Path| {
+        vexed_replay::recording::read_trace_file(p)
+            .with_context(|| format!("cannot read {}", p.display()))
+    };
     let (ba, bb) = (read(a)?, read(b)?);
     let side = |p: &Path, bytes| vexed_replay::diff::Side {
         name: p.display().to_string(),

@@ -3,12 +3,12 @@
 //!
 //! Exit statuses: 0 printed; 2 an unreadable or damaged trace.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use vexed_replay::recording::Recording;
 use vexed_trace::{TraceReader, dump};
 
 /// Print a trace as text: the header, then one line per record.
@@ -19,8 +19,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let path = &args.trace;
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut reader = TraceReader::new(BufReader::new(file))
+    // The whole trace is checked first (one reader for every verb), then dumped.
+    let (_, bytes) = Recording::open_with_bytes(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = TraceReader::new(bytes.as_slice())
         .with_context(|| format!("cannot read {}", path.display()))?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     dump(&mut reader, &mut out).with_context(|| format!("dumping {}", path.display()))?;

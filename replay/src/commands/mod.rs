@@ -15,10 +15,12 @@ pub mod dump;
 pub mod fuzz;
 pub mod golden;
 pub mod info;
+pub mod init;
 pub mod record;
 pub mod replay;
 pub mod run;
 pub mod seek;
+pub mod test;
 pub mod timeline;
 
 use std::io::{IsTerminal, Write};

@@ -2,22 +2,26 @@
 //! state hash against this build (DESIGN.md sections 4 and 5); `--localize` names the
 //! instruction where a divergence starts.
 //!
-//! Exit statuses: 0 identical (or an unfinished trace whose prefix replayed identically);
-//! 1 diverged, with a report; 2 unreadable or damaged; with `--git-bisect`, 125 instead of 2
-//! so that `git bisect run` skips the commit.
+//! Exit statuses: 0 identical: the trace is complete and every observation, checkpoint and
+//! the final tick and state hash matched; 1 diverged, with a report; 2 unreadable or damaged
+//! (any part, a snapshot that does not rebuild its checkpoint's state included); 4
+//! unfinished: the trace has no footer (its recorder was killed), its prefix replayed
+//! identically, but the end of the run was never recorded (`--allow-unfinished` makes this
+//! 0); with `--git-bisect`, 125 instead of 2 so that `git bisect run` skips the commit.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use vexed_replay::recording::Recording;
 use vexed_replay::session::{self, Replayed};
-use vexed_trace::TraceReader;
 
 use super::with_progress;
 
-/// Replay a trace and verify every observation and checkpoint: exit 0 identical, 1
-/// diverged (with a report), 2 unreadable.
+/// Replay a trace and verify every observation and checkpoint: exit 0 identical (a
+/// complete trace), 1 diverged (with a report), 2 unreadable or damaged, 4 an unfinished
+/// trace (no footer) whose prefix matched.
 #[derive(clap::Args)]
 pub struct Args {
     trace: PathBuf,
@@ -39,11 +43,21 @@ pub struct Args {
     /// last instructions that changed them.
     #[arg(long)]
     localize: bool,
+    /// Exit 0 instead of 4 for an unfinished trace (no footer: its recorder was killed)
+    /// whose recorded prefix replayed identically.
+    #[arg(long)]
+    allow_unfinished: bool,
 }
+
+/// The exit status of a replay whose trace is unfinished but whose prefix matched.
+pub const UNFINISHED: u8 = 4;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let result = replay_file(&args.trace, args.quiet, args.json, args.localize);
     match result {
+        Ok(code) if args.allow_unfinished && code == ExitCode::from(UNFINISHED) => {
+            Ok(ExitCode::SUCCESS)
+        }
         Err(e) if args.git_bisect => {
             eprintln!("vexed: {e:#} (exit 125: git bisect skips this commit)");
             Ok(ExitCode::from(125))
@@ -52,9 +66,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 }
 
-/// Replays the trace at `path`: 0 identical, 1 diverged, 2 unreadable.
+/// Replays the trace at `path`: 0 identical, 1 diverged, 2 unreadable or damaged, 4
+/// unfinished with a matching prefix.
 pub fn replay_file(path: &Path, quiet: bool, json: bool, localize: bool) -> Result<ExitCode> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (rec, bytes) = Recording::open_with_bytes(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut sink = std::io::sink();
     let mut stdout = std::io::stdout().lock();
     let console: &mut dyn Write = if quiet || json {
@@ -62,11 +78,8 @@ pub fn replay_file(path: &Path, quiet: bool, json: bool, localize: bool) -> Resu
     } else {
         &mut stdout
     };
-    let max = TraceReader::new(bytes.as_slice())
-        .map(|r| r.header().max_ticks)
-        .unwrap_or(0);
-    let result = with_progress(max, |ticks| {
-        session::replay_bytes_with_progress(&bytes, console, Some(&ticks))
+    let result = with_progress(rec.end_tick(), |ticks| {
+        session::replay_recording(&rec, console, Some(&ticks))
     })
     .with_context(|| format!("replaying {}", path.display()))?;
     let code = match &result {
@@ -99,16 +112,16 @@ pub fn replay_file(path: &Path, quiet: bool, json: bool, localize: bool) -> Resu
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"result": "prefix", "truncated_after_tick": after_tick,
+                    serde_json::json!({"result": "unfinished", "truncated_after_tick": after_tick,
                         "observations": observations, "checkpoints": checkpoints})
                 );
             } else {
                 eprintln!(
-                    "vexed: {}: truncated after tick {after_tick}; that prefix replayed identically ({observations} observations, {checkpoints} checkpoints)",
+                    "vexed: {}: unfinished: the trace has no footer (its recorder stopped after tick {after_tick}); that prefix replayed identically ({observations} observations, {checkpoints} checkpoints), but the end of the run was never recorded (exit {UNFINISHED}; --allow-unfinished makes it 0)",
                     path.display()
                 );
             }
-            ExitCode::SUCCESS
+            ExitCode::from(UNFINISHED)
         }
         Replayed::Diverged(d) => {
             let insn = &d.at.text;

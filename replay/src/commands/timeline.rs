@@ -7,12 +7,12 @@
 //!
 //! Exit statuses: 0 written; 2 an unreadable trace, a bad range or an unwritable output.
 
-use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use vexed_replay::recording::Recording;
 use vexed_replay::timeline;
 use vexed_trace::TraceReader;
 
@@ -57,9 +57,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         width: args.width,
     };
     opts.check()?;
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let len = file.metadata().ok().map(|m| m.len());
-    let mut reader = TraceReader::with_file_len(BufReader::new(file), len)
+    // The whole trace is checked first (one reader for every verb), then drawn.
+    let (_, bytes) = Recording::open_with_bytes(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let len = Some(bytes.len() as u64);
+    let mut reader = TraceReader::with_file_len(bytes.as_slice(), len)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let source = path
         .file_name()

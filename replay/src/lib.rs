@@ -25,6 +25,7 @@ pub mod disasm;
 pub mod drive;
 pub mod fuzz;
 pub mod localize;
+pub mod outfile;
 pub mod run;
 pub mod scenario;
 pub mod schedule;

@@ -240,3 +240,33 @@ fn a_missing_input_is_found_before_the_output_is_touched() {
     assert_eq!(read(&out), b"new recording");
     assert_eq!(names(&dir), ["P.COM", "serial.bin", "t.vxt"]);
 }
+
+// --- drive C: ---------------------------------------------------------------------------
+
+/// `record PROG.COM -o T1.VXT` twice in one directory: the second run's drive C: is the
+/// program's directory, which now holds the first trace.
+#[test]
+fn a_trace_in_the_program_directory_is_not_on_drive_c() {
+    use vexed_replay::drive::{SkipReason, load_scenario_drive};
+    use vexed_replay::scenario::Scenario;
+    let dir = scratch("nested");
+    let program = dir.join("PROG.COM");
+    write(&program, &[0xB8, 0x00, 0x4C, 0xCD, 0x21]);
+    let mut trace = vexed_trace::MAGIC.to_vec();
+    trace.extend_from_slice(b" the first recording");
+    write(&dir.join("T1.VXT"), &trace);
+    let s = Scenario::for_program(&program, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_scenario_drive(&s).unwrap_or_else(|e| panic!("{e}"));
+    let files: Vec<&str> = loaded.drive.files().map(|(n, _)| n).collect();
+    assert_eq!(files, ["PROG.COM"]);
+    assert_eq!(loaded.skipped.len(), 1);
+    assert_eq!(loaded.skipped[0].path, dir.join("T1.VXT"));
+    assert_eq!(loaded.skipped[0].reason, SkipReason::Trace);
+    assert!(
+        loaded.skipped[0]
+            .to_string()
+            .ends_with("T1.VXT: a vexed trace"),
+        "{}",
+        loaded.skipped[0]
+    );
+}

@@ -270,3 +270,81 @@ fn a_trace_in_the_program_directory_is_not_on_drive_c() {
         loaded.skipped[0]
     );
 }
+
+// --- manifests: bounds -----------------------------------------------------------------
+
+const PROGRAM: &str = "[[program]]\nname = \"A.COM\"\n";
+
+fn manifest_err(manifest: &Path) -> String {
+    match vexed_replay::scenario::Scenario::load(manifest) {
+        Ok(_) => panic!("{} was accepted", manifest.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn five_thousand_vms_are_refused_quickly() {
+    let dir = scratch("vms");
+    let manifest = dir.join("vms.toml");
+    let mut text = String::from("drive = \".\"\n[vmm]\n");
+    for _ in 0..5000 {
+        text.push_str("[[vm]]\nname = \"A.COM\"\n");
+    }
+    write(&manifest, text.as_bytes());
+    let start = std::time::Instant::now();
+    let err = manifest_err(&manifest);
+    let took = start.elapsed();
+    assert!(err.contains("5000 [[vm]] entries: at most 64"), "{err}");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn a_manifest_larger_than_one_mib_is_refused_before_it_is_read() {
+    let dir = scratch("big");
+    let manifest = dir.join("big.toml");
+    let mut text = format!("drive = \".\"\n{PROGRAM}");
+    text.push_str(&"# padding\n".repeat(110_000));
+    write(&manifest, text.as_bytes());
+    let err = manifest_err(&manifest);
+    assert!(err.contains("big.toml"), "{err}");
+    assert!(err.contains("a manifest may have at most 1048576"), "{err}");
+    // A directory is not a manifest either.
+    let err = manifest_err(&dir);
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_manifest_is_refused_without_waiting() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("s.toml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = vexed_replay::scenario::Scenario::load(&fifo).map(|_| ());
+        let _ = tx.send(r.map_err(|e| e.to_string()));
+    });
+    let r = rx.recv_timeout(std::time::Duration::from_secs(20));
+    let err = match r {
+        Ok(Err(e)) => e,
+        Ok(Ok(())) => panic!("a FIFO was accepted as a manifest"),
+        Err(_) => panic!("reading a FIFO manifest hung"),
+    };
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn deep_nesting_in_a_manifest_is_a_parse_error() {
+    let dir = scratch("deep");
+    let manifest = dir.join("deep.toml");
+    let depth = 400_000;
+    let text = format!(
+        "drive = \".\"\nx = {}{}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    write(&manifest, text.as_bytes());
+    let err = manifest_err(&manifest);
+    assert!(err.contains("deep.toml is not valid"), "{err}");
+}

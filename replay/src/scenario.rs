@@ -10,6 +10,8 @@
 //! allocates), at most [`MAX_PROGRAMS`] programs, [`MAX_VMS`] VMs, [`MAX_INPUTS`] inputs
 //! expanding to at most [`MAX_MACHINE_INPUTS`] machine inputs, program names and command
 //! tails no longer than DOS keeps, and tick counts up to [`MAX_TICKS_LIMIT`].
+//! [`Scenario::load_with`] also keeps drive C: inside the manifest's directory unless the
+//! user names another directory (issue 14, item 6).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -232,7 +234,9 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Reads and checks a manifest.
+    /// Reads and checks a manifest of the repository's own corpus (tests, golden traces,
+    /// benchmarks): its drive may be anywhere. Manifests the user names go through
+    /// [`Scenario::load_with`], which keeps the drive inside the manifest's directory.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = read_manifest(path)?;
         let manifest: Manifest = toml::from_str(&text).map_err(|e| ScenarioError::Parse {
@@ -249,6 +253,65 @@ impl Scenario {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         Scenario::from_manifest(manifest, base, name).map_err(invalid)
+    }
+
+    /// Reads and checks a manifest, and checks that its drive C: lies inside the manifest's
+    /// directory or inside `allow_drive` (the directory the user named with `--drive`),
+    /// after resolving `..` and symbolic links. `drive_dir` is then the resolved directory.
+    pub fn load_with(path: &Path, allow_drive: Option<&Path>) -> Result<Scenario, ScenarioError> {
+        let mut s = Scenario::load(path)?;
+        let invalid = |message: String| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let base = std::fs::canonicalize(base).map_err(|source| ScenarioError::Read {
+            path: base.to_path_buf(),
+            source,
+        })?;
+        // The drive as the manifest writes it (`load` joined it to the manifest's directory).
+        let written = path.parent().unwrap_or(Path::new("."));
+        let named = s.drive_dir.strip_prefix(written).unwrap_or(&s.drive_dir);
+        let named = named.display().to_string();
+        let drive = std::fs::canonicalize(&s.drive_dir)
+            .map_err(|e| invalid(format!("drive {named} cannot be used: {e}")))?;
+        if !drive.starts_with(&base) {
+            let allowed = match allow_drive {
+                Some(dir) => Some((
+                    dir,
+                    std::fs::canonicalize(dir).map_err(|source| ScenarioError::Read {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?,
+                )),
+                None => None,
+            };
+            match allowed {
+                Some((_, a)) if drive.starts_with(&a) => {}
+                Some((dir, _)) => {
+                    return Err(invalid(format!(
+                        "drive {named} ({}) lies outside the manifest's directory {} and \
+                         outside --drive {}",
+                        drive.display(),
+                        base.display(),
+                        dir.display()
+                    )));
+                }
+                None => {
+                    return Err(invalid(format!(
+                        "drive {named} lies outside the manifest's directory {}; name it with \
+                         --drive {} to use it",
+                        base.display(),
+                        drive.display()
+                    )));
+                }
+            }
+        }
+        s.drive_dir = drive;
+        Ok(s)
     }
 
     /// A scenario for `vexed run PROGRAM [ARGS]`: the default machine, the program's

@@ -348,3 +348,89 @@ fn deep_nesting_in_a_manifest_is_a_parse_error() {
     let err = manifest_err(&manifest);
     assert!(err.contains("deep.toml is not valid"), "{err}");
 }
+
+// --- manifests: drive C: ----------------------------------------------------------------
+
+fn load_err(manifest: &Path, allow: Option<&Path>) -> String {
+    match vexed_replay::scenario::Scenario::load_with(manifest, allow) {
+        Ok(s) => panic!(
+            "{} was accepted (drive {})",
+            manifest.display(),
+            s.drive_dir.display()
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_drive_outside_the_manifest_directory_needs_the_user_to_name_it() {
+    use vexed_replay::scenario::Scenario;
+    let dir = scratch("drive-outside");
+    let scen = dir.join("scen");
+    let outside = dir.join("outside");
+    fs::create_dir_all(scen.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir_all(&outside).unwrap_or_else(|e| panic!("{e}"));
+    let manifest = scen.join("s.toml");
+    write(
+        &manifest,
+        format!("drive = \"../outside\"\n{PROGRAM}").as_bytes(),
+    );
+    let err = load_err(&manifest, None);
+    assert!(
+        err.contains("drive ../outside lies outside the manifest's directory"),
+        "{err}"
+    );
+    assert!(err.contains("name it with --drive"), "{err}");
+    // Named by the user (`--drive outside`): accepted, and the drive is the resolved path.
+    let s = Scenario::load_with(&manifest, Some(&outside)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Some(s.drive_dir), fs::canonicalize(&outside).ok());
+    // Naming another directory does not allow it.
+    let err = load_err(&manifest, Some(&scen.join("sub")));
+    assert!(err.contains("outside --drive"), "{err}");
+    // An absolute path outside the directory.
+    let abs = fs::canonicalize(&outside).unwrap_or_else(|e| panic!("{e}"));
+    write(
+        &manifest,
+        format!("drive = {:?}\n{PROGRAM}", abs.display().to_string()).as_bytes(),
+    );
+    let err = load_err(&manifest, None);
+    assert!(
+        err.contains("lies outside the manifest's directory"),
+        "{err}"
+    );
+    // `sub/..` and `.` stay inside.
+    for inside in ["sub/..", ".", "sub"] {
+        write(
+            &manifest,
+            format!("drive = {inside:?}\n{PROGRAM}").as_bytes(),
+        );
+        let s = Scenario::load_with(&manifest, None).unwrap_or_else(|e| panic!("{inside}: {e}"));
+        assert!(
+            s.drive_dir
+                .starts_with(fs::canonicalize(&scen).unwrap_or_default())
+        );
+    }
+    // A drive that does not exist is named.
+    write(&manifest, format!("drive = \"nope\"\n{PROGRAM}").as_bytes());
+    let err = load_err(&manifest, None);
+    assert!(err.contains("drive ") && err.contains("nope"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_cannot_take_the_drive_outside() {
+    let dir = scratch("drive-link");
+    let scen = dir.join("scen");
+    fs::create_dir_all(&scen).unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir_all(dir.join("home/.ssh")).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(dir.join("home/.ssh"), scen.join("keys"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let manifest = scen.join("s.toml");
+    write(&manifest, format!("drive = \"keys\"\n{PROGRAM}").as_bytes());
+    let err = load_err(&manifest, None);
+    assert!(
+        err.contains("lies outside the manifest's directory"),
+        "{err}"
+    );
+    assert!(err.contains(".ssh"), "{err}");
+}

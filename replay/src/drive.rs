@@ -11,8 +11,21 @@
 //!   skipped and reported in [`LoadedDrive::skipped`] so the CLI can warn: names that are not
 //!   8.3 (`.git`, `LongName.txt`), DOS device names (`CON.TXT`, `NUL`), a second host name
 //!   for the same DOS name (`a.txt` next to `A.TXT`: the first in byte order wins), paths
-//!   longer than DOS allows or deeper than [`Limits::max_depth`], sockets and other special
-//!   files, dangling links, and directories reached twice through links.
+//!   longer than DOS allows or deeper than [`Limits::max_depth`], dangling links, and
+//!   directories reached twice through links. Each skip carries a [`SkipReason`].
+//! - Special files (FIFOs, sockets, devices) are skipped, and so are regular files with more
+//!   than one hard link: a hard link to a file outside the directory cannot be told apart
+//!   from one inside it, so every multiply-linked file is left out (copy the file in to
+//!   use it).
+//! - A file that starts with the trace magic `VEXEDTRC` ([`vexed_trace::MAGIC`]) is skipped:
+//!   a trace recorded into the program's directory never ends up inside the next
+//!   recording's drive.
+//! - Files are opened without following a final symbolic link and without blocking (on
+//!   Unix `O_NOFOLLOW | O_NONBLOCK`), checked again on the open handle (a FIFO swapped in
+//!   after the directory was listed is skipped, not waited on), and read with a bound: never
+//!   more than what is left of [`Limits::max_bytes`]. Links to files inside the directory
+//!   are opened by their resolved path. A concurrent rename of a parent directory between
+//!   resolving and opening is not guarded against (the directory is the user's own).
 //! - Entries are visited in byte order of their names, so the result does not depend on
 //!   the order the host file system lists them in.
 //! - Symbolic links are followed only while they stay inside the directory (after
@@ -23,12 +36,13 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 use vexed_emu::firmware::dos::DriveC;
+use vexed_emu::firmware::dos::drive::DriveError;
 
 /// How much of a host directory [`load_drive_with`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +99,97 @@ pub enum DriveLoadError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skipped {
     pub path: PathBuf,
-    pub reason: String,
+    pub reason: SkipReason,
+}
+
+/// Why a host file or directory is not on drive C:.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The host name is not valid Unicode.
+    NotUnicode,
+    /// `component` is not a DOS 8.3 name.
+    NotDosName { component: String },
+    /// `component` is a DOS device name (`CON`, `NUL`, `COM1`, ...).
+    DeviceName { component: String },
+    /// The DOS path would be longer than DOS allows.
+    PathTooLong { max: usize },
+    /// A file and a directory would have the same DOS name.
+    FileDirConflict,
+    /// Another host name (`first`) already became this DOS name.
+    SameDosName { dos: String, first: PathBuf },
+    /// Deeper than [`Limits::max_depth`] directory levels.
+    TooDeep { max: usize },
+    /// A symbolic link whose target does not exist.
+    DanglingLink,
+    /// A directory already on the drive (reached again through a link).
+    DirectoryAgain,
+    /// A regular file with more than one hard link.
+    HardLink { links: u64 },
+    /// A FIFO, socket or device.
+    SpecialFile,
+    /// A vexed trace (it starts with `VEXEDTRC`).
+    Trace,
+}
+
+impl SkipReason {
+    fn of(err: &DriveError) -> SkipReason {
+        match err {
+            DriveError::BadName { component, .. } => SkipReason::NotDosName {
+                component: component.clone(),
+            },
+            DriveError::Empty { .. } => SkipReason::NotDosName {
+                component: String::new(),
+            },
+            DriveError::DeviceName { component, .. } => SkipReason::DeviceName {
+                component: component.clone(),
+            },
+            DriveError::TooLong { max, .. } => SkipReason::PathTooLong { max: *max },
+            DriveError::Conflict { .. } => SkipReason::FileDirConflict,
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::NotUnicode => {
+                f.write_str("the name is not valid Unicode, so not a DOS name")
+            }
+            SkipReason::NotDosName { component } => write!(
+                f,
+                "`{component}` is not a DOS 8.3 name (1-8 characters, optionally `.` and 1-3 \
+                 more, from A-Z 0-9 and ! # $ % & ' ( ) - @ ^ _ ` {{ }} ~)"
+            ),
+            SkipReason::DeviceName { component } => write!(
+                f,
+                "`{component}` is a DOS device name; DOS would open the device, not the file"
+            ),
+            SkipReason::PathTooLong { max } => write!(
+                f,
+                "the DOS path is longer than DOS allows ({max} characters without `C:\\`)"
+            ),
+            SkipReason::FileDirConflict => {
+                f.write_str("a file and a directory cannot have the same DOS name")
+            }
+            SkipReason::SameDosName { dos, first } => {
+                write!(f, "same DOS name {dos} as {}", first.display())
+            }
+            SkipReason::TooDeep { max } => write!(f, "deeper than {max} directory levels"),
+            SkipReason::DanglingLink => f.write_str("a symbolic link that leads nowhere"),
+            SkipReason::DirectoryAgain => {
+                f.write_str("a directory already on the drive through a link")
+            }
+            SkipReason::HardLink { links } => write!(
+                f,
+                "a file with {links} hard links (one of them could be outside the directory); \
+                 copy it in to use it"
+            ),
+            SkipReason::SpecialFile => {
+                f.write_str("not a regular file or directory (a FIFO, socket or device)")
+            }
+            SkipReason::Trace => f.write_str("a vexed trace"),
+        }
+    }
 }
 
 impl fmt::Display for Skipped {
@@ -112,10 +216,6 @@ pub fn load_drive_with(
     writable: bool,
     limits: Limits,
 ) -> Result<LoadedDrive, DriveLoadError> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DriveLoadError::Io { path, source }
-    };
     let meta = fs::metadata(dir).map_err(io_err(dir))?;
     if !meta.is_dir() {
         return Err(DriveLoadError::NotADirectory {
@@ -150,20 +250,16 @@ struct Loader {
 }
 
 impl Loader {
-    fn skip(&mut self, path: &Path, reason: impl Into<String>) {
+    fn skip(&mut self, path: &Path, reason: SkipReason) {
         self.skipped.push(Skipped {
             path: path.to_path_buf(),
-            reason: reason.into(),
+            reason,
         });
     }
 
     /// Walks host directory `dir`, which is DOS directory `dos` (`""` for the root, else
     /// `SUB/DIR`), `depth` levels down.
     fn walk(&mut self, dir: &Path, dos: &str, depth: usize) -> Result<(), DriveLoadError> {
-        let io_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| DriveLoadError::Io { path, source }
-        };
         let mut entries = Vec::new();
         for e in fs::read_dir(dir).map_err(io_err(dir))? {
             entries.push(e.map_err(io_err(dir))?);
@@ -174,7 +270,7 @@ impl Loader {
         for e in entries {
             let path = e.path();
             let Some(name) = e.file_name().to_str().map(str::to_string) else {
-                self.skip(&path, "the name is not valid Unicode, so not a DOS name");
+                self.skip(&path, SkipReason::NotUnicode);
                 continue;
             };
             let dos_path = if dos.is_empty() {
@@ -186,21 +282,22 @@ impl Loader {
             let key = match DriveC::normalize(&dos_path) {
                 Ok(k) => k,
                 Err(err) => {
-                    self.skip(&path, reason_of(&err.to_string(), &dos_path));
+                    self.skip(&path, SkipReason::of(&err));
                     continue;
                 }
             };
             if let Some((_, first)) = taken.iter().find(|(k, _)| *k == key) {
-                let first = first.display().to_string();
-                self.skip(&path, format!("same DOS name {key} as {first}"));
+                let first = first.clone();
+                self.skip(&path, SkipReason::SameDosName { dos: key, first });
                 continue;
             }
             let link = fs::symlink_metadata(&path).map_err(io_err(&path))?;
-            let meta = if link.file_type().is_symlink() {
+            // What to open: the entry itself, or where a link inside the root leads.
+            let (meta, real) = if link.file_type().is_symlink() {
                 let target = match fs::canonicalize(&path) {
                     Ok(t) => t,
                     Err(_) => {
-                        self.skip(&path, "a symbolic link that leads nowhere");
+                        self.skip(&path, SkipReason::DanglingLink);
                         continue;
                     }
                 };
@@ -211,43 +308,88 @@ impl Loader {
                         root: self.root.clone(),
                     });
                 }
-                fs::metadata(&path).map_err(io_err(&path))?
+                (fs::metadata(&target).map_err(io_err(&path))?, target)
             } else {
-                link
+                (link, path.clone())
             };
             if meta.is_dir() {
                 if depth + 1 > self.limits.max_depth {
                     let max = self.limits.max_depth;
-                    self.skip(&path, format!("deeper than {max} directory levels"));
+                    self.skip(&path, SkipReason::TooDeep { max });
                     continue;
                 }
                 let canonical = fs::canonicalize(&path).map_err(io_err(&path))?;
                 if !self.visited.insert(canonical) {
-                    self.skip(&path, "a directory already on the drive through a link");
+                    self.skip(&path, SkipReason::DirectoryAgain);
                     continue;
                 }
                 if let Err(err) = self.drive.insert_dir(&dos_path) {
-                    self.skip(&path, reason_of(&err.to_string(), &dos_path));
+                    self.skip(&path, SkipReason::of(&err));
                     continue;
                 }
                 taken.push((key, path.clone()));
                 self.walk(&path, &dos_path, depth + 1)?;
-            } else if meta.is_file() {
-                self.add_total(&path, meta.len())?;
-                let bytes = fs::read(&path).map_err(io_err(&path))?;
-                // The file may have grown since its metadata was read.
-                let grown = (bytes.len() as u64).saturating_sub(meta.len());
-                self.add_total(&path, grown)?;
+            } else if !meta.is_file() {
+                self.skip(&path, SkipReason::SpecialFile);
+            } else if let Some(links) = extra_links(&meta) {
+                self.skip(&path, SkipReason::HardLink { links });
+            } else {
+                let bytes = match self.read_file(&path, &real)? {
+                    Ok(bytes) => bytes,
+                    Err(reason) => {
+                        self.skip(&path, reason);
+                        continue;
+                    }
+                };
                 if let Err(err) = self.drive.insert_file(&dos_path, bytes) {
-                    self.skip(&path, reason_of(&err.to_string(), &dos_path));
+                    self.skip(&path, SkipReason::of(&err));
                     continue;
                 }
                 taken.push((key, path.clone()));
-            } else {
-                self.skip(&path, "not a regular file or directory");
             }
         }
         Ok(())
+    }
+
+    /// Reads the regular file `real` (the entry `path`, or where its link leads) within what
+    /// is left of the size limit, or says why it is skipped.
+    fn read_file(
+        &mut self,
+        path: &Path,
+        real: &Path,
+    ) -> Result<Result<Vec<u8>, SkipReason>, DriveLoadError> {
+        let mut file = open_no_wait(real, false).map_err(io_err(path))?;
+        // Check the handle: the entry may have changed since it was listed.
+        let meta = file.metadata().map_err(io_err(path))?;
+        if !meta.is_file() {
+            return Ok(Err(SkipReason::SpecialFile));
+        }
+        if let Some(links) = extra_links(&meta) {
+            return Ok(Err(SkipReason::HardLink { links }));
+        }
+        let mut head = Vec::with_capacity(vexed_trace::MAGIC.len());
+        (&mut file)
+            .take(vexed_trace::MAGIC.len() as u64)
+            .read_to_end(&mut head)
+            .map_err(io_err(path))?;
+        if head == vexed_trace::MAGIC {
+            return Ok(Err(SkipReason::Trace));
+        }
+        let before = self.total;
+        self.add_total(path, meta.len())?;
+        // What is left of the limit; at least `meta.len()`, so the allocation is bounded.
+        let left = self.limits.max_bytes - before;
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        bytes.extend_from_slice(&head);
+        // One byte more than is left shows that the file grew past the limit.
+        let rest = left.saturating_add(1).saturating_sub(head.len() as u64);
+        file.take(rest)
+            .read_to_end(&mut bytes)
+            .map_err(io_err(path))?;
+        // The file may have grown (or shrunk) since its metadata was read.
+        self.total = before;
+        self.add_total(path, bytes.len() as u64)?;
+        Ok(Ok(bytes))
     }
 
     fn add_total(&mut self, path: &Path, bytes: u64) -> Result<(), DriveLoadError> {
@@ -263,14 +405,39 @@ impl Loader {
     }
 }
 
-/// A `DriveError` message without its leading "`path`: " (the skip list names the host
-/// path already).
-fn reason_of(message: &str, dos_path: &str) -> String {
-    let prefix = format!("`{dos_path}`: ");
-    message
-        .strip_prefix(prefix.as_str())
-        .unwrap_or(message)
-        .to_string()
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DriveLoadError + use<> {
+    let path = path.to_path_buf();
+    move |source| DriveLoadError::Io { path, source }
+}
+
+/// The number of hard links of a regular file that has more than one.
+#[cfg(unix)]
+fn extra_links(meta: &fs::Metadata) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    (meta.nlink() > 1).then_some(meta.nlink())
+}
+
+#[cfg(not(unix))]
+fn extra_links(_: &fs::Metadata) -> Option<u64> {
+    None
+}
+
+/// Opens `path` for reading without waiting for a writer if it is (or became) a FIFO, and
+/// unless `follow_links`, without following a final symbolic link (Unix `O_NONBLOCK`,
+/// `O_NOFOLLOW`). Check what was opened on the handle before reading.
+#[cfg(unix)]
+pub(crate) fn open_no_wait(path: &Path, follow_links: bool) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let nofollow = if follow_links { 0 } else { libc::O_NOFOLLOW };
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nofollow | libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn open_no_wait(path: &Path, _follow_links: bool) -> io::Result<File> {
+    File::open(path)
 }
 
 /// Drive C: of a scenario: its directory, or only the files it lists (`files = [...]`),
@@ -393,7 +560,13 @@ mod tests {
             ]
         );
         let con = &l.skipped[1];
-        assert!(con.reason.contains("device"), "{con}");
+        assert_eq!(
+            con.reason,
+            SkipReason::DeviceName {
+                component: "CON.TXT".into()
+            }
+        );
+        assert!(con.to_string().contains("device"), "{con}");
         assert!(con.to_string().contains("CON.TXT"), "{con}");
         let read_only = load_drive(&t.0, false).unwrap();
         assert!(!read_only.drive.is_writable());
@@ -412,7 +585,11 @@ mod tests {
         }
         assert_eq!(l.drive.file("A.TXT"), Some(&b"upper"[..]));
         assert_eq!(skipped_names(&l, &t.0), ["a.txt"]);
-        assert!(l.skipped[0].reason.contains("A.TXT"), "{}", l.skipped[0]);
+        assert!(
+            matches!(&l.skipped[0].reason, SkipReason::SameDosName { dos, .. } if dos == "A.TXT"),
+            "{}",
+            l.skipped[0]
+        );
     }
 
     #[test]
@@ -478,5 +655,126 @@ mod tests {
         fs::remove_file(t.0.join("LEAK.TXT")).unwrap();
         let err = load_drive(&t.0, false).unwrap_err();
         assert!(err.to_string().contains("ETC"), "{err}");
+    }
+
+    #[test]
+    fn traces_are_never_put_on_the_drive() {
+        let t = TempDir::new("traces");
+        t.file("PROG.COM", &[0xC3]);
+        let mut trace = vexed_trace::MAGIC.to_vec();
+        trace.extend_from_slice(&[0; 100]);
+        t.file("T1.VXT", &trace);
+        // Larger than the whole limit: skipped, not an error.
+        trace.resize(3000, 0);
+        t.file("SUB/BIG.VXT", &trace);
+        // Shorter than the magic, or only almost the magic: an ordinary file.
+        t.file("SHORT.TXT", b"VEXED");
+        t.file("NEAR.BIN", b"VEXEDTRX");
+        let limits = Limits {
+            max_bytes: 1000,
+            max_depth: 4,
+        };
+        let l = load_drive_with(&t.0, false, limits).unwrap();
+        let files: Vec<&str> = l.drive.files().map(|(n, _)| n).collect();
+        assert_eq!(files, ["NEAR.BIN", "PROG.COM", "SHORT.TXT"]);
+        assert_eq!(skipped_names(&l, &t.0), ["SUB/BIG.VXT", "T1.VXT"]);
+        assert!(l.skipped.iter().all(|s| s.reason == SkipReason::Trace));
+        assert!(l.skipped[1].to_string().ends_with("T1.VXT: a vexed trace"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn hard_linked_files_are_skipped() {
+        let outside = TempDir::new("hl-outside");
+        let secret = outside.file("SECRET.TXT", b"secret");
+        let t = TempDir::new("hardlinks");
+        t.file("ONE.TXT", b"one");
+        let twice = t.file("TWICE.TXT", b"twice");
+        fs::hard_link(&twice, t.0.join("AGAIN.TXT")).unwrap();
+        fs::hard_link(&secret, t.0.join("LEAK.TXT")).unwrap();
+        let l = load_drive(&t.0, false).unwrap();
+        let files: Vec<&str> = l.drive.files().map(|(n, _)| n).collect();
+        assert_eq!(files, ["ONE.TXT"]);
+        assert_eq!(
+            skipped_names(&l, &t.0),
+            ["AGAIN.TXT", "LEAK.TXT", "TWICE.TXT"]
+        );
+        for s in &l.skipped {
+            assert_eq!(s.reason, SkipReason::HardLink { links: 2 }, "{s}");
+        }
+        // A symbolic link inside the directory to a multiply-linked file is skipped too.
+        fs::remove_file(t.0.join("AGAIN.TXT")).unwrap();
+        fs::remove_file(t.0.join("LEAK.TXT")).unwrap();
+        fs::hard_link(&secret, t.0.join("SUB.TXT")).unwrap();
+        std::os::unix::fs::symlink(t.0.join("SUB.TXT"), t.0.join("ALIAS.TXT")).unwrap();
+        let l = load_drive(&t.0, false).unwrap();
+        let files: Vec<&str> = l.drive.files().map(|(n, _)| n).collect();
+        assert_eq!(files, ["ONE.TXT", "TWICE.TXT"]);
+        assert_eq!(skipped_names(&l, &t.0), ["ALIAS.TXT", "SUB.TXT"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_skipped_without_waiting() {
+        let t = TempDir::new("special");
+        t.file("OK.TXT", b"ok");
+        let fifo = t.0.join("PIPE");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+        let _socket = std::os::unix::net::UnixListener::bind(t.0.join("SOCK")).unwrap();
+        let root = t.0.clone();
+        // A FIFO nobody writes to: a blocking open or read would never return.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let loaded = load_drive(&root, false).map(|l| l.skipped);
+            // A FIFO that replaced a regular file after the listing is read through the
+            // same open-and-check path.
+            let mut loader = Loader {
+                root: root.clone(),
+                limits: Limits::default(),
+                total: 0,
+                drive: DriveC::new(false),
+                skipped: Vec::new(),
+                visited: BTreeSet::new(),
+            };
+            let swapped = loader
+                .read_file(&root.join("PIPE"), &root.join("PIPE"))
+                .map_err(|e| e.to_string());
+            let _ = tx.send((loaded.map_err(|e| e.to_string()), swapped));
+        });
+        let (loaded, swapped) = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("loading a directory with a FIFO hung");
+        let skipped = loaded.unwrap();
+        let names: Vec<_> = skipped.iter().map(|s| s.path.clone()).collect();
+        assert_eq!(names, [t.0.join("PIPE"), t.0.join("SOCK")]);
+        assert!(skipped.iter().all(|s| s.reason == SkipReason::SpecialFile));
+        assert_eq!(swapped.unwrap(), Err(SkipReason::SpecialFile));
+    }
+
+    #[test]
+    fn files_are_read_within_the_limit() {
+        let t = TempDir::new("bound");
+        let a = t.file("A.BIN", &[1; 400]);
+        let mut loader = Loader {
+            root: t.0.clone(),
+            limits: Limits {
+                max_bytes: 1000,
+                max_depth: 4,
+            },
+            total: 700,
+            drive: DriveC::new(false),
+            skipped: Vec::new(),
+            visited: BTreeSet::new(),
+        };
+        // 700 + 400 > 1000: refused before the file is read.
+        let err = loader.read_file(&a, &a).unwrap_err();
+        assert!(
+            matches!(err, DriveLoadError::TooLarge { total: 1100, .. }),
+            "{err}"
+        );
+        loader.total = 600;
+        assert_eq!(loader.read_file(&a, &a).unwrap(), Ok(vec![1; 400]));
+        assert_eq!(loader.total, 1000);
     }
 }

@@ -26,6 +26,7 @@ pub mod drive;
 pub mod engine;
 pub mod fuzz;
 pub mod localize;
+pub mod outfile;
 pub mod recording;
 pub mod run;
 pub mod scenario;

@@ -2,7 +2,18 @@
 //! first), timed inputs, a tick limit and expectations. The schema is documented in
 //! `corpora/README.md`; this module parses and checks it and turns it into what
 //! `vexed-emu` needs (a machine and firmware configuration, drive C:, programs, inputs).
+//!
+//! A manifest is input from anyone (a scenario found on the net), so what it may ask for
+//! is bounded before anything is allocated for it (issue 14, item 4; the limits are listed
+//! in corpora/README.md): the file is at most [`MAX_MANIFEST_BYTES`] and a regular file
+//! (checked on the open handle before reading, which also bounds what the TOML parser
+//! allocates), at most [`MAX_PROGRAMS`] programs, [`MAX_VMS`] VMs, [`MAX_INPUTS`] inputs
+//! expanding to at most [`MAX_MACHINE_INPUTS`] machine inputs, program names and command
+//! tails no longer than DOS keeps, and tick counts up to [`MAX_TICKS_LIMIT`].
+//! [`Scenario::load_with`] also keeps drive C: inside the manifest's directory unless the
+//! user names another directory (issue 14, item 6).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -21,6 +32,33 @@ use vexed_emu::machine::{ClockMode, Input, MachineConfig};
 pub const DEFAULT_MAX_TICKS: u64 = 1_500_000_000;
 /// Milliseconds between two typed characters of a `keys` input.
 const KEY_INTERVAL_MS: u64 = 20;
+
+/// Largest manifest file, in bytes (checked before it is read).
+pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+/// Most `[[program]]` entries (each is a resident program or one run after another).
+pub const MAX_PROGRAMS: usize = 64;
+/// Most `[[vm]]` entries. The VMM has no fixed limit, but every DOS VM gets its own copy
+/// of instanced conventional memory (up to 640 KiB, `emu/src/firmware/vmm/mod.rs`), so
+/// the count bounds the memory a manifest can make the machine allocate: 64 VMs are at
+/// most 40 MiB.
+pub const MAX_VMS: usize = 64;
+/// Most `[[input]]` entries.
+pub const MAX_INPUTS: usize = 10_000;
+/// Most machine inputs the `[[input]]` entries expand to (a `keys` character is two to
+/// four scancodes, a `serial` string one input per byte).
+pub const MAX_MACHINE_INPUTS: usize = 1_000_000;
+/// Most `files` and `console_contains` entries.
+pub const MAX_LIST: usize = 10_000;
+/// Largest `max_ticks`, `checkpoint_interval` and `at_tick` (about 463 days of guest time
+/// at the default rate; keeps tick arithmetic far from overflow).
+pub const MAX_TICKS_LIMIT: u64 = 1_000_000_000_000_000;
+/// Longest program name: the shell keeps 127 bytes of it (`emu/src/firmware/dos/process.rs`).
+const MAX_PROGRAM_NAME: usize = 127;
+/// Longest command tail: 125 bytes after the separating space fill the PSP's 126-byte tail
+/// (`emu/src/firmware/dos/process.rs`).
+const MAX_ARGS: usize = 125;
+/// Longest `drive` path, in bytes.
+const MAX_DRIVE_PATH: usize = 4096;
 
 /// A scenario file that cannot be used.
 #[derive(Debug, Error)]
@@ -196,12 +234,11 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Reads and checks a manifest.
+    /// Reads and checks a manifest of the repository's own corpus (tests, golden traces,
+    /// benchmarks): its drive may be anywhere. Manifests the user names go through
+    /// [`Scenario::load_with`], which keeps the drive inside the manifest's directory.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_manifest(path)?;
         let manifest: Manifest = toml::from_str(&text).map_err(|e| ScenarioError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -216,6 +253,65 @@ impl Scenario {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         Scenario::from_manifest(manifest, base, name).map_err(invalid)
+    }
+
+    /// Reads and checks a manifest, and checks that its drive C: lies inside the manifest's
+    /// directory or inside `allow_drive` (the directory the user named with `--drive`),
+    /// after resolving `..` and symbolic links. `drive_dir` is then the resolved directory.
+    pub fn load_with(path: &Path, allow_drive: Option<&Path>) -> Result<Scenario, ScenarioError> {
+        let mut s = Scenario::load(path)?;
+        let invalid = |message: String| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let base = std::fs::canonicalize(base).map_err(|source| ScenarioError::Read {
+            path: base.to_path_buf(),
+            source,
+        })?;
+        // The drive as the manifest writes it (`load` joined it to the manifest's directory).
+        let written = path.parent().unwrap_or(Path::new("."));
+        let named = s.drive_dir.strip_prefix(written).unwrap_or(&s.drive_dir);
+        let named = named.display().to_string();
+        let drive = std::fs::canonicalize(&s.drive_dir)
+            .map_err(|e| invalid(format!("drive {named} cannot be used: {e}")))?;
+        if !drive.starts_with(&base) {
+            let allowed = match allow_drive {
+                Some(dir) => Some((
+                    dir,
+                    std::fs::canonicalize(dir).map_err(|source| ScenarioError::Read {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?,
+                )),
+                None => None,
+            };
+            match allowed {
+                Some((_, a)) if drive.starts_with(&a) => {}
+                Some((dir, _)) => {
+                    return Err(invalid(format!(
+                        "drive {named} ({}) lies outside the manifest's directory {} and \
+                         outside --drive {}",
+                        drive.display(),
+                        base.display(),
+                        dir.display()
+                    )));
+                }
+                None => {
+                    return Err(invalid(format!(
+                        "drive {named} lies outside the manifest's directory {}; name it with \
+                         --drive {} to use it",
+                        base.display(),
+                        drive.display()
+                    )));
+                }
+            }
+        }
+        s.drive_dir = drive;
+        Ok(s)
     }
 
     /// A scenario for `vexed run PROGRAM [ARGS]`: the default machine, the program's
@@ -254,6 +350,7 @@ impl Scenario {
     }
 
     fn from_manifest(m: Manifest, base: &Path, name: String) -> Result<Scenario, String> {
+        check_bounds(&m)?;
         let mut machine = MachineConfig::default();
         if let Some(cpu) = &m.machine.cpu {
             machine.model = Model::from_name(cpu)
@@ -360,7 +457,7 @@ impl Scenario {
             drive_dir: base.join(&m.drive),
             writable: m.writable,
             drive_files: m.files,
-            checkpoint_interval: m.checkpoint_interval.filter(|&n| n > 0),
+            checkpoint_interval: m.checkpoint_interval,
             max_ticks: m.max_ticks.unwrap_or(DEFAULT_MAX_TICKS),
             machine,
             firmware: FirmwareConfig { xms, ems, dos, vmm },
@@ -373,6 +470,126 @@ impl Scenario {
             expect_stop,
         })
     }
+}
+
+/// Reads a manifest file: a regular file (checked on the open handle, opened without
+/// waiting so a FIFO cannot hang the read) of at most [`MAX_MANIFEST_BYTES`].
+fn read_manifest(path: &Path) -> Result<String, ScenarioError> {
+    let read_err = |source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let invalid = |message: String| ScenarioError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = crate::drive::open_no_wait(path, true).map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(invalid("not a regular file, so not a manifest".into()));
+    }
+    let too_large = |len: u64| {
+        invalid(format!(
+            "the file has {len} bytes; a manifest may have at most {MAX_MANIFEST_BYTES}"
+        ))
+    };
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut text = String::new();
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read_err)?;
+    if text.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(too_large(text.len() as u64));
+    }
+    Ok(text)
+}
+
+/// The limits on what a manifest may ask for (see the module documentation).
+fn check_bounds(m: &Manifest) -> Result<(), String> {
+    let count = |what: &str, n: usize, max: usize| {
+        if n > max {
+            Err(format!("{n} {what} entries: at most {max} are allowed"))
+        } else {
+            Ok(())
+        }
+    };
+    count("[[program]]", m.programs.len(), MAX_PROGRAMS)?;
+    count("[[vm]]", m.vms.len(), MAX_VMS)?;
+    count("[[input]]", m.inputs.len(), MAX_INPUTS)?;
+    count("files", m.files.as_ref().map_or(0, Vec::len), MAX_LIST)?;
+    count(
+        "expect.console_contains",
+        m.expect.console_contains.len(),
+        MAX_LIST,
+    )?;
+    let ticks = |key: &str, value: Option<u64>| match value {
+        Some(0) if key == "checkpoint_interval" => Err(
+            "checkpoint_interval = 0: give the ticks between checkpoints (1 or more), or leave \
+             the key out for the default"
+                .to_string(),
+        ),
+        Some(0) => Err(format!("{key} = 0: use 1 to {MAX_TICKS_LIMIT}")),
+        Some(n) if n > MAX_TICKS_LIMIT => Err(format!("{key} = {n}: use 1 to {MAX_TICKS_LIMIT}")),
+        _ => Ok(()),
+    };
+    ticks("max_ticks", m.max_ticks)?;
+    ticks("checkpoint_interval", m.checkpoint_interval)?;
+    if m.drive.as_os_str().len() > MAX_DRIVE_PATH {
+        return Err(format!(
+            "drive: the path is longer than {MAX_DRIVE_PATH} bytes"
+        ));
+    }
+    let entries = m
+        .programs
+        .iter()
+        .map(|p| ("program", &p.name, &p.args))
+        .chain(m.vms.iter().map(|v| ("vm", &v.name, &v.args)));
+    for (i, (what, name, args)) in entries.enumerate() {
+        let n = if what == "vm" {
+            i - m.programs.len()
+        } else {
+            i
+        } + 1;
+        if name.len() > MAX_PROGRAM_NAME {
+            return Err(format!(
+                "{what} {n}: the name has {} bytes; DOS keeps at most {MAX_PROGRAM_NAME}",
+                name.len()
+            ));
+        }
+        if args.len() > MAX_ARGS {
+            return Err(format!(
+                "{what} {n}: args has {} bytes; a DOS command tail holds at most {MAX_ARGS}",
+                args.len()
+            ));
+        }
+    }
+    let mut expanded = 0usize;
+    for (i, inp) in m.inputs.iter().enumerate() {
+        if let Some(t) = inp.at_tick
+            && t > MAX_TICKS_LIMIT
+        {
+            return Err(format!(
+                "input {}: at_tick = {t}: use 0 to {MAX_TICKS_LIMIT}",
+                i + 1
+            ));
+        }
+        // Four machine inputs per typed character at most (Shift, make, break, Shift).
+        expanded = expanded
+            .saturating_add(inp.keys.as_ref().map_or(0, |k| k.len().saturating_mul(4)))
+            .saturating_add(inp.scancodes.as_ref().map_or(0, Vec::len))
+            .saturating_add(inp.serial.as_ref().map_or(0, String::len))
+            .saturating_add(usize::from(inp.irq.is_some()));
+        if expanded > MAX_MACHINE_INPUTS {
+            return Err(format!(
+                "input {}: the inputs up to here expand to more than {MAX_MACHINE_INPUTS} \
+                 machine inputs",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The VMM configuration of `[vmm]` and the `[[vm]]`s (both or neither).
@@ -464,7 +681,7 @@ fn expand_input(
         for (i, c) in keys.bytes().enumerate() {
             let (code, shift) = scancode_for(c)
                 .ok_or_else(|| format!("no key types {:?} on the US layout", c as char))?;
-            let t = at + step * i as u64;
+            let t = at.saturating_add(step.saturating_mul(i as u64));
             let mut push = |scancode| out.push((t, Input::Key { scancode }));
             if shift {
                 push(0x2A);
@@ -592,5 +809,77 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("input 1"), "{e}");
         assert_eq!(parse_time("1994-02-30 00:00:00"), None);
+    }
+
+    #[test]
+    fn checkpoint_interval_zero_is_an_error() {
+        let base = "drive = \".\"\n[[program]]\nname = \"A.COM\"\n";
+        let e = parse(&format!("checkpoint_interval = 0\n{base}")).unwrap_err();
+        assert!(e.contains("checkpoint_interval = 0"), "{e}");
+        assert!(e.contains("leave the key out"), "{e}");
+        let s = parse(&format!("checkpoint_interval = 1\n{base}")).unwrap();
+        assert_eq!(s.checkpoint_interval, Some(1));
+        assert_eq!(parse(base).unwrap().checkpoint_interval, None);
+    }
+
+    #[test]
+    fn tick_counts_are_bounded() {
+        let base = "drive = \".\"\n[[program]]\nname = \"A.COM\"\n";
+        let e = parse(&format!("max_ticks = 0\n{base}")).unwrap_err();
+        assert!(e.contains("max_ticks = 0"), "{e}");
+        // TOML integers are 64-bit signed.
+        let e = parse(&format!("max_ticks = {}\n{base}", i64::MAX)).unwrap_err();
+        assert!(
+            e.contains("max_ticks = 9223372036854775807: use 1 to"),
+            "{e}"
+        );
+        let s = parse(&format!("max_ticks = {MAX_TICKS_LIMIT}\n{base}")).unwrap();
+        assert_eq!(s.max_ticks, MAX_TICKS_LIMIT);
+        let e = parse(&format!("{base}[[input]]\nat_tick = {}\nirq = 1", i64::MAX)).unwrap_err();
+        assert!(e.contains("input 1: at_tick"), "{e}");
+        // Typing at the last allowed tick at the fastest rate does not overflow.
+        let s = parse(&format!(
+            "{base}[machine]\nticks_per_second = {}\n[[input]]\nat_ms = {}\nkeys = \"ab\"",
+            i64::MAX,
+            i64::MAX
+        ))
+        .unwrap();
+        assert_eq!(s.inputs.len(), 4);
+        assert!(s.inputs.iter().all(|&(t, _)| t == u64::MAX));
+    }
+
+    #[test]
+    fn counts_and_strings_are_bounded() {
+        let program = "[[program]]\nname = \"A.COM\"\n";
+        let vm = "[[vm]]\nname = \"A.COM\"\n";
+        let many = |entry: &str, n: usize| format!("drive = \".\"\n[vmm]\n{}", entry.repeat(n));
+        assert!(parse(&many(program, MAX_PROGRAMS)).is_err_and(|e| e.contains("[vmm] needs")));
+        let e = parse(&many(program, MAX_PROGRAMS + 1)).unwrap_err();
+        assert!(e.contains("65 [[program]] entries: at most 64"), "{e}");
+        let s = parse(&many(vm, MAX_VMS)).unwrap();
+        assert_eq!(s.firmware.vmm.map(|v| v.vms.len()), Some(64));
+        let e = parse(&many(vm, MAX_VMS + 1)).unwrap_err();
+        assert!(e.contains("65 [[vm]] entries: at most 64"), "{e}");
+        let name = "A".repeat(128);
+        let e = parse(&format!("drive = \".\"\n[[program]]\nname = \"{name}\"")).unwrap_err();
+        assert!(e.contains("program 1: the name has 128 bytes"), "{e}");
+        let args = "x".repeat(126);
+        let e = parse(&format!(
+            "drive = \".\"\n[vmm]\n{vm}[[vm]]\nname = \"B.COM\"\nargs = \"{args}\""
+        ))
+        .unwrap_err();
+        assert!(e.contains("vm 2: args has 126 bytes"), "{e}");
+        let ok = format!(
+            "drive = \".\"\n[[program]]\nname = \"A.COM\"\nargs = \"{}\"",
+            "x".repeat(125)
+        );
+        assert!(parse(&ok).is_ok());
+        // 250,001 typed characters are up to 1,000,004 scancodes.
+        let keys = "a".repeat(MAX_MACHINE_INPUTS / 4 + 1);
+        let e = parse(&format!(
+            "drive = \".\"\n{program}[[input]]\nat_tick = 0\nkeys = \"{keys}\""
+        ))
+        .unwrap_err();
+        assert!(e.contains("input 1: the inputs up to here expand"), "{e}");
     }
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use vexed_emu::clock::TickRate;
 use vexed_emu::machine::Input;
 
-use crate::{Counts, Header, Record, TraceError, TraceReader};
+use crate::{Counts, Footer, Header, Record, TraceError, TraceReader};
 
 /// Guest time at `tick` as seconds with 6 decimals, e.g. `12.345678s` (rounded down).
 pub fn guest_time_text(rate: TickRate, tick: u64) -> String {
@@ -132,15 +132,7 @@ pub fn dump(reader: &mut TraceReader<impl Read>, out: &mut impl Write) -> Result
         writeln!(out, "{}", record_line(rate, &r)).map_err(TraceError::Output)?;
     }
     let text = match (reader.footer(), reader.truncated_after()) {
-        (Some(f), _) => format!(
-            "footer.final_tick: {} ({})\nfooter.final_hash: {:016x}\nfooter.end: {}\nfooter.end_kind: {}\nfooter.counts: {}\n",
-            f.final_tick,
-            guest_time_text(rate, f.final_tick),
-            f.final_hash,
-            f.end,
-            f.end.kind(),
-            f.counts
-        ),
+        (Some(f), _) => footer_text(rate, f),
         (None, after) => format!(
             "truncated after tick {} ({}): the file has no footer\nread: {}\n",
             after.unwrap_or(0),
@@ -149,6 +141,18 @@ pub fn dump(reader: &mut TraceReader<impl Read>, out: &mut impl Write) -> Result
         ),
     };
     out.write_all(text.as_bytes()).map_err(TraceError::Output)
+}
+
+fn footer_text(rate: TickRate, f: &Footer) -> String {
+    format!(
+        "footer.final_tick: {} ({})\nfooter.final_hash: {:016x}\nfooter.end: {}\nfooter.end_kind: {}\nfooter.counts: {}\n",
+        f.final_tick,
+        guest_time_text(rate, f.final_tick),
+        f.final_hash,
+        f.end,
+        f.end.kind(),
+        f.counts
+    )
 }
 
 /// Size, ticks, counts and compression of a trace ([`info`]). Serializes to JSON for

@@ -146,6 +146,15 @@ pub enum TraceError {
     #[error("the trace reader already failed at byte offset {offset} and cannot go on")]
     ReaderFailed { offset: u64 },
 
+    /// A value in a part passed its CRC and decoded but is beyond one of the format's
+    /// limits ([`crate::limits`]); `offset` is where the part starts.
+    #[error("{part} at byte offset {offset} is beyond the format's limits: {message}")]
+    Limit {
+        part: Part,
+        offset: u64,
+        message: String,
+    },
+
     /// Writing text (a dump or info) to the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
@@ -164,6 +173,7 @@ impl TraceError {
             | TraceError::FooterMismatch { offset, .. }
             | TraceError::TrailingData { offset }
             | TraceError::TooLarge { offset, .. }
+            | TraceError::Limit { offset, .. }
             | TraceError::Encode { offset, .. }
             | TraceError::WriterFailed { offset }
             | TraceError::ReaderFailed { offset } => Some(*offset),
@@ -182,6 +192,7 @@ impl TraceError {
             | TraceError::Truncated { part, .. }
             | TraceError::TicksBackwards { part, .. }
             | TraceError::TooLarge { part, .. }
+            | TraceError::Limit { part, .. }
             | TraceError::Encode { part, .. } => Some(*part),
             TraceError::BadMagic { .. } | TraceError::UnsupportedVersion { .. } => {
                 Some(Part::Header)
@@ -192,6 +203,34 @@ impl TraceError {
             _ => None,
         }
     }
+}
+
+/// An observation as its `Display` text, shortened for error messages: at most about
+/// [`crate::limits::EXCERPT_BYTES`] bytes of guest data (a console text of a megabyte is
+/// quoted by its first bytes and its length, never in full).
+pub fn excerpt(o: &vexed_emu::observe::Observation) -> String {
+    use vexed_emu::observe::Observation;
+    let limit = crate::limits::EXCERPT_BYTES;
+    if let Observation::Console { bytes } = o
+        && bytes.len() > limit
+    {
+        let head = Observation::Console {
+            bytes: bytes[..limit].to_vec(),
+        }
+        .to_string();
+        // Drop the closing quote: the text goes on.
+        let head = head.strip_suffix('"').unwrap_or(&head);
+        return format!("{head}...\" ({} bytes)", bytes.len());
+    }
+    let text = o.to_string();
+    if text.len() <= 2 * limit {
+        return text;
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}... ({} characters)", &text[..cut], text.len())
 }
 
 fn show_bytes(bytes: &[u8]) -> String {

@@ -146,6 +146,15 @@ pub enum TraceError {
     #[error("the trace reader already failed at byte offset {offset} and cannot go on")]
     ReaderFailed { offset: u64 },
 
+    /// [`crate::Trace::open`] was given something that is not a regular file (`what`
+    /// names it: a directory, a FIFO, a device such as `/dev/zero`).
+    #[error("the trace is {what}, not a regular file: a trace is read from a file")]
+    NotAFile { what: &'static str },
+
+    /// The file is larger than [`crate::limits::MAX_TRACE_SIZE`] (refused before reading).
+    #[error("the trace file has {len} bytes, more than the limit of {limit}")]
+    FileTooLarge { len: u64, limit: u64 },
+
     /// A value in a part passed its CRC and decoded but is beyond one of the format's
     /// limits ([`crate::limits`]); `offset` is where the part starts.
     #[error("{part} at byte offset {offset} is beyond the format's limits: {message}")]
@@ -154,6 +163,20 @@ pub enum TraceError {
         offset: u64,
         message: String,
     },
+
+    /// Records that decode on their own break a rule between records (a snapshot followed
+    /// by its checkpoint, ticks within the header's `max_ticks`, ...). `offset` is where
+    /// the part starts.
+    #[error("{part} at byte offset {offset} breaks the structure of a trace: {message}")]
+    Structure {
+        part: Part,
+        offset: u64,
+        message: String,
+    },
+
+    /// [`crate::Trace::snapshot`] was asked for a snapshot the trace does not have.
+    #[error("the trace has {count} snapshots: there is no snapshot {index}")]
+    NoSuchSnapshot { index: u64, count: u64 },
 
     /// Writing text (a dump or info) to the output failed.
     #[error("cannot write the output: {0}")]
@@ -174,12 +197,15 @@ impl TraceError {
             | TraceError::TrailingData { offset }
             | TraceError::TooLarge { offset, .. }
             | TraceError::Limit { offset, .. }
+            | TraceError::Structure { offset, .. }
             | TraceError::Encode { offset, .. }
             | TraceError::WriterFailed { offset }
             | TraceError::ReaderFailed { offset } => Some(*offset),
-            TraceError::BadMagic { .. } => Some(0),
+            TraceError::BadMagic { .. } | TraceError::FileTooLarge { .. } => Some(0),
             TraceError::UnsupportedVersion { .. } => Some(8),
-            TraceError::Output(_) => None,
+            TraceError::Output(_)
+            | TraceError::NotAFile { .. }
+            | TraceError::NoSuchSnapshot { .. } => None,
         }
     }
 
@@ -193,6 +219,7 @@ impl TraceError {
             | TraceError::TicksBackwards { part, .. }
             | TraceError::TooLarge { part, .. }
             | TraceError::Limit { part, .. }
+            | TraceError::Structure { part, .. }
             | TraceError::Encode { part, .. } => Some(*part),
             TraceError::BadMagic { .. } | TraceError::UnsupportedVersion { .. } => {
                 Some(Part::Header)

@@ -29,6 +29,14 @@
 //! the header or footer) gives [`TraceError::Truncated`] naming the byte offset, after the
 //! records of the complete frames before it.
 //!
+//! [`Trace`] is the one validating reader every verb uses: [`Trace::open`] refuses what is
+//! not a regular file or is larger than [`limits::MAX_TRACE_SIZE`], and
+//! [`Trace::from_bytes`] checks the whole file once (every frame, ticks within the
+//! header's `max_ticks`, each snapshot followed by its checkpoint, the limits), keeps the
+//! records other than snapshots, indexes frames and snapshots (decoded on demand), and
+//! says whether the trace is [`Completeness::Complete`] or
+//! [`Completeness::Unfinished`].
+//!
 //! [`TraceReader`] streams: it holds one decoded frame at a time. Records of a frame are
 //! only delivered after the whole frame has passed its CRC and decoded, so a damaged frame
 //! never yields partial or altered data.
@@ -60,14 +68,18 @@ mod frame;
 mod reader;
 mod record;
 mod upgrade;
+mod validated;
 mod writer;
 
-pub use dump::{Info, dump, guest_time_text, info, info_from_reader, input_text};
+pub use dump::{
+    Info, dump, dump_trace, guest_time_text, info, info_from_reader, info_of, input_text,
+};
 pub use end::RunEnd;
 pub use error::{Part, TraceError, excerpt};
 pub use reader::{ReadStats, Records, TraceReader, ends_with_footer};
 pub use record::{Record, SNAPSHOT_PAGE_SIZE, SnapshotPage};
 pub use upgrade::{OLDEST_READABLE_VERSION, supported_versions};
+pub use validated::{Completeness, FrameEntry, SnapshotEntry, Trace};
 pub use writer::{TraceWriter, WriterOptions};
 
 use serde::{Deserialize, Serialize};
@@ -118,7 +130,7 @@ pub mod limits {
     /// AH=40h writes at most 65,535 bytes, each of which (a tab) becomes at most 8
     /// spaces, 524,280 bytes (Int 10h AH=13h and AH=09h write at most 65,535).
     pub const MAX_OBSERVATION: u64 = 1 << 20;
-    /// A trace file (the validating reader refuses a larger one before reading it).
+    /// A trace file ([`crate::Trace::open`] refuses a larger one before reading it).
     pub const MAX_TRACE_SIZE: u64 = 4 << 30;
     /// The machine's RAM (`MachineConfig::ram` in the header). emu allows up to 3 GiB, but
     /// the product's machines are DOS PCs: scenarios give at most 65,536 KB

@@ -56,6 +56,8 @@ pub struct TraceReader<R: Read> {
     done: bool,
     /// An error happened at this offset: nothing more is read.
     failed: Option<u64>,
+    /// Offset and length of the frame read last (for [`TraceReader::next_frame`]).
+    frame_at: Option<(u64, u64)>,
 }
 
 impl TraceReader<BufReader<File>> {
@@ -93,6 +95,7 @@ impl<R: Read> TraceReader<R> {
             truncated_after: None,
             done: false,
             failed: None,
+            frame_at: None,
         };
         r.read_header()?;
         Ok(r)
@@ -162,6 +165,32 @@ impl<R: Read> TraceReader<R> {
     /// Sizes read so far.
     pub fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    /// The next whole frame (its records not delivered by [`TraceReader::next_record`]),
+    /// or `Ok(None)` at the footer or a clean end. Records of a frame already partly
+    /// delivered are dropped.
+    pub(crate) fn next_frame(&mut self) -> Result<Option<FrameRead>, TraceError> {
+        self.queue.clear();
+        if let Some(offset) = self.failed {
+            return Err(TraceError::ReaderFailed { offset });
+        }
+        if self.done {
+            return Ok(None);
+        }
+        self.frame_at = None;
+        if let Err(e) = self.read_part() {
+            self.failed = Some(e.offset().unwrap_or(self.stats.bytes));
+            return Err(e);
+        }
+        match self.frame_at.take() {
+            Some((offset, len)) => Ok(Some(FrameRead {
+                offset,
+                len,
+                records: std::mem::take(&mut self.queue).into(),
+            })),
+            None => Ok(None),
+        }
     }
 
     /// Whether the end (footer or truncation) has been reached and every record delivered.
@@ -420,6 +449,7 @@ impl<R: Read> TraceReader<R> {
         self.last_tick = tick;
         self.stats.frame_bytes += needed;
         self.stats.frame_raw_bytes += raw_len;
+        self.frame_at = Some((start, needed));
         self.queue = records.into();
         Ok(())
     }
@@ -483,6 +513,15 @@ impl<R: Read> TraceReader<R> {
         self.done = true;
         Ok(())
     }
+}
+
+/// A record frame as [`TraceReader::next_frame`] delivers it.
+pub(crate) struct FrameRead {
+    /// Byte offset of the frame's length field.
+    pub(crate) offset: u64,
+    /// Bytes of the frame with its prefix.
+    pub(crate) len: u64,
+    pub(crate) records: Vec<Record>,
 }
 
 /// The records of a frame's payload (after its CRC was checked), with absolute ticks, and

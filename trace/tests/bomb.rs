@@ -11,7 +11,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use vexed_trace::{TraceError, TraceReader, TraceWriter, limits};
+use vexed_trace::{Trace, TraceError, TraceReader, TraceWriter, limits};
 
 struct Counting;
 
@@ -109,12 +109,11 @@ fn a_200_mib_console_observation_in_a_7_kb_trace_is_refused_with_bounded_memory(
     assert!(bytes.len() < 16 << 10, "{} bytes", bytes.len());
     eprintln!("the bomb trace takes {} bytes", bytes.len());
 
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
-    let start = LIVE.load(Ordering::Relaxed);
-    let mut r = TraceReader::new(&bytes[..]).unwrap();
-    let e = r.next_record().unwrap_err();
-    let peak = PEAK.load(Ordering::Relaxed) - start;
-    eprintln!("TraceReader: peak {peak} bytes above the start: {e}");
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let e = Trace::from_bytes(bytes.clone()).unwrap_err();
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    eprintln!("Trace::from_bytes: peak {peak} bytes above the start: {e}");
     assert!(matches!(e, TraceError::Limit { .. }), "{e}");
     let text = e.to_string();
     assert!(
@@ -122,5 +121,14 @@ fn a_200_mib_console_observation_in_a_7_kb_trace_is_refused_with_bounded_memory(
         "{text}"
     );
     assert!(text.len() < 1000, "{text}");
+    assert!(peak < 4 << 20, "peak {peak} bytes");
+
+    // The streaming reader (what dump uses) applies the same limit.
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    let start = LIVE.load(Ordering::Relaxed);
+    let mut r = TraceReader::new(&bytes[..]).unwrap();
+    let e = r.next_record().unwrap_err();
+    let peak = PEAK.load(Ordering::Relaxed) - start;
+    assert!(matches!(e, TraceError::Limit { .. }), "{e}");
     assert!(peak < 4 << 20, "peak {peak} bytes");
 }

@@ -691,3 +691,23 @@ fn dump_and_info_of_a_trace_are_those_of_the_stream() {
         assert_eq!(i, j);
     }
 }
+
+/// The golden traces of `corpora/golden` were written by the recorder (`vexed golden
+/// update`): what it writes passes every check of the validating reader.
+#[test]
+fn the_recorders_golden_traces_validate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/golden");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "trace") {
+            let t = Trace::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(t.completeness().is_complete(), "{}", path.display());
+            for i in 0..t.snapshots().len() {
+                assert!(t.snapshot(i).unwrap().is_snapshot());
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no traces in {}", dir.display());
+}

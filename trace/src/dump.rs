@@ -15,7 +15,7 @@ use serde::Serialize;
 use vexed_emu::clock::TickRate;
 use vexed_emu::machine::Input;
 
-use crate::{Counts, Header, Record, TraceError, TraceReader};
+use crate::{Completeness, Counts, Footer, Header, Record, Trace, TraceError, TraceReader};
 
 /// Guest time at `tick` as seconds with 6 decimals, e.g. `12.345678s` (rounded down).
 pub fn guest_time_text(rate: TickRate, tick: u64) -> String {
@@ -132,15 +132,7 @@ pub fn dump(reader: &mut TraceReader<impl Read>, out: &mut impl Write) -> Result
         writeln!(out, "{}", record_line(rate, &r)).map_err(TraceError::Output)?;
     }
     let text = match (reader.footer(), reader.truncated_after()) {
-        (Some(f), _) => format!(
-            "footer.final_tick: {} ({})\nfooter.final_hash: {:016x}\nfooter.end: {}\nfooter.end_kind: {}\nfooter.counts: {}\n",
-            f.final_tick,
-            guest_time_text(rate, f.final_tick),
-            f.final_hash,
-            f.end,
-            f.end.kind(),
-            f.counts
-        ),
+        (Some(f), _) => footer_text(rate, f),
         (None, after) => format!(
             "truncated after tick {} ({}): the file has no footer\nread: {}\n",
             after.unwrap_or(0),
@@ -149,6 +141,85 @@ pub fn dump(reader: &mut TraceReader<impl Read>, out: &mut impl Write) -> Result
         ),
     };
     out.write_all(text.as_bytes()).map_err(TraceError::Output)
+}
+
+/// Writes the dump text of a validated trace to `out`: the same text as [`dump`] (a
+/// snapshot is decoded for its line when its turn comes, one at a time).
+pub fn dump_trace(t: &Trace, out: &mut impl Write) -> Result<(), TraceError> {
+    let rate = t.header().machine.rate;
+    write_header(t.header(), t.version(), out).map_err(TraceError::Output)?;
+    writeln!(out, "records:").map_err(TraceError::Output)?;
+    let mut snapshots = t.snapshots().iter().enumerate().peekable();
+    for (i, r) in t.records().iter().enumerate() {
+        while let Some((s, _)) = snapshots.next_if(|(_, e)| e.records_before <= i) {
+            let snap = t.snapshot(s)?;
+            writeln!(out, "{}", record_line(rate, &snap)).map_err(TraceError::Output)?;
+        }
+        writeln!(out, "{}", record_line(rate, r)).map_err(TraceError::Output)?;
+    }
+    for (s, _) in snapshots {
+        let snap = t.snapshot(s)?;
+        writeln!(out, "{}", record_line(rate, &snap)).map_err(TraceError::Output)?;
+    }
+    let text = match t.completeness() {
+        Completeness::Complete(f) => footer_text(rate, f),
+        Completeness::Unfinished { after_tick } => format!(
+            "truncated after tick {after_tick} ({}): the file has no footer\nread: {}\n",
+            guest_time_text(rate, *after_tick),
+            t.counts()
+        ),
+    };
+    out.write_all(text.as_bytes()).map_err(TraceError::Output)
+}
+
+fn footer_text(rate: TickRate, f: &Footer) -> String {
+    format!(
+        "footer.final_tick: {} ({})\nfooter.final_hash: {:016x}\nfooter.end: {}\nfooter.end_kind: {}\nfooter.counts: {}\n",
+        f.final_tick,
+        guest_time_text(rate, f.final_tick),
+        f.final_hash,
+        f.end,
+        f.end.kind(),
+        f.counts
+    )
+}
+
+/// [`Info`] of a validated trace.
+pub fn info_of(t: &Trace) -> Info {
+    let h = t.header();
+    let s = t.stats();
+    let footer = t.footer();
+    let uncompressed_bytes = crate::HEADER_PREFIX_LEN
+        + s.header_raw_bytes
+        + crate::FRAME_PREFIX_LEN * t.frame_count()
+        + s.frame_raw_bytes
+        + s.footer_bytes;
+    let bytes = t.file_size();
+    Info {
+        format_version: t.version(),
+        name: h.name.clone(),
+        emulator_version: h.emulator_version.clone(),
+        bytes,
+        header_bytes: s.header_bytes,
+        frame_bytes: s.frame_bytes,
+        footer_bytes: s.footer_bytes,
+        uncompressed_bytes,
+        compression_ratio: if bytes == 0 {
+            0.0
+        } else {
+            uncompressed_bytes as f64 / bytes as f64
+        },
+        guest_files: h.files.len() as u64,
+        guest_file_bytes: h.files.iter().map(|f| f.bytes.len() as u64).sum(),
+        ticks_per_second: h.machine.rate.ticks_per_second(),
+        last_tick: t.last_tick(),
+        final_tick: footer.map(|f| f.final_tick),
+        final_hash: footer.map(|f| f.final_hash),
+        end: footer.map(|f| f.end.to_string()),
+        end_kind: footer.map(|f| f.end.kind().to_string()),
+        truncated_after: t.unfinished_after(),
+        counts: t.counts().clone(),
+    }
 }
 
 /// Size, ticks, counts and compression of a trace ([`info`]). Serializes to JSON for

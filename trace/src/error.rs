@@ -146,6 +146,38 @@ pub enum TraceError {
     #[error("the trace reader already failed at byte offset {offset} and cannot go on")]
     ReaderFailed { offset: u64 },
 
+    /// [`crate::Trace::open`] was given something that is not a regular file (`what`
+    /// names it: a directory, a FIFO, a device such as `/dev/zero`).
+    #[error("the trace is {what}, not a regular file: a trace is read from a file")]
+    NotAFile { what: &'static str },
+
+    /// The file is larger than [`crate::limits::MAX_TRACE_SIZE`] (refused before reading).
+    #[error("the trace file has {len} bytes, more than the limit of {limit}")]
+    FileTooLarge { len: u64, limit: u64 },
+
+    /// A value in a part passed its CRC and decoded but is beyond one of the format's
+    /// limits ([`crate::limits`]); `offset` is where the part starts.
+    #[error("{part} at byte offset {offset} is beyond the format's limits: {message}")]
+    Limit {
+        part: Part,
+        offset: u64,
+        message: String,
+    },
+
+    /// Records that decode on their own break a rule between records (a snapshot followed
+    /// by its checkpoint, ticks within the header's `max_ticks`, ...). `offset` is where
+    /// the part starts.
+    #[error("{part} at byte offset {offset} breaks the structure of a trace: {message}")]
+    Structure {
+        part: Part,
+        offset: u64,
+        message: String,
+    },
+
+    /// [`crate::Trace::snapshot`] was asked for a snapshot the trace does not have.
+    #[error("the trace has {count} snapshots: there is no snapshot {index}")]
+    NoSuchSnapshot { index: u64, count: u64 },
+
     /// Writing text (a dump or info) to the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
@@ -164,12 +196,16 @@ impl TraceError {
             | TraceError::FooterMismatch { offset, .. }
             | TraceError::TrailingData { offset }
             | TraceError::TooLarge { offset, .. }
+            | TraceError::Limit { offset, .. }
+            | TraceError::Structure { offset, .. }
             | TraceError::Encode { offset, .. }
             | TraceError::WriterFailed { offset }
             | TraceError::ReaderFailed { offset } => Some(*offset),
-            TraceError::BadMagic { .. } => Some(0),
+            TraceError::BadMagic { .. } | TraceError::FileTooLarge { .. } => Some(0),
             TraceError::UnsupportedVersion { .. } => Some(8),
-            TraceError::Output(_) => None,
+            TraceError::Output(_)
+            | TraceError::NotAFile { .. }
+            | TraceError::NoSuchSnapshot { .. } => None,
         }
     }
 
@@ -182,6 +218,8 @@ impl TraceError {
             | TraceError::Truncated { part, .. }
             | TraceError::TicksBackwards { part, .. }
             | TraceError::TooLarge { part, .. }
+            | TraceError::Limit { part, .. }
+            | TraceError::Structure { part, .. }
             | TraceError::Encode { part, .. } => Some(*part),
             TraceError::BadMagic { .. } | TraceError::UnsupportedVersion { .. } => {
                 Some(Part::Header)
@@ -192,6 +230,34 @@ impl TraceError {
             _ => None,
         }
     }
+}
+
+/// An observation as its `Display` text, shortened for error messages: at most about
+/// [`crate::limits::EXCERPT_BYTES`] bytes of guest data (a console text of a megabyte is
+/// quoted by its first bytes and its length, never in full).
+pub fn excerpt(o: &vexed_emu::observe::Observation) -> String {
+    use vexed_emu::observe::Observation;
+    let limit = crate::limits::EXCERPT_BYTES;
+    if let Observation::Console { bytes } = o
+        && bytes.len() > limit
+    {
+        let head = Observation::Console {
+            bytes: bytes[..limit].to_vec(),
+        }
+        .to_string();
+        // Drop the closing quote: the text goes on.
+        let head = head.strip_suffix('"').unwrap_or(&head);
+        return format!("{head}...\" ({} bytes)", bytes.len());
+    }
+    let text = o.to_string();
+    if text.len() <= 2 * limit {
+        return text;
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}... ({} characters)", &text[..cut], text.len())
 }
 
 fn show_bytes(bytes: &[u8]) -> String {

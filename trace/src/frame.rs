@@ -53,6 +53,24 @@ pub(crate) fn decompress(payload: &[u8], limit: u64) -> Result<Vec<u8>, String> 
     Ok(out)
 }
 
+/// The decompressed size a payload written by [`compress`] records, if it records one.
+pub(crate) fn declared_size(payload: &[u8]) -> Option<u64> {
+    zstd::decompressed_size(payload)
+}
+
+/// The first (at most) `n` decompressed bytes of `payload`, without decompressing the rest
+/// (zstd decodes block by block: at most one block of 128 KiB is produced past them).
+pub(crate) fn peek(payload: &[u8], n: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let decoder =
+        zstd::stream::read::Decoder::with_buffer(payload).map_err(|e| format!("zstd: {e}"))?;
+    decoder
+        .take(n)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("zstd: {e}"))?;
+    Ok(out)
+}
+
 /// Output reserved before decompressing (the rest grows as it is produced).
 const PREALLOC: u64 = 8 << 20;
 
@@ -74,6 +92,17 @@ mod tests {
         let mut two = z.clone();
         two.extend_from_slice(&z);
         assert!(decompress(&two, 100_000).is_err());
+    }
+
+    #[test]
+    fn peek_gives_the_first_bytes() {
+        let raw: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let z = compress(&raw, 3).unwrap();
+        assert_eq!(declared_size(&z), Some(100_000));
+        assert_eq!(peek(&z, 16).unwrap(), raw[..16]);
+        assert_eq!(peek(&z, 1 << 20).unwrap(), raw);
+        assert!(peek(b"not zstd at all", 16).is_err());
+        assert_eq!(declared_size(b"not zstd"), None);
     }
 
     #[test]

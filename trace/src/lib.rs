@@ -29,6 +29,14 @@
 //! the header or footer) gives [`TraceError::Truncated`] naming the byte offset, after the
 //! records of the complete frames before it.
 //!
+//! [`Trace`] is the one validating reader every verb uses: [`Trace::open`] refuses what is
+//! not a regular file or is larger than [`limits::MAX_TRACE_SIZE`], and
+//! [`Trace::from_bytes`] checks the whole file once (every frame, ticks within the
+//! header's `max_ticks`, each snapshot followed by its checkpoint, the limits), keeps the
+//! records other than snapshots, indexes frames and snapshots (decoded on demand), and
+//! says whether the trace is [`Completeness::Complete`] or
+//! [`Completeness::Unfinished`].
+//!
 //! [`TraceReader`] streams: it holds one decoded frame at a time. Records of a frame are
 //! only delivered after the whole frame has passed its CRC and decoded, so a damaged frame
 //! never yields partial or altered data.
@@ -60,14 +68,18 @@ mod frame;
 mod reader;
 mod record;
 mod upgrade;
+mod validated;
 mod writer;
 
-pub use dump::{Info, dump, guest_time_text, info, info_from_reader, input_text};
+pub use dump::{
+    Info, dump, dump_trace, guest_time_text, info, info_from_reader, info_of, input_text,
+};
 pub use end::RunEnd;
-pub use error::{Part, TraceError};
+pub use error::{Part, TraceError, excerpt};
 pub use reader::{ReadStats, Records, TraceReader, ends_with_footer};
 pub use record::{Record, SNAPSHOT_PAGE_SIZE, SnapshotPage};
 pub use upgrade::{OLDEST_READABLE_VERSION, supported_versions};
+pub use validated::{Completeness, FrameEntry, SnapshotEntry, Trace};
 pub use writer::{TraceWriter, WriterOptions};
 
 use serde::{Deserialize, Serialize};
@@ -107,15 +119,78 @@ pub mod limits {
     /// A frame's decompressed payload: a snapshot of a machine with up to about 240 MiB of
     /// RAM fits in one frame.
     pub const MAX_FRAME_RAW: u64 = 256 << 20;
-    /// The memory store a paged snapshot describes (`store_len`): 4 GiB, as large as the
-    /// emulator's store can grow. (Its pages are bounded by the frame limits like any
-    /// record; the store itself is only a length.)
-    pub const MAX_SNAPSHOT_STORE: u64 = 1 << 32;
+    /// A frame's decompressed payload unless the frame holds a snapshot: what the writer
+    /// puts in one frame (it ends a frame after 1 MiB of records, and one record is at most
+    /// [`MAX_OBSERVATION`]) with room to spare. A larger frame must hold exactly one
+    /// snapshot (checked on the first decompressed bytes, before the rest is
+    /// decompressed), and is then bounded by [`MAX_FRAME_RAW`].
+    pub const MAX_RECORDS_FRAME_RAW: u64 = 4 << 20;
+    /// One observation record (kind, tick delta and the observation, encoded). The
+    /// largest the machine makes is a console text written by one DOS service: Int 21h
+    /// AH=40h writes at most 65,535 bytes, each of which (a tab) becomes at most 8
+    /// spaces, 524,280 bytes (Int 10h AH=13h and AH=09h write at most 65,535).
+    pub const MAX_OBSERVATION: u64 = 1 << 20;
+    /// A trace file ([`crate::Trace::open`] refuses a larger one before reading it).
+    pub const MAX_TRACE_SIZE: u64 = 4 << 30;
+    /// The machine's RAM (`MachineConfig::ram` in the header). emu allows up to 3 GiB, but
+    /// the product's machines are DOS PCs: scenarios give at most 65,536 KB
+    /// (`machine.memory_kb`), the default is 16 MiB.
+    pub const MAX_RAM: u64 = 64 << 20;
+    /// DOS VMs in the header's VMM configuration (each takes a copy of conventional
+    /// memory in the store).
+    pub const MAX_VMS: u64 = 64;
+    /// Programs the shell runs (the header's `programs`).
+    pub const MAX_PROGRAMS: u64 = 256;
+    /// The guest files' bytes together: drive C: holds at most 64 MiB
+    /// (`vexed_replay::drive::Limits`).
+    pub const MAX_GUEST_FILES_BYTES: u64 = 64 << 20;
+    /// What a machine's memory store may hold past its RAM: the BIOS ROM (64 KiB), EMS
+    /// pages (at most `vexed_emu::firmware::ems::MAX_PAGES` = 2,048 pages of 16 KiB,
+    /// 32 MiB) and the VM manager's per-VM copies of conventional memory (at most 640 KiB
+    /// for each of [`MAX_VMS`], 40 MiB): 72 MiB and 64 KiB, rounded up to 80 MiB.
+    pub const MAX_STORE_EXTRA: u64 = 80 << 20;
+    /// The memory store a paged snapshot describes (`store_len`): [`MAX_RAM`] plus
+    /// [`MAX_STORE_EXTRA`] (144 MiB). The validating reader also checks it against the
+    /// header: at least the header's RAM, at most the RAM plus [`MAX_STORE_EXTRA`].
+    pub const MAX_SNAPSHOT_STORE: u64 = MAX_RAM + MAX_STORE_EXTRA;
+    /// Bytes of guest data an error message quotes ([`crate::excerpt`]).
+    pub const EXCERPT_BYTES: usize = 200;
     /// The footer's body.
     pub const MAX_FOOTER_LEN: u64 = 64 << 10;
     /// The writer shortens the text of a [`crate::RunEnd::Described`] footer end to this
     /// many bytes (at a character boundary) so the footer always fits.
     pub const MAX_END_TEXT: usize = 16 << 10;
+}
+
+/// The header's values that [`limits`] bound: RAM, VMs, programs and the guest files'
+/// bytes (the writer does not write, and the reader refuses, a header beyond them).
+pub(crate) fn check_header_limits(h: &Header) -> Result<(), String> {
+    use limits::{MAX_GUEST_FILES_BYTES, MAX_PROGRAMS, MAX_RAM, MAX_VMS};
+    let ram = u64::from(h.machine.ram);
+    if ram > MAX_RAM {
+        return Err(format!(
+            "the machine has {ram} bytes of RAM, more than the limit of {MAX_RAM}"
+        ));
+    }
+    let vms = h.firmware.vmm.as_ref().map_or(0, |v| v.vms.len() as u64);
+    if vms > MAX_VMS {
+        return Err(format!(
+            "the VM manager runs {vms} VMs, more than the limit of {MAX_VMS}"
+        ));
+    }
+    let programs = h.programs.len() as u64;
+    if programs > MAX_PROGRAMS {
+        return Err(format!(
+            "the shell runs {programs} programs, more than the limit of {MAX_PROGRAMS}"
+        ));
+    }
+    let files: u64 = h.files.iter().map(|f| f.bytes.len() as u64).sum();
+    if files > MAX_GUEST_FILES_BYTES {
+        return Err(format!(
+            "drive C: holds {files} bytes of guest files, more than the limit of {MAX_GUEST_FILES_BYTES}"
+        ));
+    }
+    Ok(())
 }
 
 /// A file of the guest's drive C:, embedded in the header.

@@ -6,7 +6,10 @@ use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
 
 use crate::error::{Part, TraceError};
-use crate::limits::{MAX_FOOTER_LEN, MAX_FRAME_LEN, MAX_FRAME_RAW, MAX_HEADER_LEN, MAX_HEADER_RAW};
+use crate::limits::{
+    MAX_FOOTER_LEN, MAX_FRAME_LEN, MAX_FRAME_RAW, MAX_HEADER_LEN, MAX_HEADER_RAW, MAX_OBSERVATION,
+    MAX_RECORDS_FRAME_RAW,
+};
 use crate::record::Record;
 use crate::upgrade::{self, Layout};
 use crate::{
@@ -53,6 +56,8 @@ pub struct TraceReader<R: Read> {
     done: bool,
     /// An error happened at this offset: nothing more is read.
     failed: Option<u64>,
+    /// Offset and length of the frame read last (for [`TraceReader::next_frame`]).
+    frame_at: Option<(u64, u64)>,
 }
 
 impl TraceReader<BufReader<File>> {
@@ -90,6 +95,7 @@ impl<R: Read> TraceReader<R> {
             truncated_after: None,
             done: false,
             failed: None,
+            frame_at: None,
         };
         r.read_header()?;
         Ok(r)
@@ -159,6 +165,32 @@ impl<R: Read> TraceReader<R> {
     /// Sizes read so far.
     pub fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    /// The next whole frame (its records not delivered by [`TraceReader::next_record`]),
+    /// or `Ok(None)` at the footer or a clean end. Records of a frame already partly
+    /// delivered are dropped.
+    pub(crate) fn next_frame(&mut self) -> Result<Option<FrameRead>, TraceError> {
+        self.queue.clear();
+        if let Some(offset) = self.failed {
+            return Err(TraceError::ReaderFailed { offset });
+        }
+        if self.done {
+            return Ok(None);
+        }
+        self.frame_at = None;
+        if let Err(e) = self.read_part() {
+            self.failed = Some(e.offset().unwrap_or(self.stats.bytes));
+            return Err(e);
+        }
+        match self.frame_at.take() {
+            Some((offset, len)) => Ok(Some(FrameRead {
+                offset,
+                len,
+                records: std::mem::take(&mut self.queue).into(),
+            })),
+            None => Ok(None),
+        }
     }
 
     /// Whether the end (footer or truncation) has been reached and every record delivered.
@@ -325,6 +357,11 @@ impl<R: Read> TraceReader<R> {
         };
         let raw = frame::decompress(&payload, MAX_HEADER_RAW).map_err(decode_err)?;
         let header = upgrade::decode_header(self.layout, &raw).map_err(decode_err)?;
+        crate::check_header_limits(&header).map_err(|message| TraceError::Limit {
+            part,
+            offset: 0,
+            message,
+        })?;
         if let Some(f) = header.files.iter().find(|f| !f.hash_matches()) {
             return Err(decode_err(format!(
                 "guest file {:?} does not match its hash {:016x}",
@@ -356,6 +393,13 @@ impl<R: Read> TraceReader<R> {
         if len == FOOTER_TAG {
             return self.read_footer(start);
         }
+        if len_bytes == MAGIC[..4] {
+            return Err(TraceError::Decode {
+                part,
+                offset: start,
+                message: "another trace starts here (the magic \"VEXEDTRC\"): concatenated traces are not a trace".into(),
+            });
+        }
         let len = u64::from(len);
         if len == 0 {
             return Err(TraceError::Decode {
@@ -379,59 +423,23 @@ impl<R: Read> TraceReader<R> {
                 computed,
             });
         }
-        let decode_err = |message: String| TraceError::Decode {
-            part,
-            offset: start,
-            message,
-        };
-        let raw = frame::decompress(&payload, MAX_FRAME_RAW).map_err(decode_err)?;
+        let (records, raw_len) = decode_frame(self.layout, &payload, part, start)?;
         drop(payload);
-        let (count, mut pos) =
-            codec::decode_len(&raw).map_err(|m| decode_err(format!("the record count: {m}")))?;
-        if count == 0 {
-            return Err(decode_err("a frame without records".into()));
+        if let Some(first) = records.first()
+            && first.tick() < self.last_tick
+        {
+            return Err(TraceError::TicksBackwards {
+                part,
+                offset: start,
+                tick: first.tick(),
+                previous: self.last_tick,
+            });
         }
-        if count > raw.len() as u64 {
-            return Err(decode_err(format!(
-                "{count} records cannot fit in {} bytes",
-                raw.len()
-            )));
-        }
-        let mut records = VecDeque::new();
         let mut counts = Counts::default();
-        let mut tick = 0u64;
-        for i in 0..count {
-            let rest = raw.get(pos..).unwrap_or_default();
-            let (rec, used) = upgrade::decode_record(self.layout, rest)
-                .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
-            rec.check()
-                .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
-            pos += used;
-            tick = if i == 0 {
-                rec.dt()
-            } else {
-                tick.checked_add(rec.dt()).ok_or_else(|| {
-                    decode_err(format!("record {i} of {count}: the tick overflows"))
-                })?
-            };
-            if i == 0 && tick < self.last_tick {
-                return Err(TraceError::TicksBackwards {
-                    part,
-                    offset: start,
-                    tick,
-                    previous: self.last_tick,
-                });
-            }
-            let record = rec.into_record(tick);
-            counts.add(&record);
-            records.push_back(record);
+        for r in &records {
+            counts.add(r);
         }
-        if pos != raw.len() {
-            return Err(decode_err(format!(
-                "{} bytes left over after the last record",
-                raw.len() - pos
-            )));
-        }
+        let tick = records.last().map_or(self.last_tick, Record::tick);
         self.counts.inputs += counts.inputs;
         self.counts.observations += counts.observations;
         self.counts.checkpoints += counts.checkpoints;
@@ -440,8 +448,9 @@ impl<R: Read> TraceReader<R> {
         self.counts.frames = self.frames_read;
         self.last_tick = tick;
         self.stats.frame_bytes += needed;
-        self.stats.frame_raw_bytes += raw.len() as u64;
-        self.queue = records;
+        self.stats.frame_raw_bytes += raw_len;
+        self.frame_at = Some((start, needed));
+        self.queue = records.into();
         Ok(())
     }
 
@@ -505,6 +514,117 @@ impl<R: Read> TraceReader<R> {
         Ok(())
     }
 }
+
+/// A record frame as [`TraceReader::next_frame`] delivers it.
+pub(crate) struct FrameRead {
+    /// Byte offset of the frame's length field.
+    pub(crate) offset: u64,
+    /// Bytes of the frame with its prefix.
+    pub(crate) len: u64,
+    pub(crate) records: Vec<Record>,
+}
+
+/// The records of a frame's payload (after its CRC was checked), with absolute ticks, and
+/// the decompressed size. Enforces the frame limits: a payload that records a
+/// decompressed size above [`MAX_RECORDS_FRAME_RAW`] must start with a count of 1 and a
+/// snapshot record (checked on its first bytes, before decompressing the rest) and is then
+/// bounded by [`MAX_FRAME_RAW`]; an observation record takes at most
+/// [`MAX_OBSERVATION`] bytes.
+pub(crate) fn decode_frame(
+    layout: Layout,
+    payload: &[u8],
+    part: Part,
+    start: u64,
+) -> Result<(Vec<Record>, u64), TraceError> {
+    let decode_err = |message: String| TraceError::Decode {
+        part,
+        offset: start,
+        message,
+    };
+    let Some(declared) = frame::declared_size(payload) else {
+        return Err(decode_err(
+            "the zstd data does not start with a frame that records its size".into(),
+        ));
+    };
+    if declared > MAX_FRAME_RAW {
+        return Err(decode_err(format!(
+            "the zstd data decompresses to {declared} bytes, more than the limit of {MAX_FRAME_RAW}"
+        )));
+    }
+    let limit = if declared > MAX_RECORDS_FRAME_RAW {
+        let head = frame::peek(payload, 16).map_err(decode_err)?;
+        let count = codec::decode_len(&head).ok();
+        let kind = count.and_then(|(_, used)| head.get(used).copied());
+        let one_snapshot =
+            matches!(count, Some((1, _))) && matches!(kind, Some(SNAPSHOT | PAGED_SNAPSHOT));
+        if !one_snapshot {
+            return Err(TraceError::Limit {
+                part,
+                offset: start,
+                message: format!(
+                    "the frame decompresses to {declared} bytes, more than the limit of {MAX_RECORDS_FRAME_RAW} for a frame that does not hold a single snapshot"
+                ),
+            });
+        }
+        MAX_FRAME_RAW
+    } else {
+        MAX_RECORDS_FRAME_RAW
+    };
+    let raw = frame::decompress(payload, limit).map_err(decode_err)?;
+    let (count, mut pos) =
+        codec::decode_len(&raw).map_err(|m| decode_err(format!("the record count: {m}")))?;
+    if count == 0 {
+        return Err(decode_err("a frame without records".into()));
+    }
+    if count > raw.len() as u64 {
+        return Err(decode_err(format!(
+            "{count} records cannot fit in {} bytes",
+            raw.len()
+        )));
+    }
+    let mut records = Vec::new();
+    let mut tick = 0u64;
+    for i in 0..count {
+        let rest = raw.get(pos..).unwrap_or_default();
+        let (rec, used) = upgrade::decode_record(layout, rest)
+            .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
+        rec.check()
+            .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
+        pos += used;
+        tick = if i == 0 {
+            rec.dt()
+        } else {
+            tick.checked_add(rec.dt())
+                .ok_or_else(|| decode_err(format!("record {i} of {count}: the tick overflows")))?
+        };
+        let record = rec.into_record(tick);
+        if let Record::Observation { observation, .. } = &record
+            && used as u64 > MAX_OBSERVATION
+        {
+            return Err(TraceError::Limit {
+                part,
+                offset: start,
+                message: format!(
+                    "record {i} of {count} is an observation of {used} bytes, more than the limit of {MAX_OBSERVATION}: {}",
+                    crate::excerpt(observation)
+                ),
+            });
+        }
+        records.push(record);
+    }
+    if pos != raw.len() {
+        return Err(decode_err(format!(
+            "{} bytes left over after the last record",
+            raw.len() - pos
+        )));
+    }
+    Ok((records, raw.len() as u64))
+}
+
+/// The on-disk kind index of a whole and of a paged snapshot (FORMAT.md, "Frames and
+/// records").
+const SNAPSHOT: u8 = 3;
+const PAGED_SNAPSHOT: u8 = 4;
 
 /// Iterator over a reader's remaining records ([`TraceReader::records`]); it stops after
 /// the first error.

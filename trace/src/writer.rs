@@ -5,6 +5,7 @@ use std::io::Write;
 use crate::error::{Part, TraceError};
 use crate::limits::{
     MAX_END_TEXT, MAX_FOOTER_LEN, MAX_FRAME_LEN, MAX_FRAME_RAW, MAX_HEADER_LEN, MAX_HEADER_RAW,
+    MAX_OBSERVATION, MAX_RECORDS_FRAME_RAW,
 };
 use crate::record::{Record, check_paged_snapshot};
 use crate::{Counts, FOOTER_TAG, FORMAT_VERSION, Footer, Header, MAGIC, RunEnd, codec, frame};
@@ -113,6 +114,7 @@ impl<W: Write> TraceWriter<W> {
                 f.path, f.hash
             )));
         }
+        crate::check_header_limits(header).map_err(err)?;
         let raw = codec::encode(header).map_err(err)?;
         too_large(
             Part::Header,
@@ -169,6 +171,7 @@ impl<W: Write> TraceWriter<W> {
             self.flush_frame()?;
         }
         let kind = record.kind();
+        let record_is_observation = matches!(record, Record::Observation { .. });
         let mut counts = self.counts.clone();
         counts.add(&record);
         // The first record of a frame stores its tick; the others the delta.
@@ -184,8 +187,23 @@ impl<W: Write> TraceWriter<W> {
             offset: self.offset,
             message: format!("a {kind} record at tick {tick}: {message}"),
         })?;
-        // Leave room for the count prefix (at most 9 bytes).
-        let fits = |len: usize| (len as u64).saturating_add(16) <= MAX_FRAME_RAW;
+        if record_is_observation && encoded.len() as u64 > MAX_OBSERVATION {
+            return Err(TraceError::TooLarge {
+                part: Part::Frame(self.counts.frames),
+                offset: self.offset,
+                what: "one observation",
+                len: encoded.len() as u64,
+                limit: MAX_OBSERVATION,
+            });
+        }
+        // Leave room for the count prefix (at most 9 bytes). Only a snapshot's frame may
+        // be larger than MAX_RECORDS_FRAME_RAW.
+        let frame_limit = if snapshot {
+            MAX_FRAME_RAW
+        } else {
+            MAX_RECORDS_FRAME_RAW
+        };
+        let fits = |len: usize| (len as u64).saturating_add(16) <= frame_limit;
         if self.pending_records > 0 && !fits(self.pending.len() + encoded.len()) {
             self.flush_frame()?;
             encoded.clear();

@@ -498,14 +498,15 @@ fn forged_paged_snapshots_are_refused() {
             forged_paged_snapshot(&three, &[(1, 4096), (1, 4096)]),
             "index 1, not after the previous page's 1",
         ),
-        // A store length of 4097 bytes (FB 01 10), and one of 2^40 (FD ...).
+        // A store length of 4097 bytes (FB 01 10), and one of 2^40 (FD ...), more than
+        // MAX_SNAPSHOT_STORE (144 MiB).
         (
             forged_paged_snapshot(&[0xFB, 0x01, 0x10], &[]),
             "store length 4097 is not a multiple of 4096",
         ),
         (
             forged_paged_snapshot(&[0xFD, 0, 0, 0, 0, 0, 1, 0, 0], &[]),
-            "more than the limit of 4294967296",
+            "more than the limit of 150994944",
         ),
         // A page count of 2^32 - 1 in a frame that holds none: decoding fails at the end of
         // the data, without allocating for the claimed count.

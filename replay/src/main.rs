@@ -13,11 +13,13 @@ use clap::{Parser, Subcommand};
 const EXIT_STATUSES: &str = "\
 Exit statuses:
   0    success
-  1    a check failed: a replay diverged, a scenario expectation, conformance vector or
-       fuzz case failed, two traces differ
+  1    a check failed: a replay diverged, a scenario expectation, conformance vector,
+       golden-trace test or fuzz case failed, two traces differ
   2    bad input or damage: bad options, unreadable or damaged files, a program that
        cannot be started, a seek after the end of the recorded run
   3    run of a program: the guest crashed, hung or hit the tick limit
+  4    replay of an unfinished trace (no footer: its recorder was killed) whose prefix
+       matched; --allow-unfinished makes it 0
   125  replay --git-bisect: this build cannot judge the trace (git bisect skips the commit)
 Otherwise run of a program exits with the program's exit code, and boot with the
 value the ROM wrote to port F4h.";

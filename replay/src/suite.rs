@@ -5,11 +5,11 @@
 //!
 //! A scenario is a manifest `NAME.toml` (corpora/README.md). Its golden trace is
 //! `golden/NAME.trace` in the manifest's directory, or else in the directory above it (the
-//! layout of vexed's own corpora: `corpora/scenarios/NAME.toml` with
+//! layout of vexed's own corpora: `corpora/NAME.toml` with
 //! `corpora/golden/NAME.trace`); a new golden goes where the directory `golden/` already
 //! exists, beside the manifest otherwise. `vexed test PATH...` takes manifests and
 //! directories (each directory's `*.toml`, and those of its `scenarios/` folder); with no
-//! path it tests `corpora/scenarios` if there is one, else the current directory.
+//! path it tests `corpora` if there is one, else the current directory.
 //!
 //! # What a case checks
 //!
@@ -103,10 +103,10 @@ fn manifests_in(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
 }
 
 /// The cases under `paths` (manifests and directories), sorted by name; with no path,
-/// `corpora/scenarios` when it exists, else the current directory.
+/// `corpora` when it exists, else the current directory.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Case>, SuiteError> {
-    let default = if Path::new("corpora/scenarios").is_dir() {
-        PathBuf::from("corpora/scenarios")
+    let default = if Path::new("corpora").is_dir() {
+        PathBuf::from("corpora")
     } else {
         PathBuf::from(".")
     };
@@ -270,7 +270,7 @@ pub fn run_case(case: &Case) -> CaseResult {
 
 fn judge(case: &Case) -> Verdict {
     let error = |message: String| Verdict::Error { message };
-    let s = match Scenario::load(&case.manifest) {
+    let s = match Scenario::load_with(&case.manifest, None) {
         Ok(s) => s,
         Err(e) => return error(e.to_string()),
     };
@@ -384,7 +384,7 @@ pub struct Updated {
 /// checkpoint spacing) and writes it when it is new or its behaviour changed; an unchanged
 /// golden is left as it is. The file is replaced only once the new trace is complete.
 pub fn update_case(case: &Case) -> Result<Updated, String> {
-    let s = Scenario::load(&case.manifest).map_err(|e| e.to_string())?;
+    let s = Scenario::load_with(&case.manifest, None).map_err(|e| e.to_string())?;
     let manifest = std::fs::read_to_string(&case.manifest)
         .map_err(|e| format!("cannot read {}: {e}", case.manifest.display()))?;
     let old = read_trace_file(&case.golden).ok();

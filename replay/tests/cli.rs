@@ -196,7 +196,12 @@ fn a_failed_scenario_expectation_is_exit_1_with_a_diff() {
     );
     let path = dir.join("fail.toml");
     std::fs::write(&path, manifest).expect("write");
-    let out = vexed(&["run", &path.to_string_lossy()]);
+    let out = vexed(&[
+        "run",
+        "--drive",
+        &guests.to_string_lossy(),
+        &path.to_string_lossy(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -224,7 +229,7 @@ fn a_malformed_scenario_is_bad_input() {
 fn record_replay_dump_and_info_work_together() {
     let dir = scratch("record-replay");
     let trace = dir.join("hma.trace");
-    let scenario = corpora().join("scenarios/hma.toml");
+    let scenario = corpora().join("hma.toml");
     let out = vexed(&[
         "record",
         &scenario.to_string_lossy(),
@@ -276,7 +281,7 @@ fn snapshots_in(trace: &std::path::Path) -> u64 {
 #[test]
 fn record_takes_snapshots_by_default_and_seek_starts_from_them() {
     let dir = scratch("snapshots");
-    let scenario = corpora().join("scenarios/keywait.toml");
+    let scenario = corpora().join("keywait.toml");
     // keywait runs 37.5 M ticks with a checkpoint every 1 M: snapshots at every 16th
     // checkpoint by default (16 M and 32 M), every 10th with --snapshot-every 10, none with 0.
     for (flag, snapshots) in [(None, 2), (Some("10"), 3), (Some("0"), 0)] {
@@ -314,20 +319,19 @@ fn diff_names_the_first_differing_state_and_exits_1() {
     let dir = scratch("diff");
     let guests = corpora().join("guests");
     // keywait.toml with Esc typed at 1,600 ms instead of 1,500 ms.
-    let text = std::fs::read_to_string(corpora().join("scenarios/keywait.toml"))
+    let text = std::fs::read_to_string(corpora().join("keywait.toml"))
         .expect("keywait.toml")
         .replace("at_ms = 1500", "at_ms = 1600")
-        .replace(
-            "\"../guests\"",
-            &format!("{:?}", guests.display().to_string()),
-        );
+        .replace("\"guests\"", &format!("{:?}", guests.display().to_string()));
     let late = dir.join("late.toml");
     std::fs::write(&late, text).expect("write scenario");
     let (a, b) = (dir.join("a.trace"), dir.join("b.trace"));
-    let keywait = corpora().join("scenarios/keywait.toml");
+    let keywait = corpora().join("keywait.toml");
     for (scenario, trace) in [(&keywait, &a), (&late, &b)] {
         let out = vexed(&[
             "record",
+            "--drive",
+            &guests.display().to_string(),
             &scenario.display().to_string(),
             "-o",
             &trace.display().to_string(),
@@ -363,10 +367,7 @@ fn replay_localize_reports_the_driver_call() {
     let trace = dir.join("xmstest.trace");
     let out = vexed(&[
         "record",
-        &corpora()
-            .join("scenarios/xmstest.toml")
-            .display()
-            .to_string(),
+        &corpora().join("xmstest.toml").display().to_string(),
         "-o",
         &trace.display().to_string(),
     ]);
@@ -545,7 +546,7 @@ fn record_and_timeline_refuse_to_overwrite_an_input() {
         let out = vexed(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(
-            stderr(&out).contains("is also an input"),
+            stderr(&out).contains("would destroy the input"),
             "{}",
             stderr(&out)
         );
@@ -679,7 +680,7 @@ fn golden_update_writes_traces_but_never_over_a_scenario() {
     let out = update();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("is also an input"),
+        stderr(&out).contains("would destroy the input"),
         "{}",
         stderr(&out)
     );

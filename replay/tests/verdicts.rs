@@ -41,7 +41,7 @@ fn repo() -> PathBuf {
 /// A recording of the critsec scenario (three VMs, 4.1 M ticks) with a snapshot at every checkpoint.
 fn base(dir: &Path) -> Vec<u8> {
     let out = dir.join("base.trace");
-    let scenario = repo().join("corpora/scenarios/critsec.toml");
+    let scenario = repo().join("corpora/critsec.toml");
     let r = vexed(&[
         "record",
         &scenario.to_string_lossy(),

@@ -52,9 +52,9 @@ pub fn proptest_config(cases: u32, seed: u64) -> proptest::prelude::ProptestConf
     }
 }
 
-/// A bundled scenario (`corpora/scenarios/NAME.toml`) and its manifest text.
+/// A bundled scenario (`corpora/NAME.toml`) and its manifest text.
 pub fn scenario(name: &str) -> (vexed_replay::scenario::Scenario, String) {
-    let path = corpora_dir().join(format!("scenarios/{name}.toml"));
+    let path = corpora_dir().join(format!("{name}.toml"));
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => panic!("cannot read {}: {e}", path.display()),

@@ -32,7 +32,7 @@ fn run_to(m: &mut Machine, s: &Scenario, end: u64) -> Vec<u8> {
 
 #[test]
 fn snapshots_taken_anywhere_continue_identically() {
-    let s = Scenario::load(&corpora_dir().join("scenarios/keywait.toml")).expect("scenario");
+    let s = Scenario::load(&corpora_dir().join("keywait.toml")).expect("scenario");
     let end = 40_000_000;
     let (mut reference, _) = build_machine(&s).expect("machine");
     let whole = run_to(&mut reference, &s, end);
@@ -61,7 +61,7 @@ fn snapshots_taken_anywhere_continue_identically() {
 fn how_a_run_is_sliced_does_not_change_the_state() {
     // Record and replay cut runs at different ticks (checkpoints, inputs, host pacing):
     // the state at a tick must not depend on it.
-    let s = Scenario::load(&corpora_dir().join("scenarios/keywait.toml")).expect("scenario");
+    let s = Scenario::load(&corpora_dir().join("keywait.toml")).expect("scenario");
     let end = 14_000_000;
     let (mut whole, _) = build_machine(&s).expect("machine");
     run_to(&mut whole, &s, end);

@@ -1,4 +1,4 @@
-//! Golden traces: every scenario in corpora/scenarios has a recorded trace in
+//! Golden traces: every scenario in corpora has a recorded trace in
 //! corpora/golden that replays bit-exactly (every observation, checkpoint and the final
 //! state hash), and an insta snapshot of its observation summary that a person reviews when
 //! behaviour changes (`cargo insta review`). One test per scenario, so a CI fleet can shard
@@ -69,7 +69,7 @@ macro_rules! golden_tests {
             };
             let mut listed = listed;
             listed.sort();
-            assert_eq!(stems("scenarios", "toml"), listed, "scenarios vs golden tests");
+            assert_eq!(stems(".", "toml"), listed, "scenarios vs golden tests");
             assert_eq!(stems("golden", "trace"), listed, "golden traces vs golden tests");
         }
     };

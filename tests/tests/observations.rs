@@ -9,7 +9,7 @@ use vexed_tests::corpora_dir;
 
 #[test]
 fn the_q74809_scenario_reports_its_xms_calls_and_the_tsr() {
-    let s = Scenario::load(&corpora_dir().join("scenarios/xmsshare.toml")).expect("scenario");
+    let s = Scenario::load(&corpora_dir().join("xmsshare.toml")).expect("scenario");
     let (mut m, _) = build_machine(&s).expect("machine");
     let stop = m.run_until(s.max_ticks);
     assert!(matches!(stop, Stop::Firmware(_)), "{stop:?}");

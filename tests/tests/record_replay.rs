@@ -151,12 +151,19 @@ fn a_truncated_trace_replays_as_a_verified_prefix() {
             .find(|&n| TraceReader::new(&bytes[..n]).is_ok())
             .expect("a header")
     };
-    for cut in [header_end, header_end + 1, bytes.len() / 2, bytes.len() - 1] {
+    for cut in [header_end, header_end + 1, bytes.len() / 2] {
         match replay(&bytes[..cut]).expect("a prefix replays") {
             Replayed::PrefixVerified { .. } => {}
             other => panic!("cut at {cut}: {other:?}"),
         }
     }
+    // The footer is written whole at the end of a recording: a file that ends inside it
+    // (here its last byte is missing) was damaged, not left by a killed recorder.
+    let cut = bytes.len() - 1;
+    assert!(
+        replay(&bytes[..cut]).is_err(),
+        "cut at {cut} inside the footer"
+    );
 }
 
 /// Rewrites `bytes` with the first XMS observation's output changed by `change`.

@@ -1,4 +1,4 @@
-//! Every scenario in corpora/scenarios runs under the Rust BIOS and DOS with its
+//! Every scenario in corpora runs under the Rust BIOS and DOS with its
 //! expectations met (the same check `vexed run SCENARIO.toml` makes), and runs
 //! deterministically: a second run prints the same console text at the same ticks.
 
@@ -7,7 +7,7 @@ use vexed_replay::scenario::Scenario;
 use vexed_tests::corpora_dir;
 
 fn scenarios() -> Vec<std::path::PathBuf> {
-    let dir = corpora_dir().join("scenarios");
+    let dir = corpora_dir();
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -42,7 +42,7 @@ fn every_bundled_scenario_meets_its_expectations() {
 
 #[test]
 fn a_scenario_runs_the_same_way_twice() {
-    let path = corpora_dir().join("scenarios/keywait.toml");
+    let path = corpora_dir().join("keywait.toml");
     let s = Scenario::load(&path).expect("keywait scenario");
     let a = run::run(&s, &mut std::io::sink()).expect("run");
     let b = run::run(&s, &mut std::io::sink()).expect("run");

@@ -54,7 +54,7 @@ fn traces_with(
     cell: &'static OnceLock<Traces>,
 ) -> &'static Traces {
     cell.get_or_init(|| {
-        let path = corpora_dir().join(format!("scenarios/{name}.toml"));
+        let path = corpora_dir().join(format!("{name}.toml"));
         let manifest = std::fs::read_to_string(&path).expect("manifest");
         let mut s = Scenario::load(&path).expect("scenario");
         s.checkpoint_interval = Some(interval);

@@ -27,7 +27,7 @@ struct Subject {
 
 fn subject(name: &'static str, cell: &'static OnceLock<Subject>) -> &'static Subject {
     cell.get_or_init(|| {
-        let path = corpora_dir().join(format!("scenarios/{name}.toml"));
+        let path = corpora_dir().join(format!("{name}.toml"));
         let manifest = std::fs::read_to_string(&path).expect("manifest");
         let scenario = Scenario::load(&path).expect("scenario");
         let horizon = fuzz::horizon(&scenario, &manifest).expect("unperturbed run");

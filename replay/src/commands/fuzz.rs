@@ -27,13 +27,18 @@ pub struct Args {
     /// Where failing cases' traces go.
     #[arg(long, default_value = "fuzz-failures")]
     out: PathBuf,
+    /// A directory the scenario's drive C: may lie in besides the manifest's own directory
+    /// (a manifest's `drive` outside its directory is refused unless named here, so that
+    /// no manifest can pull files from elsewhere into a trace).
+    #[arg(long)]
+    drive: Option<PathBuf>,
 }
 
 /// `cases` runs of the scenario under perturbed input schedules; every failing case is
 /// saved as a trace that `vexed replay` reproduces. Exit 1 if any failed.
 pub fn run(args: Args) -> Result<ExitCode> {
     let (target, cases, out_dir) = (&args.scenario, args.cases, &args.out);
-    let (s, manifest) = load_target(target, &[])?;
+    let (s, manifest) = load_target(target, &[], args.drive.as_deref())?;
     let seed = match &args.seed {
         Some(text) => parse_seed(text)?,
         None => 0,

@@ -1,5 +1,5 @@
 //! `vexed golden update`: re-records `corpora/golden/NAME.trace` for every
-//! `corpora/scenarios/NAME.toml` and says which changed, with the `vexed diff` report of
+//! `corpora/NAME.toml` and says which changed, with the `vexed diff` report of
 //! each change (DESIGN.md section 5; the insta snapshots beside them are
 //! `tests/tests/golden.rs`).
 //!
@@ -24,10 +24,10 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Action {
-    /// Re-record corpora/golden/NAME.trace for every corpora/scenarios/NAME.toml and say
+    /// Re-record corpora/golden/NAME.trace for every corpora/NAME.toml and say
     /// which changed.
     Update {
-        #[arg(long, default_value = "corpora/scenarios")]
+        #[arg(long, default_value = "corpora")]
         scenarios: PathBuf,
         #[arg(long, default_value = "corpora/golden")]
         golden: PathBuf,
@@ -68,7 +68,7 @@ fn update(scenarios: &Path, golden: &Path) -> Result<ExitCode> {
         let before = old_bytes
             .as_deref()
             .and_then(|b| session::summary_of(b).ok());
-        let (s, manifest) = load_target(path, &[])?;
+        let (s, manifest) = load_target(path, &[], None)?;
         let opts = RecordOptions::default();
         let header = session::header(&s, &manifest, &opts)?;
         let mut source = source_for(&s, None);
@@ -149,8 +149,7 @@ mod tests {
 
     #[test]
     fn a_changed_golden_trace_is_reported_by_its_first_differing_state() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../corpora/scenarios/keywait.toml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/keywait.toml");
         let text = std::fs::read_to_string(&path).expect("scenario text");
         let s = Scenario::load(&path).expect("scenario");
         let opts = RecordOptions::default();

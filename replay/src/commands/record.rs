@@ -75,11 +75,16 @@ pub struct Args {
     /// CPU model: 8086, 286 or 386 (default: the scenario's [machine] cpu, or 386).
     #[arg(long)]
     cpu: Option<String>,
+    /// A directory the scenario's drive C: may lie in besides the manifest's own directory
+    /// (a manifest's `drive` outside its directory is refused unless named here, so that
+    /// no manifest can pull files from elsewhere into a trace).
+    #[arg(long)]
+    drive: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let (target, output) = (&args.target, &args.output);
-    let (mut s, manifest) = load_target(target, &args.args)?;
+    let (mut s, manifest) = load_target(target, &args.args, args.drive.as_deref())?;
     s.machine.clock = match args.clock.as_str() {
         "virtual" => ClockMode::Virtual,
         "host" => ClockMode::Host,

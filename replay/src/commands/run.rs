@@ -36,6 +36,11 @@ pub struct Args {
     /// CPU model: 8086, 286 or 386 (default: the scenario's [machine] cpu, or 386).
     #[arg(long)]
     cpu: Option<String>,
+    /// A directory the scenario's drive C: may lie in besides the manifest's own directory
+    /// (a manifest's `drive` outside its directory is refused unless named here, so that
+    /// no manifest can pull files from elsewhere into a trace).
+    #[arg(long)]
+    drive: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -45,7 +50,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if !args.args.is_empty() {
             bail!("a scenario takes no program arguments (they belong in its [[program]] entries)");
         }
-        Scenario::load(target)?
+        Scenario::load_with(target, args.drive.as_deref())?
     } else {
         if !target.is_file() {
             bail!("{} is not a file", target.display());

@@ -18,8 +18,8 @@ use vexed_replay::suite::{self, Shard};
 /// a difference is reported as `vexed diff` of the golden against the new run.
 ///
 /// A scenario NAME.toml's golden trace is golden/NAME.trace beside it, or in the
-/// directory above (corpora/scenarios/NAME.toml, corpora/golden/NAME.trace). With no
-/// PATH: corpora/scenarios if it exists, else the current directory.
+/// directory above (corpora/NAME.toml, corpora/golden/NAME.trace). With no
+/// PATH: corpora if it exists, else the current directory.
 #[derive(clap::Args)]
 pub struct Args {
     /// Scenario manifests (.toml) and directories holding them.

@@ -509,6 +509,15 @@ impl Ctx<'_> {
         self.bus.mem.write_bytes(linear(seg, off), bytes)
     }
 
+    /// Writes the stub `a` where it was assembled for and makes its traps live (the only
+    /// way a trap in RAM is honoured; see [`crate::cpu::TrapSites`]).
+    pub fn place(&mut self, a: &stubs::Asm) {
+        self.write_bytes(a.seg, a.base(), &a.bytes);
+        for (addr, service) in a.trap_sites() {
+            self.cpu.add_trap_site(addr, service);
+        }
+    }
+
     /// The NUL-terminated string at `seg:off` (at most `max` bytes, without the NUL).
     pub fn read_asciz(&self, seg: u16, off: u16, max: usize) -> Vec<u8> {
         let mut out = Vec::new();

@@ -93,12 +93,17 @@ pub mod svc {
     pub const VMM_EXITED: u16 = 0x0506;
 }
 
-/// Assembles a stub into a byte buffer at a known segment and offset.
+/// Assembles a stub into a byte buffer at a known segment and offset, remembering where
+/// its traps are: a stub is placed with [`super::Ctx::place`] (or, for the ROM, through
+/// [`super::bios::rom`]), which registers each trap with the CPU ([`crate::cpu::TrapSites`]);
+/// `FE 38` anywhere else is an invalid opcode.
 #[derive(Debug)]
 pub struct Asm {
     pub seg: u16,
     base: u16,
     pub bytes: Vec<u8>,
+    /// (offset in the segment, service) of each trap.
+    traps: Vec<(u16, u16)>,
 }
 
 impl Asm {
@@ -108,6 +113,7 @@ impl Asm {
             seg,
             base,
             bytes: Vec::new(),
+            traps: Vec::new(),
         }
     }
 
@@ -126,8 +132,23 @@ impl Asm {
         self
     }
 
+    /// Offset (within the segment) of the first byte.
+    pub fn base(&self) -> u16 {
+        self.base
+    }
+
+    /// Physical address and service of each trap (where the stub is placed).
+    pub fn trap_sites(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        let seg = u32::from(self.seg) << 4;
+        self.traps
+            .iter()
+            .map(move |&(off, service)| (seg + u32::from(off), service))
+    }
+
     /// The emulator trap for `service`.
     pub fn trap(&mut self, service: u16) -> &mut Asm {
+        let at = self.here();
+        self.traps.push((at, service));
         self.raw(&TRAP_OPCODE);
         self.raw(&service.to_le_bytes())
     }
@@ -196,6 +217,7 @@ mod tests {
             ]
         );
         assert_eq!(a.start(), 0x710);
+        assert_eq!(a.trap_sites().collect::<Vec<_>>(), [(0x710, 0x0221)]);
         let mut b = Asm::new(0, 0);
         b.jmp_far(0xF000, 0xE05B);
         assert_eq!(b.bytes, [0xEA, 0x5B, 0xE0, 0x00, 0xF0]);

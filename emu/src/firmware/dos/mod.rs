@@ -239,7 +239,7 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     a.trap(svc::SHELL_NEXT).int(0x21).trap(svc::SHELL_DONE);
     a.jmp_short(stubs.shell);
     debug_assert!(a.bytes.len() <= 0x300);
-    ctx.write_bytes(DOS_CODE_SEG, 0, &a.bytes);
+    ctx.place(&a);
     fw.dos.stubs = stubs;
 
     ctx.wr8(DOS_DATA_SEG, CRIT_ERROR_OFF, 0);
@@ -266,7 +266,7 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     // where DOS puts a far jump (RBIL INT 30).
     let mut j = Asm::new(0, 0xC0);
     j.jmp_far(DOS_CODE_SEG, stubs.call5);
-    ctx.write_bytes(0, 0xC0, &j.bytes);
+    ctx.place(&j);
     fw.dos.arena = Arena::format(ctx, FIRST_MCB_SEG, CONVENTIONAL_TOP);
 }
 

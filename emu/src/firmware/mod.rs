@@ -327,6 +327,9 @@ impl Firmware {
         }
         if let Some(e) = self.ems.as_mut() {
             e.install(ctx);
+            if e.installed() {
+                dos::tables::link_device(ctx, stubs::EMM_SEG, 0);
+            }
         }
         if self.vmm.is_some() {
             vmm::startup::install(ctx);

@@ -108,7 +108,7 @@ impl BareSystem {
                 Exit::Halted => return Ok(used),
                 Exit::Shutdown => return Err(BareError::Shutdown(used)),
                 // Nothing drives INTR on a bare system.
-                // Traps are never enabled on the bare system.
+                // No trap sites are registered on the bare system.
                 Exit::Budget | Exit::IoYield | Exit::Interrupt | Exit::Trap(_) => {}
             }
         }

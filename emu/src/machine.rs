@@ -221,8 +221,11 @@ impl Machine {
         firmware: Firmware,
     ) -> Result<Machine, MachineError> {
         let mut m = Machine::new(config)?;
-        m.load_rom(&crate::firmware::bios::rom_image())?;
-        m.cpu.set_traps(true);
+        let (rom, traps) = crate::firmware::bios::rom();
+        m.load_rom(&rom)?;
+        for (addr, service) in traps {
+            m.cpu.add_trap_site(addr, service);
+        }
         m.firmware = Some(Box::new(firmware));
         Ok(m)
     }

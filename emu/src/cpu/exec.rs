@@ -1095,15 +1095,16 @@ impl Cpu {
             0xFC => self.flags.set_df(false),
             0xFD => self.flags.set_df(true),
             0xFE => {
-                if self.traps {
-                    if self.fetch8(bus)? == TRAP_OPCODE[1] && self.d.prefixes == 0 {
-                        let service = self.fetch16(bus)?;
+                if !self.traps.is_empty() && self.d.prefixes == 0 {
+                    let modrm = self.eip;
+                    if self.fetch8(bus)? == TRAP_OPCODE[1]
+                        && let Some(service) = self.emulator_trap(bus)?
+                    {
                         self.stop(Exit::Trap(service));
                         return Ok(());
                     }
                     // Not the trap: decode the ModR/M byte again.
-                    let wrap = if self.is386() { u32::MAX } else { 0xFFFF };
-                    self.eip = self.eip.wrapping_sub(1) & wrap;
+                    self.eip = modrm;
                 }
                 let m = self.modrm(bus)?;
                 match m.reg {
@@ -1130,6 +1131,22 @@ impl Cpu {
             } // Every byte is handled above; kept for the compiler.
         }
         Ok(())
+    }
+
+    /// After an unprefixed `FE 38`: whether it is the emulator trap at one of the firmware's
+    /// stubs ([`super::TrapSites`]), and its service number. Otherwise the caller decodes
+    /// the bytes as the processor does (FE /7 is #UD on the 80286 and 80386). The service
+    /// word is fetched only at a stub's address, so `FE 38` near the end of CS faults as
+    /// the real two-byte instruction does. Runs only when `FE 38` is executed.
+    #[cold]
+    #[inline(never)]
+    fn emulator_trap<B: Bus>(&mut self, bus: &mut B) -> R<Option<u16>> {
+        let at = self.d.start_eip;
+        let phys = self.segs[CS].base.wrapping_add(at) & bus.memory_ref().address_mask();
+        let Some(service) = self.traps.service_at(phys) else {
+            return Ok(None);
+        };
+        Ok((self.fetch16(bus)? == service).then_some(service))
     }
 
     /// Decodes the Sreg field of 8Ch/8Eh: the 8086 ignores bit 2; the 80286 has four

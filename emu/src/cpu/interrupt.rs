@@ -200,22 +200,23 @@ mod tests {
     }
 
     #[test]
-    fn the_emulator_trap_exists_only_when_enabled() {
+    fn the_emulator_trap_exists_only_at_registered_sites() {
         // FE 38 34 12 = trap 1234h; then INC AX.
         let code = [0xFE, 0x38, 0x34, 0x12, 0x40, 0xF4];
-        // Off (the real processor): group 4 with reg = 7 is #UD, interrupt 6 (its vector
-        // is 0000:0000 here, so the CPU lands at 0:0 with IP of the faulting instruction).
+        // No sites (the real processor): group 4 with reg = 7 is #UD, interrupt 6 (its
+        // vector is 0000:0000 here, so the CPU lands at 0:0 with IP of the faulting
+        // instruction).
         let mut sys = system(&code);
         let r = sys.run(1);
         assert_eq!(r.ticks, 1);
         assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0));
         assert_eq!(sys.bus.mem.read_u16(0x3FA), 0x100); // 80286: the faulting IP
-        // On: the run ends with the service number, IP past the four bytes; the trap is one
-        // tick, and the run continues normally afterwards.
+        // A stub at 00100h: the run ends with the service number, IP past the four bytes;
+        // the trap is one tick, and the run continues normally afterwards.
         for cache in [true, false] {
             let mut sys = system(&code);
             sys.cpu.set_block_cache(cache);
-            sys.cpu.set_traps(true);
+            sys.cpu.add_trap_site(0x100, 0x1234);
             let r = sys.run(100);
             assert_eq!((r.ticks, r.exit), (1, Exit::Trap(0x1234)));
             assert_eq!(sys.cpu.ip(), 0x104);
@@ -223,10 +224,89 @@ mod tests {
             assert_eq!((r.ticks, r.exit), (2, Exit::Halted));
             assert_eq!(sys.cpu.reg16(Reg16::AX), 1);
         }
-        // Other group-4 forms with reg = 7 stay invalid with traps on.
+        // Other group-4 forms with reg = 7 stay invalid at a site.
         let mut sys = system(&[0xFE, 0x39, 0x00, 0x00]);
-        sys.cpu.set_traps(true);
+        sys.cpu.add_trap_site(0x100, 0x0000);
         sys.run(1);
         assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0));
+    }
+
+    /// Runs `code` at 0000:0100 on a 286 with a stub registered at `site` for service
+    /// 0505h; returns the exit, CS:IP after one tick and the IP saved on the stack.
+    fn trap_elsewhere(code: &[u8], site: u32, cache: bool) -> (Exit, (u16, u16), u16) {
+        let mut sys = system(code);
+        sys.cpu.set_block_cache(cache);
+        sys.cpu.add_trap_site(site, 0x0505);
+        let r = sys.run(1);
+        let at = (sys.cpu.sreg(SegReg::CS), sys.cpu.ip());
+        (r.exit, at, sys.bus.mem.read_u16(0x3FA))
+    }
+
+    #[test]
+    fn a_trap_outside_the_stubs_is_an_invalid_opcode() {
+        // 80286 PRM, interrupt 6: the saved CS:IP points at the first byte of the invalid
+        // instruction. The guest's own FE 38 06 05 at 00100h, the only stub at 00200h.
+        for cache in [true, false] {
+            let (exit, at, saved) = trap_elsewhere(&[0xFE, 0x38, 0x05, 0x05, 0xF4], 0x200, cache);
+            assert_ne!(exit, Exit::Trap(0x0505));
+            assert_eq!((at, saved), ((0, 0), 0x100));
+            // At the stub's address but with another service number in its bytes (a
+            // guest overwrote the stub): invalid too.
+            let (exit, at, saved) = trap_elsewhere(&[0xFE, 0x38, 0x06, 0x05, 0xF4], 0x100, cache);
+            assert_ne!(exit, Exit::Trap(0x0605));
+            assert_eq!((at, saved), ((0, 0), 0x100));
+        }
+    }
+
+    #[test]
+    fn a_stub_traps_through_any_address_of_its_bytes() {
+        // The site is physical: 0010:0000 is the same byte as 0000:0100.
+        let mut sys = system(&[]);
+        sys.load_code(0x0010, 0, &[0xFE, 0x38, 0x05, 0x05, 0xF4]);
+        sys.cpu.add_trap_site(0x100, 0x0505);
+        assert_eq!(sys.run(1).exit, Exit::Trap(0x0505));
+        // With A20 off, FFFF:0110 wraps to 00100h: the stub. With A20 on it is 100100h,
+        // other memory holding the same bytes: the invalid opcode, at FFFF:0110.
+        for a20 in [false, true] {
+            let mut sys = BareSystem::new(Model::I80286, 0x20_0000).expect("2 MiB");
+            sys.bus.mem.set_a20(a20);
+            sys.cpu.set_sreg(SegReg::SS, 0);
+            sys.cpu.set_reg16(Reg16::SP, 0x400);
+            sys.bus
+                .mem
+                .write_bytes(0x10_0100, &[0xFE, 0x38, 0x05, 0x05]);
+            sys.load_code(0xFFFF, 0x110, &[0xFE, 0x38, 0x05, 0x05]);
+            sys.cpu.add_trap_site(0x100, 0x0505);
+            let r = sys.run(1);
+            if a20 {
+                assert_ne!(r.exit, Exit::Trap(0x0505));
+                assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0));
+                let saved = (sys.bus.mem.read_u16(0x3FC), sys.bus.mem.read_u16(0x3FA));
+                assert_eq!(saved, (0xFFFF, 0x110));
+            } else {
+                assert_eq!(r.exit, Exit::Trap(0x0505));
+            }
+        }
+    }
+
+    #[test]
+    fn the_8086_keeps_its_fe_7_alias_outside_the_stubs() {
+        // The 8086 has no #UD: FE /7 runs as FF /7 (PUSH r/m16), here PUSH [BX+SI] with
+        // BX = SI = 0, the word at 0000:0000; the service word then runs as code.
+        let mut sys = BareSystem::new(Model::I8086, 0x1_0000).expect("64 KiB");
+        sys.bus.mem.write_u16(0, 0xBEEF);
+        sys.cpu.set_sreg(SegReg::SS, 0);
+        sys.cpu.set_reg16(Reg16::SP, 0x400);
+        sys.load_code(0, 0x100, &[0xFE, 0x38, 0x90, 0x90, 0xF4]);
+        sys.cpu.add_trap_site(0x200, 0x9090);
+        let r = sys.run(1);
+        assert_eq!(r.exit, Exit::Budget);
+        assert_eq!((sys.cpu.ip(), sys.cpu.reg16(Reg16::SP)), (0x102, 0x3FE));
+        assert_eq!(sys.bus.mem.read_u16(0x3FE), 0xBEEF);
+        // At a registered site the 8086 traps like the others.
+        let mut sys = BareSystem::new(Model::I8086, 0x1_0000).expect("64 KiB");
+        sys.load_code(0, 0x100, &[0xFE, 0x38, 0x90, 0x90, 0xF4]);
+        sys.cpu.add_trap_site(0x100, 0x9090);
+        assert_eq!(sys.run(1).exit, Exit::Trap(0x9090));
     }
 }

@@ -111,15 +111,61 @@ pub enum Exit {
     /// The INTR line is high ([`Cpu::set_intr`]) and interrupts became enabled: the machine
     /// acknowledges the interrupt controller and calls [`Cpu::interrupt`] before running on.
     Interrupt,
-    /// The CPU executed the emulator trap `FE 38 lo hi` (enabled with [`Cpu::set_traps`]):
-    /// a firmware service written in Rust is to run now. IP is past the 4-byte trap.
+    /// The CPU executed the emulator trap `FE 38 lo hi` at one of its [`TrapSites`]: a
+    /// firmware service written in Rust is to run now. IP is past the 4-byte trap.
     Trap(u16),
 }
 
 /// The first two bytes of the emulator trap: `FE 38` is group 4 with reg = 7, an invalid
 /// opcode on the 80286 and 80386 (and an undocumented alias on the 8086). The service
-/// number follows as a little-endian word. Recognised only after [`Cpu::set_traps`].
+/// number follows as a little-endian word. Recognised only at the [`TrapSites`] the
+/// firmware registered ([`Cpu::add_trap_site`]).
 pub const TRAP_OPCODE: [u8; 2] = [0xFE, 0x38];
+
+/// Where the emulator trap is honoured: the physical address of each firmware stub's `FE`
+/// byte with the service number the stub was written with. Anywhere else, or with another
+/// service number in the stub's bytes, `FE 38` is what it is on the real processor: #UD
+/// (interrupt 6) on the 80286 and 80386 with the saved CS:IP at the `FE` byte, the
+/// undocumented FF /7 alias on the 8086. The address is physical (after the bus width and
+/// the A20 gate), so every segment:offset form that reaches a stub's bytes (a far jump to
+/// an old vector, the CP/M entry's wrap) traps, and the VMM's per-VM memory (same physical
+/// addresses, other backing pages) shares the table. Part of the CPU's saved state: a
+/// snapshot restores it with the stubs it describes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrapSites {
+    /// (physical address of the `FE` byte, service number), sorted by address, one entry
+    /// per address.
+    sites: Vec<(u32, u16)>,
+}
+
+impl TrapSites {
+    /// The service of the stub whose trap starts at physical address `addr`.
+    #[inline]
+    pub fn service_at(&self, addr: u32) -> Option<u16> {
+        self.sites
+            .binary_search_by_key(&addr, |&(a, _)| a)
+            .ok()
+            .and_then(|i| self.sites.get(i))
+            .map(|&(_, s)| s)
+    }
+
+    /// Registers (or re-registers) the stub trap at `addr`.
+    pub fn insert(&mut self, addr: u32, service: u16) {
+        match self.sites.binary_search_by_key(&addr, |&(a, _)| a) {
+            Ok(i) => self.sites[i].1 = service,
+            Err(i) => self.sites.insert(i, (addr, service)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// Every site, by address.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        self.sites.iter().copied()
+    }
+}
 
 /// What one call of [`Cpu::run`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,8 +236,8 @@ pub struct Cpu {
     task_register: u16,
     /// Waiting in `HLT` for an interrupt.
     halted: bool,
-    /// `FE 38` is the emulator trap ([`TRAP_OPCODE`]) instead of an invalid opcode.
-    traps: bool,
+    /// Where `FE 38` is the emulator trap ([`TRAP_OPCODE`]) instead of an invalid opcode.
+    traps: TrapSites,
     /// Stopped by a triple fault until reset.
     shutdown: bool,
     /// The previous instruction was `STI`, `MOV SS` or `POP SS`: no interrupt (and no
@@ -308,7 +354,7 @@ impl Cpu {
             ldtr: 0,
             task_register: 0,
             halted: false,
-            traps: false,
+            traps: TrapSites::default(),
             shutdown: false,
             shadow: false,
             d: Decode::default(),
@@ -494,10 +540,17 @@ impl Cpu {
         self.idtr
     }
 
-    /// Makes `FE 38 lo hi` end the run with [`Exit::Trap`] (a machine with firmware in Rust
-    /// turns this on; without it the bytes are an invalid opcode as on the real processor).
-    pub fn set_traps(&mut self, on: bool) {
-        self.traps = on;
+    /// Makes `FE 38 lo hi` whose `FE` byte is at physical address `addr` end the run with
+    /// [`Exit::Trap`]`(service)` when the word after `FE 38` is `service` (the firmware in
+    /// Rust registers each stub it writes; everywhere else the bytes are an invalid opcode
+    /// as on the real processor). See [`TrapSites`].
+    pub fn add_trap_site(&mut self, addr: u32, service: u16) {
+        self.traps.insert(addr, service);
+    }
+
+    /// The stubs where the emulator trap is honoured.
+    pub fn trap_sites(&self) -> &TrapSites {
+        &self.traps
     }
 
     /// Waiting in `HLT`.

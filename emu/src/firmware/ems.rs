@@ -388,7 +388,7 @@ impl Ems {
         a.align(8);
         debug_assert_eq!(a.here(), CALL_RETURN_OFF);
         a.trap(svc::EMS).iret();
-        ctx.write_bytes(EMM_SEG, 0, &a.bytes);
+        ctx.place(&a);
         ctx.set_vector(0x67, EMM_SEG, INT67_OFF);
         self.installed = true;
     }

@@ -327,6 +327,9 @@ impl Firmware {
         }
         if let Some(e) = self.ems.as_mut() {
             e.install(ctx);
+            if e.installed() {
+                dos::tables::link_device(ctx, stubs::EMM_SEG, 0);
+            }
         }
         if self.vmm.is_some() {
             vmm::startup::install(ctx);
@@ -507,6 +510,15 @@ impl Ctx<'_> {
     }
     pub fn write_bytes(&mut self, seg: u16, off: u16, bytes: &[u8]) {
         self.bus.mem.write_bytes(linear(seg, off), bytes)
+    }
+
+    /// Writes the stub `a` where it was assembled for and makes its traps live (the only
+    /// way a trap in RAM is honoured; see [`crate::cpu::TrapSites`]).
+    pub fn place(&mut self, a: &stubs::Asm) {
+        self.write_bytes(a.seg, a.base(), &a.bytes);
+        for (addr, service) in a.trap_sites() {
+            self.cpu.add_trap_site(addr, service);
+        }
     }
 
     /// The NUL-terminated string at `seg:off` (at most `max` bytes, without the NUL).

@@ -5,7 +5,7 @@
 //! short stub that executes the emulator trap ([`crate::cpu::TRAP_OPCODE`] plus a service
 //! number from [`svc`]) and then returns the way the real service would (`IRET`, `RETF`).
 //!
-//! Layout of the first 4.4 KiB of RAM (everything else below 640 KiB is the DOS arena):
+//! Layout of the first 5.5 KiB of RAM (everything else below 640 KiB is the DOS arena):
 //!
 //! | Address | Segment | Contents |
 //! |---|---|---|
@@ -17,7 +17,8 @@
 //! | 00700h-009FFh | [`DOS_CODE_SEG`] | DOS entry stubs (Int 20h-2Fh, the shell, CP/M entry) |
 //! | 00A00h-00AFFh | [`EMM_SEG`] | EMS driver: `EMMXXXX0` device header and the Int 67h entry |
 //! | 00B00h-010FFh | [`XMS_SEG`] | XMS driver: hookable entry, Int 15h hook, handle table for 2Fh/4309h |
-//! | 01100h- | [`FIRST_MCB_SEG`] | first memory control block of the DOS arena |
+//! | 01100h-015FFh | [`DOS_DATA_SEG`] (offsets 0B00h-0FFFh) | DOS tables: List of Lists with the NUL device, CON, CLOCK$ and C: device headers, C:'s drive parameter block, system file table, current directory structures (see [`super::dos::tables`]) |
+//! | 01600h- | [`FIRST_MCB_SEG`] | first memory control block of the DOS arena |
 //!
 //! The BIOS entry points live in a generated 64 KiB ROM at F0000h ([`super::bios`]).
 
@@ -40,7 +41,7 @@ pub const XMS_SEG: u16 = 0x00B0;
 /// Bytes available at [`XMS_SEG`] (entry stubs, header and up to 128 10-byte handles).
 pub const XMS_AREA_BYTES: u32 = 0x600;
 /// The first memory control block of the DOS arena.
-pub const FIRST_MCB_SEG: u16 = 0x0110;
+pub const FIRST_MCB_SEG: u16 = 0x0160;
 /// Segment of the BIOS ROM.
 pub const BIOS_SEG: u16 = 0xF000;
 
@@ -93,12 +94,17 @@ pub mod svc {
     pub const VMM_EXITED: u16 = 0x0506;
 }
 
-/// Assembles a stub into a byte buffer at a known segment and offset.
+/// Assembles a stub into a byte buffer at a known segment and offset, remembering where
+/// its traps are: a stub is placed with [`super::Ctx::place`] (or, for the ROM, through
+/// [`super::bios::rom`]), which registers each trap with the CPU ([`crate::cpu::TrapSites`]);
+/// `FE 38` anywhere else is an invalid opcode.
 #[derive(Debug)]
 pub struct Asm {
     pub seg: u16,
     base: u16,
     pub bytes: Vec<u8>,
+    /// (offset in the segment, service) of each trap.
+    traps: Vec<(u16, u16)>,
 }
 
 impl Asm {
@@ -108,6 +114,7 @@ impl Asm {
             seg,
             base,
             bytes: Vec::new(),
+            traps: Vec::new(),
         }
     }
 
@@ -126,8 +133,23 @@ impl Asm {
         self
     }
 
+    /// Offset (within the segment) of the first byte.
+    pub fn base(&self) -> u16 {
+        self.base
+    }
+
+    /// Physical address and service of each trap (where the stub is placed).
+    pub fn trap_sites(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        let seg = u32::from(self.seg) << 4;
+        self.traps
+            .iter()
+            .map(move |&(off, service)| (seg + u32::from(off), service))
+    }
+
     /// The emulator trap for `service`.
     pub fn trap(&mut self, service: u16) -> &mut Asm {
+        let at = self.here();
+        self.traps.push((at, service));
         self.raw(&TRAP_OPCODE);
         self.raw(&service.to_le_bytes())
     }
@@ -196,6 +218,7 @@ mod tests {
             ]
         );
         assert_eq!(a.start(), 0x710);
+        assert_eq!(a.trap_sites().collect::<Vec<_>>(), [(0x710, 0x0221)]);
         let mut b = Asm::new(0, 0);
         b.jmp_far(0xF000, 0xE05B);
         assert_eq!(b.bytes, [0xEA, 0x5B, 0xE0, 0x00, 0xF0]);
@@ -204,6 +227,7 @@ mod tests {
     #[test]
     fn layout_regions_do_not_overlap() {
         let dos_data = u32::from(DOS_DATA_SEG) << 4;
+        let dos = dos_data;
         let dos_code = u32::from(DOS_CODE_SEG) << 4;
         let emm = u32::from(EMM_SEG) << 4;
         let xms = u32::from(XMS_SEG) << 4;
@@ -211,6 +235,8 @@ mod tests {
         let vmm = u32::from(VMM_SEG) << 4;
         assert!(0x500 < dos_data && dos_data + 0x40 <= vmm && vmm + 0xC0 <= dos_code);
         assert!(dos_code + 0x300 <= emm && emm + 0x100 <= xms);
-        assert!(xms + XMS_AREA_BYTES <= arena);
+        let tables = dos + u32::from(crate::firmware::dos::tables::TABLES_OFF);
+        let tables_end = tables + u32::from(crate::firmware::dos::tables::TABLES_BYTES);
+        assert!(xms + XMS_AREA_BYTES <= tables && tables_end <= arena);
     }
 }

@@ -342,10 +342,10 @@ impl Xms {
             .raw(&[0xEB, 0x03, 0x90, 0x90, 0x90])
             .trap(svc::XMS)
             .retf();
-        ctx.write_bytes(XMS_SEG, ENTRY_OFF, &entry.bytes);
+        ctx.place(&entry);
         let mut hook = Asm::new(XMS_SEG, INT15_OFF);
         hook.trap(svc::XMS_INT15).iret();
-        ctx.write_bytes(XMS_SEG, INT15_OFF, &hook.bytes);
+        ctx.place(&hook);
 
         ctx.wr8(XMS_SEG, TABLE_OFF, TABLE_SIGNATURE);
         ctx.wr8(XMS_SEG, TABLE_OFF + 1, ENTRY_BYTES as u8);

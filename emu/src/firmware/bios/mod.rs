@@ -102,10 +102,18 @@ const fn service_stub(n: u8) -> u16 {
 
 /// The BIOS ROM image (64 KiB, mapped at F0000h).
 pub fn rom_image() -> Vec<u8> {
+    rom().0
+}
+
+/// The BIOS ROM image and its emulator traps (physical address of each stub's trap at
+/// F0000h, service number), which the machine registers with the CPU when it maps the ROM.
+pub fn rom() -> (Vec<u8>, Vec<(u32, u16)>) {
     let mut rom = vec![0xFFu8; 0x1_0000];
+    let mut sites = Vec::new();
     let mut put = |a: &Asm| {
-        let at = usize::from(a.here()) - a.bytes.len();
+        let at = usize::from(a.base());
         rom[at..at + a.bytes.len()].copy_from_slice(&a.bytes);
+        sites.extend(a.trap_sites());
     };
     let mut a = Asm::new(BIOS_SEG, ROM_DUMMY_IRET);
     a.iret();
@@ -157,7 +165,7 @@ pub fn rom_image() -> Vec<u8> {
     a.raw(b"01/01/94");
     put(&a);
     rom[0xFFFE] = 0xFC; // model byte: PC/AT
-    rom
+    (rom, sites)
 }
 
 /// Which exception vector's stub trapped, from IP just past the trap.

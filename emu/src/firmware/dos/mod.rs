@@ -16,13 +16,33 @@
 //! Int 28h once per interrupt instead of thousands of times, and lets the machine skip
 //! the idle time.)
 //!
-//! Not provided: FCB file functions (they fail with AL=FFh), Ctrl-C checking, network and
-//! country functions, the List of Lists (52h) and the swappable data area (5D06h).
+//! DOS's internal tables (the List of Lists of 52h, the device chain from NUL, the drive
+//! parameter block of 1Fh/32h, the current directory structures) are real structures in
+//! guest memory (`tables.rs`).
+//!
+//! Function numbers with no DOS 5 function (everything above 6Ch, such as the Windows 95
+//! long-file-name functions 71xxh; 61h and 6Bh, which RBIL lists as null functions
+//! returning AL = 00h) answer as MS-DOS's dispatcher does: AL = 00h, every other register
+//! and FLAGS (CF included) as the caller left them. Sources:
+//! the MS-DOS 2.0 source (MSCODE.ASM, `CMP AH,MAXCOM / JBE SAVREGS / BADCALL: MOV AL,0 /
+//! IRET`: the IRET pops the caller's FLAGS), Microsoft's Windows 95 SDK on long file
+//! names on down-level systems ("the system sets the AL register to zero but leaves the
+//! AH register and the carry flag unchanged", so AX=716Ch returns AX=7100h), and RBIL INT
+//! 21/AH=71h ("for compatibility with DOS versions prior to v7.00, the carry flag should
+//! be set on call to ensure that it is set on exit").
+//!
+//! Not provided (CF set, AX = 0001h, see `NOT_PROVIDED`): 38h and 65h/66h (country and
+//! code page), 53h (translate BPB), 55h (create child PSP), 5Ah (temporary file), 5Ch
+//! (record locks: MS-DOS too answers 01h without SHARE), 5Dh (server call, swappable
+//! data area), 5Eh/5Fh (network: 01h without a network, as MS-DOS), 60h (truename), 63h
+//! (DBCS lead bytes), 67h (set handle count), 69h (disk serial number). FCB file
+//! functions fail with AL=FFh. No Ctrl-C checking.
 
 pub mod drive;
 pub mod files;
 pub mod memory;
 pub mod process;
+pub mod tables;
 
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +91,8 @@ pub(crate) enum DosCode {
     Wait,
     /// Control went elsewhere (a program started or ended).
     Switched,
+    /// Not a DOS 5 function: AL = 00h, everything else (CF too) as the caller left it.
+    Unsupported,
 }
 
 /// DOS's state (the rest lives in guest memory: PSPs, MCBs, InDOS).
@@ -239,7 +261,7 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     a.trap(svc::SHELL_NEXT).int(0x21).trap(svc::SHELL_DONE);
     a.jmp_short(stubs.shell);
     debug_assert!(a.bytes.len() <= 0x300);
-    ctx.write_bytes(DOS_CODE_SEG, 0, &a.bytes);
+    ctx.place(&a);
     fw.dos.stubs = stubs;
 
     ctx.wr8(DOS_DATA_SEG, CRIT_ERROR_OFF, 0);
@@ -266,8 +288,9 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     // where DOS puts a far jump (RBIL INT 30).
     let mut j = Asm::new(0, 0xC0);
     j.jmp_far(DOS_CODE_SEG, stubs.call5);
-    ctx.write_bytes(0, 0xC0, &j.bytes);
+    ctx.place(&j);
     fw.dos.arena = Arena::format(ctx, FIRST_MCB_SEG, CONVENTIONAL_TOP);
+    tables::install(ctx, FIRST_MCB_SEG);
 }
 
 /// Starts the shell (see `process.rs`).
@@ -380,6 +403,8 @@ fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx) {
             }
             let n = indos(ctx).saturating_sub(1);
             set_indos(ctx, n);
+            // CF here is the function's error report, except after an unsupported
+            // function, which leaves the caller's CF alone.
             if code == DosCode::Done && ah >= 0x2F && ctx.cpu.flags() & 1 != 0 {
                 fw.dos.instance.last_error = ctx.ax();
             }
@@ -480,6 +505,14 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     }
 }
 
+/// MS-DOS 5 functions vexed does not provide: they fail with CF set and AX = 0001h
+/// (invalid function). For 5Ch (no SHARE) and 5Eh/5Fh (no network) that is MS-DOS's own
+/// answer. Every other function number not handled here or in `files/` is not a DOS 5
+/// function and answers AL = 00h (see the module header).
+const NOT_PROVIDED: [u8; 14] = [
+    0x38, 0x53, 0x55, 0x5A, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x63, 0x65, 0x66, 0x67, 0x69,
+];
+
 /// One Int 21h function.
 fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
     let ah = ctx.ah();
@@ -553,6 +586,15 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             ctx.set_al(0);
         }
         0x0D => {} // disk reset: nothing is cached
+        0x1B => tables::allocation_info(ctx, 0),
+        0x1C => tables::allocation_info(ctx, ctx.dl()),
+        0x1F => tables::drive_parameter_block(ctx, 0),
+        0x32 => tables::drive_parameter_block(ctx, ctx.dl()),
+        0x52 => {
+            ctx.set_es(DOS_DATA_SEG);
+            ctx.set_bx(tables::LOL_OFF);
+        }
+        0x64 => {} // set the device driver lookahead flag: no drivers look ahead
         0x0F..=0x17 | 0x21..=0x24 | 0x27 | 0x28 | 0x29 => ctx.set_al(0xFF), // FCBs: not provided
         0x18 | 0x1D | 0x1E | 0x20 => ctx.set_al(0),
         0x25 => {
@@ -745,7 +787,14 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             if files::int21(fw, ctx) {
                 return DosCode::Done;
             }
-            fail(ctx, 0x01);
+            if NOT_PROVIDED.contains(&ah) {
+                fail(ctx, 0x01);
+            } else {
+                // MS-DOS's dispatcher answers a function number it does not have with
+                // AL = 00h and an IRET that returns the caller's FLAGS (see the header).
+                ctx.set_al(0);
+                return DosCode::Unsupported;
+            }
         }
     }
     DosCode::Done
@@ -787,6 +836,43 @@ mod tests {
         assert_eq!(days_in_month(2100, 2), 28);
         assert_eq!(days_in_month(1995, 2), 28);
         assert_eq!(days_in_month(1995, 13), 0);
+    }
+
+    #[test]
+    fn functions_dos_5_lacks_answer_al_0_and_keep_cf() {
+        use crate::firmware::FirmwareConfig;
+        use crate::machine::{Machine, MachineConfig};
+        let fw = Firmware::new(FirmwareConfig::default(), DriveC::new(false), vec![]);
+        let mut m = Machine::with_firmware(MachineConfig::default(), fw).expect("machine");
+        m.run_until(5_000_000);
+        for (ax, cf, want) in [
+            (0x716C, true, 0x7100),
+            (0x716C, false, 0x7100),
+            (0x6B12, true, 0x6B00),
+            (0xF834, false, 0xF800),
+        ] {
+            m.with_service_context(|fw, ctx| {
+                let fw = fw.expect("firmware");
+                fw.dos.instance.last_error = 0x0002;
+                ctx.cpu.set_sreg(SegReg::SS, 0x2000);
+                ctx.cpu.set_reg16(Reg16::SP, 0x100);
+                ctx.set_ax(ax);
+                ctx.cpu.set_flags(0x0202 | u32::from(cf));
+                finish_int21(fw, ctx);
+                assert_eq!(ctx.ax(), want, "{ax:04X}");
+                assert_eq!(ctx.cpu.flags() & 1 != 0, cf, "{ax:04X}");
+                // The caller's CF is not an error report: AH=59h's code stays.
+                assert_eq!(fw.dos.instance.last_error, 0x0002, "{ax:04X}");
+            });
+        }
+        // A DOS 5 function vexed does not provide still fails with 01h.
+        m.with_service_context(|fw, ctx| {
+            let fw = fw.expect("firmware");
+            ctx.set_ax(0x6000);
+            ctx.cpu.set_flags(0x0202);
+            assert_eq!(int21(fw, ctx), DosCode::Done);
+            assert_eq!((ctx.ax(), ctx.cpu.flags() & 1), (0x0001, 1));
+        });
     }
 
     #[test]

@@ -48,8 +48,8 @@ pub(crate) struct Stubs {
     pub abort: u16,
 }
 
-/// The stub's bytes and entry points.
-pub(crate) fn assemble() -> (Vec<u8>, Stubs) {
+/// The stub and its entry points.
+pub(crate) fn assemble() -> (Asm, Stubs) {
     let mut a = Asm::new(VMM_SEG, 0);
     let start = a.here();
     a.trap(svc::VMM_START).int(0x2F);
@@ -65,7 +65,7 @@ pub(crate) fn assemble() -> (Vec<u8>, Stubs) {
     a.int(0x2F).trap(svc::VMM_EXITED);
     debug_assert!(a.bytes.len() <= 0xC0);
     (
-        a.bytes,
+        a,
         Stubs {
             start,
             idle,
@@ -77,8 +77,8 @@ pub(crate) fn assemble() -> (Vec<u8>, Stubs) {
 
 /// Places the stub (POST, when a VMM is configured).
 pub(crate) fn install(ctx: &mut Ctx) {
-    let (bytes, _) = assemble();
-    ctx.write_bytes(VMM_SEG, 0, &bytes);
+    let (a, _) = assemble();
+    ctx.place(&a);
 }
 
 fn stubs() -> Stubs {

@@ -6,7 +6,7 @@
 //! the functions share (paths, time stamps). The functions are in `open.rs` (3Ch, 3Dh, 5Bh,
 //! 6Ch), `io.rs` (3Eh, 3Fh, 40h, 42h, 45h, 46h), `con.rs` (the CON device), `ioctl.rs`
 //! (44h), `dirs.rs` (36h, 39h, 3Ah, 3Bh, 47h), `entries.rs` (41h, 43h, 56h, 57h) and
-//! `find.rs` (4Eh, 4Fh); 0Eh, 19h, 1Ah, 2Fh and 68h are here.
+//! `find.rs` (4Eh, 4Fh); 0Eh, 19h, 1Ah, 2Fh and 68h/6Ah are here.
 //!
 //! Sources: RBIL INT 21 pages for functions 0Eh, 19h, 1Ah, 2Fh, 36h, 39h–47h, 4Eh/4Fh, 56h,
 //! 57h, 5Bh, 68h, 6Ch, tables #01378 (PSP), #01423 (IOCTL device information), #01626
@@ -35,8 +35,8 @@
 //! clusters: see [`super::drive`]), 39h/3Ah/3Bh/47h directories, 3Ch create, 3Dh open, 3Eh
 //! close, 3Fh read, 40h write, 41h delete, 42h seek, 43h attributes, 44h IOCTL (00h, 01h,
 //! 06h, 07h, 08h; others 01h), 45h/46h duplicate, 4Eh/4Fh find, 56h rename, 57h time, 5Bh
-//! create new, 68h commit, 6Ch extended open/create. `int21` returns false for any other
-//! AH.
+//! create new, 68h and 6Ah (DOS 4+) commit, 6Ch extended open/create. `int21` returns
+//! false for any other AH.
 //!
 //! # Decisions and limits
 //!
@@ -479,7 +479,7 @@ pub(crate) fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
         0x56 => rename(fw, ctx),
         0x57 => file_time(fw, ctx),
         0x5B => create(fw, ctx, true),
-        0x68 => sft_index(fw, ctx, ctx.bx()).map(|_| ()),
+        0x68 | 0x6A => sft_index(fw, ctx, ctx.bx()).map(|_| ()),
         0x6C => extended_open(fw, ctx),
         _ => return false,
     };

@@ -873,3 +873,29 @@ fn the_top_level_help_lists_the_exit_statuses() {
         }
     }
 }
+
+/// `vexed dump T | head` and `vexed info T | head`: a reader that goes away ends vexed
+/// quietly with the status of a SIGPIPE death (141), never a panic.
+#[test]
+fn a_closed_stdout_ends_vexed_quietly() {
+    use std::process::Stdio;
+    let trace = corpora().join("golden/timeslice-tsr.trace");
+    for verb in ["dump", "info"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vexed"))
+            .args([verb, &trace.to_string_lossy()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vexed");
+        // Close the reading end before vexed writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{verb}: {err}");
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(141)),
+            "{verb}: {:?} {err}",
+            out.status
+        );
+    }
+}

@@ -40,9 +40,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .context("the benchmark loop did not reach its HLT")?
     };
     if args.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?);
     } else {
-        println!(
+        outln!(
             "{} guest instructions in {:.3} s: {:.1} million instructions per second ({} model{})",
             r.instructions,
             r.seconds,

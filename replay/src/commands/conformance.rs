@@ -41,9 +41,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let report = conformance::run_dir(model, &args.dir, threads)
         .with_context(|| format!("conformance run over {}", args.dir.display()))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.render());
+        out!("{}", report.render());
     }
     Ok(if report.failed == 0 {
         ExitCode::SUCCESS

@@ -43,9 +43,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let report = vexed_replay::diff::diff(&side(a, &ba), &side(b, &bb))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.text(args.max_lines));
+        out!("{}", report.text(args.max_lines));
     }
     Ok(if report.identical() {
         ExitCode::SUCCESS

@@ -25,7 +25,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut reader = TraceReader::new(bytes.as_slice())
         .with_context(|| format!("cannot read {}", path.display()))?;
     let mut out = BufWriter::new(std::io::stdout().lock());
-    dump(&mut reader, &mut out).with_context(|| format!("dumping {}", path.display()))?;
-    out.flush().context("cannot write the dump")?;
-    Ok(ExitCode::SUCCESS)
+    let written = dump(&mut reader, &mut out)
+        .and_then(|()| out.flush().map_err(vexed_trace::TraceError::Output));
+    match written {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // The reader of a pipe went away (`vexed dump T | head`): end quietly.
+        Err(vexed_trace::TraceError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitCode::from(super::STDOUT_CLOSED as u8))
+        }
+        Err(e) => Err(e).with_context(|| format!("dumping {}", path.display())),
+    }
 }

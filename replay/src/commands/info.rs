@@ -37,12 +37,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.json {
         let mut v = serde_json::to_value(&i)?;
         v["embedded_files"] = serde_json::Value::Array(files);
-        println!("{v}");
+        outln!("{v}");
     } else {
-        print!("{i}");
-        println!("embedded drive C: files ({}):", rec.header.files.len());
+        out!("{i}");
+        outln!("embedded drive C: files ({}):", rec.header.files.len());
         for f in &rec.header.files {
-            println!("  {:<40} {:>10} bytes", f.path, f.bytes.len());
+            outln!("  {:<40} {:>10} bytes", f.path, f.bytes.len());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,18 @@
 //! `run(Args) -> anyhow::Result<ExitCode>`; its `//!` header says what the verb does and
 //! its exit statuses.
 
+/// `print!` to stdout; a closed stdout (`vexed dump T | head`) ends vexed quietly (see
+/// [`write_stdout`]).
+macro_rules! out {
+    ($($t:tt)*) => { $crate::commands::write_stdout(format_args!($($t)*), false) };
+}
+
+/// `println!` to stdout; a closed stdout ends vexed quietly (see [`write_stdout`]).
+macro_rules! outln {
+    () => { $crate::commands::write_stdout(format_args!(""), true) };
+    ($($t:tt)*) => { $crate::commands::write_stdout(format_args!($($t)*), true) };
+}
+
 pub mod bench_cpu;
 pub mod boot;
 pub mod conformance;
@@ -139,6 +151,33 @@ pub fn source_with_serial(
             },
         )),
         (ClockMode::Virtual, None) => Box::new(Scripted::new(s.inputs.clone())),
+    }
+}
+
+/// The exit status when stdout is closed under vexed (a pipe whose reader went away): the
+/// status a process killed by SIGPIPE has, 128 + 13, as `head` and `less` users expect.
+pub const STDOUT_CLOSED: i32 = 141;
+
+/// Writes to stdout. `print!` would panic when the reader of a pipe has gone away; vexed
+/// ends quietly with [`STDOUT_CLOSED`] instead, and reports other write errors on stderr.
+pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| {
+            if newline {
+                out.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("vexed: cannot write to stdout: {e}");
+        }
+        std::process::exit(STDOUT_CLOSED);
     }
 }
 

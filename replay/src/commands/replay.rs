@@ -90,7 +90,7 @@ pub fn replay_file(path: &Path, quiet: bool, json: bool, localize: bool) -> Resu
             checkpoints,
         } => {
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"result": "identical", "final_tick": final_tick,
                         "final_hash": format!("{final_hash:016x}"), "observations": observations,
@@ -110,7 +110,7 @@ pub fn replay_file(path: &Path, quiet: bool, json: bool, localize: bool) -> Resu
             checkpoints,
         } => {
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"result": "unfinished", "truncated_after_tick": after_tick,
                         "observations": observations, "checkpoints": checkpoints})
@@ -140,7 +140,7 @@ pub fn replay_file(path: &Path, quiet: bool, json: bool, localize: bool) -> Resu
                 if let Some((l, _)) = &localized {
                     v["localized"] = serde_json::to_value(l)?;
                 }
-                println!("{v}");
+                outln!("{v}");
             } else {
                 eprintln!(
                     "vexed: {}: DIVERGED at tick {}, {:04X}:{:04X} {insn}\n  expected: {}\n  actual:   {}",

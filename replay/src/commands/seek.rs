@@ -51,9 +51,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => "from the start (no snapshot before it)".to_string(),
     };
     if args.dump_state {
-        print!("{}", vexed_replay::seek::describe_state(m)?);
+        out!("{}", vexed_replay::seek::describe_state(m)?);
     } else {
-        println!(
+        outln!(
             "tick {} state {:016x} at {}",
             m.now(),
             m.state_hash()?,

@@ -68,9 +68,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let results = suite::run_all(&cases, jobs, &|_| {});
     match args.format {
-        Format::Human => print!("{}", suite::human(&results)),
-        Format::Junit => print!("{}", suite::junit(&results)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+        Format::Human => out!("{}", suite::human(&results)),
+        Format::Junit => out!("{}", suite::junit(&results)),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&results)?),
     }
     let t = suite::totals(&results);
     Ok(if t.errors > 0 {
@@ -87,9 +87,9 @@ fn update(cases: &[suite::Case]) -> Result<ExitCode> {
     for case in cases {
         match suite::update_case(case) {
             Ok(u) => {
-                println!("{:>9}  {}", u.state, u.golden);
+                outln!("{:>9}  {}", u.state, u.golden);
                 for line in u.report.lines() {
-                    println!("           {line}");
+                    outln!("           {line}");
                 }
             }
             Err(e) => {

@@ -31,12 +31,25 @@ pub struct CaseResult {
     pub failures: Vec<String>,
 }
 
+/// Inputs with their ticks.
+pub type Inputs = Vec<(u64, Input)>;
+
 /// A random schedule for `s` from `seed`: the scenario's inputs delayed by up to 10 ms
 /// (keeping their order), 0-15 spurious IRQ edges on lines 3, 5 and 7, 0-3 stray
 /// keystrokes of keys that type nothing (Shift make/break), 0-3 DMA completions on channel
 /// 1 (the Sound Blaster's, idle here), and in the host clock mode the timer ticks at the
 /// 18.2 Hz period with up to 25 % jitter. All within the first `horizon` ticks.
 pub fn schedule(s: &Scenario, seed: u64, horizon: u64) -> Vec<(u64, Input)> {
+    let (mut out, perturbations) = schedule_parts(s, seed, horizon);
+    out.extend(perturbations);
+    out.sort_by_key(|&(t, _)| t);
+    out
+}
+
+/// [`schedule`] in its two parts: the scenario's inputs (delayed, in order) with the
+/// host clock's timer ticks, which pace the machine; and the perturbations (IRQ edges,
+/// Shift keystrokes, DMA completions), in the order they were drawn.
+pub fn schedule_parts(s: &Scenario, seed: u64, horizon: u64) -> (Inputs, Inputs) {
     let mut rng = Rng::new(seed);
     let rate = s.machine.rate;
     let max_delay = rate.ticks_per_second() / 100;
@@ -48,17 +61,18 @@ pub fn schedule(s: &Scenario, seed: u64, horizon: u64) -> Vec<(u64, Input)> {
         out.push((t, input));
     }
     let horizon = horizon.max(1);
+    let mut extra = Vec::new();
     for _ in 0..rng.below(16) {
         let line = [3u8, 5, 7][rng.below(3) as usize];
-        out.push((rng.below(horizon), Input::Irq { line }));
+        extra.push((rng.below(horizon), Input::Irq { line }));
     }
     for _ in 0..rng.below(4) {
         let t = rng.below(horizon);
-        out.push((t, Input::Key { scancode: 0x2A }));
-        out.push((t + 1, Input::Key { scancode: 0xAA }));
+        extra.push((t, Input::Key { scancode: 0x2A }));
+        extra.push((t + 1, Input::Key { scancode: 0xAA }));
     }
     for _ in 0..rng.below(4) {
-        out.push((rng.below(horizon), Input::DmaDone { channel: 1 }));
+        extra.push((rng.below(horizon), Input::DmaDone { channel: 1 }));
     }
     if s.machine.clock == ClockMode::Host {
         // 65,536 PIT clocks = 54.925 ms.
@@ -70,8 +84,7 @@ pub fn schedule(s: &Scenario, seed: u64, horizon: u64) -> Vec<(u64, Input)> {
             out.push((t, Input::TimerTick));
         }
     }
-    out.sort_by_key(|&(t, _)| t);
-    out
+    (out, extra)
 }
 
 /// Runs `s` with the schedule of `seed` and checks everything.

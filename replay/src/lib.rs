@@ -24,6 +24,7 @@ pub mod diff;
 pub mod disasm;
 pub mod drive;
 pub mod engine;
+pub mod explore;
 pub mod fuzz;
 pub mod localize;
 pub mod outfile;

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+pub mod fuzzing;
+
 /// The SingleStepTests vectors: `$VEXED_SST_DIR`, or `../shared/sst` next to the workspace.
 pub fn sst_dir() -> PathBuf {
     match std::env::var_os("VEXED_SST_DIR") {

@@ -2,7 +2,9 @@
 //! compiler, without libFuzzer: every file of the committed regression corpus
 //! (`fuzz/regressions/<target>/`: inputs that once crashed, hung or broke an invariant) must
 //! now pass, and so must the seeds the campaigns start from (the golden traces, the format
-//! test traces and the bundled scenarios), which are also checked to be accepted.
+//! test traces and the bundled scenarios), which are also checked to be accepted. Findings
+//! not fixed yet wait in `fuzz/findings/<target>/` (see fuzz/README.md): an ignored test
+//! runs them; whoever fixes one moves it to `fuzz/regressions/<target>/`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -62,6 +64,21 @@ fn scenario_manifest_regressions_pass() {
 #[test]
 fn dos_calls_regressions_pass() {
     run_all(&regressions("dos_calls"), fuzzing::dos_calls);
+}
+
+#[test]
+#[ignore = "open fuzz findings (fuzz/findings/): fixed ones move to fuzz/regressions/"]
+fn open_findings_pass() {
+    let findings = repo().join("fuzz/findings");
+    run_all(
+        &files(&findings.join("trace_reader"), ""),
+        fuzzing::trace_file,
+    );
+    run_all(
+        &files(&findings.join("scenario_manifest"), ""),
+        fuzzing::scenario_manifest,
+    );
+    run_all(&files(&findings.join("dos_calls"), ""), fuzzing::dos_calls);
 }
 
 #[test]

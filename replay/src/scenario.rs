@@ -314,6 +314,13 @@ impl Scenario {
         Ok(s)
     }
 
+    /// Checks a manifest's text (what [`Scenario::load`] does after reading the file);
+    /// the drive directory is relative to `base`.
+    pub fn parse(text: &str, base: &Path, name: String) -> Result<Scenario, String> {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        Scenario::from_manifest(manifest, base, name)
+    }
+
     /// A scenario for `vexed run PROGRAM [ARGS]`: the default machine, the program's
     /// directory as drive C:, no expectations.
     pub fn for_program(program: &Path, args: &[String]) -> Result<Scenario, String> {

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+pub mod fuzzing;
+
 /// The SingleStepTests vectors: `$VEXED_SST_DIR`, or `../shared/sst` next to the workspace
 /// (the full sets: 1,000 tests per 8086 opcode file, 500 per 80286 file), or else the subset
 /// committed in `tests/data/sst` (the first 25 tests of every file, MIT licence beside

@@ -84,6 +84,7 @@ golden_tests!(
     hma,
     keywait,
     r#loop,
+    narrow,
     timeslice_naive,
     timeslice_tsr,
     tsr_identify,

@@ -18,8 +18,9 @@
 //!
 //! Every failing case is **deduplicated** by what failed (the set of failed expectations
 //! and invariants) and **shrunk**, as Hermit's analyzer shrinks thread schedules: each
-//! perturbation is dropped if the case still fails the same way without it, then each one
-//! left is moved to the latest tick at which the case still fails that way. The minimal
+//! perturbation is tried alone, then each is dropped if the case still fails the same way
+//! without it, then each one left is moved to the latest tick at which the case still fails
+//! that way. The minimal
 //! schedule is printed in words and its trace saved. Cases are numbered; a campaign takes
 //! a range of case numbers (`--seeds A..B`) and a shard of it (`--shard K/N`: case i runs
 //! in shard i mod N + 1), so CI jobs explore disjoint, stable parts of one campaign.
@@ -175,9 +176,12 @@ pub struct Shrunk {
     pub runs: u64,
 }
 
-/// Shrinks the failing `schedule` (failing with `key`): drops every perturbation it can,
-/// then moves each one left to the latest tick that still fails the same way (at most
-/// `horizon`). At most `max_runs` re-runs.
+/// Shrinks the failing `schedule` (failing with `key`): first tries each perturbation
+/// alone, then drops every perturbation it can, then moves each one left to the latest tick
+/// that still fails the same way (at most `horizon`). At most `max_runs` re-runs. (An
+/// earlier interrupt shifts everything after it by its handler's instructions, so a
+/// perturbation that only moved another one into its window cannot always be dropped: the
+/// result is minimal for these steps, not the smallest schedule there is.)
 pub fn shrink(
     s: &Scenario,
     manifest: &str,
@@ -190,6 +194,24 @@ pub fn shrink(
     let mut best = schedule.clone();
     let mut case = first;
     let mut runs = 0u64;
+    // 0. One perturbation alone is often the whole story (the others only passed by).
+    if best.perturbations.len() > 1 {
+        for p in best.perturbations.clone() {
+            if runs >= max_runs {
+                break;
+            }
+            let trial = Schedule {
+                scripted: best.scripted.clone(),
+                perturbations: vec![p],
+            };
+            runs += 1;
+            if let Some(r) = fails_with(s, manifest, &trial, &key)? {
+                best = trial;
+                case = r;
+                break;
+            }
+        }
+    }
     // 1. Drop perturbations one at a time, keeping each removal that still fails.
     let mut i = 0;
     while i < best.perturbations.len() && runs < max_runs {

@@ -18,8 +18,11 @@
 //! checkpoint hashes, and the same end (final tick and state hash). A difference is a
 //! failure whose report is `vexed diff` of the golden (A) against the new run (B): the
 //! set-up (which guest files changed), the first differing input and observation, and the
-//! first instruction at which the machine states part. The scenario's own expectations
-//! (exit codes, console text) are checked on the new run as `vexed run` checks them.
+//! first instruction at which the machine states part; and when this build does not replay
+//! the golden trace itself (with the files embedded in it), the `replay --localize` report
+//! of that divergence, which names the change in vexed rather than in the guest. The
+//! scenario's own expectations (exit codes, console text) are checked on the new run as
+//! `vexed run` checks them.
 //!
 //! A scenario paced by the host clock cannot be re-run the same way: its golden is replayed
 //! (every observation and checkpoint verified on this build), and its embedded files and
@@ -255,6 +258,25 @@ fn diff_report(golden: &[u8], fresh: &[u8]) -> String {
     }
 }
 
+/// The `replay --localize` text of a golden trace this build does not replay identically
+/// (empty when it does).
+fn localized_replay(bytes: &[u8]) -> String {
+    match session::replay_bytes(bytes, &mut std::io::sink()) {
+        Ok(Replayed::Diverged(d)) => {
+            let mut out = format!(
+                "this build does not replay the golden trace: at tick {}, {}\n  expected: {}\n  actual:   {}\n",
+                d.tick, d.at, d.expected, d.actual
+            );
+            match crate::localize::localize(bytes, &d, None) {
+                Ok(l) => out.push_str(&l.text(20)),
+                Err(e) => out.push_str(&format!("it cannot be localized: {e}\n")),
+            }
+            out
+        }
+        _ => String::new(),
+    }
+}
+
 /// Judges one case (see the module documentation).
 pub fn run_case(case: &Case) -> CaseResult {
     let started = Instant::now();
@@ -311,6 +333,10 @@ fn judge(case: &Case) -> Verdict {
             case.golden.display()
         ));
         report.push_str(&diff_report(&golden_bytes, &fresh.bytes));
+        // When this build no longer reproduces the golden trace itself (its own embedded
+        // files), the change is in vexed, not in the guest: say where, as
+        // `vexed replay --localize` does.
+        report.push_str(&localized_replay(&golden_bytes));
     }
     for f in &fresh.failures {
         report.push_str(&format!("FAILED expectation: {f}\n"));
@@ -351,15 +377,7 @@ fn judge_host_paced(s: &Scenario, manifest: &str, golden: &Recording, bytes: &[u
         Ok(Replayed::PrefixVerified { after_tick, .. }) => report.push_str(&format!(
             "the golden trace is unfinished (cut after tick {after_tick}): re-record it\n"
         )),
-        Ok(Replayed::Diverged(d)) => {
-            report.push_str(&format!(
-                "the golden trace does not replay on this build: at tick {}, {}\n  expected: {}\n  actual:   {}\n",
-                d.tick, d.at, d.expected, d.actual
-            ));
-            if let Ok(l) = crate::localize::localize(bytes, &d, None) {
-                report.push_str(&l.text(20));
-            }
-        }
+        Ok(Replayed::Diverged(_)) => report.push_str(&localized_replay(bytes)),
         Err(e) => {
             return Verdict::Error {
                 message: e.to_string(),

@@ -25,9 +25,9 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// A fresh directory outside the repository's corpora.
+/// A fresh directory outside the repository (the system's temporary directory).
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let dir = std::env::temp_dir().join(format!("vexed-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         panic!("cannot create {}: {e}", dir.display());
@@ -133,4 +133,53 @@ fn a_missing_golden_is_exit_2_and_says_how_to_make_one() {
     let out = vexed(&["test", &dir.to_string_lossy()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--update"), "{}", text(&out));
+}
+
+/// A golden trace that this build does not reproduce with its own embedded files (here the
+/// XMS driver's recorded answer to the version call was changed, as an older build of vexed
+/// might have answered): the failure report carries the localized divergence, which names
+/// the call into the XMS driver.
+#[test]
+fn a_build_change_is_reported_with_the_localized_divergence() {
+    use vexed_emu::observe::Observation;
+    use vexed_trace::{Record, TraceReader, TraceWriter};
+    let dir = scratch("project-build");
+    init("hma.com", &dir);
+    let golden = dir.join("golden/hma.trace");
+    let bytes = std::fs::read(&golden).expect("golden");
+    let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
+    let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
+    let mut changed = false;
+    while let Some(r) = reader.next_record().expect("record") {
+        let r = match r {
+            Record::Observation {
+                tick,
+                observation: Observation::Xms { input, mut output },
+            } if !changed => {
+                changed = true;
+                output.bx ^= 0x0001;
+                Record::Observation {
+                    tick,
+                    observation: Observation::Xms { input, output },
+                }
+            }
+            other => other,
+        };
+        w.push(r).expect("push");
+    }
+    assert!(changed, "hma makes XMS calls");
+    let f = reader.footer().cloned().expect("footer");
+    let tampered = w
+        .finish(f.final_tick, f.final_hash, &f.end)
+        .expect("finish");
+    std::fs::write(&golden, tampered).expect("write golden");
+    let out = vexed(&["test", &dir.to_string_lossy()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("this build does not replay the golden trace"),
+        "{t}"
+    );
+    assert!(t.contains("first instruction whose result differs"), "{t}");
+    assert!(t.contains("XMS driver"), "{t}");
 }

@@ -6,7 +6,7 @@
 //! instead. The 80286 vectors show interrupt 13 for stack operands as well. The 8086 has no
 //! limit: the second byte of a word at offset FFFFh comes from offset 0 of the same segment.
 
-use super::regs::{CS, SP, SS};
+use super::regs::{ATTR_CE, ATTR_CODE, ATTR_PRESENT, ATTR_REAL, ATTR_RW, ATTR_S, CS, SP, SS};
 use super::{Cpu, GENERAL_PROTECTION, Model, R, STACK_FAULT};
 use crate::bus::Bus;
 use crate::cpu::Fault;
@@ -72,94 +72,214 @@ impl Cpu {
     }
 
     // ----- memory ------------------------------------------------------------------------------
+    //
+    // Each access first tests the segment's fast-path bound (`rlim`/`wlim`, see `Segment`):
+    // an ordinary readable/writable expand-up segment passes with one comparison. Anything
+    // else (the limit, expand-down, a null or read-only segment, the 8086's wrap) goes to the
+    // checked path, which raises the fault the manuals give.
 
-    /// The fault for an operand beyond the limit of segment `seg`.
+    #[inline(always)]
+    pub(crate) fn rd8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u8> {
+        let s = &self.segs[seg];
+        if i64::from(off) <= s.rlim {
+            return Ok(bus.memory_ref().read_u8(s.base.wrapping_add(off)));
+        }
+        self.rd_checked(bus, seg, off, 1).map(|v| v as u8)
+    }
+
+    #[inline(always)]
+    pub(crate) fn wr8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u8) -> R<()> {
+        let s = &self.segs[seg];
+        if i64::from(off) <= s.wlim {
+            bus.memory().write_u8(s.base.wrapping_add(off), v);
+            return Ok(());
+        }
+        self.wr_checked(bus, seg, off, 1, u32::from(v))
+    }
+
+    #[inline(always)]
+    pub(crate) fn rd16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u16> {
+        let s = &self.segs[seg];
+        if i64::from(off) < s.rlim {
+            return Ok(bus.memory_ref().read_u16(s.base.wrapping_add(off)));
+        }
+        self.rd_checked(bus, seg, off, 2).map(|v| v as u16)
+    }
+
+    #[inline(always)]
+    pub(crate) fn wr16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u16) -> R<()> {
+        let s = &self.segs[seg];
+        if i64::from(off) < s.wlim {
+            bus.memory().write_u16(s.base.wrapping_add(off), v);
+            return Ok(());
+        }
+        self.wr_checked(bus, seg, off, 2, u32::from(v))
+    }
+
+    #[inline(always)]
+    pub(crate) fn rd32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
+        let s = &self.segs[seg];
+        if i64::from(off) + 3 <= s.rlim {
+            return Ok(bus.memory_ref().read_u32(s.base.wrapping_add(off)));
+        }
+        self.rd_checked(bus, seg, off, 4)
+    }
+
+    #[inline(always)]
+    pub(crate) fn wr32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u32) -> R<()> {
+        let s = &self.segs[seg];
+        if i64::from(off) + 3 <= s.wlim {
+            bus.memory().write_u32(s.base.wrapping_add(off), v);
+            return Ok(());
+        }
+        self.wr_checked(bus, seg, off, 4, v)
+    }
+
+    /// The checked read of `len` (1, 2 or 4) bytes at `seg:off`.
+    #[cold]
+    #[inline(never)]
+    fn rd_checked<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, len: u32) -> R<u32> {
+        if self.model == Model::I8086 {
+            // No limit: each byte's offset wraps within the 64 KiB segment.
+            let base = self.segs[seg].base;
+            let mem = bus.memory_ref();
+            let mut v = 0;
+            for i in 0..len {
+                let b = mem.read_u8(base.wrapping_add(off.wrapping_add(i) & 0xFFFF));
+                v |= u32::from(b) << (8 * i);
+            }
+            return Ok(v);
+        }
+        self.check_access(seg, off, len, false)?;
+        let lin = self.segs[seg].base.wrapping_add(off);
+        self.lin_read(bus, lin, len, self.cpl == 3)
+    }
+
+    /// The checked write of the low `len` (1, 2 or 4) bytes of `v` at `seg:off`.
+    #[cold]
+    #[inline(never)]
+    fn wr_checked<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, len: u32, v: u32) -> R<()> {
+        if self.model == Model::I8086 {
+            let base = self.segs[seg].base;
+            let mem = bus.memory();
+            for i in 0..len {
+                let a = base.wrapping_add(off.wrapping_add(i) & 0xFFFF);
+                mem.write_u8(a, (v >> (8 * i)) as u8);
+            }
+            return Ok(());
+        }
+        self.check_access(seg, off, len, true)?;
+        let lin = self.segs[seg].base.wrapping_add(off);
+        self.lin_write(bus, lin, len, v, self.cpl == 3)
+    }
+
+    /// The segment checks of an access of `len` bytes at `seg:off` (80386 PRM 6.3.1 and
+    /// 9.8.13, 80286 PRM 7.3 and 9.2): a null (not present) register, writing to code or a
+    /// read-only data segment or reading execute-only code raise #GP(0); an offset outside
+    /// the segment (for expand-down segments: at or below the limit, or above FFFFh/FFFFFFFFh
+    /// by the B bit) raises #GP(0), or #SS(0) for SS in protected mode and on the 80386.
+    pub(crate) fn check_access(&self, seg: usize, off: u32, len: u32, write: bool) -> R<()> {
+        let s = &self.segs[seg];
+        let a = s.attr;
+        if a & ATTR_PRESENT == 0 {
+            return Err(self.limit_fault(seg));
+        }
+        if a & ATTR_S != 0 {
+            if a & ATTR_CODE != 0 {
+                if write || a & ATTR_RW == 0 {
+                    return Err(GENERAL_PROTECTION);
+                }
+            } else if write && a & ATTR_RW == 0 {
+                return Err(GENERAL_PROTECTION);
+            }
+        }
+        let last = u64::from(off) + u64::from(len) - 1;
+        let ok = if a & (ATTR_S | ATTR_CODE | ATTR_CE) == ATTR_S | ATTR_CE {
+            let top = if s.big { 0xFFFF_FFFF } else { 0xFFFF };
+            off > s.limit && last <= top
+        } else {
+            last <= u64::from(s.limit)
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.limit_fault(seg))
+        }
+    }
+
+    /// The fault for an operand beyond the limit of segment `seg`: #SS(0) for the stack in
+    /// protected mode and on the 80386, #GP(0) otherwise (the 80286 vectors show interrupt 13
+    /// for real-mode stack operands).
     #[cold]
     fn limit_fault(&self, seg: usize) -> Fault {
-        if self.model == Model::I80386 && seg == SS {
+        if seg == SS && (self.model == Model::I80386 || self.protected()) {
             STACK_FAULT
         } else {
             GENERAL_PROTECTION
         }
     }
 
-    #[inline(always)]
-    pub(crate) fn rd8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u8> {
-        let s = &self.segs[seg];
-        if off <= s.limit {
-            return Ok(bus.memory_ref().read_u8(s.base.wrapping_add(off)));
+    /// Checks that `len` bytes at `seg:off` could be written, at segment and page level
+    /// (setting the pages' accessed and dirty bits as a write would), without writing.
+    pub(crate) fn probe_write<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        seg: usize,
+        off: u32,
+        len: u32,
+    ) -> R<()> {
+        self.check_access(seg, off, len, true)?;
+        if self.paged() {
+            let lin = self.segs[seg].base.wrapping_add(off);
+            let user = self.cpl == 3;
+            self.translate(bus, lin, true, user)?;
+            let last = lin.wrapping_add(len - 1);
+            if last & !0xFFF != lin & !0xFFF {
+                self.translate(bus, last, true, user)?;
+            }
         }
-        Err(self.limit_fault(seg))
+        Ok(())
     }
 
-    #[inline(always)]
-    pub(crate) fn wr8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u8) -> R<()> {
-        let s = &self.segs[seg];
-        if off <= s.limit {
-            bus.memory().write_u8(s.base.wrapping_add(off), v);
-            return Ok(());
+    /// Reads `len` (1, 2 or 4) bytes at linear address `lin`, at user privilege when `user`
+    /// (the page-level check; see `paging.rs`).
+    pub(crate) fn lin_read<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        lin: u32,
+        len: u32,
+        user: bool,
+    ) -> R<u32> {
+        if self.paged() {
+            return self.paged_read(bus, lin, len, user);
         }
-        Err(self.limit_fault(seg))
+        let mem = bus.memory_ref();
+        Ok(match len {
+            1 => u32::from(mem.read_u8(lin)),
+            2 => u32::from(mem.read_u16(lin)),
+            _ => mem.read_u32(lin),
+        })
     }
 
-    #[inline(always)]
-    pub(crate) fn rd16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u16> {
-        let s = &self.segs[seg];
-        if off < s.limit {
-            return Ok(bus.memory_ref().read_u16(s.base.wrapping_add(off)));
+    /// Writes the low `len` (1, 2 or 4) bytes of `v` at linear address `lin`.
+    pub(crate) fn lin_write<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        lin: u32,
+        len: u32,
+        v: u32,
+        user: bool,
+    ) -> R<()> {
+        if self.paged() {
+            return self.paged_write(bus, lin, len, v, user);
         }
-        self.rd16_edge(bus, seg, off)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn rd16_edge<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u16> {
-        if self.model == Model::I8086 {
-            let lo = self.rd8(bus, seg, off & 0xFFFF)?;
-            let hi = self.rd8(bus, seg, off.wrapping_add(1) & 0xFFFF)?;
-            return Ok(u16::from_le_bytes([lo, hi]));
+        let mem = bus.memory();
+        match len {
+            1 => mem.write_u8(lin, v as u8),
+            2 => mem.write_u16(lin, v as u16),
+            _ => mem.write_u32(lin, v),
         }
-        Err(self.limit_fault(seg))
-    }
-
-    #[inline(always)]
-    pub(crate) fn wr16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u16) -> R<()> {
-        let s = &self.segs[seg];
-        if off < s.limit {
-            bus.memory().write_u16(s.base.wrapping_add(off), v);
-            return Ok(());
-        }
-        self.wr16_edge(bus, seg, off, v)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wr16_edge<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u16) -> R<()> {
-        if self.model == Model::I8086 {
-            let [lo, hi] = v.to_le_bytes();
-            self.wr8(bus, seg, off & 0xFFFF, lo)?;
-            return self.wr8(bus, seg, off.wrapping_add(1) & 0xFFFF, hi);
-        }
-        Err(self.limit_fault(seg))
-    }
-
-    #[inline(always)]
-    pub(crate) fn rd32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
-        let s = &self.segs[seg];
-        if s.limit >= 3 && off <= s.limit - 3 {
-            return Ok(bus.memory_ref().read_u32(s.base.wrapping_add(off)));
-        }
-        Err(self.limit_fault(seg))
-    }
-
-    #[inline(always)]
-    pub(crate) fn wr32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u32) -> R<()> {
-        let s = &self.segs[seg];
-        if s.limit >= 3 && off <= s.limit - 3 {
-            bus.memory().write_u32(s.base.wrapping_add(off), v);
-            return Ok(());
-        }
-        Err(self.limit_fault(seg))
+        Ok(())
     }
 
     /// Reads an operand of `bits` (16 or 32) at `seg:off`.
@@ -188,19 +308,18 @@ impl Cpu {
         }
     }
 
-    /// Checks that `len` bytes at `seg:off` are within the segment (for instructions that
-    /// must not fault halfway through their writes).
+    /// Checks that `len` bytes at `seg:off` can be written without a segment fault, for
+    /// instructions that must not fault halfway through their writes.
     #[inline(always)]
     pub(crate) fn check_range(&self, seg: usize, off: u32, len: u32) -> R<()> {
         if self.model == Model::I8086 {
             return Ok(());
         }
         let s = &self.segs[seg];
-        if u64::from(off) + u64::from(len) - 1 <= u64::from(s.limit) {
-            Ok(())
-        } else {
-            Err(self.limit_fault(seg))
+        if i64::from(off) + i64::from(len) - 1 <= s.wlim {
+            return Ok(());
         }
+        self.check_access(seg, off, len, true)
     }
 
     /// The offset that follows `off` by `delta` bytes within an address space of the current
@@ -343,6 +462,14 @@ impl Cpu {
         self.rdv(bus, SS, off, bits)
     }
 
+    /// The stack pointer after popping `n` bytes, by the current stack size (for POP SS,
+    /// whose new SS must not decide how its own pop moved SP).
+    #[inline(always)]
+    pub(crate) fn sp_after_pop(&self, n: u32) -> u32 {
+        let mask = self.sp_mask();
+        (self.regs[SP] & !mask) | (self.regs[SP].wrapping_add(n) & mask)
+    }
+
     /// Adds `n` to the stack pointer (RET imm16, discarding popped values).
     #[inline(always)]
     pub(crate) fn adjust_sp(&mut self, n: u32) {
@@ -353,12 +480,18 @@ impl Cpu {
     // ----- segment registers -------------------------------------------------------------
 
     /// Loads a segment register in real mode: the selector and base change, the limit and
-    /// attributes of the cache stay.
+    /// B/D bit of the cache stay, the access rights become those of a present writable data
+    /// segment (see [`super::Segment`]).
     #[inline(always)]
     pub(crate) fn load_seg_real(&mut self, seg: usize, sel: u16) {
+        let paged = self.paged();
         let s = &mut self.segs[seg];
         s.selector = sel;
         s.base = u32::from(sel) << 4;
+        if s.attr != ATTR_REAL {
+            s.attr = ATTR_REAL;
+            s.refresh(paged);
+        }
         if seg == CS {
             self.invalidate_code_window();
         }

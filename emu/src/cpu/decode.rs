@@ -89,8 +89,9 @@ impl Cpu {
         }
         let eip = self.eip;
         let lin = cs.base.wrapping_add(eip);
+        let phys = self.code_address(bus, lin)?;
         let mem = bus.memory_ref();
-        match mem.readable_index(lin) {
+        match mem.readable_index(phys) {
             Some(idx) => {
                 let page_off = lin & 0xFFF;
                 let back = page_off.min(eip);
@@ -107,7 +108,7 @@ impl Cpu {
             }
             None => {
                 self.win_len = 0;
-                let b = mem.read_u8(lin);
+                let b = mem.read_u8(phys);
                 self.eip = eip.wrapping_add(1);
                 Ok(b)
             }

@@ -10,6 +10,7 @@
 use super::decode::ModRm;
 use super::flags::{IF, RF, VM};
 use super::regs::{AX, BP, BX, CS, CX, DS, DX, ES, SP, SS};
+use super::transfer::Via;
 use super::{
     BOUND_RANGE, Cpu, Decode, Exit, GENERAL_PROTECTION, INVALID_OPCODE, Model, NO_COPROCESSOR,
     NO_SEG, R, TRAP_OPCODE,
@@ -263,8 +264,11 @@ impl Cpu {
     }
 
     /// A far jump: CS and (E)IP together.
-    fn jump_far(&mut self, sel: u16, off: u32) -> R<()> {
+    fn jump_far<B: Bus>(&mut self, bus: &mut B, sel: u16, off: u32) -> R<()> {
         let off = if self.d.o32 { off } else { off & 0xFFFF };
+        if self.protected() && !self.v86() {
+            return self.far_transfer_protected(bus, Via::Jmp, sel, off, 0);
+        }
         if off > self.segs[CS].limit && !self.is8086() {
             return Err(GENERAL_PROTECTION);
         }
@@ -276,11 +280,15 @@ impl Cpu {
     fn call_far<B: Bus>(&mut self, bus: &mut B, sel: u16, off: u32) -> R<()> {
         let bits = self.vbits();
         let ret = self.next_ip();
+        if self.protected() && !self.v86() {
+            let off = if bits == 32 { off } else { off & 0xFFFF };
+            return self.far_transfer_protected(bus, Via::Call, sel, off, ret);
+        }
         let old_cs = self.segs[CS].selector;
         self.stack_transaction(bus, |cpu, bus| {
             cpu.pushv(bus, bits, u32::from(old_cs))?;
             cpu.pushv(bus, bits, ret)?;
-            cpu.jump_far(sel, off)
+            cpu.jump_far(bus, sel, off)
         })
     }
 
@@ -298,6 +306,9 @@ impl Cpu {
     }
 
     fn ret_far<B: Bus>(&mut self, bus: &mut B, release: u32) -> R<()> {
+        if self.protected() && !self.v86() {
+            return self.ret_far_protected(bus, release);
+        }
         let bits = self.vbits();
         let step = bits / 8;
         let ip = self.peek_stack(bus, 0, bits)?;
@@ -311,14 +322,16 @@ impl Cpu {
         Ok(())
     }
 
-    /// Loads a segment register from an instruction (MOV, POP, LDS, ...): SS (and on the 8086
-    /// any segment register) holds off interrupts for one instruction.
+    /// Loads a segment register from an instruction (MOV, POP, LDS, ...) by the current
+    /// mode's rules: SS (and on the 8086 any segment register) holds off interrupts for one
+    /// instruction.
     #[inline(always)]
-    fn load_sreg_insn(&mut self, seg: usize, sel: u16) {
-        self.load_seg_real(seg, sel);
+    fn load_sreg_insn<B: Bus>(&mut self, bus: &mut B, seg: usize, sel: u16) -> R<()> {
+        self.load_data_seg(bus, seg, sel)?;
         if seg == SS || self.is8086() {
             self.set_shadow();
         }
+        Ok(())
     }
 
     // ----- operand-form helpers (specialised per operand size) -----------------------------
@@ -478,7 +491,8 @@ impl Cpu {
     }
 
     /// IN from `port`, of the width `size`, into AL/AX/EAX.
-    fn port_in<B: Bus>(&mut self, bus: &mut B, port: u16, size: IoSize) {
+    fn port_in<B: Bus>(&mut self, bus: &mut B, port: u16, size: IoSize) -> R<()> {
+        self.check_io(bus, port, Self::io_bytes(size))?;
         bus.sync_io_clock(self.ticks_into_run());
         let v = bus.io_read(port, size);
         // A port access can change the memory map (A20 gate, EMS registers).
@@ -491,9 +505,20 @@ impl Cpu {
         if bus.yield_requested() {
             self.stop(Exit::IoYield);
         }
+        Ok(())
     }
 
-    fn port_out<B: Bus>(&mut self, bus: &mut B, port: u16, size: IoSize) {
+    /// Bytes of an access of `size`.
+    pub(crate) fn io_bytes(size: IoSize) -> u32 {
+        match size {
+            IoSize::Byte => 1,
+            IoSize::Word => 2,
+            IoSize::Dword => 4,
+        }
+    }
+
+    fn port_out<B: Bus>(&mut self, bus: &mut B, port: u16, size: IoSize) -> R<()> {
+        self.check_io(bus, port, Self::io_bytes(size))?;
         let v = match size {
             IoSize::Byte => self.regs[AX] & 0xFF,
             IoSize::Word => self.regs[AX] & 0xFFFF,
@@ -505,6 +530,7 @@ impl Cpu {
         if bus.yield_requested() {
             self.stop(Exit::IoYield);
         }
+        Ok(())
     }
 
     #[inline(always)]
@@ -550,7 +576,7 @@ impl Cpu {
             }
             0xF1 => {
                 if self.is386() {
-                    return self.software_interrupt(bus, 1); // ICEBP
+                    return self.icebp(bus);
                 }
                 // F1h is a LOCK alias on the 8086 and 80286.
                 self.d.lock = true;
@@ -614,15 +640,18 @@ impl Cpu {
                 self.pushv(bus, bits, v)?;
             }
             0x07 | 0x17 | 0x1F => {
+                // The segment loads before SP moves, so a faulting load leaves SP.
                 let bits = self.vbits();
-                let v = self.popv(bus, bits)?;
-                self.load_sreg_insn((op >> 3) as usize, v as u16);
+                let v = self.peek_stack(bus, 0, bits)?;
+                let sp = self.sp_after_pop(bits / 8);
+                self.load_sreg_insn(bus, (op >> 3) as usize, v as u16)?;
+                self.regs[SP] = sp;
             }
             0x0F => {
                 if self.is8086() {
                     // POP CS (8086 only).
                     let v = self.pop16(bus)?;
-                    self.load_sreg_insn(CS, v);
+                    self.load_sreg_insn(bus, CS, v)?;
                 } else {
                     self.exec_0f(bus)?;
                 }
@@ -661,7 +690,7 @@ impl Cpu {
                     0x60 => self.pusha(bus)?,
                     0x61 => self.popa(bus)?,
                     0x62 => self.bound(bus)?,
-                    _ => return Err(INVALID_OPCODE), // ARPL: protected mode only
+                    _ => self.arpl(bus)?, // protected mode only
                 }
             }
             0x68 | 0x6A => {
@@ -785,7 +814,7 @@ impl Cpu {
                 } else {
                     self.r16(m.rm)
                 };
-                self.load_sreg_insn(seg, v);
+                self.load_sreg_insn(bus, seg, v)?;
             }
             0x8F => {
                 let m = self.modrm(bus)?;
@@ -817,6 +846,9 @@ impl Cpu {
             }
             0x9B => self.fpu_check(true)?,
             0x9C => {
+                if self.v86() && self.protected() && self.iopl() < 3 {
+                    return Err(GENERAL_PROTECTION);
+                }
                 let f = self.flags.bits();
                 if self.d.o32 {
                     self.push32(bus, f & !(RF | VM))?;
@@ -826,8 +858,19 @@ impl Cpu {
             }
             0x9D => {
                 let bits = self.vbits();
+                let mask = if self.protected() {
+                    if self.v86() && self.iopl() < 3 {
+                        return Err(GENERAL_PROTECTION);
+                    }
+                    // In virtual-8086 mode POPF leaves IOPL (80386 PRM 15.2.3).
+                    self.popf_mask(bits) & if self.v86() { !super::flags::IOPL } else { !0 }
+                } else if bits == 32 {
+                    0xFFFF_FFFF
+                } else {
+                    0xFFFF
+                };
                 let v = self.popv(bus, bits)?;
-                self.write_flags(v, if bits == 32 { 0xFFFF_FFFF } else { 0xFFFF });
+                self.write_flags(v, mask);
             }
             0x9E => self.op_sahf(),
             0x9F => self.op_lahf(),
@@ -917,8 +960,8 @@ impl Cpu {
                 } else {
                     let bits = self.vbits();
                     let (off, sel) = self.read_far_ptr(bus, &m, bits)?;
+                    self.load_sreg_insn(bus, if op == 0xC4 { ES } else { DS }, sel)?;
                     self.set_rv(m.reg, bits, off);
-                    self.load_sreg_insn(if op == 0xC4 { ES } else { DS }, sel);
                 }
             }
             0xC6 => {
@@ -1015,21 +1058,21 @@ impl Cpu {
 
             0xE4 => {
                 let p = u16::from(self.fetch8(bus)?);
-                self.port_in(bus, p, IoSize::Byte);
+                self.port_in(bus, p, IoSize::Byte)?;
             }
             0xE5 => {
                 let p = u16::from(self.fetch8(bus)?);
                 let size = self.vsize();
-                self.port_in(bus, p, size);
+                self.port_in(bus, p, size)?;
             }
             0xE6 => {
                 let p = u16::from(self.fetch8(bus)?);
-                self.port_out(bus, p, IoSize::Byte);
+                self.port_out(bus, p, IoSize::Byte)?;
             }
             0xE7 => {
                 let p = u16::from(self.fetch8(bus)?);
                 let size = self.vsize();
-                self.port_out(bus, p, size);
+                self.port_out(bus, p, size)?;
             }
             0xE8 => {
                 let d = self.fetch_imm_v(bus)?;
@@ -1044,7 +1087,7 @@ impl Cpu {
             0xEA => {
                 let off = self.fetch_imm_v(bus)?;
                 let sel = self.fetch16(bus)?;
-                self.jump_far(sel, off)?;
+                self.jump_far(bus, sel, off)?;
             }
             0xEB => {
                 let d = self.fetch_simm8(bus)?;
@@ -1052,24 +1095,25 @@ impl Cpu {
             }
             0xEC => {
                 let p = self.r16(DX);
-                self.port_in(bus, p, IoSize::Byte);
+                self.port_in(bus, p, IoSize::Byte)?;
             }
             0xED => {
                 let p = self.r16(DX);
                 let size = self.vsize();
-                self.port_in(bus, p, size);
+                self.port_in(bus, p, size)?;
             }
             0xEE => {
                 let p = self.r16(DX);
-                self.port_out(bus, p, IoSize::Byte);
+                self.port_out(bus, p, IoSize::Byte)?;
             }
             0xEF => {
                 let p = self.r16(DX);
                 let size = self.vsize();
-                self.port_out(bus, p, size);
+                self.port_out(bus, p, size)?;
             }
 
             0xF4 => {
+                self.require_cpl0()?;
                 self.halted = true;
                 self.stop(Exit::Halted);
             }
@@ -1084,8 +1128,12 @@ impl Cpu {
             }
             0xF8 => self.flags.set_cf(false),
             0xF9 => self.flags.set_cf(true),
-            0xFA => self.flags.set_if(false),
+            0xFA => {
+                self.check_iopl()?;
+                self.flags.set_if(false)
+            }
             0xFB => {
+                self.check_iopl()?;
                 // STI: interrupts are recognised only after the next instruction.
                 if self.flags.other() & IF == 0 {
                     self.set_shadow();
@@ -1141,6 +1189,11 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn emulator_trap<B: Bus>(&mut self, bus: &mut B) -> R<Option<u16>> {
+        // The firmware's services see real-mode segment:offset addresses: the trap exists in
+        // real mode and in virtual-8086 mode without paging (elsewhere the bytes are #UD).
+        if self.protected() && (!self.v86() || self.paged()) {
+            return Ok(None);
+        }
         let at = self.d.start_eip;
         let phys = self.segs[CS].base.wrapping_add(at) & bus.memory_ref().address_mask();
         let Some(service) = self.traps.service_at(phys) else {
@@ -1191,7 +1244,7 @@ impl Cpu {
                 if m.reg == 3 {
                     self.call_far(bus, sel, off)
                 } else {
-                    self.jump_far(sel, off)
+                    self.jump_far(bus, sel, off)
                 }
             }
             4 => {
@@ -1273,7 +1326,8 @@ impl Cpu {
         let old_bp = self.regs[BP];
         self.stack_transaction(bus, |cpu, bus| {
             cpu.pushv(bus, bits, cpu.rv(BP, bits))?;
-            let frame = cpu.regs[SP] & bp_mask;
+            // FrameTemp is the whole ESP (a 32-bit ENTER on a 16-bit stack pushes it all).
+            let frame = cpu.regs[SP];
             let mut bp = old_bp & bp_mask;
             if level > 0 {
                 for _ in 1..level {
@@ -1284,7 +1338,14 @@ impl Cpu {
                 cpu.pushv(bus, bits, frame)?;
             }
             let sp = (cpu.regs[SP] & bp_mask).wrapping_sub(size) & bp_mask;
-            cpu.set_rv(BP, if big { 32 } else { bits }, frame);
+            // 80386 PRM ENTER: "IF StackAddrSize = 16 THEN BP ← FrameTemp ELSE EBP ← FrameTemp".
+            // In protected mode ENTER ends by checking that the new top of stack can be
+            // written (segment and page level) without writing it, as Bochs models and
+            // test386.asm expects (POST 1Ah, the page-fault case).
+            if cpu.protected() {
+                cpu.probe_write(bus, SS, sp, bits / 8)?;
+            }
+            cpu.set_rv(BP, if big { 32 } else { 16 }, frame);
             cpu.set_sp(sp);
             Ok(())
         })

@@ -10,23 +10,18 @@
 
 use super::decode::ModRm;
 use super::regs::{CX, SS};
-use super::{Cpu, GENERAL_PROTECTION, INVALID_OPCODE, Model, R};
+use super::{Cpu, INVALID_OPCODE, R};
 use crate::bus::Bus;
 
 impl Cpu {
     pub(crate) fn exec_0f<B: Bus>(&mut self, bus: &mut B) -> R<()> {
         let op = self.fetch8(bus)?;
         match op {
-            0x00 => {
-                // SLDT STR LLDT LTR VERR VERW: protected mode only.
-                self.modrm(bus)?;
-                Err(INVALID_OPCODE)
-            }
+            0x00 => self.group6(bus),
             0x01 => self.group7(bus),
-            0x06 => {
-                self.cr0 &= !8; // CLTS
-                Ok(())
-            }
+            0x02 => self.lar_lsl(bus, false),
+            0x03 => self.lar_lsl(bus, true),
+            0x06 => self.clts(),
             _ if !self.is386() => Err(INVALID_OPCODE),
             0x20..=0x23 | 0x24 | 0x26 => self.mov_special(bus, op),
             0x80..=0x8F => {
@@ -52,8 +47,9 @@ impl Cpu {
             }
             0xA1 | 0xA9 => {
                 let bits = self.vbits();
-                let v = self.popv(bus, bits)?;
-                self.load_seg_real(if op == 0xA1 { 4 } else { 5 }, v as u16);
+                let v = self.peek_stack(bus, 0, bits)?;
+                self.load_data_seg(bus, if op == 0xA1 { 4 } else { 5 }, v as u16)?;
+                self.adjust_sp(bits / 8);
                 Ok(())
             }
             0xA3 | 0xAB | 0xB3 | 0xBB => {
@@ -99,13 +95,13 @@ impl Cpu {
                 }
                 let bits = self.vbits();
                 let (off, sel) = self.read_far_ptr(bus, &m, bits)?;
-                self.set_rv(m.reg, bits, off);
                 let seg = match op {
                     0xB2 => SS,
                     0xB4 => 4,
                     _ => 5,
                 };
-                self.load_seg_real(seg, sel);
+                self.load_data_seg(bus, seg, sel)?;
+                self.set_rv(m.reg, bits, off);
                 if seg == SS {
                     self.set_shadow();
                 }
@@ -153,116 +149,6 @@ impl Cpu {
             }
             _ => Err(INVALID_OPCODE),
         }
-    }
-
-    /// Group 7 in real mode.
-    fn group7<B: Bus>(&mut self, bus: &mut B) -> R<()> {
-        let m = self.modrm(bus)?;
-        match m.reg {
-            0..=3 if !m.mem => Err(INVALID_OPCODE),
-            0 | 1 => {
-                // SGDT/SIDT: limit, then a 24-bit base. The 80286 stores FFh as the fourth
-                // base byte; the 80386 stores 00h with a 16-bit operand, the full base with 32.
-                let t = if m.reg == 0 { self.gdtr } else { self.idtr };
-                let top = match self.model {
-                    Model::I80286 => 0xFF00_0000,
-                    _ => 0,
-                };
-                let base = if self.d.o32 {
-                    t.base
-                } else {
-                    (t.base & 0x00FF_FFFF) | top
-                };
-                self.check_range(m.seg, m.off, 6)?;
-                self.wr16(bus, m.seg, m.off, t.limit)?;
-                let off = self.wrap_off(m.off, 2);
-                self.wrv(bus, m.seg, off, 16, base & 0xFFFF)?;
-                let off = self.wrap_off(m.off, 4);
-                self.wrv(bus, m.seg, off, 16, base >> 16)
-            }
-            2 | 3 => {
-                let limit = self.rd16(bus, m.seg, m.off)?;
-                let off = self.wrap_off(m.off, 2);
-                let lo = u32::from(self.rd16(bus, m.seg, off)?);
-                let off = self.wrap_off(m.off, 4);
-                let hi = u32::from(self.rd16(bus, m.seg, off)?);
-                let mut base = lo | (hi << 16);
-                if !self.d.o32 || !self.is386() {
-                    base &= 0x00FF_FFFF;
-                }
-                let t = super::TableRegister { base, limit };
-                if m.reg == 2 {
-                    self.gdtr = t
-                } else {
-                    self.idtr = t
-                }
-                Ok(())
-            }
-            4 => {
-                // SMSW: the 80286 MSW's unused bits read as ones.
-                let v = self.cr0 & 0xFFFF;
-                if m.mem {
-                    self.wr16(bus, m.seg, m.off, v as u16)
-                } else {
-                    let bits = self.vbits();
-                    let v = if bits == 32 { self.cr0 } else { v };
-                    self.set_rv(m.rm, bits, v);
-                    Ok(())
-                }
-            }
-            6 => {
-                // LMSW loads PE, MP, EM and TS; it cannot clear PE.
-                let v = u32::from(if m.mem {
-                    self.rd16(bus, m.seg, m.off)?
-                } else {
-                    self.r16(m.rm)
-                });
-                let keep_pe = self.cr0 & 1;
-                self.cr0 = (self.cr0 & !0xF) | (v & 0xF) | keep_pe;
-                Ok(())
-            }
-            _ => Err(INVALID_OPCODE),
-        }
-    }
-
-    /// MOV to and from control, debug and test registers (80386). The ModR/M mod field is
-    /// ignored: the operand is always a 32-bit general register.
-    fn mov_special<B: Bus>(&mut self, bus: &mut B, op: u8) -> R<()> {
-        let m = self.fetch8(bus)? as usize;
-        let (n, r) = ((m >> 3) & 7, m & 7);
-        match op {
-            0x20 => {
-                let v = match n {
-                    0 => self.cr0,
-                    2 => self.cr2,
-                    3 => self.cr3,
-                    _ => return Err(INVALID_OPCODE),
-                };
-                self.regs[r] = v;
-            }
-            0x22 => {
-                let v = self.regs[r];
-                match n {
-                    0 => {
-                        // PG requires PE (80386 PRM, MOV CRn: #GP(0)).
-                        if v & 0x8000_0000 != 0 && v & 1 == 0 {
-                            return Err(GENERAL_PROTECTION);
-                        }
-                        self.cr0 = v & 0x8000_001F;
-                    }
-                    2 => self.cr2 = v,
-                    3 => self.cr3 = v,
-                    _ => return Err(INVALID_OPCODE),
-                }
-            }
-            // DR4 and DR5 are reserved; the 80386 maps them onto DR6 and DR7.
-            0x21 => self.regs[r] = self.dr[if n == 4 || n == 5 { n + 2 } else { n }],
-            0x23 => self.dr[if n == 4 || n == 5 { n + 2 } else { n }] = self.regs[r],
-            0x24 | 0x26 if n < 6 => return Err(INVALID_OPCODE),
-            0x24 => self.regs[r] = self.tr[n - 6],
-            _ => self.tr[n - 6] = self.regs[r],
-        }
-        Ok(())
     }
 
     /// BT (0), BTS (1), BTR (2), BTC (3). With a register bit offset and a memory operand the

@@ -11,6 +11,7 @@
 //! delivering that shuts the processor down.
 
 use super::flags::{IF, TF};
+use super::idt::Source;
 use super::regs::SP;
 use super::{Cpu, Exit, Fault, GENERAL_PROTECTION, R};
 use crate::bus::Bus;
@@ -48,7 +49,7 @@ impl Cpu {
         })?;
         let other = self.flags.other() & !(IF | TF);
         self.flags.set_other(other);
-        self.attention = self.shadow || self.intr;
+        self.attention = self.needs_attention();
         self.set_cs_ip(new_cs, u32::from(new_ip));
         self.delivered = true;
         Ok(())
@@ -70,6 +71,21 @@ impl Cpu {
         r
     }
 
+    /// Delivers interrupt `vector` by the current mode's rules, returning to `ret`.
+    pub(crate) fn deliver<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        vector: u8,
+        ret: u32,
+        src: Source,
+    ) -> R<()> {
+        if self.protected() {
+            self.protected_interrupt(bus, vector, ret, src)
+        } else {
+            self.real_mode_interrupt(bus, vector, ret)
+        }
+    }
+
     /// Delivers a fault raised by the current instruction.
     #[cold]
     #[inline(never)]
@@ -80,22 +96,53 @@ impl Cpu {
             self.d.start_eip
         };
         self.eip = ret;
-        if let Err(f) = self.real_mode_interrupt(bus, fault.0, ret) {
-            self.escalate(bus, f);
+        let code = fault.has_error_code().then_some(fault.code);
+        if let Err(f) = self.deliver(bus, fault.vector, ret, Source::Exception(code)) {
+            self.escalate(bus, Some(fault.vector), f);
         }
         // The instruction did not complete: a pending REP continuation is void.
         self.d.rep_more = false;
     }
 
-    /// An exception occurred while delivering another: double fault, then shutdown.
+    /// Exception `second` occurred while delivering exception `first` (`None`: an external
+    /// interrupt). In protected mode (80386 PRM table 9-3) two contributory exceptions (0,
+    /// 10-13), or a page fault followed by a page fault or a contributory one, make a double
+    /// fault (error code 0); otherwise `second` is delivered in turn. In real mode any fault
+    /// while delivering becomes a double fault (interrupt 8). A fault while delivering the
+    /// double fault shuts the processor down, as does any on the 8086.
     #[cold]
-    pub(crate) fn escalate<B: Bus>(&mut self, bus: &mut B, _fault: Fault) {
+    pub(crate) fn escalate<B: Bus>(&mut self, bus: &mut B, first: Option<u8>, second: Fault) {
         let ret = self.eip;
-        if self.is8086() || self.real_mode_interrupt(bus, DOUBLE_FAULT, ret).is_err() {
-            self.shutdown = true;
-            self.halted = true;
-            self.stop(Exit::Shutdown);
+        if first == Some(DOUBLE_FAULT) || self.is8086() {
+            self.shut_down();
+            return;
         }
+        let contributory = |v: u8| matches!(v, 0 | 10..=13);
+        let s = second.vector;
+        let double = !self.protected()
+            || first.is_some_and(|f| {
+                (contributory(f) && contributory(s)) || (f == 14 && (s == 14 || contributory(s)))
+            });
+        let (vector, code) = if double {
+            (DOUBLE_FAULT, Some(0))
+        } else {
+            (s, second.has_error_code().then_some(second.code))
+        };
+        if let Err(third) = self.deliver(bus, vector, ret, Source::Exception(code)) {
+            if double {
+                self.shut_down();
+            } else {
+                self.escalate(bus, Some(vector), third);
+            }
+        }
+    }
+
+    /// A triple fault: the processor stops until reset (the AT turns the shutdown cycle
+    /// into a reset).
+    fn shut_down(&mut self) {
+        self.shutdown = true;
+        self.halted = true;
+        self.stop(Exit::Shutdown);
     }
 
     /// The single-step trap taken after an instruction that began with TF set.
@@ -103,20 +150,33 @@ impl Cpu {
     #[inline(never)]
     pub(crate) fn trap_single_step<B: Bus>(&mut self, bus: &mut B) {
         let ret = self.eip;
-        if let Err(f) = self.real_mode_interrupt(bus, SINGLE_STEP, ret) {
-            self.escalate(bus, f);
+        if let Err(f) = self.deliver(bus, SINGLE_STEP, ret, Source::Exception(None)) {
+            self.escalate(bus, Some(SINGLE_STEP), f);
         }
     }
 
-    /// INT n, INT3, INTO and ICEBP: a trap returning to the next instruction.
+    /// INT n, INT3 and INTO: a trap returning to the next instruction. In virtual-8086 mode
+    /// with IOPL < 3 they raise #GP(0) for the monitor instead (80386 PRM 15.2.3).
     #[inline(never)]
     pub(crate) fn software_interrupt<B: Bus>(&mut self, bus: &mut B, vector: u8) -> R<()> {
         let ret = self.next_ip();
-        self.real_mode_interrupt(bus, vector, ret)
+        if self.protected() && self.v86() && self.iopl() < 3 {
+            return Err(Fault::gp(0));
+        }
+        self.deliver(bus, vector, ret, Source::Software)
     }
 
-    /// IRET/IRETD in real mode.
+    /// ICEBP (F1h, 80386): the debug trap through vector 1 with no privilege check.
+    pub(crate) fn icebp<B: Bus>(&mut self, bus: &mut B) -> R<()> {
+        let ret = self.next_ip();
+        self.deliver(bus, SINGLE_STEP, ret, Source::External)
+    }
+
+    /// IRET/IRETD.
     pub(crate) fn iret<B: Bus>(&mut self, bus: &mut B) -> R<()> {
+        if self.protected() {
+            return self.iret_protected(bus);
+        }
         let bits = self.vbits();
         let step = bits / 8;
         let ip = self.peek_stack(bus, 0, bits)?;

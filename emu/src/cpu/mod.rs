@@ -1,9 +1,11 @@
-//! The x86 interpreter: 8086, 80286 and 80386 models, real-address mode.
+//! The x86 interpreter: 8086, 80286 and 80386 models, in real-address, protected and
+//! (80386) virtual-8086 mode, with 80386 paging.
 //!
 //! Sources: Intel *iAPX 86/88 User's Manual* (1981) for the 8086, Intel *80286 Programmer's
 //! Reference Manual* (1987) and *80386 Programmer's Reference Manual* (1986) for the later
 //! models; the behaviour of undocumented opcodes and of the corners the manuals leave open
-//! follows the SingleStepTests real-hardware vectors (`../shared/sst`).
+//! follows the SingleStepTests real-hardware vectors (`../shared/sst`), and in protected
+//! mode where the manuals are silent, Bochs as test386.asm expects it.
 //!
 //! # Models
 //!
@@ -16,12 +18,25 @@
 //! | `PUSH SP` | pushes the decremented SP | pushes the old SP | pushes the old SP |
 //! | undefined opcodes | alias other instructions | #UD (interrupt 6) | #UD |
 //! | divide error return address | the next instruction | the faulting instruction | the faulting instruction |
-//! | FLAGS bits 12-15 | always 1 | always 0 in real mode | IOPL/NT writable, bit 15 is 0 |
+//! | FLAGS bits 12-15 | always 1 | 0 in real mode; IOPL/NT in protected mode | IOPL/NT writable, bit 15 is 0 |
 //! | word at offset FFFFh | wraps to offset 0 | #GP (interrupt 13) | #GP, or #SS for the stack |
 //! | instruction length | unlimited | 10 bytes | 15 bytes |
+//! | protected mode | none | 16-bit descriptors, 286 TSS and gates | 32-bit descriptors, gates and TSS, paging, virtual-8086 mode |
 //!
-//! The 80386 model adds the 32-bit operand and address sizes (prefixes 66h/67h), FS/GS and
-//! the 0Fh opcode map that real mode allows.
+//! The 80386 model adds the 32-bit operand and address sizes (prefixes 66h/67h, or the D
+//! bit of a protected-mode code segment), FS/GS and the 0Fh opcode map.
+//!
+//! # Protected mode
+//!
+//! Every segment register keeps a descriptor cache ([`Segment`]: base, limit, B/D bit,
+//! access rights) that real-mode loads change only in base and rights, so "unreal" mode
+//! works as on hardware. `descriptor.rs` loads data and stack segments, LDTR and TR with
+//! their checks; `transfer.rs` does far JMP/CALL/RET with call gates and privilege changes;
+//! `idt.rs` delivers interrupts and exceptions through the IDT (error codes, stack switch,
+//! leaving virtual-8086 mode) and IRET; `task.rs` switches tasks; `paging.rs` translates
+//! linear addresses; `system.rs` holds the system instructions and the IOPL and I/O-bitmap
+//! checks. Protected mode runs through the full interpreter: the decoded-block cache is used
+//! in real mode only (its fast handlers do not make the privilege checks).
 //!
 //! # Time
 //!
@@ -33,22 +48,29 @@
 //!
 //! # What is not modelled here
 //!
-//! Protected and virtual-8086 modes (`LMSW`/`MOV CR0` may set PE, but segment loads and
-//! interrupts stay real-mode: the mode switch is part of a later issue), the 8087/80287/80387
-//! (ESC opcodes do nothing, or raise #NM when CR0.EM is set), bus timing (one instruction is
-//! one tick), `LOADALL`, and the 8086's loss of all but the last prefix when a REP string
-//! instruction is interrupted (vexed resumes at the first prefix, as the 80286 does).
+//! The debug registers' breakpoints (DR0-DR7 are stored; no #DB is raised for them), the
+//! 8087/80287/80387 (ESC opcodes do nothing, or raise #NM when CR0.EM or TS is set), a TLB
+//! (translations walk the page tables every time; see `paging.rs`), bus timing (one
+//! instruction is one tick), `LOADALL`, and the 8086's loss of all but the last prefix when
+//! a REP string instruction is interrupted (vexed resumes at the first prefix, as the 80286
+//! does).
 
 mod access;
 mod alu;
 mod block;
 mod decode;
+mod descriptor;
 mod exec;
 mod exec_0f;
 mod flags;
+mod idt;
 mod interrupt;
+mod paging;
 mod regs;
 mod string;
+mod system;
+mod task;
+mod transfer;
 
 use serde::{Deserialize, Serialize};
 
@@ -175,19 +197,54 @@ pub struct RunResult {
     pub exit: Exit,
 }
 
-/// An exception raised while executing an instruction (real mode: no error code is pushed).
+/// An exception raised while executing an instruction: its vector and, for the exceptions
+/// that push one (8, 10-14), the error code (80386 PRM 9.9: a selector index with the EXT,
+/// IDT and TI bits, or the page-fault bits). Real-mode delivery pushes no error code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Fault(pub u8);
+pub(crate) struct Fault {
+    pub vector: u8,
+    pub code: u16,
+}
 
-pub(crate) const DIVIDE_ERROR: Fault = Fault(0);
-pub(crate) const BOUND_RANGE: Fault = Fault(5);
-pub(crate) const INVALID_OPCODE: Fault = Fault(6);
-pub(crate) const NO_COPROCESSOR: Fault = Fault(7);
-pub(crate) const STACK_FAULT: Fault = Fault(12);
-pub(crate) const GENERAL_PROTECTION: Fault = Fault(13);
+impl Fault {
+    pub(crate) const fn new(vector: u8) -> Fault {
+        Fault { vector, code: 0 }
+    }
+    /// #TS (10) with `code`.
+    #[cold]
+    pub(crate) const fn ts(code: u16) -> Fault {
+        Fault { vector: 10, code }
+    }
+    /// #NP (11) with `code`.
+    #[cold]
+    pub(crate) const fn np(code: u16) -> Fault {
+        Fault { vector: 11, code }
+    }
+    /// #SS (12) with `code`.
+    #[cold]
+    pub(crate) const fn ss(code: u16) -> Fault {
+        Fault { vector: 12, code }
+    }
+    /// #GP (13) with `code`.
+    #[cold]
+    pub(crate) const fn gp(code: u16) -> Fault {
+        Fault { vector: 13, code }
+    }
+    /// Whether protected-mode delivery pushes an error code for this vector.
+    pub(crate) const fn has_error_code(self) -> bool {
+        matches!(self.vector, 8 | 10..=14)
+    }
+}
+
+pub(crate) const DIVIDE_ERROR: Fault = Fault::new(0);
+pub(crate) const BOUND_RANGE: Fault = Fault::new(5);
+pub(crate) const INVALID_OPCODE: Fault = Fault::new(6);
+pub(crate) const NO_COPROCESSOR: Fault = Fault::new(7);
+pub(crate) const STACK_FAULT: Fault = Fault::new(12);
+pub(crate) const GENERAL_PROTECTION: Fault = Fault::new(13);
 /// Not an exception: a decoded block wrote into its own decoded bytes and must stop (see
 /// `block/mod.rs`). Never delivered; 255 is not an exception vector.
-pub(crate) const BLOCK_STALE: Fault = Fault(255);
+pub(crate) const BLOCK_STALE: Fault = Fault::new(255);
 
 pub(crate) type R<T> = Result<T, Fault>;
 
@@ -232,8 +289,13 @@ pub struct Cpu {
     tr: [u32; 2],
     gdtr: TableRegister,
     idtr: TableRegister,
-    ldtr: u16,
-    task_register: u16,
+    /// LDTR: the selector of the current LDT and its descriptor's base and limit.
+    ldtr: Segment,
+    /// TR: the selector of the current task's TSS and its descriptor (base, limit, type).
+    task: Segment,
+    /// The current privilege level: 0 in real mode, 3 in virtual-8086 mode, in protected
+    /// mode the RPL CS was loaded with (80386 PRM 6.3.1.1).
+    cpl: u8,
     /// Waiting in `HLT` for an interrupt.
     halted: bool,
     /// Where `FE 38` is the emulator trap ([`TRAP_OPCODE`]) instead of an invalid opcode.
@@ -299,8 +361,9 @@ pub struct CpuContext {
     tr: [u32; 2],
     gdtr: TableRegister,
     idtr: TableRegister,
-    ldtr: u16,
-    task_register: u16,
+    ldtr: Segment,
+    task: Segment,
+    cpl: u8,
     halted: bool,
     shutdown: bool,
     shadow: bool,
@@ -351,8 +414,9 @@ impl Cpu {
                 base: 0,
                 limit: 0x3FF,
             },
-            ldtr: 0,
-            task_register: 0,
+            ldtr: Segment::system_null(),
+            task: Segment::system_null(),
+            cpl: 0,
             halted: false,
             traps: TrapSites::default(),
             shutdown: false,
@@ -399,8 +463,9 @@ impl Cpu {
             base: 0,
             limit: 0x3FF,
         };
-        self.ldtr = 0;
-        self.task_register = 0;
+        self.ldtr = Segment::system_null();
+        self.task = Segment::system_null();
+        self.cpl = 0;
         self.dr = [0; 8];
         self.tr = [0; 2];
         self.halted = false;
@@ -425,7 +490,8 @@ impl Cpu {
             gdtr: self.gdtr,
             idtr: self.idtr,
             ldtr: self.ldtr,
-            task_register: self.task_register,
+            task: self.task,
+            cpl: self.cpl,
             halted: self.halted,
             shutdown: self.shutdown,
             shadow: self.shadow,
@@ -447,7 +513,8 @@ impl Cpu {
         self.gdtr = c.gdtr;
         self.idtr = c.idtr;
         self.ldtr = c.ldtr;
-        self.task_register = c.task_register;
+        self.task = c.task;
+        self.cpl = c.cpl;
         self.halted = c.halted;
         self.shutdown = c.shutdown;
         self.shadow = c.shadow;
@@ -467,6 +534,49 @@ impl Cpu {
     #[inline(always)]
     pub(crate) fn is386(&self) -> bool {
         self.model == Model::I80386
+    }
+
+    /// CR0.PE: protected mode (virtual-8086 mode included).
+    #[inline(always)]
+    pub(crate) fn protected(&self) -> bool {
+        self.cr0 & 1 != 0
+    }
+
+    /// EFLAGS.VM in protected mode: virtual-8086 mode.
+    #[inline(always)]
+    pub(crate) fn v86(&self) -> bool {
+        self.flags.other() & flags::VM != 0
+    }
+
+    /// CR0.PG: linear addresses go through the page tables.
+    #[inline(always)]
+    pub(crate) fn paged(&self) -> bool {
+        self.cr0 & 0x8000_0000 != 0
+    }
+
+    /// The current privilege level (0 in real mode, 3 in virtual-8086 mode).
+    pub fn cpl(&self) -> u8 {
+        self.cpl
+    }
+
+    /// Whether CR0.PE is set (protected mode, virtual-8086 mode included).
+    pub fn in_protected_mode(&self) -> bool {
+        self.protected()
+    }
+
+    /// Whether the processor runs in virtual-8086 mode (CR0.PE and EFLAGS.VM).
+    pub fn in_v86_mode(&self) -> bool {
+        self.protected() && self.v86()
+    }
+
+    /// The task register's selector (STR).
+    pub fn task_selector(&self) -> u16 {
+        self.task.selector
+    }
+
+    /// The LDTR's selector (SLDT).
+    pub fn ldt_selector(&self) -> u16 {
+        self.ldtr.selector
     }
 
     // ----- registers -----------------------------------------------------------------------
@@ -586,8 +696,10 @@ impl Cpu {
 
     /// Whether steps must take the slow path (see the `attention` field).
     #[inline(always)]
-    fn needs_attention(&self) -> bool {
-        self.flags.tf() || self.shadow || self.intr
+    pub(crate) fn needs_attention(&self) -> bool {
+        // Protected mode runs through the full interpreter: the decoded blocks model
+        // real-address mode only (their segment loads and I/O skip the privilege checks).
+        self.flags.tf() || self.shadow || self.intr || self.cr0 & 1 != 0
     }
 
     /// Bits the model forces to 1 in FLAGS.
@@ -604,7 +716,11 @@ impl Cpu {
     fn flags_writable(&self) -> u32 {
         match self.model {
             // CF PF AF ZF SF TF IF DF OF.
-            Model::I8086 | Model::I80286 => 0x0FD5,
+            Model::I8086 => 0x0FD5,
+            // The 80286 holds bits 12-15 at 0 in real mode; in protected mode IOPL and NT
+            // are real (80286 PRM 10.2).
+            Model::I80286 if self.cr0 & 1 == 0 => 0x0FD5,
+            Model::I80286 => 0x0FD5 | IOPL | NT,
             // ... plus IOPL and NT (80386 PRM 14.1; RF and VM are not loaded by POPF).
             Model::I80386 => 0x0FD5 | IOPL | NT,
         }
@@ -733,8 +849,8 @@ impl Cpu {
         }
         self.halted = false;
         let ret = self.eip;
-        if let Err(f) = self.real_mode_interrupt(bus, vector, ret) {
-            self.escalate(bus, f);
+        if let Err(f) = self.deliver(bus, vector, ret, idt::Source::External) {
+            self.escalate(bus, None, f);
         }
     }
 }

@@ -238,6 +238,9 @@ impl Cpu {
                 self.alu(7, a, b, bits);
             }
             0x6C | 0x6D => {
+                let port = self.r16(DX);
+                self.check_io(bus, port, bytes)
+                    .map_err(|f| (f, Phase::Uncounted))?;
                 let di = self.index(DI);
                 if !late {
                     // The destination is checked before the port is read, so a fault does not
@@ -255,6 +258,9 @@ impl Cpu {
                 w.map_err(|f| (f, Phase::Write))?;
             }
             _ => {
+                let port = self.r16(DX);
+                self.check_io(bus, port, bytes)
+                    .map_err(|f| (f, Phase::Uncounted))?;
                 let v = self.read_elem(bus, src_seg, self.index(SI), bytes);
                 if v.is_ok() || late {
                     self.step_index(SI, bytes);

@@ -1,0 +1,149 @@
+//! 80386 paging: linear to physical addresses through the two-level page tables, with the
+//! accessed and dirty bits, the U/S and R/W checks, and page faults (#PF, CR2, error code).
+//!
+//! Source: Intel *80386 Programmer's Reference Manual* (1986) 5.2 (page translation, figure
+//! 5-9 and 5-10 the directory and table entries), 6.4 (page-level protection: table 6-5
+//! combining directory and table protection) and 9.8.14 (interrupt 14, the error code).
+//!
+//! Every translation walks the tables in memory: vexed keeps no TLB between instructions,
+//! so what an instruction does depends only on memory and registers, and a snapshot taken
+//! anywhere continues identically. A program that changes a page-table entry sees the change
+//! at once, where an 80386 might still use its cached entry until CR3 is written; software
+//! that is correct on the 80386 flushes (writes CR3) after such changes and cannot tell the
+//! difference.
+//!
+//! Protection (80386, no CR0.WP): supervisor accesses (CPL 0-2, and the processor's own
+//! accesses to descriptor tables and TSSs) may read and write every present page; user
+//! accesses (CPL 3) need U/S set in both the directory and the table entry, and writes need
+//! R/W set in both. The error code: bit 0 P (0 = the page was not present, 1 = a protection
+//! violation), bit 1 W/R (a write), bit 2 U/S (a user access).
+
+use super::{Cpu, Fault, R};
+use crate::bus::Bus;
+
+const P: u32 = 1;
+const RW: u32 = 1 << 1;
+const US: u32 = 1 << 2;
+const ACCESSED: u32 = 1 << 5;
+const DIRTY: u32 = 1 << 6;
+
+impl Cpu {
+    /// The physical address of linear address `lin`, setting accessed and dirty bits, or
+    /// #PF with CR2 = `lin`.
+    pub(crate) fn translate<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        lin: u32,
+        write: bool,
+        user: bool,
+    ) -> R<u32> {
+        let mem = bus.memory();
+        let pde_at = (self.cr3 & 0xFFFF_F000) | ((lin >> 20) & 0xFFC);
+        let pde = mem.read_u32(pde_at);
+        let code = (u16::from(write) << 1) | (u16::from(user) << 2);
+        if pde & P == 0 {
+            return Err(self.page_fault(lin, code));
+        }
+        let pte_at = (pde & 0xFFFF_F000) | ((lin >> 10) & 0xFFC);
+        let pte = mem.read_u32(pte_at);
+        if pte & P == 0 {
+            return Err(self.page_fault(lin, code));
+        }
+        if user {
+            let both = pde & pte;
+            if both & US == 0 || (write && both & RW == 0) {
+                return Err(self.page_fault(lin, code | 1));
+            }
+        }
+        if pde & ACCESSED == 0 {
+            mem.write_u32(pde_at, pde | ACCESSED);
+        }
+        let want = ACCESSED | if write { DIRTY } else { 0 };
+        if pte & want != want {
+            mem.write_u32(pte_at, pte | want);
+        }
+        Ok((pte & 0xFFFF_F000) | (lin & 0xFFF))
+    }
+
+    #[cold]
+    fn page_fault(&mut self, lin: u32, code: u16) -> Fault {
+        self.cr2 = lin;
+        Fault { vector: 14, code }
+    }
+
+    /// Reads `len` bytes at linear `lin` through the page tables, page by page.
+    pub(crate) fn paged_read<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        lin: u32,
+        len: u32,
+        user: bool,
+    ) -> R<u32> {
+        let first = self.translate(bus, lin, false, user)?;
+        if (lin & 0xFFF) + len <= 0x1000 {
+            let mem = bus.memory_ref();
+            return Ok(match len {
+                1 => u32::from(mem.read_u8(first)),
+                2 => u32::from(mem.read_u16(first)),
+                _ => mem.read_u32(first),
+            });
+        }
+        // Crossing into the next page: both pages are translated before any byte is read.
+        let split = 0x1000 - (lin & 0xFFF);
+        let second = self.translate(bus, lin.wrapping_add(split), false, user)?;
+        let mem = bus.memory_ref();
+        let mut v = 0;
+        for i in 0..len {
+            let a = if i < split {
+                first + i
+            } else {
+                second + (i - split)
+            };
+            v |= u32::from(mem.read_u8(a)) << (8 * i);
+        }
+        Ok(v)
+    }
+
+    /// Writes the low `len` bytes of `v` at linear `lin` through the page tables.
+    pub(crate) fn paged_write<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        lin: u32,
+        len: u32,
+        v: u32,
+        user: bool,
+    ) -> R<()> {
+        let first = self.translate(bus, lin, true, user)?;
+        if (lin & 0xFFF) + len <= 0x1000 {
+            let mem = bus.memory();
+            match len {
+                1 => mem.write_u8(first, v as u8),
+                2 => mem.write_u16(first, v as u16),
+                _ => mem.write_u32(first, v),
+            }
+            return Ok(());
+        }
+        let split = 0x1000 - (lin & 0xFFF);
+        let second = self.translate(bus, lin.wrapping_add(split), true, user)?;
+        let mem = bus.memory();
+        for i in 0..len {
+            let a = if i < split {
+                first + i
+            } else {
+                second + (i - split)
+            };
+            mem.write_u8(a, (v >> (8 * i)) as u8);
+        }
+        Ok(())
+    }
+
+    /// The physical address code at linear `lin` is fetched from (a user fetch at CPL 3).
+    pub(crate) fn code_address<B: Bus>(&mut self, bus: &mut B, lin: u32) -> R<u32> {
+        if self.paged() {
+            let user = self.cpl == 3;
+            self.translate(bus, lin, false, user)
+        } else {
+            Ok(lin)
+        }
+    }
+}

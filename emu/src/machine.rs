@@ -206,10 +206,7 @@ impl Machine {
                 uart: Uart::com1(),
                 dma: DmaPair::new(),
                 sb: Sb::default_pc(),
-                rtc: Rtc::at_power_on(
-                    config.ram,
-                    crate::calendar::DateTime::default().to_unix(),
-                ),
+                rtc: Rtc::at_power_on(config.ram, crate::calendar::DateTime::default().to_unix()),
                 port61: 0,
                 events: EventQueue::new(),
                 rate: config.rate,
@@ -642,6 +639,11 @@ impl PcBus {
             self.events.schedule(tick, EventKind::PitIrq0);
             self.yield_now = true;
         }
+    }
+
+    /// The scheduled events, in firing order (for tests and tools).
+    pub fn events(&self) -> &EventQueue<EventKind> {
+        &self.events
     }
 
     /// The RTC's crystal cycles at the current port access or event.

@@ -780,7 +780,11 @@ mod tests {
         assert_eq!(rd(&mut r, reg::C, 100), C_PF, "1024 Hz edges at 32, 64, 96");
         wr(&mut r, reg::A, 0x66, 100); // DV = 110: divider reset
         assert_eq!(rd(&mut r, reg::SECONDS, 10 * SECOND), 0x00);
-        assert_eq!(rd(&mut r, reg::C, 10 * SECOND), 0x00, "no periodic flag either");
+        assert_eq!(
+            rd(&mut r, reg::C, 10 * SECOND),
+            0x00,
+            "no periodic flag either"
+        );
         let t = 10 * SECOND + 5;
         wr(&mut r, reg::A, 0x26, t);
         assert_eq!(rd(&mut r, reg::SECONDS, t + SECOND / 2 - 1), 0x00);
@@ -795,7 +799,11 @@ mod tests {
         let mut r = rtc();
         assert_eq!(rd(&mut r, reg::A, SECOND - 74), 0x26);
         assert_eq!(rd(&mut r, reg::A, SECOND - 73), 0xA6);
-        assert_eq!(rd(&mut r, reg::SECONDS, SECOND - 1), 0x00, "still the old second");
+        assert_eq!(
+            rd(&mut r, reg::SECONDS, SECOND - 1),
+            0x00,
+            "still the old second"
+        );
         assert_eq!(rd(&mut r, reg::A, SECOND - 1), 0xA6);
         assert_eq!(rd(&mut r, reg::A, SECOND), 0x26);
         assert_eq!(rd(&mut r, reg::SECONDS, SECOND), 0x01);

@@ -480,7 +480,7 @@ impl Rtc {
         if self.byte(reg::B) & B_24H != 0 {
             self.encode(h)
         } else {
-            let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+            let h12 = if h.is_multiple_of(12) { 12 } else { h % 12 };
             self.encode(h12) | if h >= 12 { 0x80 } else { 0 }
         }
     }

@@ -90,6 +90,17 @@ impl TickRate {
         mul_div_ceil(clocks, self.ticks_per_second, PIT_HZ)
     }
 
+    /// Cycles of a `hz` oscillator elapsed at `tick` (rounded down), for devices with a
+    /// crystal of their own (the MC146818's 32,768 Hz time base).
+    pub fn clocks_at(self, hz: u64, tick: u64) -> u64 {
+        mul_div_floor(tick, hz, self.ticks_per_second)
+    }
+
+    /// The first tick at which [`TickRate::clocks_at`] reaches `clocks`.
+    pub fn tick_of_clocks(self, hz: u64, clocks: u64) -> u64 {
+        mul_div_ceil(clocks, self.ticks_per_second, hz)
+    }
+
     /// Guest time at `tick` as whole seconds and nanoseconds (rounded down).
     pub fn guest_time(self, tick: u64) -> (u64, u32) {
         let secs = tick / self.ticks_per_second;

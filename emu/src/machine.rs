@@ -12,7 +12,10 @@
 //! 8042 at 60h/64h and port 92h (A20 = OR of both gates, applied to memory at once; reset
 //! pulses reset the CPU), COM1 at 3F8h on IRQ4, the 8237 pair with its page registers at
 //! 00h-0Fh, 80h-8Fh and C0h-DFh, a Sound Blaster DSP at 220h (DMA 1, IRQ 5; a transfer
-//! completes when its samples have played, or at an `Input::DmaDone`), the Bochs/QEMU debug
+//! completes when its samples have played, or at an `Input::DmaDone`), the MC146818 real-time
+//! clock and CMOS RAM at 70h/71h on IRQ 8 (its interrupts are events scheduled only while
+//! the guest enables one; power-on time: the firmware's boot time, or 1994-01-01 00:00:00
+//! on a bare machine), the Bochs/QEMU debug
 //! console at E9h and
 //! 190h (bytes collected as guest output), and an exit port at F4h (the value becomes the
 //! exit status, as QEMU's isa-debug-exit). Unclaimed ports read FFh and ignore writes.
@@ -33,6 +36,7 @@ use crate::devices::dma::DmaPair;
 use crate::devices::kbc::Kbc;
 use crate::devices::pic::PicPair;
 use crate::devices::pit::Pit;
+use crate::devices::rtc::{self, Rtc};
 use crate::devices::sb::Sb;
 use crate::devices::uart::{COM1_IRQ, Uart};
 use crate::event::EventQueue;
@@ -111,6 +115,8 @@ pub enum EventKind {
     PitIrq0,
     /// The Sound Blaster's DMA transfer has played: move the bytes, raise its IRQ.
     SbDmaDone,
+    /// The real-time clock sets an interrupt flag whose interrupt is enabled (IRQ 8).
+    RtcIrq,
 }
 
 /// Why a machine could not be built or restored.
@@ -136,6 +142,7 @@ pub struct PcBus {
     pub uart: Uart,
     pub dma: DmaPair,
     pub sb: Sb,
+    pub rtc: Rtc,
     /// Port 61h bits 0-3 as last written.
     port61: u8,
     events: EventQueue<EventKind>,
@@ -199,6 +206,7 @@ impl Machine {
                 uart: Uart::com1(),
                 dma: DmaPair::new(),
                 sb: Sb::default_pc(),
+                rtc: Rtc::at_power_on(config.ram, crate::calendar::DateTime::default().to_unix()),
                 port61: 0,
                 events: EventQueue::new(),
                 rate: config.rate,
@@ -221,6 +229,8 @@ impl Machine {
         firmware: Firmware,
     ) -> Result<Machine, MachineError> {
         let mut m = Machine::new(config)?;
+        // The CMOS clock shows the configured boot time at power-on.
+        m.bus.rtc = Rtc::at_power_on(config.ram, firmware.config.dos.boot_time.to_unix());
         let (rom, traps) = crate::firmware::bios::rom();
         m.load_rom(&rom)?;
         for (addr, service) in traps {
@@ -511,6 +521,13 @@ impl Machine {
                     self.timer_edge();
                 }
                 EventKind::SbDmaDone => self.bus.complete_sb_transfer(),
+                EventKind::RtcIrq => {
+                    self.bus.io_tick = e.tick;
+                    let now = self.bus.rtc_now();
+                    self.bus.rtc.catch_up(now);
+                    self.bus.sync_device_lines();
+                    self.bus.schedule_rtc();
+                }
             }
         }
         if self.bus.kbc.wants_service() {
@@ -624,6 +641,35 @@ impl PcBus {
         }
     }
 
+    /// The scheduled events, in firing order (for tests and tools).
+    pub fn events(&self) -> &EventQueue<EventKind> {
+        &self.events
+    }
+
+    /// The RTC's crystal cycles at the current port access or event.
+    fn rtc_now(&self) -> u64 {
+        self.rate.clocks_at(rtc::OSC_HZ, self.io_tick)
+    }
+
+    /// The RTC's crystal cycles at `tick` (for the firmware, which reads the clock).
+    pub fn rtc_cycles_at(&self, tick: u64) -> u64 {
+        self.rate.clocks_at(rtc::OSC_HZ, tick)
+    }
+
+    /// Replaces the pending RTC event with the next tick at which the clock raises IRQ 8
+    /// (none while the guest has its interrupts off or IRQ 8 is already raised).
+    fn schedule_rtc(&mut self) {
+        self.events.cancel_where(|k| *k == EventKind::RtcIrq);
+        if let Some(cycle) = self.rtc.next_irq_cycle(self.rtc_now()) {
+            let tick = self
+                .rate
+                .tick_of_clocks(rtc::OSC_HZ, cycle)
+                .max(self.io_tick + 1);
+            self.events.schedule(tick, EventKind::RtcIrq);
+            self.yield_now = true;
+        }
+    }
+
     /// Moves the Sound Blaster's pending transfer out of memory through the DMA controller
     /// and hands it to the DSP, which raises its IRQ.
     fn complete_sb_transfer(&mut self) {
@@ -664,6 +710,7 @@ impl PcBus {
         self.pic.set_irq_line(1, self.kbc.irq1());
         self.pic.set_irq_line(COM1_IRQ, self.uart.irq());
         self.pic.set_irq_line(self.sb.irq_line(), self.sb.irq());
+        self.pic.set_irq_line(rtc::RTC_IRQ, self.rtc.irq());
         let a20 = self.kbc.a20_enabled();
         if self.mem.a20() != a20 {
             self.mem.set_a20(a20);
@@ -680,6 +727,15 @@ impl PcBus {
                 (self.port61 & 0x0F) | out2
             }
             _ if Kbc::handles_port(port) => self.kbc.read(port),
+            _ if Rtc::handles_port(port) => {
+                let now = self.rtc_now();
+                let v = self.rtc.read(port, now);
+                if port == rtc::DATA_PORT && self.rtc.index() == rtc::reg::C {
+                    // Reading C released IRQ 8: the next interrupt needs an event again.
+                    self.schedule_rtc();
+                }
+                v
+            }
             _ if self.uart.handles_port(port) => self.uart.read(port),
             _ if DmaPair::handles_port(port) => self.dma.read(port),
             _ if self.sb.handles_port(port) => self.sb.read(port),
@@ -718,6 +774,13 @@ impl PcBus {
                 self.kbc.write(port, value);
                 // The machine looks for a reset request (or an A20 change) after the slice.
                 self.yield_now = true;
+            }
+            _ if Rtc::handles_port(port) => {
+                let now = self.rtc_now();
+                self.rtc.write(port, value, now);
+                if port == rtc::DATA_PORT {
+                    self.schedule_rtc();
+                }
             }
             _ if self.uart.handles_port(port) => self.uart.write(port, value),
             _ if DmaPair::handles_port(port) => self.dma.write(port, value),
@@ -792,6 +855,7 @@ struct BusWithoutStore<'a> {
     uart: &'a Uart,
     dma: &'a DmaPair,
     sb: &'a Sb,
+    rtc: &'a Rtc,
     port61: u8,
     events: &'a EventQueue<EventKind>,
     rate: TickRate,
@@ -832,6 +896,7 @@ impl Machine {
                 uart: &b.uart,
                 dma: &b.dma,
                 sb: &b.sb,
+                rtc: &b.rtc,
                 port61: b.port61,
                 events: &b.events,
                 rate: b.rate,

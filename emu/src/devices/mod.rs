@@ -7,5 +7,6 @@ pub mod dma;
 pub mod kbc;
 pub mod pic;
 pub mod pit;
+pub mod rtc;
 pub mod sb;
 pub mod uart;

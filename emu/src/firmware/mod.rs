@@ -299,7 +299,9 @@ impl Firmware {
                 let vector = ctx.bios_vector_of_frame();
                 Flow::Stop(FirmwareStop::GuestFault { vector, cs, ip })
             }
-            svc::SPURIOUS_IRQ | svc::INT16_RETRY => bios::service_internal(self, service, ctx),
+            svc::SPURIOUS_IRQ | svc::INT16_RETRY | svc::RTC_IRQ => {
+                bios::service_internal(self, service, ctx)
+            }
             0x0200..=0x02FF => dos::service(self, service, ctx),
             svc::XMS | svc::XMS_INT15 => match self.xms.as_mut() {
                 Some(x) => x.service(service, ctx),
@@ -314,10 +316,13 @@ impl Firmware {
         }
     }
 
-    /// The power-on self test: BIOS, then DOS and its drivers, then the shell.
+    /// The power-on self test: BIOS, then DOS and its drivers, then the shell. After a
+    /// CPU reset once DOS has booted, the CMOS shutdown byte says where to go
+    /// ([`bios::resume`]); a plain reset (shutdown byte 00h) ends the run.
     fn post(&mut self, ctx: &mut Ctx) -> Flow {
+        let shutdown = bios::take_shutdown_code(ctx);
         if self.booted {
-            return Flow::Stop(FirmwareStop::Reset);
+            return bios::resume(shutdown, ctx).unwrap_or(Flow::Stop(FirmwareStop::Reset));
         }
         self.booted = true;
         bios::post(self, ctx);
@@ -408,6 +413,9 @@ impl Ctx<'_> {
     }
     pub fn dl(&self) -> u8 {
         self.cpu.reg8(Reg8::DL)
+    }
+    pub fn ch(&self) -> u8 {
+        self.cpu.reg8(Reg8::CH)
     }
     pub fn dh(&self) -> u8 {
         self.cpu.reg8(Reg8::DH)

@@ -59,6 +59,8 @@ pub mod svc {
     pub const SPURIOUS_IRQ: u16 = 0x0102;
     /// Int 16h again after the wait loop (a key may have arrived).
     pub const INT16_RETRY: u16 = 0x0103;
+    /// Int 70h, the real-time clock interrupt (IRQ 8).
+    pub const RTC_IRQ: u16 = 0x0104;
     /// DOS handler for interrupt vector `n` (20h-2Fh).
     pub const fn dos(n: u8) -> u16 {
         0x0200 | n as u16

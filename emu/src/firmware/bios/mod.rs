@@ -1,8 +1,36 @@
 //! The PC/AT BIOS in Rust: POST, the interrupt vector table, the BIOS data area, video
 //! (Int 10h, 80x25 colour text at B8000h), keyboard (Int 09h and Int 16h), the time of day
-//! (Int 08h and Int 1Ah), system services (Int 15h: A20 2400h-2403h, block move 87h,
-//! extended memory size 88h, configuration C0h) and the equipment and memory words (Int
-//! 11h, 12h).
+//! (Int 08h, Int 1Ah and the real-time clock's Int 70h), system services (Int 15h: A20
+//! 2400h-2403h, event wait 83h, block move 87h, extended memory size 88h, configuration
+//! C0h), the equipment and memory words (Int 11h, 12h) and the AT's return from protected
+//! mode through a CPU reset (the CMOS shutdown byte, [`resume`]).
+//!
+//! # The shutdown byte
+//!
+//! A 286 leaves protected mode only through a CPU reset (8042 command FEh or output port
+//! bit 0, port 92h bit 0, or a triple fault). The reset runs POST, which reads CMOS 0Fh
+//! (the shutdown status byte), writes 00h there as the AT BIOS does, and on a machine where
+//! DOS has booted dispatches on it (IBM PC/AT TechRef BIOS listing, POST's shutdown table;
+//! RBIL CMOS 0Fh):
+//!
+//! - **05h**: flush the keyboard (the 8042's output buffer), send EOI to both 8259As and
+//!   jump far through the dword at 0040:0067h (offset first);
+//! - **0Ah**: jump far through 0040:0067h without EOI;
+//! - **09h**: return from Int 15h AH=87h: SS:SP are loaded from 0040:0067h (offset at 67h,
+//!   segment at 69h) and must point at the `INT 15h` frame (IP, CS, FLAGS) of the block
+//!   move's caller; the BIOS returns AH=00h with CF=0 and ZF=1 in that frame and `IRET`s.
+//!   vexed's own block move is done in Rust and never resets the CPU, so only a guest that
+//!   takes the AT BIOS's exit path itself uses 09h; it must leave the frame as described;
+//! - **0Bh** and **0Ch** (later AT BIOSes, RBIL): load SS:SP from 0040:0067h and `IRET`
+//!   (0Bh) or `RETF` (0Ch);
+//! - **04h** (boot loader, Int 19h) and every other code (00h normal POST; 01h-03h, 06h-08h
+//!   are the AT POST's own memory and protected-mode tests, which vexed does not run):
+//!   a normal POST, which after DOS has booted ends the run ([`FirmwareStop::Reset`]).
+//!
+//! For 05h and 0Ah the CPU continues with the registers of the reset (interrupts disabled)
+//! and SS:SP at the POST stack 0030:0100; the resume code loads its own stack. RAM, the
+//! chipset (PIC masks, the 8254, the A20 gate of the 8042 and port 92h, which a CPU reset
+//! does not touch) and the CMOS are as the guest left them.
 //!
 //! This file holds the ROM image, POST, the BIOS data area layout, the dispatch of every
 //! BIOS vector with the one-line services (Int 11h-14h, 17h-19h) and interrupts that have
@@ -34,9 +62,10 @@ use serde::{Deserialize, Serialize};
 use super::stubs::{Asm, BIOS_SEG, svc};
 use super::{Ctx, Firmware, FirmwareStop, Flow};
 use crate::cpu::{Reg16, SegReg};
+use crate::devices::rtc;
 use keyboard::{int16, keyboard_irq};
 use system::int15;
-use time::{int1a, timer_tick};
+use time::{cmos_read, cmos_seconds_of_day, cmos_write, int1a, rtc_irq, timer_tick};
 use video::{clear_window, int10};
 
 pub use keyboard::{key_word, keyboard_head_addr, scancode_for};
@@ -45,7 +74,7 @@ pub use video::screen_text;
 
 pub(crate) use keyboard::{peek_key, pop_key};
 pub(crate) use system::block_move;
-pub(crate) use time::wall_clock_fine;
+pub(crate) use time::{set_clock, wall_clock_fine};
 pub(crate) use video::teletype;
 
 /// Text video memory (mode 3).
@@ -76,6 +105,7 @@ const BDA_CURSOR_SHAPE: u16 = 0x60;
 const BDA_ACTIVE_PAGE: u16 = 0x62;
 const BDA_CRTC_PORT: u16 = 0x63;
 const BDA_TICKS: u16 = 0x6C;
+const BDA_RESUME: u16 = 0x67; // dword: where a reset with shutdown code 05h/0Ah resumes
 const BDA_MIDNIGHT: u16 = 0x70;
 const BDA_KB_BUF_START_PTR: u16 = 0x80;
 const BDA_KB_BUF_END_PTR: u16 = 0x82;
@@ -84,6 +114,7 @@ const BDA_CHAR_HEIGHT: u16 = 0x85;
 
 // ROM layout (offsets in segment F000h).
 const ROM_DUMMY_IRET: u16 = 0x0000;
+const ROM_RETF: u16 = 0x0008;
 const ROM_UNEXPECTED: u16 = 0x0010; // 32 stubs of 8 bytes: vectors 00h-1Fh
 const ROM_SPURIOUS_MASTER: u16 = 0x0110; // 8 stubs: vectors 08h-0Fh (IRQ 0-7)
 const ROM_SPURIOUS_SLAVE: u16 = 0x0150; // 8 stubs: vectors 70h-77h (IRQ 8-15)
@@ -93,6 +124,8 @@ const ROM_KEYBOARD: u16 = 0x0238;
 const ROM_INT16: u16 = 0x0240;
 const ROM_POST: u16 = 0x0260;
 const ROM_CONFIG_TABLE: u16 = 0x0280;
+const ROM_RTC: u16 = 0x02A0; // Int 70h
+const ROM_RTC_ALARM: u16 = ROM_RTC + 8; // its alarm path: Int 4Ah, then the EOIs
 const ROM_RESET: u16 = 0xFFF0;
 
 /// The stub address (in the ROM segment) of the service stub for vector `n` (10h-1Fh).
@@ -116,6 +149,20 @@ pub fn rom() -> (Vec<u8>, Vec<(u32, u16)>) {
         sites.extend(a.trap_sites());
     };
     let mut a = Asm::new(BIOS_SEG, ROM_DUMMY_IRET);
+    a.iret();
+    put(&a);
+    let mut a = Asm::new(BIOS_SEG, ROM_RETF);
+    a.retf();
+    put(&a);
+    // Int 70h: acknowledge the RTC in Rust; on an alarm call the user's Int 4Ah first and
+    // send the EOIs after it (slave, then master), as the AT BIOS's RTC_INT.
+    let mut a = Asm::new(BIOS_SEG, ROM_RTC);
+    a.trap(svc::RTC_IRQ).iret();
+    put(&a);
+    let mut a = Asm::new(BIOS_SEG, ROM_RTC_ALARM);
+    a.int(0x4A);
+    // push ax; mov al,20h; out A0h,al; out 20h,al; pop ax
+    a.raw(&[0x50, 0xB0, 0x20, 0xE6, 0xA0, 0xE6, 0x20, 0x58]);
     a.iret();
     put(&a);
     for v in 0..32u16 {
@@ -173,26 +220,70 @@ pub(crate) fn vector_of_unexpected_stub(ip: u16) -> u8 {
     (ip.wrapping_sub(ROM_UNEXPECTED + 4) / 8) as u8
 }
 
-/// The BIOS's own state (everything else lives in the BIOS data area).
+/// The BIOS's own state (everything else lives in the BIOS data area and the CMOS).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Bios {
-    /// Seconds added to the real-time clock by Int 1Ah AH=03h/05h.
-    rtc_adjust_secs: i64,
-}
+pub struct Bios {}
 
 impl Bios {
     pub fn new() -> Bios {
         Bios::default()
     }
+}
 
-    /// Moves the real-time clock by `secs` (DOS's set date/time and Int 1Ah AH=03h/05h).
-    pub(crate) fn adjust_clock(&mut self, secs: i64) {
-        self.rtc_adjust_secs = self.rtc_adjust_secs.saturating_add(secs);
+/// POST's first look at the CMOS: reads the shutdown byte and clears it.
+pub(crate) fn take_shutdown_code(ctx: &mut Ctx) -> u8 {
+    let code = cmos_read(ctx, rtc::reg::SHUTDOWN);
+    cmos_write(ctx, rtc::reg::SHUTDOWN, 0);
+    code
+}
+
+/// The resume path for shutdown byte `code` after a CPU reset (see the module docs), or
+/// `None` for a normal POST.
+pub(crate) fn resume(code: u8, ctx: &mut Ctx) -> Option<Flow> {
+    let vector = (ctx.rd16(BDA, BDA_RESUME + 2), ctx.rd16(BDA, BDA_RESUME));
+    let stack_from_bda = |ctx: &mut Ctx| {
+        ctx.cpu.set_sreg(SegReg::SS, vector.0);
+        ctx.cpu.set_reg16(Reg16::SP, vector.1);
+    };
+    match code {
+        0x05 | 0x0A => {
+            if code == 0x05 {
+                // Flush the 8042's output buffer, then EOI the slave and the master.
+                for _ in 0..16 {
+                    if ctx.bus.read_port(0x64) & 1 == 0 {
+                        break;
+                    }
+                    ctx.bus.read_port(0x60);
+                }
+                ctx.bus.write_port(0xA0, 0x20);
+                ctx.bus.write_port(0x20, 0x20);
+            }
+            ctx.cpu.set_sreg(SegReg::SS, 0x0030);
+            ctx.cpu.set_reg16(Reg16::SP, 0x0100);
+            ctx.jump(vector.0, vector.1);
+        }
+        0x09 => {
+            stack_from_bda(ctx);
+            ctx.set_ah(0);
+            ctx.set_cf(false);
+            ctx.set_zf(true);
+            ctx.jump(BIOS_SEG, ROM_DUMMY_IRET);
+        }
+        0x0B => {
+            stack_from_bda(ctx);
+            ctx.jump(BIOS_SEG, ROM_DUMMY_IRET);
+        }
+        0x0C => {
+            stack_from_bda(ctx);
+            ctx.jump(BIOS_SEG, ROM_RETF);
+        }
+        _ => return None,
     }
+    Some(Flow::Continue)
 }
 
 /// Power-on self test: vectors, data area, chipset, screen.
-pub(crate) fn post(fw: &mut Firmware, ctx: &mut Ctx) {
+pub(crate) fn post(_fw: &mut Firmware, ctx: &mut Ctx) {
     for v in 0..=255u8 {
         ctx.set_vector(v, BIOS_SEG, ROM_DUMMY_IRET);
     }
@@ -204,6 +295,7 @@ pub(crate) fn post(fw: &mut Firmware, ctx: &mut Ctx) {
         ctx.set_vector(0x70 + k, BIOS_SEG, ROM_SPURIOUS_SLAVE + u16::from(k) * 8);
     }
     ctx.set_vector(0x08, BIOS_SEG, ROM_TIMER);
+    ctx.set_vector(0x70, BIOS_SEG, ROM_RTC);
     ctx.set_vector(0x09, BIOS_SEG, ROM_KEYBOARD);
     for n in [0x10u8, 0x11, 0x12, 0x13, 0x14, 0x15, 0x17, 0x18, 0x19, 0x1A] {
         ctx.set_vector(n, BIOS_SEG, service_stub(n));
@@ -236,7 +328,8 @@ pub(crate) fn post(fw: &mut Firmware, ctx: &mut Ctx) {
     ctx.wr16(BDA, BDA_CRTC_PORT, 0x3D4);
     ctx.wr8(BDA, BDA_ROWS_MINUS_1, (ROWS - 1) as u8);
     ctx.wr16(BDA, BDA_CHAR_HEIGHT, 16);
-    let secs_of_day = (fw.config.dos.boot_time.seconds_of_day()) as u64;
+    // The tick count starts at the real-time clock's time of day, as the AT POST sets it.
+    let secs_of_day = u64::from(cmos_seconds_of_day(ctx));
     let ticks = secs_of_day * u64::from(TICKS_PER_DAY) / 86_400;
     ctx.wr32(BDA, BDA_TICKS, ticks as u32);
     clear_window(ctx, 0, 0, ROWS as u8 - 1, COLUMNS as u8 - 1, 0x07);
@@ -276,7 +369,7 @@ pub(crate) fn service(fw: &mut Firmware, vector: u8, ctx: &mut Ctx) -> Flow {
         0x16 => {}
         0x17 => ctx.set_ah(0x01), // printer status: time-out (no printer is attached)
         0x18 | 0x19 => return Flow::Stop(FirmwareStop::Reset),
-        0x1A => int1a(fw, ctx),
+        0x1A => int1a(ctx),
         _ => {}
     }
     Flow::Continue
@@ -292,6 +385,12 @@ pub(crate) fn service_internal(_fw: &mut Firmware, service: u16, ctx: &mut Ctx) 
             Flow::Continue
         }
         svc::SPURIOUS_IRQ => spurious_irq(ctx),
+        svc::RTC_IRQ => {
+            if rtc_irq(ctx) {
+                ctx.jump(BIOS_SEG, ROM_RTC_ALARM);
+            }
+            Flow::Continue
+        }
         _ => Flow::Continue,
     }
 }

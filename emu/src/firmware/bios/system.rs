@@ -1,6 +1,13 @@
 //! The BIOS system services, Int 15h: the A20 gate (2400h-2403h), the keyboard intercept
-//! (4Fh), block move (87h), the extended memory size (88h), device busy and interrupt
-//! complete (90h, 91h) and the system configuration table (C0h).
+//! (4Fh), the event wait (83h), block move (87h), the extended memory size (88h), device
+//! busy and interrupt complete (90h, 91h) and the system configuration table (C0h).
+//!
+//! The event wait (83h) runs on the real-time clock's 1024 Hz periodic interrupt as the
+//! AT BIOS's does: AL=00h stores the user's flag byte address (ES:BX) at 40:98h and the
+//! interval in microseconds (CX:DX) at 40:9Ch, sets 40:A0h bit 0 (a wait is active; CF=1
+//! if one already is), unmasks IRQ 8 and sets PIE; Int 70h takes 976 µs off the count at
+//! every periodic interrupt and, when it runs out, sets bit 7 of the user's byte, clears
+//! 40:A0h and PIE. AL=01h cancels. The blocking wait 86h is not provided (AH=86h, CF=1).
 //!
 //! Sources: IBM PC/AT Technical Reference (BIOS listing: the 87h descriptor table), RBIL
 //! (INT 15; #00499 for 87h), and `../shared/reference/dos-memory.md` sections 1.7 and 5.2
@@ -10,9 +17,17 @@
 //! on for the move and off after); an XMS driver hooks 87h to preserve the caller's state
 //! (dos-memory.md section 1.7). The configuration table AH=C0h returns is in the ROM.
 
-use super::ROM_CONFIG_TABLE;
+use super::time::{cmos_read, cmos_write};
+use super::{BDA, ROM_CONFIG_TABLE};
+use crate::devices::rtc::{B_PIE, reg};
 use crate::firmware::Ctx;
 use crate::firmware::stubs::BIOS_SEG;
+
+/// BIOS data area: the event wait's user flag pointer (dword), count in µs (dword) and
+/// active flag (AT TechRef BDA: RTC_WAIT_FLAG and friends).
+const BDA_WAIT_FLAG_PTR: u16 = 0x98;
+const BDA_WAIT_COUNT: u16 = 0x9C;
+const BDA_WAIT_ACTIVE: u16 = 0xA0;
 
 pub(super) fn int15(ctx: &mut Ctx) {
     let ok = |ctx: &mut Ctx| {
@@ -38,6 +53,29 @@ pub(super) fn int15(ctx: &mut Ctx) {
             ctx.set_bx(0x0003); // 8042 and port 92h
         }
         (0x4F, _) => ctx.set_cf(true), // keyboard intercept: process the key
+        (0x83, 0x00) => {
+            if ctx.rd8(BDA, BDA_WAIT_ACTIVE) & 1 != 0 {
+                ctx.set_cf(true);
+                return;
+            }
+            let (es, bx, cx, dx) = (ctx.es(), ctx.bx(), ctx.cx(), ctx.dx());
+            ctx.wr16(BDA, BDA_WAIT_FLAG_PTR, bx);
+            ctx.wr16(BDA, BDA_WAIT_FLAG_PTR + 2, es);
+            ctx.wr16(BDA, BDA_WAIT_COUNT, dx);
+            ctx.wr16(BDA, BDA_WAIT_COUNT + 2, cx);
+            ctx.wr8(BDA, BDA_WAIT_ACTIVE, 1);
+            let mask = ctx.bus.read_port(0xA1);
+            ctx.bus.write_port(0xA1, mask & 0xFE);
+            let b = cmos_read(ctx, reg::B);
+            cmos_write(ctx, reg::B, b | B_PIE);
+            ctx.set_cf(false);
+        }
+        (0x83, 0x01) => {
+            ctx.wr8(BDA, BDA_WAIT_ACTIVE, 0);
+            let b = cmos_read(ctx, reg::B);
+            cmos_write(ctx, reg::B, b & !B_PIE);
+            ctx.set_cf(false);
+        }
         (0x87, _) => {
             let status = block_move(ctx);
             ctx.set_ah(status);
@@ -62,6 +100,28 @@ pub(super) fn int15(ctx: &mut Ctx) {
             ctx.set_cf(true);
         }
     }
+}
+
+/// One periodic interrupt of the event wait (Int 15h AH=83h), from Int 70h.
+pub(super) fn count_wait(ctx: &mut Ctx) {
+    if ctx.rd8(BDA, BDA_WAIT_ACTIVE) & 1 == 0 {
+        return;
+    }
+    let left = ctx.rd32(BDA, BDA_WAIT_COUNT);
+    if let Some(left) = left.checked_sub(976) {
+        ctx.wr32(BDA, BDA_WAIT_COUNT, left);
+        return;
+    }
+    ctx.wr32(BDA, BDA_WAIT_COUNT, 0);
+    let (off, seg) = (
+        ctx.rd16(BDA, BDA_WAIT_FLAG_PTR),
+        ctx.rd16(BDA, BDA_WAIT_FLAG_PTR + 2),
+    );
+    let flag = ctx.rd8(seg, off);
+    ctx.wr8(seg, off, flag | 0x80);
+    ctx.wr8(BDA, BDA_WAIT_ACTIVE, 0);
+    let b = cmos_read(ctx, reg::B);
+    cmos_write(ctx, reg::B, b & !B_PIE);
 }
 
 /// Int 15h AH=87h: copies CX words between the two descriptors of the table at ES:SI

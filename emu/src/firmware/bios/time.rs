@@ -5,14 +5,18 @@
 //! 1Ah flow), RBIL (INT 1A).
 //!
 //! The count wraps at midnight ([`TICKS_PER_DAY`]) and sets the flag at 40:70h, which
-//! Int 1Ah AH=00h returns and clears. The real-time clock is the DOS boot time plus the
-//! guest time (from ticks, no host clock); setting it (AH=03h, 05h) keeps an offset in the
-//! BIOS state.
-
-use serde::{Deserialize, Serialize};
+//! Int 1Ah AH=00h returns and clears. The real-time clock is the MC146818 of the machine
+//! (`devices/rtc.rs`), the one source of the date and time: it starts at the configured
+//! boot time and counts from the tick clock (no host clock). Int 1Ah AH=02h-07h, DOS's
+//! date and time functions and POST's tick count all read or set it through its CMOS
+//! registers. AH=02h and 04h return CF=1 while the clock is not counting (divider stopped
+//! or SET = 1); AH=03h, 05h and 06h restart a stopped divider first, as the AT BIOS's
+//! RTC_STA does; AH=05h also sets the day of week and the century byte (32h).
 
 use super::{BDA, BDA_MIDNIGHT, BDA_TICKS, TICKS_PER_DAY};
-use crate::firmware::{Ctx, Firmware};
+pub use crate::calendar::DateTime;
+use crate::devices::rtc::{self, reg};
+use crate::firmware::Ctx;
 
 /// Int 08h's count: 40:6Ch goes up by one and wraps at midnight, setting 40:70h.
 pub(super) fn timer_tick(ctx: &mut Ctx) {
@@ -33,7 +37,42 @@ fn from_bcd(v: u8) -> u32 {
     u32::from(v >> 4) * 10 + u32::from(v & 0xF)
 }
 
-pub(super) fn int1a(fw: &mut Firmware, ctx: &mut Ctx) {
+/// Reads CMOS register `r` through ports 70h/71h as the AT BIOS's CMOS_READ does: NMI
+/// masked during the access, then the index left at register D with the NMI mask as it
+/// was.
+pub(crate) fn cmos_read(ctx: &mut Ctx, r: u8) -> u8 {
+    let nmi = if ctx.bus.rtc.nmi_masked() { 0x80 } else { 0 };
+    ctx.bus.write_port(rtc::INDEX_PORT, r | 0x80);
+    let v = ctx.bus.read_port(rtc::DATA_PORT);
+    ctx.bus.write_port(rtc::INDEX_PORT, reg::D | nmi);
+    v
+}
+
+/// Writes CMOS register `r` (see [`cmos_read`]).
+pub(crate) fn cmos_write(ctx: &mut Ctx, r: u8, v: u8) {
+    let nmi = if ctx.bus.rtc.nmi_masked() { 0x80 } else { 0 };
+    ctx.bus.write_port(rtc::INDEX_PORT, r | 0x80);
+    ctx.bus.write_port(rtc::DATA_PORT, v);
+    ctx.bus.write_port(rtc::INDEX_PORT, reg::D | nmi);
+}
+
+/// The AT BIOS's RTC_STA: restarts a stopped clock (register A = 26h: 32.768 kHz time
+/// base, 1024 Hz periodic rate; register B = 82h: SET, 24-hour BCD).
+fn rtc_start(ctx: &mut Ctx) {
+    cmos_write(ctx, reg::A, 0x26);
+    cmos_write(ctx, reg::B, 0x82);
+}
+
+/// Whether the clock is counting (divider at 32.768 kHz, SET = 0): Int 1Ah AH=02h-07h
+/// return CF=1 otherwise (RBIL: "CF set if clock not running").
+fn clock_running(ctx: &mut Ctx) -> bool {
+    cmos_read(ctx, reg::A) & 0x70 == 0x20 && cmos_read(ctx, reg::B) & rtc::B_SET == 0
+}
+
+/// Int 1Ah: AH=00h/01h the tick count; AH=02h-07h the real-time clock, through the CMOS
+/// registers in BCD as the AT BIOS reads and writes them (IBM PC/AT TechRef BIOS listing,
+/// RTC_TOD; RBIL INT 1A).
+pub(super) fn int1a(ctx: &mut Ctx) {
     match ctx.ah() {
         0x00 => {
             let t = ctx.rd32(BDA, BDA_TICKS);
@@ -48,143 +87,159 @@ pub(super) fn int1a(fw: &mut Firmware, ctx: &mut Ctx) {
             ctx.wr32(BDA, BDA_TICKS, t.min(TICKS_PER_DAY - 1));
             ctx.wr8(BDA, BDA_MIDNIGHT, 0);
         }
+        0x02 | 0x04 if !clock_running(ctx) => ctx.set_cf(true),
         0x02 => {
-            let now = wall_clock(fw, ctx);
-            ctx.set_cx(u16::from(bcd(now.hour)) << 8 | u16::from(bcd(now.minute)));
-            ctx.set_dx(u16::from(bcd(now.second)) << 8);
+            // CH hours, CL minutes, DH seconds, DL daylight saving (register B bit 0).
+            let (h, m, s) = (
+                cmos_read(ctx, reg::HOURS),
+                cmos_read(ctx, reg::MINUTES),
+                cmos_read(ctx, reg::SECONDS),
+            );
+            let dse = cmos_read(ctx, reg::B) & rtc::B_DSE;
+            ctx.set_cx(u16::from(h) << 8 | u16::from(m));
+            ctx.set_dx(u16::from(s) << 8 | u16::from(dse));
             ctx.set_cf(false);
         }
         0x04 => {
-            let now = wall_clock(fw, ctx);
-            let y = u32::from(now.year);
-            ctx.set_cx(u16::from(bcd(y / 100)) << 8 | u16::from(bcd(y % 100)));
-            ctx.set_dx(u16::from(bcd(u32::from(now.month))) << 8 | u16::from(bcd(now.day.into())));
+            // CH century (CMOS 32h), CL year, DH month, DL day.
+            let century = cmos_read(ctx, reg::CENTURY);
+            let year = cmos_read(ctx, reg::YEAR);
+            let month = cmos_read(ctx, reg::MONTH);
+            let day = cmos_read(ctx, reg::DAY);
+            ctx.set_cx(u16::from(century) << 8 | u16::from(year));
+            ctx.set_dx(u16::from(month) << 8 | u16::from(day));
             ctx.set_cf(false);
         }
-        0x03 | 0x05 => {
-            let mut t = wall_clock(fw, ctx);
-            if ctx.ah() == 0x03 {
-                t.hour = from_bcd((ctx.cx() >> 8) as u8);
-                t.minute = from_bcd(ctx.cl());
-                t.second = from_bcd(ctx.dh());
-            } else {
-                t.year = (from_bcd((ctx.cx() >> 8) as u8) * 100 + from_bcd(ctx.cl())) as u16;
-                t.month = from_bcd(ctx.dh()) as u8;
-                t.day = from_bcd(ctx.dl()) as u8;
+        0x03 => {
+            if cmos_read(ctx, reg::A) & 0x70 != 0x20 {
+                rtc_start(ctx);
             }
-            let want = t.to_unix();
-            let have = wall_clock(fw, ctx).to_unix();
-            fw.bios.adjust_clock(want - have);
+            let b = cmos_read(ctx, reg::B);
+            cmos_write(ctx, reg::B, b | rtc::B_SET);
+            cmos_write(ctx, reg::SECONDS, ctx.dh());
+            cmos_write(ctx, reg::MINUTES, ctx.cl());
+            cmos_write(ctx, reg::HOURS, ctx.ch());
+            // The AT BIOS keeps PIE, AIE and UIE, selects 24-hour BCD and takes DSE from
+            // DL bit 0; SET goes back to 0, which starts the clock.
+            let b = (b & (rtc::B_PIE | rtc::B_AIE | rtc::B_UIE)) | rtc::B_24H | (ctx.dl() & 1);
+            cmos_write(ctx, reg::B, b);
+            ctx.set_cf(false);
+        }
+        0x05 => {
+            if cmos_read(ctx, reg::A) & 0x70 != 0x20 {
+                rtc_start(ctx);
+            }
+            let b = cmos_read(ctx, reg::B);
+            cmos_write(ctx, reg::B, b | rtc::B_SET);
+            let (century, year) = (ctx.ch(), ctx.cl());
+            let (month, day) = (ctx.dh(), ctx.dl());
+            let full_year = (from_bcd(century) * 100 + from_bcd(year)).min(u32::from(u16::MAX));
+            let weekday = DateTime {
+                year: full_year as u16,
+                month: from_bcd(month).clamp(1, 12) as u8,
+                day: from_bcd(day).clamp(1, 31) as u8,
+                ..DateTime::default()
+            }
+            .weekday();
+            cmos_write(ctx, reg::DAY_OF_WEEK, bcd(u32::from(weekday) + 1));
+            cmos_write(ctx, reg::DAY, day);
+            cmos_write(ctx, reg::MONTH, month);
+            cmos_write(ctx, reg::YEAR, year);
+            cmos_write(ctx, reg::CENTURY, century);
+            cmos_write(ctx, reg::B, b & !rtc::B_SET);
+            ctx.set_cf(false);
+        }
+        0x06 => {
+            // Set the alarm: CF=1 if it is already set (AIE on), as the AT BIOS.
+            if cmos_read(ctx, reg::B) & rtc::B_AIE != 0 {
+                ctx.set_cf(true);
+                return;
+            }
+            if cmos_read(ctx, reg::A) & 0x70 != 0x20 {
+                rtc_start(ctx);
+            }
+            cmos_write(ctx, reg::SECONDS_ALARM, ctx.dh());
+            cmos_write(ctx, reg::MINUTES_ALARM, ctx.cl());
+            cmos_write(ctx, reg::HOURS_ALARM, ctx.ch());
+            // Unmask IRQ 8 on the slave 8259A, then enable the alarm interrupt.
+            let mask = ctx.bus.read_port(0xA1);
+            ctx.bus.write_port(0xA1, mask & 0xFE);
+            let b = cmos_read(ctx, reg::B);
+            cmos_write(ctx, reg::B, (b & !rtc::B_SET) | rtc::B_AIE);
+            ctx.set_cf(false);
+        }
+        0x07 => {
+            let b = cmos_read(ctx, reg::B);
+            cmos_write(ctx, reg::B, b & !(rtc::B_SET | rtc::B_AIE));
             ctx.set_cf(false);
         }
         _ => ctx.set_cf(true),
     }
 }
 
-/// A calendar date and time of day (the guest's wall clock; no time zones).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DateTime {
-    pub year: u16,
-    pub month: u8,
-    pub day: u8,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
+/// Int 70h, the real-time clock interrupt (IRQ 8), as the AT BIOS's RTC_INT: reads
+/// register C (which acknowledges the chip) and B; counts a pending Int 15h AH=83h wait
+/// on periodic interrupts; on an alarm interrupt returns `true`: the ROM stub then calls
+/// Int 4Ah (the user alarm hook) and sends the EOIs itself. Otherwise sends a
+/// non-specific EOI to the slave and then the master 8259A.
+pub(super) fn rtc_irq(ctx: &mut Ctx) -> bool {
+    let c = cmos_read(ctx, reg::C);
+    let b = cmos_read(ctx, reg::B);
+    let pending = c & b;
+    if pending & rtc::C_PF != 0 {
+        super::system::count_wait(ctx);
+    }
+    if pending & rtc::C_AF != 0 {
+        return true;
+    }
+    ctx.bus.write_port(0xA0, 0x20);
+    ctx.bus.write_port(0x20, 0x20);
+    false
 }
 
-impl Default for DateTime {
-    /// 1994-01-01 00:00:00, the date in the ROM.
-    fn default() -> DateTime {
-        DateTime {
-            year: 1994,
-            month: 1,
-            day: 1,
-            hour: 0,
-            minute: 0,
-            second: 0,
-        }
-    }
+/// The time of day in seconds from the CMOS registers (24-hour BCD, as the BIOS keeps
+/// them), for POST's tick count.
+pub(super) fn cmos_seconds_of_day(ctx: &mut Ctx) -> u32 {
+    let h = from_bcd(cmos_read(ctx, reg::HOURS)).min(23);
+    let m = from_bcd(cmos_read(ctx, reg::MINUTES)).min(59);
+    let s = from_bcd(cmos_read(ctx, reg::SECONDS)).min(59);
+    h * 3600 + m * 60 + s
 }
 
-impl DateTime {
-    pub fn seconds_of_day(&self) -> u32 {
-        self.hour * 3600 + self.minute * 60 + self.second
+/// Sets the real-time clock to `t` (DOS's set date and set time, through the CMOS
+/// registers as Int 1Ah AH=03h and 05h do).
+pub(crate) fn set_clock(ctx: &mut Ctx, t: &DateTime) {
+    if cmos_read(ctx, reg::A) & 0x70 != 0x20 {
+        rtc_start(ctx);
     }
-
-    /// Seconds since 1970-01-01 00:00:00 (days from the civil calendar, proleptic
-    /// Gregorian; the algorithm of H. Hinnant's `days_from_civil`).
-    pub fn to_unix(&self) -> i64 {
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = i64::from(self.month);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        let days = era * 146_097 + doe - 719_468;
-        days * 86_400 + i64::from(self.seconds_of_day())
+    let b = cmos_read(ctx, reg::B);
+    cmos_write(ctx, reg::B, b | rtc::B_SET);
+    let y = u32::from(t.year);
+    for (r, v) in [
+        (reg::SECONDS, bcd(t.second)),
+        (reg::MINUTES, bcd(t.minute)),
+        (reg::HOURS, bcd(t.hour)),
+        (reg::DAY_OF_WEEK, bcd(u32::from(t.weekday()) + 1)),
+        (reg::DAY, bcd(u32::from(t.day))),
+        (reg::MONTH, bcd(u32::from(t.month))),
+        (reg::YEAR, bcd(y % 100)),
+        (reg::CENTURY, bcd(y / 100)),
+    ] {
+        cmos_write(ctx, r, v);
     }
-
-    /// The inverse of [`DateTime::to_unix`].
-    pub fn from_unix(secs: i64) -> DateTime {
-        let days = secs.div_euclid(86_400);
-        let rest = secs.rem_euclid(86_400) as u32;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-        DateTime {
-            year,
-            month,
-            day,
-            hour: rest / 3600,
-            minute: rest / 60 % 60,
-            second: rest % 60,
-        }
-    }
-
-    /// Day of the week, 0 = Sunday (1970-01-01 was a Thursday).
-    pub fn weekday(&self) -> u8 {
-        (self.to_unix().div_euclid(86_400) + 4).rem_euclid(7) as u8
-    }
+    // 24-hour BCD, SET = 0: the clock counts on from `t`.
+    let keep = rtc::B_PIE | rtc::B_AIE | rtc::B_UIE | rtc::B_DSE;
+    cmos_write(ctx, reg::B, (b & keep) | rtc::B_24H);
 }
 
-/// The guest's wall clock now: boot time plus guest time (exact, from ticks) plus RTC
-/// adjustments. Also returns the hundredths of a second.
-pub(crate) fn wall_clock_fine(fw: &Firmware, ctx: &Ctx) -> (DateTime, u8) {
-    let (secs, nanos) = ctx.bus.rate().guest_time(ctx.now);
-    let t = fw.config.dos.boot_time.to_unix()
-        + i64::try_from(secs).unwrap_or(i64::MAX / 2)
-        + fw.bios.rtc_adjust_secs;
-    (DateTime::from_unix(t), (nanos / 10_000_000) as u8)
-}
-
-fn wall_clock(fw: &Firmware, ctx: &Ctx) -> DateTime {
-    wall_clock_fine(fw, ctx).0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn calendar_round_trips_and_matches_known_dates() {
-        // 2000-03-01 is day 11,017 after 1970-01-01; 1994-01-01 was a Saturday.
-        let d = DateTime {
-            year: 2000,
-            month: 3,
-            day: 1,
-            ..DateTime::default()
-        };
-        assert_eq!(d.to_unix(), 11_017 * 86_400);
-        assert_eq!(DateTime::default().weekday(), 6);
-        assert_eq!(DateTime::default().to_unix(), 757_382_400);
-        for s in (0..4_000_000_000i64).step_by(86_400 * 37 + 3_601) {
-            assert_eq!(DateTime::from_unix(s).to_unix(), s);
-        }
-    }
+/// The guest's wall clock now: the real-time clock's time (the configured boot time plus
+/// the seconds counted since, or what the guest set), and the hundredths of a second
+/// into it from the clock's divider (0 while the clock is stopped).
+pub(crate) fn wall_clock_fine(ctx: &Ctx) -> (DateTime, u8) {
+    let cycles = ctx.bus.rtc_cycles_at(ctx.now);
+    let (secs, into) = ctx.bus.rtc.time_at(cycles);
+    (
+        DateTime::from_unix(secs),
+        (into * 100 / rtc::OSC_HZ).min(99) as u8,
+    )
 }

@@ -487,10 +487,10 @@ fn buffered_input(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
     DosCode::Wait
 }
 
-/// Validates and applies a new wall-clock time by adjusting the real-time clock.
-fn set_wall_clock(fw: &mut Firmware, ctx: &Ctx, t: DateTime) {
-    let (now, _) = bios::wall_clock_fine(fw, ctx);
-    fw.bios.adjust_clock(t.to_unix() - now.to_unix());
+/// Applies a new wall-clock time: sets the real-time clock (as DOS's CLOCK$ driver does
+/// through Int 1Ah AH=03h and 05h).
+fn set_wall_clock(ctx: &mut Ctx, t: DateTime) {
+    bios::set_clock(ctx, &t);
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -608,7 +608,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             ctx.write_bytes(dst, 0, &bytes);
         }
         0x2A => {
-            let (now, _) = bios::wall_clock_fine(fw, ctx);
+            let (now, _) = bios::wall_clock_fine(ctx);
             ctx.set_cx(now.year);
             ctx.set_dh(now.month);
             ctx.set_dl(now.day);
@@ -621,18 +621,18 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
                 && day >= 1
                 && day <= days_in_month(year, month);
             if valid {
-                let (mut t, _) = bios::wall_clock_fine(fw, ctx);
+                let (mut t, _) = bios::wall_clock_fine(ctx);
                 t.year = year;
                 t.month = month;
                 t.day = day;
-                set_wall_clock(fw, ctx, t);
+                set_wall_clock(ctx, t);
                 ctx.set_al(0);
             } else {
                 ctx.set_al(0xFF);
             }
         }
         0x2C => {
-            let (now, hundredths) = bios::wall_clock_fine(fw, ctx);
+            let (now, hundredths) = bios::wall_clock_fine(ctx);
             ctx.set_cx((now.hour as u16) << 8 | now.minute as u16);
             ctx.set_dh(now.second as u8);
             ctx.set_dl(hundredths);
@@ -640,11 +640,11 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         0x2D => {
             let (h, m, s, c) = (ctx.cx() >> 8, ctx.cl(), ctx.dh(), ctx.dl());
             if h < 24 && m < 60 && s < 60 && c < 100 {
-                let (mut t, _) = bios::wall_clock_fine(fw, ctx);
+                let (mut t, _) = bios::wall_clock_fine(ctx);
                 t.hour = u32::from(h);
                 t.minute = u32::from(m);
                 t.second = u32::from(s);
-                set_wall_clock(fw, ctx, t);
+                set_wall_clock(ctx, t);
                 ctx.set_al(0);
             } else {
                 ctx.set_al(0xFF);

@@ -44,7 +44,7 @@ pub(super) fn mkdir(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     if !d.has_room(&p.dir) || !d.is_writable() {
         return Err(0x05);
     }
-    let stamp = now_stamp(fw, ctx);
+    let stamp = now_stamp(ctx);
     if fw.dos.drive.make_dir(&key, Some(stamp)) {
         Ok(())
     } else {

@@ -142,7 +142,7 @@ pub(super) fn file_time(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
                     .and_then(|k| fw.dos.drive.node(k))
                     .and_then(|n| n.stamp)
                     .unwrap_or_else(|| boot_stamp(fw)),
-                Target::Device(_) => now_stamp(fw, ctx),
+                Target::Device(_) => now_stamp(ctx),
             };
             ctx.set_cx(stamp.time);
             ctx.set_dx(stamp.date);

@@ -123,7 +123,7 @@ pub(super) fn find_first(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
                 let next = usize::from(FIND_NEXT_ENTRY);
                 state[next..next + 2].copy_from_slice(&FIND_DONE.to_le_bytes());
                 ctx.write_bytes(seg, off, &state);
-                let stamp = now_stamp(fw, ctx);
+                let stamp = now_stamp(ctx);
                 put_found(ctx, (seg, off), ATTR_DEVICE, stamp, 0, dev.name());
                 return Ok(());
             }

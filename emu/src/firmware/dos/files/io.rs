@@ -91,7 +91,7 @@ pub(super) fn write_entry(
             } else {
                 fw.dos.drive.write_at(&key, pos, bytes)
             };
-            let stamp = (info & INFO_KEEP_STAMP == 0).then(|| now_stamp(fw, ctx));
+            let stamp = (info & INFO_KEEP_STAMP == 0).then(|| now_stamp(ctx));
             fw.dos.drive.touch(&key, stamp);
             let e = entry_mut(fw, idx)?;
             e.pos = advance(pos as usize, written);

@@ -408,8 +408,8 @@ fn boot_stamp(fw: &Firmware) -> Stamp {
     stamp_of(&fw.config.dos.boot_time)
 }
 
-fn now_stamp(fw: &Firmware, ctx: &Ctx) -> Stamp {
-    stamp_of(&bios::wall_clock_fine(fw, ctx).0)
+fn now_stamp(ctx: &Ctx) -> Stamp {
+    stamp_of(&bios::wall_clock_fine(ctx).0)
 }
 
 // ---------------------------------------------------------------------------------------

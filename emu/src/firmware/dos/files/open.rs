@@ -50,7 +50,7 @@ fn create_key(
     if !d.is_writable() {
         return Err(0x05);
     }
-    let stamp = now_stamp(fw, ctx);
+    let stamp = now_stamp(ctx);
     let handle = install(
         fw,
         ctx,

@@ -822,10 +822,17 @@ impl Cpu {
                     return Err(INVALID_OPCODE);
                 }
                 let bits = self.vbits();
-                self.stack_transaction(bus, |cpu, bus| {
-                    let v = cpu.popv(bus, bits)?;
-                    cpu.set_rmv(bus, &m, bits, v)
-                })?;
+                if self.model == Model::I80286 && m.mem {
+                    // The 80286 has moved SP when the write of the popped word faults: the
+                    // fault's frame is pushed below the incremented SP.
+                    let v = self.pop16(bus)?;
+                    self.wr16(bus, m.seg, m.off, v)?;
+                } else {
+                    self.stack_transaction(bus, |cpu, bus| {
+                        let v = cpu.popv(bus, bits)?;
+                        cpu.set_rmv(bus, &m, bits, v)
+                    })?;
+                }
             }
 
             0x90 => {}

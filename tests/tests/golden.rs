@@ -85,6 +85,7 @@ golden_tests!(
     keywait,
     r#loop,
     narrow,
+    pmswitch,
     timeslice_naive,
     timeslice_tsr,
     tsr_identify,

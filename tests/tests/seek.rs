@@ -120,6 +120,7 @@ fn check(t: &Traces, tick: u64) -> Result<(), TestCaseError> {
 static XMSSHARE_VMS: OnceLock<Traces> = OnceLock::new();
 static KEYWAIT: OnceLock<Traces> = OnceLock::new();
 static EMS_BANKS: OnceLock<Traces> = OnceLock::new();
+static PMSWITCH: OnceLock<Traces> = OnceLock::new();
 
 /// Every snapshot of a trace: (tick, paged, indexes of the pages it holds).
 fn snapshots(trace: &[u8]) -> Vec<(u64, bool, Vec<u32>)> {
@@ -146,6 +147,14 @@ proptest! {
     }
 
     #[test]
+    fn seeking_into_and_out_of_protected_mode_lands_on_the_uninterrupted_state(
+        permille in 0u64..1000,
+    ) {
+        let t = traces("pmswitch", &PMSWITCH);
+        check(t, t.final_tick * permille / 1000)?;
+    }
+
+    #[test]
     fn seeking_between_typed_keys_lands_on_the_uninterrupted_state(permille in 0u64..1000) {
         let t = traces("keywait", &KEYWAIT);
         check(t, t.final_tick * permille / 1000)?;
@@ -165,6 +174,29 @@ fn seeking_to_checkpoints_gives_the_recorded_hashes_and_uses_snapshots() {
     let snaps = snapshots(&t.with_snapshots);
     assert!(snaps.len() > 2, "{} snapshots", snaps.len());
     assert!(snaps.iter().all(|(_, paged, _)| *paged), "all paged");
+}
+
+#[test]
+fn seeking_inside_protected_mode_gives_the_recorded_checkpoint_hashes() {
+    // pmswitch.com spends its first ~4.6 M ticks in protected mode (Int 15h AH=89h, then a
+    // reset through the 8042 back to real mode); its checkpoints there come from snapshots
+    // taken in protected mode and from runs through it.
+    let t = traces("pmswitch", &PMSWITCH);
+    let rec = vexed_replay::recording::Recording::from_bytes(&t.with_snapshots).expect("trace");
+    let mut inside = 0;
+    for &(tick, recorded) in &t.checkpoints {
+        let s = seek::seek(&rec, tick, None).expect("seek");
+        assert_eq!(s.machine.state_hash().expect("hash"), recorded, "tick {tick}");
+        let cpu = s.machine.cpu();
+        if cpu.in_protected_mode() {
+            inside += 1;
+            assert_eq!(cpu.sreg(vexed_emu::cpu::SegReg::CS), 0x30, "tick {tick}");
+        }
+    }
+    assert!(inside >= 10, "{inside} checkpoints in protected mode");
+    let (slow, _) = hash_at(&t.without, 3_000_000);
+    let (fast, from) = hash_at(&t.with_snapshots, 3_000_000);
+    assert_eq!((fast, from), (slow, Some(3_000_000)));
 }
 
 #[test]

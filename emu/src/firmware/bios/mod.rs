@@ -126,6 +126,10 @@ const ROM_POST: u16 = 0x0260;
 const ROM_CONFIG_TABLE: u16 = 0x0280;
 const ROM_RTC: u16 = 0x02A0; // Int 70h
 const ROM_RTC_ALARM: u16 = ROM_RTC + 8; // its alarm path: Int 4Ah, then the EOIs
+/// Int 15h AH=89h's processor part (see `system.rs`), 48 bytes.
+const ROM_PM_ENTRY: u16 = 0x02C0;
+/// The selector of the BIOS code descriptor Int 15h AH=89h builds at ES:SI+38h.
+const PM_BIOS_CS: u16 = 0x38;
 const ROM_RESET: u16 = 0xFFF0;
 
 /// The stub address (in the ROM segment) of the service stub for vector `n` (10h-1Fh).
@@ -164,6 +168,35 @@ pub fn rom() -> (Vec<u8>, Vec<(u32, u16)>) {
     // push ax; mov al,20h; out A0h,al; out 20h,al; pop ax
     a.raw(&[0x50, 0xB0, 0x20, 0xE6, 0xA0, 0xE6, 0x20, 0x58]);
     a.iret();
+    put(&a);
+    // Int 15h AH=89h, after the Rust part enabled A20, reprogrammed the 8259As and built the
+    // BIOS code descriptor: load GDTR and IDTR from the caller's table, set PE, jump to the
+    // BIOS selector, load DS, ES, SS with the caller's selectors 18h, 20h, 28h, drop the
+    // INT frame and return with CS = 30h to the instruction after the INT (RBIL INT 15
+    // AH=89h; BP is destroyed, AH = 0, CF clear).
+    let mut a = Asm::new(BIOS_SEG, ROM_PM_ENTRY);
+    a.raw(&[
+        0xFA, // cli
+        0x26, 0x0F, 0x01, 0x54, 0x08, // lgdt [es:si+08h]
+        0x26, 0x0F, 0x01, 0x5C, 0x10, // lidt [es:si+10h]
+        0x0F, 0x01, 0xE5, // smsw bp
+        0x83, 0xCD, 0x01, // or bp, 1
+        0x0F, 0x01, 0xF5, // lmsw bp
+    ]);
+    let next = a.here() + 5;
+    let [lo, hi] = next.to_le_bytes();
+    a.raw(&[0xEA, lo, hi, PM_BIOS_CS as u8, 0x00]); // jmp 0038h:next
+    a.raw(&[
+        0xBD, 0x18, 0x00, 0x8E, 0xDD, // mov bp, 18h; mov ds, bp
+        0xBD, 0x20, 0x00, 0x8E, 0xC5, // mov bp, 20h; mov es, bp
+        0xBD, 0x28, 0x00, 0x8E, 0xD5, // mov bp, 28h; mov ss, bp
+        0x5D, // pop bp: the caller's return IP
+        0x83, 0xC4, 0x04, // add sp, 4: its CS and FLAGS
+        0x6A, 0x30, // push 30h
+        0x55, // push bp
+        0x32, 0xE4, // xor ah, ah (CF = 0)
+        0xCB, // retf
+    ]);
     put(&a);
     for v in 0..32u16 {
         let mut a = Asm::new(BIOS_SEG, ROM_UNEXPECTED + v * 8);

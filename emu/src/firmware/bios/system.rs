@@ -1,6 +1,18 @@
 //! The BIOS system services, Int 15h: the A20 gate (2400h-2403h), the keyboard intercept
-//! (4Fh), the event wait (83h), block move (87h), the extended memory size (88h), device
-//! busy and interrupt complete (90h, 91h) and the system configuration table (C0h).
+//! (4Fh), the event wait (83h), block move (87h), the extended memory size (88h), the
+//! switch to protected mode (89h), device busy and interrupt complete (90h, 91h) and the
+//! system configuration table (C0h).
+//!
+//! AH=89h (RBIL INT 15 AH=89h, table 00500; IBM PC/AT Technical Reference): the caller's
+//! table at ES:SI holds a null descriptor, descriptors of the GDT (08h) and IDT (10h), DS
+//! (18h), ES (20h), SS (28h) and CS (30h), and a slot (38h) where the BIOS builds its own
+//! code descriptor (base F0000h, limit FFFFh). The BIOS gates A20 on, reprograms both 8259As
+//! with the bases BL (IRQ 0-7) and BH (IRQ 8-15) and masks every IRQ, as the AT BIOS does;
+//! then guest code in the ROM loads GDTR and IDTR, sets PE, loads the selectors and returns
+//! to the instruction after the INT with CS = 30h, AH = 0 and CF clear. Its segment loads
+//! are ordinary protected-mode loads: a bad descriptor faults in the caller's IDT, as on an
+//! AT. There is no way back through the BIOS (a program returns with the CMOS shutdown
+//! byte and a reset, or on an 80386 by clearing PE).
 //!
 //! The event wait (83h) runs on the real-time clock's 1024 Hz periodic interrupt as the
 //! AT BIOS's does: AL=00h stores the user's flag byte address (ES:BX) at 40:98h and the
@@ -18,7 +30,7 @@
 //! (dos-memory.md section 1.7). The configuration table AH=C0h returns is in the ROM.
 
 use super::time::{cmos_read, cmos_write};
-use super::{BDA, ROM_CONFIG_TABLE};
+use super::{BDA, PM_BIOS_CS, ROM_CONFIG_TABLE, ROM_PM_ENTRY};
 use crate::devices::rtc::{B_PIE, reg};
 use crate::firmware::Ctx;
 use crate::firmware::stubs::BIOS_SEG;
@@ -88,6 +100,34 @@ pub(super) fn int15(ctx: &mut Ctx) {
             let kb = (ctx.bus.mem.ram_size().saturating_sub(0x10_0000) / 1024).min(0xFFFF);
             ctx.set_ax(kb as u16);
             ctx.set_cf(false);
+        }
+        (0x89, _) => {
+            ctx.set_a20(true);
+            let (irq0, irq8) = (ctx.bl(), ctx.bh());
+            // ICW1 (edge, cascade, ICW4), ICW2 (base), ICW3, ICW4 (8086 mode), then OCW1
+            // masking every line.
+            for (port, v) in [
+                (0x20, 0x11),
+                (0x21, irq0),
+                (0x21, 0x04),
+                (0x21, 0x01),
+                (0xA0, 0x11),
+                (0xA1, irq8),
+                (0xA1, 0x02),
+                (0xA1, 0x01),
+                (0x21, 0xFF),
+                (0xA1, 0xFF),
+            ] {
+                ctx.bus.write_port(port, v);
+            }
+            // The BIOS code descriptor at ES:SI+38h: limit FFFFh, base F0000h, present
+            // readable code at DPL 0, accessed.
+            let (es, at) = (ctx.es(), ctx.si().wrapping_add(PM_BIOS_CS));
+            let desc = [0xFF, 0xFF, 0x00, 0x00, 0x0F, 0x9B, 0x00, 0x00];
+            for (i, b) in desc.into_iter().enumerate() {
+                ctx.wr8(es, at.wrapping_add(i as u16), b);
+            }
+            ctx.jump(BIOS_SEG, ROM_PM_ENTRY);
         }
         (0x90 | 0x91, _) => ok(ctx),
         (0xC0, _) => {

@@ -24,8 +24,12 @@ pub struct Args {
     #[arg(long)]
     ticks: Option<u64>,
     /// Run inside the full PC with the 8254 interrupting at 18.2 Hz, not on a bare CPU.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "protected")]
     machine: bool,
+    /// Run the same loop in protected mode with paging (flat 32-bit segments; 80386 only;
+    /// `corpora/guests/cpuloop32.asm`).
+    #[arg(long)]
+    protected: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -33,7 +37,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark with `cargo run --release`");
     }
-    let r = if args.machine {
+    if args.protected && model != vexed_emu::cpu::Model::I80386 {
+        anyhow::bail!("--protected needs the 386 model: the loop uses 32-bit code and paging");
+    }
+    let r = if args.protected {
+        bench::run_cpu_loop_protected(args.ticks)
+            .context("the protected-mode loop did not reach its HLT")?
+    } else if args.machine {
         bench::run_cpu_loop_in_machine(model, args.ticks).context("building the machine")?
     } else {
         bench::run_cpu_loop(model, args.ticks)
@@ -50,6 +60,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             model.name(),
             if args.machine {
                 ", in the PC with a live PIT"
+            } else if args.protected {
+                ", protected mode with paging"
             } else {
                 ""
             }

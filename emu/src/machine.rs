@@ -43,6 +43,13 @@ use crate::event::EventQueue;
 use crate::firmware::{Ctx, Firmware, FirmwareStop, Flow};
 use crate::mem::{Access, MemError, Memory};
 
+/// The most memory [`Machine::restore`] lets a snapshot's encoding claim: the largest
+/// store a machine can have (64 MiB of RAM, the ROM, EMS pages and the VMM's per-VM copies,
+/// 144 MiB as `trace/FORMAT.md` bounds it), its drive C: files (64 MiB) and the rest of the
+/// state, with room to spare. A length field forged past it fails before anything is
+/// allocated.
+pub const RESTORE_LIMIT: usize = 320 << 20;
+
 /// Default RAM: 16 MiB.
 pub const DEFAULT_RAM: u32 = 16 << 20;
 /// Size of a bare-boot ROM image.
@@ -543,10 +550,12 @@ impl Machine {
     }
 
     /// A machine from a [`Machine::snapshot`]; it continues exactly as the original would.
+    /// Decoding allocates at most [`RESTORE_LIMIT`] bytes in all, whatever lengths damaged
+    /// or forged bytes claim (a longer claim is [`MachineError::Decode`]).
     pub fn restore(bytes: &[u8]) -> Result<Machine, MachineError> {
-        let (m, used): (Machine, usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-                .map_err(|e| MachineError::Decode(e.to_string()))?;
+        let config = bincode::config::standard().with_limit::<RESTORE_LIMIT>();
+        let (m, used): (Machine, usize) = bincode::serde::decode_from_slice(bytes, config)
+            .map_err(|e| MachineError::Decode(e.to_string()))?;
         if used != bytes.len() {
             return Err(MachineError::Decode(format!(
                 "{} bytes left over after the state",
@@ -968,6 +977,24 @@ mod tests {
         assert_eq!(r.bus().mem.read_u16(0x500), m.bus().mem.read_u16(0x500));
         assert_ne!(r.bus().mem.read_u16(0x500), count);
         assert_eq!(r.state_hash().expect("hash"), m.state_hash().expect("hash"));
+    }
+
+    #[test]
+    fn a_forged_length_in_a_snapshot_is_an_error_not_an_allocation() {
+        // A varint length of 2^62 where the encoding of a byte string starts (bincode
+        // standard: FFh then a little-endian u64): found by the trace_reader fuzz target,
+        // where it aborted the process with "memory allocation of ... bytes failed".
+        let m = Machine::new(MachineConfig::default()).expect("machine");
+        let snap = m.snapshot().expect("snapshot");
+        let mut forged = vec![0xFF];
+        forged.extend((1u64 << 62).to_le_bytes());
+        forged.extend(&snap[..64.min(snap.len())]);
+        for at in 0..snap.len().min(256) {
+            let mut bytes = snap[..at].to_vec();
+            bytes.extend(&forged);
+            // Any result but a panic or an abort will do; most are decode errors.
+            let _ = Machine::restore(&bytes);
+        }
     }
 
     #[test]

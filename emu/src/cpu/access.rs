@@ -76,13 +76,18 @@ impl Cpu {
     // Each access first tests the segment's fast-path bound (`rlim`/`wlim`, see `Segment`):
     // an ordinary readable/writable expand-up segment passes with one comparison. Anything
     // else (the limit, expand-down, a null or read-only segment, the 8086's wrap) goes to the
-    // checked path, which raises the fault the manuals give.
+    // checked path, which raises the fault the manuals give. With paging on, an access that
+    // passes goes through the translation cache (`tlb_read`/`tlb_write` in `paging.rs`).
 
     #[inline(always)]
     pub(crate) fn rd8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u8> {
         let s = &self.segs[seg];
         if i64::from(off) <= s.rlim {
-            return Ok(bus.memory_ref().read_u8(s.base.wrapping_add(off)));
+            let lin = s.base.wrapping_add(off);
+            if !self.paged() {
+                return Ok(bus.memory_ref().read_u8(lin));
+            }
+            return self.tlb_read(bus, lin, 1).map(|v| v as u8);
         }
         self.rd_checked(bus, seg, off, 1).map(|v| v as u8)
     }
@@ -91,8 +96,12 @@ impl Cpu {
     pub(crate) fn wr8<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u8) -> R<()> {
         let s = &self.segs[seg];
         if i64::from(off) <= s.wlim {
-            bus.memory().write_u8(s.base.wrapping_add(off), v);
-            return Ok(());
+            let lin = s.base.wrapping_add(off);
+            if !self.paged() {
+                bus.memory().write_u8(lin, v);
+                return Ok(());
+            }
+            return self.tlb_write(bus, lin, 1, u32::from(v));
         }
         self.wr_checked(bus, seg, off, 1, u32::from(v))
     }
@@ -101,7 +110,11 @@ impl Cpu {
     pub(crate) fn rd16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u16> {
         let s = &self.segs[seg];
         if i64::from(off) < s.rlim {
-            return Ok(bus.memory_ref().read_u16(s.base.wrapping_add(off)));
+            let lin = s.base.wrapping_add(off);
+            if !self.paged() {
+                return Ok(bus.memory_ref().read_u16(lin));
+            }
+            return self.tlb_read(bus, lin, 2).map(|v| v as u16);
         }
         self.rd_checked(bus, seg, off, 2).map(|v| v as u16)
     }
@@ -110,8 +123,12 @@ impl Cpu {
     pub(crate) fn wr16<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u16) -> R<()> {
         let s = &self.segs[seg];
         if i64::from(off) < s.wlim {
-            bus.memory().write_u16(s.base.wrapping_add(off), v);
-            return Ok(());
+            let lin = s.base.wrapping_add(off);
+            if !self.paged() {
+                bus.memory().write_u16(lin, v);
+                return Ok(());
+            }
+            return self.tlb_write(bus, lin, 2, u32::from(v));
         }
         self.wr_checked(bus, seg, off, 2, u32::from(v))
     }
@@ -120,7 +137,11 @@ impl Cpu {
     pub(crate) fn rd32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
         let s = &self.segs[seg];
         if i64::from(off) + 3 <= s.rlim {
-            return Ok(bus.memory_ref().read_u32(s.base.wrapping_add(off)));
+            let lin = s.base.wrapping_add(off);
+            if !self.paged() {
+                return Ok(bus.memory_ref().read_u32(lin));
+            }
+            return self.tlb_read(bus, lin, 4);
         }
         self.rd_checked(bus, seg, off, 4)
     }
@@ -129,8 +150,12 @@ impl Cpu {
     pub(crate) fn wr32<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, v: u32) -> R<()> {
         let s = &self.segs[seg];
         if i64::from(off) + 3 <= s.wlim {
-            bus.memory().write_u32(s.base.wrapping_add(off), v);
-            return Ok(());
+            let lin = s.base.wrapping_add(off);
+            if !self.paged() {
+                bus.memory().write_u32(lin, v);
+                return Ok(());
+            }
+            return self.tlb_write(bus, lin, 4, v);
         }
         self.wr_checked(bus, seg, off, 4, v)
     }
@@ -484,13 +509,12 @@ impl Cpu {
     /// segment (see [`super::Segment`]).
     #[inline(always)]
     pub(crate) fn load_seg_real(&mut self, seg: usize, sel: u16) {
-        let paged = self.paged();
         let s = &mut self.segs[seg];
         s.selector = sel;
         s.base = u32::from(sel) << 4;
         if s.attr != ATTR_REAL {
             s.attr = ATTR_REAL;
-            s.refresh(paged);
+            s.refresh();
         }
         if seg == CS {
             self.invalidate_code_window();

@@ -35,8 +35,9 @@
 //! `idt.rs` delivers interrupts and exceptions through the IDT (error codes, stack switch,
 //! leaving virtual-8086 mode) and IRET; `task.rs` switches tasks; `paging.rs` translates
 //! linear addresses; `system.rs` holds the system instructions and the IOPL and I/O-bitmap
-//! checks. Protected mode runs through the full interpreter: the decoded-block cache is used
-//! in real mode only (its fast handlers do not make the privilege checks).
+//! checks. The decoded-block cache runs in every mode: blocks are found through the page
+//! tables, their segment loads and CLI take the protected-mode rules, and every other
+//! instruction that depends on privilege is left to the full interpreter.
 //!
 //! # Time
 //!
@@ -49,8 +50,9 @@
 //! # What is not modelled here
 //!
 //! The debug registers' breakpoints (DR0-DR7 are stored; no #DB is raised for them), the
-//! 8087/80287/80387 (ESC opcodes do nothing, or raise #NM when CR0.EM or TS is set), a TLB
-//! (translations walk the page tables every time; see `paging.rs`), bus timing (one
+//! 8087/80287/80387 (ESC opcodes do nothing, or raise #NM when CR0.EM or TS is set), the
+//! TLB's staleness (vexed's translation cache never outlives a page-table write; see
+//! `paging.rs`), bus timing (one
 //! instruction is one tick), `LOADALL`, and the 8086's loss of all but the last prefix when
 //! a REP string instruction is interrupted (vexed resumes at the first prefix, as the 80286
 //! does).
@@ -329,6 +331,9 @@ pub struct Cpu {
     /// each run from its devices' state, so it is not part of the CPU's own state.
     #[serde(skip)]
     intr: bool,
+    /// Cached page translations (a cache, not machine state; see `paging.rs`).
+    #[serde(skip)]
+    tlb: paging::Tlb,
     /// Decoded blocks (a cache, not machine state).
     #[serde(skip, default = "block::BlockCache::new")]
     blocks: block::BlockCache,
@@ -430,6 +435,7 @@ impl Cpu {
             intr: false,
             run_max: 0,
             blocks: block::BlockCache::new(),
+            tlb: paging::Tlb::default(),
             budget: 0,
             stopped: false,
             exit: Exit::Budget,
@@ -472,6 +478,7 @@ impl Cpu {
         self.shutdown = false;
         self.shadow = false;
         self.win_len = 0;
+        self.tlb.flush();
         self.attention = self.intr;
     }
 
@@ -519,6 +526,7 @@ impl Cpu {
         self.shutdown = c.shutdown;
         self.shadow = c.shadow;
         self.win_len = 0;
+        self.tlb.flush();
         self.attention = self.needs_attention();
     }
 
@@ -697,9 +705,7 @@ impl Cpu {
     /// Whether steps must take the slow path (see the `attention` field).
     #[inline(always)]
     pub(crate) fn needs_attention(&self) -> bool {
-        // Protected mode runs through the full interpreter: the decoded blocks model
-        // real-address mode only (their segment loads and I/O skip the privilege checks).
-        self.flags.tf() || self.shadow || self.intr || self.cr0 & 1 != 0
+        self.flags.tf() || self.shadow || self.intr
     }
 
     /// Bits the model forces to 1 in FLAGS.

@@ -122,8 +122,8 @@ pub struct Segment {
     /// leaves P clear: every access through the register then faults.
     pub attr: u16,
     /// Fast-path bounds derived from the fields above: the highest offset a read (`rlim`)
-    /// or write (`wlim`) may touch without further checks, or -1 when every access must take
-    /// the checked path (not readable/writable, expand-down, null, or paging on).
+    /// or write (`wlim`) may touch without further segment checks, or -1 when every access
+    /// must take the checked path (not readable/writable, expand-down, null).
     pub(crate) rlim: i64,
     pub(crate) wlim: i64,
 }
@@ -181,13 +181,12 @@ impl Segment {
         self.attr & ATTR_PRESENT != 0
     }
 
-    /// Recomputes the fast-path bounds after `limit` or `attr` changed; `paged` forces every
-    /// access through the checked path (which translates linear addresses).
+    /// Recomputes the fast-path bounds after `limit` or `attr` changed.
     #[inline]
-    pub(crate) fn refresh(&mut self, paged: bool) {
+    pub(crate) fn refresh(&mut self) {
         let a = self.attr;
         let limit = i64::from(self.limit);
-        let (r, w) = if paged || a & ATTR_PRESENT == 0 || a & ATTR_S == 0 {
+        let (r, w) = if a & ATTR_PRESENT == 0 || a & ATTR_S == 0 {
             (-1, -1)
         } else if a & ATTR_CODE != 0 {
             (if a & ATTR_RW != 0 { limit } else { -1 }, -1)

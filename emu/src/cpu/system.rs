@@ -248,6 +248,7 @@ impl Cpu {
     /// Sets CR3 (the page directory base); the translation cache starts afresh.
     pub(crate) fn set_cr3(&mut self, v: u32) {
         self.cr3 = v & 0xFFFF_F000;
+        self.tlb.flush();
         self.invalidate_code_window();
     }
     /// 0F 01: group 7.
@@ -364,16 +365,13 @@ impl Cpu {
         Ok(())
     }
 
-    /// Writes CR0. Turning paging on or off changes how every segment's accesses are
-    /// checked; leaving protected mode makes CPL 0.
+    /// Writes CR0. Turning paging on or off empties the translation cache; leaving
+    /// protected mode makes CPL 0.
     pub(crate) fn set_cr0(&mut self, v: u32) {
         let old = self.cr0;
         self.cr0 = v;
         if (old ^ v) & 0x8000_0000 != 0 {
-            let paged = self.paged();
-            for s in &mut self.segs {
-                s.refresh(paged);
-            }
+            self.tlb.flush();
         }
         if v & 1 == 0 {
             self.cpl = 0;

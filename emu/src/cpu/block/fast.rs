@@ -750,8 +750,11 @@ impl Cpu {
                 self.check_block_fresh(bus)?;
             }
             code::POP_SEG => {
-                let v = self.popv(bus, u32::from(op.w))?;
-                self.load_seg_real(usize::from(op.sub), v as u16);
+                let w = u32::from(op.w);
+                let v = self.peek_stack(bus, 0, w)?;
+                let sp = self.sp_after_pop(w / 8);
+                self.load_data_seg(bus, usize::from(op.sub), v as u16)?;
+                self.regs[super::super::regs::SP] = sp;
             }
             code::MOV_RM_SEG => {
                 let v = u32::from(self.segs[usize::from(op.sub)].selector);
@@ -765,7 +768,7 @@ impl Cpu {
             }
             code::MOV_SEG_RM => {
                 let (v, _) = self.rm_any(bus, op, 16)?;
-                self.load_seg_real(usize::from(op.sub), v as u16);
+                self.load_data_seg(bus, usize::from(op.sub), v as u16)?;
             }
             code::CBW => self.op_cbw(op.w == 32),
             code::CWD => self.op_cwd(op.w == 32),
@@ -777,7 +780,10 @@ impl Cpu {
             }
             code::CLD => self.flags.set_df(false),
             code::STD => self.flags.set_df(true),
-            code::CLI => self.flags.set_if(false),
+            code::CLI => {
+                self.check_iopl()?;
+                self.flags.set_if(false)
+            }
             code::NOP => {}
             code::SALC => self.op_salc(),
             code::LAHF => self.op_lahf(),

@@ -256,6 +256,11 @@ impl Cpu {
     /// The successor of block `prev` at CS:EIP if a link says so and is still valid.
     #[inline(always)]
     fn follow_link<B: Bus>(&self, bus: &B, prev: usize) -> Option<usize> {
+        if self.cr0 & 0x8000_0000 != 0 {
+            // A link names a linear address; with paging the page tables decide where it
+            // lies, so every block is looked up through them.
+            return None;
+        }
         let slot = self.blocks.slots.get(prev)?;
         let key = self.link_key();
         let epoch = bus.memory_ref().cache_epoch();
@@ -292,8 +297,15 @@ impl Cpu {
         if eip > cs.limit {
             return None;
         }
+        let lin = cs.base.wrapping_add(eip);
+        let phys = if self.cr0 & 0x8000_0000 != 0 {
+            // A page fault here is the interpreter's to raise.
+            self.code_address(bus, lin).ok()?
+        } else {
+            lin
+        };
         let mem = bus.memory_ref();
-        let idx = mem.readable_index(cs.base.wrapping_add(eip))?;
+        let idx = mem.readable_index(phys)?;
         let n = BlockCache::slot_of(idx);
         if let Some(s) = self.blocks.slots.get(n)
             && s.tag == idx + 1

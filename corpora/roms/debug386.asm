@@ -5,8 +5,8 @@
 ; end). In real mode it checks an instruction breakpoint (a fault, resumed past with RF by
 ; IRETD) and general detect; it then enters flat 32-bit protected mode and checks an
 ; instruction breakpoint, data breakpoints (write, read or write, the length alignment, a
-; disabled breakpoint), the single-step trap, general detect and the task-switch trap of a
-; TSS with the T bit set.
+; disabled breakpoint), the single-step trap, general detect, the task-switch trap of a
+; TSS with the T bit set, and the single-step trap in virtual-8086 mode.
 ;
 ; Every check prints "name: ok" or "name: FAIL <value>" to the debug port E9h; the exit
 ; port F4h receives 0 if all checks passed, 1 otherwise. An unexpected interrupt prints
@@ -34,6 +34,7 @@ T_IP       equ 0x0524                   ; words: the real-mode frame being rebui
 T_CS       equ 0x0526
 T_FL       equ 0x0528
 RESUME     equ 0x052C                   ; dword: where task 2 jumps back to
+SAVED_ESP  equ 0x0530                   ; dword: ring-0 ESP around the virtual-8086 check
 
 DATA       equ 0x8000                   ; the data breakpoints' bytes
 GDT_AT     equ 0x1000
@@ -215,6 +216,13 @@ rm_db:
         push word 0
         push word [T_IP]
         iretd
+
+; Virtual-8086 code for the single-step check: the first NOP traps (TF set by IRETD).
+v86_code:
+        nop
+v86_next:
+        nop
+        hlt                             ; not reached: #DB returns to ring 0 for good
 
 ; Invalid opcode in real mode: not an 80386.
 rm_ud:
@@ -413,6 +421,42 @@ pm32:
         mov esi, L(msg_pm_task)
         call report32
 
+        ; 12.3.1.4 / 15.3.1: TF works in virtual-8086 mode too: IRETD to V86 code with TF
+        ; set; the first instruction traps after it runs (saved IP = the next one, VM set
+        ; in the image), to the ring-0 handler on the TSS's level-0 stack, with BS.
+        ARM 0
+        mov dword [TSS1 + 4], 0x7800    ; ESP0
+        mov dword [TSS1 + 8], SEL_DATA  ; SS0
+        mov eax, L(v86_db)
+        mov ebx, 1
+        call set_gate
+        mov [SAVED_ESP], esp
+        push dword 0                    ; GS
+        push dword 0                    ; FS
+        push dword 0                    ; DS
+        push dword 0                    ; ES
+        push dword 0                    ; SS
+        push dword 0x6800               ; ESP
+        push dword 0x00020102           ; EFLAGS: VM, TF
+        push dword 0xF000               ; CS
+        push dword v86_code             ; EIP
+        iretd
+v86_back:
+        mov eax, L(pm_db)
+        mov ebx, 1
+        call set_gate
+        mov bl, 1
+        EQD [DB_COUNT], 1
+        EQD [DB_IP], v86_next
+        EQD [DB_DR6], DR6_ONES | 0x4000
+        mov eax, [DB_FL]
+        and eax, 0x20000
+        mov [DB_FL], eax
+        EQD [DB_FL], 0x20000
+        mov al, bl
+        mov esi, L(msg_v86_step)
+        call report32
+
         ; ----- done -----
         mov esi, L(msg_done)
         call print32
@@ -455,6 +499,26 @@ pm_db:
         or dword [esp + 12], 0x10000
 .n:     pop eax
         iretd
+
+; #DB from virtual-8086 mode: DS, ES, FS and GS are null, SS is the level-0 stack's
+; flat data segment. Records the frame and DR6, then goes back to ring-0 code for good.
+v86_db:
+        inc dword [ss:DB_COUNT]
+        mov eax, [esp]
+        mov [ss:DB_IP], eax
+        mov eax, [esp + 8]
+        mov [ss:DB_FL], eax
+        mov eax, dr6
+        mov [ss:DB_DR6], eax
+        xor eax, eax
+        mov dr6, eax
+        mov ax, SEL_DATA
+        mov ds, ax
+        mov es, ax
+        mov fs, ax
+        mov gs, ax
+        mov esp, [SAVED_ESP]
+        jmp v86_back
 
 ; Writes the NUL-terminated string at DS:ESI to port E9h.
 print32:
@@ -553,6 +617,7 @@ msg_pm_off:    db "protected mode: no #DB with L0 and G0 clear: ", 0
 msg_pm_step:   db "protected mode: single step after POPFD sets TF, BS: ", 0
 msg_pm_gd:     db "protected mode: GD, mov dr7,eax faults with BD, RF set in the image, GD cleared: ", 0
 msg_pm_task:   db "protected mode: task switch into a TSS with the T bit, BT before its first instruction: ", 0
+msg_v86_step:  db "virtual-8086 mode: single step after IRETD sets TF, BS, VM in the image: ", 0
 msg_ud:        db "invalid opcode in real mode: not an 80386", 10, 0
 msg_unexp:     db "unexpected interrupt: ", 0
 msg_ok:        db "ok", 10, 0

@@ -2,14 +2,15 @@
 //!
 //! The ROM checks, one line per rule of the Intel 80386 Programmer's Reference Manual
 //! (1986) chapter 12 (each check cites its section in the source): the fixed bits of DR6
-//! and DR7 (figure 12-1), an instruction breakpoint as a fault resumed past with RF (12.3.1.1)
-//! and general detect (12.2.4) in real mode; then in protected mode the instruction
-//! breakpoint (RF clear in its EFLAGS image), data breakpoints as traps after the accessing
-//! instruction (write, read or write, the address aligned to the length, 12.2.2 and
-//! 12.3.1.2), no #DB with the enable bits clear, the single-step trap with BS (12.3.1.4),
-//! general detect with RF set in the fault's image, and the task-switch trap of a TSS with
-//! the T bit (12.3.1.5). A snapshot taken with breakpoints armed restores and continues
-//! identically; the 80286 has no debug registers and cannot pass.
+//! and DR7 (figure 12-1), an instruction breakpoint as a fault resumed past with RF
+//! (12.3.1.1) and general detect (12.2.4) in real mode; then in protected mode the
+//! instruction breakpoint (RF clear in its EFLAGS image), data breakpoints as traps after
+//! the accessing instruction (write, read or write, the address aligned to the length,
+//! 12.2.2 and 12.3.1.2), no #DB with the enable bits clear, the single-step trap with BS
+//! (12.3.1.4), general detect with RF set in the fault's image, the task-switch trap of a
+//! TSS with the T bit (12.3.1.5), and the single-step trap in virtual-8086 mode. A
+//! snapshot taken with breakpoints armed restores and continues identically; the 80286 has
+//! no debug registers and cannot pass.
 
 use vexed_emu::cpu::Model;
 use vexed_emu::machine::{Machine, MachineConfig, Stop};
@@ -31,6 +32,7 @@ protected mode: no #DB with L0 and G0 clear: ok
 protected mode: single step after POPFD sets TF, BS: ok
 protected mode: GD, mov dr7,eax faults with BD, RF set in the image, GD cleared: ok
 protected mode: task switch into a TSS with the T bit, BT before its first instruction: ok
+virtual-8086 mode: single step after IRETD sets TF, BS, VM in the image: ok
 done
 ";
 

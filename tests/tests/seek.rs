@@ -186,7 +186,11 @@ fn seeking_inside_protected_mode_gives_the_recorded_checkpoint_hashes() {
     let mut inside = 0;
     for &(tick, recorded) in &t.checkpoints {
         let s = seek::seek(&rec, tick, None).expect("seek");
-        assert_eq!(s.machine.state_hash().expect("hash"), recorded, "tick {tick}");
+        assert_eq!(
+            s.machine.state_hash().expect("hash"),
+            recorded,
+            "tick {tick}"
+        );
         let cpu = s.machine.cpu();
         if cpu.in_protected_mode() {
             inside += 1;

@@ -177,6 +177,7 @@ impl Cpu {
         }
         self.check_access(seg, off, len, false)?;
         let lin = self.segs[seg].base.wrapping_add(off);
+        self.data_access(lin, len, false);
         self.lin_read(bus, lin, len, self.cpl == 3)
     }
 
@@ -195,6 +196,7 @@ impl Cpu {
         }
         self.check_access(seg, off, len, true)?;
         let lin = self.segs[seg].base.wrapping_add(off);
+        self.data_access(lin, len, true);
         self.lin_write(bus, lin, len, v, self.cpl == 3)
     }
 
@@ -509,12 +511,13 @@ impl Cpu {
     /// segment (see [`super::Segment`]).
     #[inline(always)]
     pub(crate) fn load_seg_real(&mut self, seg: usize, sel: u16) {
+        let checked = self.checked_accesses();
         let s = &mut self.segs[seg];
         s.selector = sel;
         s.base = u32::from(sel) << 4;
         if s.attr != ATTR_REAL {
             s.attr = ATTR_REAL;
-            s.refresh();
+            s.refresh(checked);
         }
         if seg == CS {
             self.invalidate_code_window();

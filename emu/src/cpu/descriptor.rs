@@ -210,7 +210,7 @@ impl Cpu {
 
     /// Puts `seg` into segment register `i` with its fast-path bounds.
     pub(crate) fn set_segment(&mut self, i: usize, mut seg: Segment) {
-        seg.refresh();
+        seg.refresh(self.checked_accesses());
         self.segs[i] = seg;
         if i == CS {
             self.invalidate_code_window();

@@ -267,7 +267,10 @@ impl Cpu {
     fn jump_far<B: Bus>(&mut self, bus: &mut B, sel: u16, off: u32) -> R<()> {
         let off = if self.d.o32 { off } else { off & 0xFFFF };
         if self.protected() && !self.v86() {
-            return self.far_transfer_protected(bus, Via::Jmp, sel, off, 0);
+            // A JMP to a task saves the EIP of the next instruction in the outgoing TSS
+            // (80386 PRM 7.5); other far jumps do not use it.
+            let next = self.next_ip();
+            return self.far_transfer_protected(bus, Via::Jmp, sel, off, next);
         }
         if off > self.segs[CS].limit && !self.is8086() {
             return Err(GENERAL_PROTECTION);

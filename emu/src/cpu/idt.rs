@@ -243,6 +243,9 @@ impl Cpu {
         self.cpl = old_cpl;
         self.write_flags(fl, mask);
         self.cpl = cpl;
+        if bits == 32 {
+            self.load_rf(fl);
+        }
         Ok(())
     }
 

@@ -10,7 +10,7 @@
 //! A fault while delivering an exception becomes a double fault (interrupt 8); a fault while
 //! delivering that shuts the processor down.
 
-use super::flags::{IF, TF};
+use super::flags::{IF, RF, TF};
 use super::idt::Source;
 use super::regs::SP;
 use super::{Cpu, Exit, Fault, GENERAL_PROTECTION, R};
@@ -96,6 +96,13 @@ impl Cpu {
             self.d.start_eip
         };
         self.eip = ret;
+        if self.is386() && self.protected() {
+            // 80386 PRM 12.3.1.1: the EFLAGS image of a fault has RF set, so the restarted
+            // instruction does not raise its own instruction breakpoint again (the
+            // instruction-breakpoint fault itself is raised in `debug.rs`, RF clear).
+            let other = self.flags.other();
+            self.flags.set_other(other | RF);
+        }
         let code = fault.has_error_code().then_some(fault.code);
         if let Err(f) = self.deliver(bus, fault.vector, ret, Source::Exception(code)) {
             self.escalate(bus, Some(fault.vector), f);
@@ -145,16 +152,6 @@ impl Cpu {
         self.stop(Exit::Shutdown);
     }
 
-    /// The single-step trap taken after an instruction that began with TF set.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn trap_single_step<B: Bus>(&mut self, bus: &mut B) {
-        let ret = self.eip;
-        if let Err(f) = self.deliver(bus, SINGLE_STEP, ret, Source::Exception(None)) {
-            self.escalate(bus, Some(SINGLE_STEP), f);
-        }
-    }
-
     /// INT n, INT3 and INTO: a trap returning to the next instruction. In virtual-8086 mode
     /// with IOPL < 3 they raise #GP(0) for the monitor instead (80386 PRM 15.2.3).
     #[inline(never)]
@@ -164,6 +161,16 @@ impl Cpu {
             return Err(Fault::gp(0));
         }
         self.deliver(bus, vector, ret, Source::Software)
+    }
+
+    /// IRETD loads RF from the image (80386 PRM 2.3.3 and 12.3.1.1: a debug handler returns
+    /// past an instruction breakpoint with RF set); POPF does not.
+    pub(crate) fn load_rf(&mut self, fl: u32) {
+        if self.is386() {
+            let other = (self.flags.other() & !RF) | (fl & RF);
+            self.flags.set_other(other);
+            self.attention = self.needs_attention();
+        }
     }
 
     /// ICEBP (F1h, 80386): the debug trap through vector 1 with no privilege check.
@@ -189,6 +196,9 @@ impl Cpu {
         self.adjust_sp(3 * step);
         self.set_cs_ip(cs, ip);
         self.write_flags(fl, if bits == 32 { 0xFFFF_FFFF } else { 0xFFFF });
+        if bits == 32 {
+            self.load_rf(fl);
+        }
         Ok(())
     }
 }

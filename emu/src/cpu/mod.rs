@@ -49,17 +49,18 @@
 //!
 //! # What is not modelled here
 //!
-//! The debug registers' breakpoints (DR0-DR7 are stored; no #DB is raised for them), the
-//! 8087/80287/80387 (ESC opcodes do nothing, or raise #NM when CR0.EM or TS is set), the
+//! The 8087/80287/80387 (ESC opcodes do nothing, or raise #NM when CR0.EM or TS is set), the
 //! TLB's staleness (vexed's translation cache never outlives a page-table write; see
-//! `paging.rs`), bus timing (one
-//! instruction is one tick), `LOADALL`, and the 8086's loss of all but the last prefix when
-//! a REP string instruction is interrupted (vexed resumes at the first prefix, as the 80286
-//! does).
+//! `paging.rs`), bus timing (one instruction is one tick), `LOADALL`, data breakpoints on
+//! the processor's own accesses to descriptor tables, the IDT and TSSs (the debug registers
+//! compare an instruction's operand accesses and its code address; see `debug.rs`), and the
+//! 8086's loss of all but the last prefix when a REP string instruction is interrupted
+//! (vexed resumes at the first prefix, as the 80286 does).
 
 mod access;
 mod alu;
 mod block;
+mod debug;
 mod decode;
 mod descriptor;
 mod exec;
@@ -285,7 +286,9 @@ pub struct Cpu {
     cr0: u32,
     cr2: u32,
     cr3: u32,
-    /// Debug registers DR0-DR7 (80386; stored, no breakpoints are raised).
+    /// Debug registers DR0-DR7 (80386; see `debug.rs`): the bits DR6 and DR7 hold, without
+    /// the ones that read as fixed values; the DR4 slot holds the DR6 bits of a pending
+    /// debug trap (DR4 itself aliases DR6).
     dr: [u32; 8],
     /// Test registers TR6/TR7 (80386; stored only).
     tr: [u32; 2],
@@ -348,6 +351,9 @@ pub struct Cpu {
     /// An exception or interrupt was delivered during the current instruction.
     #[serde(skip)]
     delivered: bool,
+    /// The data breakpoints (bit n for DRn) the current instruction's accesses matched.
+    #[serde(skip)]
+    dbg_hits: u8,
 }
 
 /// The processor's architectural state as a VM manager saves it at a VM switch and loads
@@ -440,6 +446,7 @@ impl Cpu {
             stopped: false,
             exit: Exit::Budget,
             delivered: false,
+            dbg_hits: 0,
         };
         cpu.reset();
         cpu
@@ -705,7 +712,7 @@ impl Cpu {
     /// Whether steps must take the slow path (see the `attention` field).
     #[inline(always)]
     pub(crate) fn needs_attention(&self) -> bool {
-        self.flags.tf() || self.shadow || self.intr
+        self.flags.tf() || self.shadow || self.intr || self.debug_attention()
     }
 
     /// Bits the model forces to 1 in FLAGS.
@@ -829,20 +836,39 @@ impl Cpu {
         self.d.rep_more
     }
 
-    /// One instruction (or REP iteration) when TF is set or an interrupt shadow is pending:
-    /// the single-step trap follows an instruction that began with TF set, unless the
-    /// instruction was in a shadow or delivered an exception or interrupt itself.
+    /// One instruction (or REP iteration) on the slow path: when TF is set, an interrupt
+    /// shadow is pending, the debug registers need checks (see `debug.rs`), INTR is high or
+    /// in protected mode. The single-step trap follows an instruction that began with TF
+    /// set, unless the instruction was in a shadow or delivered an exception or interrupt
+    /// itself; it is reported in one #DB with the instruction's data-breakpoint and
+    /// task-switch traps (80386 PRM 12.3).
     #[cold]
     #[inline(never)]
     fn slow_step<B: Bus>(&mut self, bus: &mut B) {
+        if self.is386() && self.debug_before(bus) {
+            self.attention = self.needs_attention();
+            return;
+        }
         let trap = self.flags.tf() && !self.shadow;
         self.shadow = false;
         self.delivered = false;
         if let Err(fault) = self.execute(bus) {
             self.deliver_fault(bus, fault);
         }
-        if trap && !self.delivered && !self.shutdown {
-            self.trap_single_step(bus);
+        let mut bits = if self.is386() { self.debug_after() } else { 0 };
+        if trap {
+            bits |= debug::DR6_BS;
+        }
+        if bits != 0 {
+            if self.delivered || self.shutdown {
+                // A task switch through a task gate stays pending for the new task's
+                // first instruction; the other traps lapse with the instruction.
+                if !self.shutdown {
+                    self.dr[debug::PENDING] |= bits & debug::DR6_BT;
+                }
+            } else {
+                self.raise_debug(bus, bits);
+            }
         }
         self.attention = self.needs_attention();
     }

@@ -181,12 +181,14 @@ impl Segment {
         self.attr & ATTR_PRESENT != 0
     }
 
-    /// Recomputes the fast-path bounds after `limit` or `attr` changed.
+    /// Recomputes the fast-path bounds after `limit` or `attr` changed; `checked` (a data
+    /// breakpoint armed) forces every access through the checked path (which compares
+    /// the linear addresses with the breakpoints).
     #[inline]
-    pub(crate) fn refresh(&mut self) {
+    pub(crate) fn refresh(&mut self, checked: bool) {
         let a = self.attr;
         let limit = i64::from(self.limit);
-        let (r, w) = if a & ATTR_PRESENT == 0 || a & ATTR_S == 0 {
+        let (r, w) = if checked || a & ATTR_PRESENT == 0 || a & ATTR_S == 0 {
             (-1, -1)
         } else if a & ATTR_CODE != 0 {
             (if a & ATTR_RW != 0 { limit } else { -1 }, -1)

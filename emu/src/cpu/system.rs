@@ -355,9 +355,9 @@ impl Cpu {
                     _ => return Err(INVALID_OPCODE),
                 }
             }
-            // DR4 and DR5 are reserved; the 80386 maps them onto DR6 and DR7.
-            0x21 => self.regs[r] = self.dr[if n == 4 || n == 5 { n + 2 } else { n }],
-            0x23 => self.dr[if n == 4 || n == 5 { n + 2 } else { n }] = self.regs[r],
+            // DR4 and DR5 are reserved; the 80386 maps them onto DR6 and DR7 (`debug.rs`).
+            0x21 => self.regs[r] = self.read_dr(n)?,
+            0x23 => self.write_dr(n, self.regs[r])?,
             0x24 | 0x26 if n < 6 => return Err(INVALID_OPCODE),
             0x24 => self.regs[r] = self.tr[n - 6],
             _ => self.tr[n - 6] = self.regs[r],

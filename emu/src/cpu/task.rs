@@ -203,6 +203,9 @@ impl Cpu {
             *s = self.lin_read(bus, nb.wrapping_add(new.seg(i)), 2, false)? as u16;
         }
         let ldt = self.lin_read(bus, nb.wrapping_add(new.ldt()), 2, false)? as u16;
+        // The T bit (bit 0 of the word at offset 100 of a 386 TSS): #DB with DR6.BT before
+        // the new task's first instruction (80386 PRM 7.2, 12.3.1.5).
+        let t_bit = new.big && self.lin_read(bus, nb.wrapping_add(100), 2, false)? & 1 != 0;
         if matches!(how, Switch::Call | Switch::Int) {
             fl |= NT;
         }
@@ -218,6 +221,9 @@ impl Cpu {
             self.segs[i].selector = *s;
         }
         self.ldtr.selector = ldt;
+        if t_bit {
+            self.dr[super::debug::PENDING] |= super::debug::DR6_BT;
+        }
         self.attention = self.needs_attention();
         // Then the checks, in the new task's context.
         if self.v86() {

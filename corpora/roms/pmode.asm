@@ -7,8 +7,9 @@
 ; Programmer's Reference Manual (1987) says of segment loads, protection faults and their
 ; error codes, privilege changes through RETF, interrupt gates and call gates (with
 ; parameter copy and the stack from the TSS), the I/O privilege level, LAR/LSL/VERR/VERW/
-; ARPL, and a task switch through CALL and IRET. The exit port F4h receives 0 if every
-; check passed, 1 otherwise.
+; ARPL, a task switch through CALL and IRET, #SS and #TS, a double fault, and a triple
+; fault (shutdown, which the AT turns into a reset: the ROM starts again and finds its
+; marker in RAM). The exit port F4h receives 0 if every check passed, 1 otherwise.
 ;
 ; Only 80286 instructions are used; every descriptor is a 286 one (the last word is 0).
 ;
@@ -39,6 +40,7 @@ GATEFR  equ VARS + 0x20                 ; call-gate target: SS, SP and 6 stack w
 R3SP    equ VARS + 0x40                 ; ring 3: SP after RETF 4 came back
 R3FL    equ VARS + 0x42                 ; ring 0: FLAGS inside the DPL-3 interrupt gate
 PHASE   equ VARS + 0x44                 ; 1 = the next INT 40h ends ring 3
+TRIPLE  equ VARS + 0x46                 ; 5A5Ah: the CPU reset after the triple fault
 
 ; ----- selectors ------------------------------------------------------------------------
 CODE0   equ 0x08
@@ -53,7 +55,9 @@ DATA3   equ 0x48
 TSS1S   equ 0x50
 GATE3   equ 0x58                        ; call gate, DPL 3, 2 word parameters -> gate_target
 TSS2S   equ 0x60
-GDT_END equ 0x68
+NOTPSS  equ 0x68                        ; writable data, not present
+SHORTTSS equ 0x70                       ; a 286 TSS descriptor with limit 20h
+GDT_END equ 0x78
 
 start:
         cli
@@ -62,6 +66,8 @@ start:
         mov sp, STACK0
         mov ds, ax
         mov es, ax
+        cmp word [TRIPLE], 0x5A5A       ; RAM survives the reset that follows a triple fault
+        je after_triple
         mov word [FAILS], 0
         mov al, 0xFF                    ; mask every IRQ at both 8259As (OCW1)
         out 0x21, al
@@ -94,9 +100,15 @@ start:
         mov cx, 0x42 * 4
         xor ax, ax
         rep stosw
+        mov bx, 8
+        mov ax, fault08
+        mov dl, 0x86                    ; present, DPL 0, 286 interrupt gate
+        call set_gate
+        mov bx, 10
+        mov ax, fault10
+        call set_gate
         mov bx, 11
         mov ax, fault11
-        mov dl, 0x86                    ; present, DPL 0, 286 interrupt gate
         call set_gate
         mov bx, 12
         mov ax, fault12
@@ -386,6 +398,14 @@ gate_target:
         pop ds
         retf 4
 
+fault08:
+        push ax
+        mov ax, 8
+        jmp fault_common
+fault10:
+        push ax
+        mov ax, 10
+        jmp fault_common
 fault11:
         push ax
         mov ax, 11
@@ -521,6 +541,59 @@ ring0_again:
         cmp ax, TSS1S
 .f15:   call verdict
 
+        ; 16. SS with a not-present writable data segment: #SS(selector), not #NP (80286
+        ;     PRM MOV SS: "#SS(selector) if the segment is marked not present").
+        mov si, msg_ss_np
+        mov ax, NOTPSS
+        mov bx, 12
+        mov dx, NOTPSS
+        mov word [RECOVER], .a16
+        call clear_fault
+        mov ss, ax
+.a16:   call expect_fault
+
+        ; 17. A task switch to a TSS whose limit is below 43 (2Bh): #TS(selector) (80286
+        ;     PRM 8.4 and interrupt 10: "the TSS limit is less than 43").
+        mov si, msg_ts
+        mov bx, 10
+        mov dx, SHORTTSS
+        mov word [RECOVER], .a17
+        call clear_fault
+        call SHORTTSS:0
+.a17:   call expect_fault
+
+        ; 18. A #GP whose own gate is not present: the #NP while delivering it makes a
+        ;     double fault, interrupt 8 with error code 0 (80286 PRM 9.5, interrupt 8: two
+        ;     contributory exceptions).
+        mov si, msg_df
+        and byte [IDT + 13 * 8 + 5], 0x7F ; gate 13 not present
+        mov ax, LDTD
+        mov bx, 8
+        xor dx, dx
+        mov word [RECOVER], .a18
+        call clear_fault
+        mov ds, ax                      ; #GP(28h) -> #NP(13 * 8 + 2 + 1) -> #DF(0)
+.a18:   or byte [IDT + 13 * 8 + 5], 0x80
+        call expect_fault
+
+        ; 19. A fault with no IDT at all: #GP, then a double fault, then the processor shuts
+        ;     down (80286 PRM 9.5: "the processor enters shutdown"); the AT turns that into a
+        ;     reset and the ROM starts again at FFFF:0000 with RAM intact.
+        mov word [TRIPLE], 0x5A5A
+        lidt [cs:idtr_none]
+        int 3                           ; vector 3 beyond the IDT limit
+        mov si, msg_no_reset            ; not reached when the CPU resets
+        call print
+        jmp finish
+
+after_triple:
+        mov word [TRIPLE], 0
+        mov si, msg_triple
+        smsw ax
+        test ax, 1                      ; real mode again after the reset
+        call verdict
+
+finish:
         mov si, msg_done
         call print
         mov ax, [FAILS]
@@ -586,6 +659,9 @@ gdtr:   dw GDT_END - 1
         dw GDT, 0
 idtr:   dw 0x42 * 8 - 1
         dw IDT, 0
+idtr_none:
+        dw 0                            ; no whole gate fits
+        dw IDT, 0
 
 ; desc base, limit, access: a 286 descriptor.
 %macro desc 3
@@ -612,6 +688,8 @@ gdt_rom:
         db 2, 0xE4
         dw 0
         desc TSS2, 43, 0x81                     ; 60h TSS2
+        desc TESTSEG, 0x000F, 0x12              ; 68h NOTPSS: writable data, P = 0
+        desc TSS2, 0x20, 0x81                   ; 70h SHORTTSS: limit 20h
 
 msg_hello:     db "vexed protected-mode ROM", 10, 0
 msg_pe:        db "lmsw sets PE, far jmp loads CS from the GDT: ", 0
@@ -629,6 +707,11 @@ msg_int_dpl:   db "int from ring 3 to a DPL-0 gate: #GP(vector*8+2): ", 0
 msg_iopl:      db "in at CPL 3 > IOPL: #GP(0): ", 0
 msg_call_gate: db "call gate with 2 parameters, retf 4 back to ring 3: ", 0
 msg_task:      db "task switch by call, iret with NT back: ", 0
+msg_ss_np:     db "mov ss, not-present segment: #SS(sel): ", 0
+msg_ts:        db "call to a TSS shorter than 44 bytes: #TS(sel): ", 0
+msg_df:        db "#GP with its gate not present: double fault, error code 0: ", 0
+msg_triple:    db "triple fault: shutdown, the CPU resets into real mode: ", 0
+msg_no_reset:  db "triple fault: no reset: FAIL", 10, 0
 msg_ok:        db "ok", 10, 0
 msg_fail:      db "FAIL", 10, 0
 msg_done:      db "done", 10, 0

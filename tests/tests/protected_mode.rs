@@ -4,8 +4,9 @@
 //! (1987), segment loads and the accessed bit, #GP/#NP with selector error codes, limit,
 //! read-only and null-selector faults, LAR/LSL/VERR/VERW/ARPL, IRET to ring 3, interrupt
 //! gates from ring 3 with the stack from the TSS, the gate DPL check, IOPL, a call gate
-//! with parameter copy and RETF to the outer level, and a task switch by CALL and IRET
-//! (each check cites its section in the source). The 8086 has no protected mode: the ROM
+//! with parameter copy and RETF to the outer level, a task switch by CALL and IRET, #SS and
+//! #TS with selector error codes, a double fault, and a triple fault that resets the CPU
+//! into real mode (each check cites its section in the source). The 8086 has no protected mode: the ROM
 //! cannot pass there. Snapshots taken at ring 3 and inside the second task restore and
 //! continue identically.
 
@@ -31,6 +32,10 @@ int from ring 3 to a DPL-0 gate: #GP(vector*8+2): ok
 in at CPL 3 > IOPL: #GP(0): ok
 call gate with 2 parameters, retf 4 back to ring 3: ok
 task switch by call, iret with NT back: ok
+mov ss, not-present segment: #SS(sel): ok
+call to a TSS shorter than 44 bytes: #TS(sel): ok
+#GP with its gate not present: double fault, error code 0: ok
+triple fault: shutdown, the CPU resets into real mode: ok
 done
 ";
 

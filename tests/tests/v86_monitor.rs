@@ -47,7 +47,6 @@ const INT3_INTO: [&str; 2] = ["v86 int3 through", "v86 into with OF=1"];
 // go through the IDT (DPL-3 gates) to the monitor. The emulator raises #GP(0) for them
 // (`software_interrupt` in emu/src/cpu/interrupt.rs treats vectors 3 and 4 like INT n).
 #[test]
-#[ignore = "CPU bug: INT3 and INTO in V86 mode at IOPL < 3 raise #GP(0) instead of going through the IDT (80386 PRM 15.4)"]
 fn v86mon_rom_passes_on_the_386() {
     let mut out = Vec::new();
     let config = MachineConfig {
@@ -60,7 +59,6 @@ fn v86mon_rom_passes_on_the_386() {
 }
 
 #[test]
-#[ignore = "CPU bug: INT3 and INTO in V86 mode at IOPL < 3 raise #GP(0) instead of going through the IDT (80386 PRM 15.4)"]
 fn v86mon_rom_passes_with_the_block_cache_off() {
     // The same ROM through the interpreter alone: the monitor's reflections must not
     // depend on the decoded-block cache.

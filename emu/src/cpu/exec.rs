@@ -1012,14 +1012,14 @@ impl Cpu {
                 self.ret_far(bus, n)?;
             }
             0xCB => self.ret_far(bus, 0)?,
-            0xCC => self.software_interrupt(bus, 3)?,
+            0xCC => self.software_interrupt(bus, 3, false)?,
             0xCD => {
                 let v = self.fetch8(bus)?;
-                self.software_interrupt(bus, v)?;
+                self.software_interrupt(bus, v, true)?;
             }
             0xCE => {
                 if self.flags.of() {
-                    self.software_interrupt(bus, 4)?;
+                    self.software_interrupt(bus, 4, false)?;
                 }
             }
             0xCF => self.iret(bus)?,

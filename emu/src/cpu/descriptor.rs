@@ -208,6 +208,21 @@ impl Cpu {
         Ok(())
     }
 
+    /// Sets the accessed bit of descriptor `d` (at `addr`) and gives the segment-register
+    /// cache it loads with selector `sel`, accessed bit included.
+    pub(crate) fn accessed_segment<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        d: Descriptor,
+        addr: u32,
+        sel: u16,
+    ) -> R<Segment> {
+        self.mark_accessed(bus, &d, addr)?;
+        let mut d = d;
+        d.hi |= 1 << 8;
+        Ok(d.to_segment(sel))
+    }
+
     /// Puts `seg` into segment register `i` with its fast-path bounds.
     pub(crate) fn set_segment(&mut self, i: usize, mut seg: Segment) {
         seg.refresh(self.checked_accesses());
@@ -269,10 +284,8 @@ impl Cpu {
                 return Err(Fault::np(code));
             }
         }
-        self.mark_accessed(bus, &d, addr)?;
-        let mut d = d;
-        d.hi |= 1 << 8;
-        self.set_segment(i, d.to_segment(sel));
+        let seg = self.accessed_segment(bus, d, addr, sel)?;
+        self.set_segment(i, seg);
         Ok(())
     }
 

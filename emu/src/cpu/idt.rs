@@ -225,17 +225,7 @@ impl Cpu {
             let ss = self.peek_stack(bus, 4 * step, 16)? as u16;
             let new_ss = self.check_outer_ss(bus, ss, rpl)?;
             self.enter_code(bus, d, addr, sel, eip, rpl)?;
-            self.set_segment(SS, new_ss);
-            let esp = if bits == 32 {
-                new_esp
-            } else {
-                new_esp & 0xFFFF
-            };
-            self.regs[SP] = if new_ss.big {
-                esp
-            } else {
-                (self.regs[SP] & 0xFFFF_0000) | (esp & 0xFFFF)
-            };
+            self.load_outer_stack(new_ss, new_esp, bits);
             self.invalidate_outer_segments();
         }
         // The flags under the privilege rules of the level IRET ran at.

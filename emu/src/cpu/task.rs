@@ -274,10 +274,8 @@ impl Cpu {
         if !d.present() {
             return Err(Fault::np(code));
         }
-        self.mark_accessed(bus, &d, addr)?;
-        let mut d = d;
-        d.hi |= 1 << 8;
-        self.set_segment(CS, d.to_segment(cs));
+        let seg = self.accessed_segment(bus, d, addr, cs)?;
+        self.set_segment(CS, seg);
         Ok(())
     }
 
@@ -295,10 +293,8 @@ impl Cpu {
         if !d.present() {
             return Err(Fault::ss(code));
         }
-        self.mark_accessed(bus, &d, addr)?;
-        let mut d = d;
-        d.hi |= 1 << 8;
-        self.set_segment(SS, d.to_segment(ss));
+        let seg = self.accessed_segment(bus, d, addr, ss)?;
+        self.set_segment(SS, seg);
         Ok(())
     }
 

@@ -63,11 +63,9 @@ impl Cpu {
         if eip > d.limit() {
             return Err(Fault::gp(0));
         }
-        self.mark_accessed(bus, &d, addr)?;
-        let mut d = d;
-        d.hi |= 1 << 8;
+        let cs = self.accessed_segment(bus, d, addr, (sel & 0xFFFC) | u16::from(cpl))?;
         self.cpl = cpl;
-        self.set_segment(CS, d.to_segment((sel & 0xFFFC) | u16::from(cpl)));
+        self.set_segment(CS, cs);
         self.eip = eip;
         Ok(())
     }
@@ -254,10 +252,7 @@ impl Cpu {
         if !d.present() {
             return Err(Fault::ss(code));
         }
-        self.mark_accessed(bus, &d, addr)?;
-        let mut d = d;
-        d.hi |= 1 << 8;
-        Ok((d.to_segment(ss), esp))
+        Ok((self.accessed_segment(bus, d, addr, ss)?, esp))
     }
 
     /// CALL through a gate to a more privileged non-conforming segment: switch to the inner
@@ -340,20 +335,22 @@ impl Cpu {
         let ss = self.peek_stack(bus, 3 * step + release, 16)? as u16;
         let new_ss = self.check_outer_ss(bus, ss, rpl)?;
         self.enter_code(bus, d, addr, sel, eip, rpl)?;
-        self.set_segment(SS, new_ss);
-        let esp = if bits == 32 {
-            new_esp
-        } else {
-            new_esp & 0xFFFF
-        };
-        self.regs[SP] = if new_ss.big {
+        self.load_outer_stack(new_ss, new_esp, bits);
+        self.adjust_sp(release);
+        self.invalidate_outer_segments();
+        Ok(())
+    }
+
+    /// SS:ESP of a return to an outer level: the popped stack pointer of operand size
+    /// `bits`, into ESP whole on a 32-bit stack and into SP alone on a 16-bit one.
+    pub(crate) fn load_outer_stack(&mut self, ss: Segment, esp: u32, bits: u32) {
+        self.set_segment(SS, ss);
+        let esp = if bits == 32 { esp } else { esp & 0xFFFF };
+        self.regs[SP] = if ss.big {
             esp
         } else {
             (self.regs[SP] & 0xFFFF_0000) | (esp & 0xFFFF)
         };
-        self.adjust_sp(release);
-        self.invalidate_outer_segments();
-        Ok(())
     }
 
     /// The return CS checks of RET and IRET: non-null (#GP(0)), in its table (#GP(sel)),
@@ -401,9 +398,6 @@ impl Cpu {
         if !d.present() {
             return Err(Fault::ss(code));
         }
-        self.mark_accessed(bus, &d, addr)?;
-        let mut d = d;
-        d.hi |= 1 << 8;
-        Ok(d.to_segment(ss))
+        self.accessed_segment(bus, d, addr, ss)
     }
 }

@@ -75,3 +75,37 @@ pub fn release_hma_says_90h(m: &mut vexed_emu::machine::Machine) {
         f.plant_xms_error(0x02, 0x90);
     }
 }
+
+/// Boots a bare 64 KiB ROM image on `model` (`vexed boot`) for at most `ticks` ticks:
+/// what it wrote to the debug ports and how the run ended.
+pub fn boot_rom(
+    model: vexed_emu::cpu::Model,
+    rom: &[u8],
+    ticks: u64,
+) -> (String, vexed_replay::boot::BootEnd) {
+    let config = vexed_emu::machine::MachineConfig {
+        model,
+        ..vexed_emu::machine::MachineConfig::default()
+    };
+    let mut out = Vec::new();
+    let report = vexed_replay::boot::boot(config, rom, ticks, &mut out).expect("boot runs");
+    (String::from_utf8_lossy(&out).into_owned(), report.end)
+}
+
+/// The same ROM run through the interpreter alone (the decoded-block cache off), for
+/// differential tests: its debug output and how the run stopped.
+pub fn run_rom_without_blocks(
+    model: vexed_emu::cpu::Model,
+    rom: &[u8],
+    ticks: u64,
+) -> (String, vexed_emu::machine::Stop) {
+    let config = vexed_emu::machine::MachineConfig {
+        model,
+        ..vexed_emu::machine::MachineConfig::default()
+    };
+    let mut m = vexed_emu::machine::Machine::new(config).expect("the default configuration");
+    m.load_rom(rom).expect("the ROM is 64 KiB");
+    m.cpu_mut().set_block_cache(false);
+    let stop = m.run_until(ticks);
+    (String::from_utf8_lossy(m.debug_output()).into_owned(), stop)
+}

@@ -9,8 +9,9 @@
 //! prints "ok" for each rule that holds.
 
 use vexed_emu::cpu::Model;
-use vexed_emu::machine::{Machine, MachineConfig, Stop};
-use vexed_replay::boot::{BootEnd, boot};
+use vexed_emu::machine::Stop;
+use vexed_replay::boot::BootEnd;
+use vexed_tests::{boot_rom, run_rom_without_blocks};
 
 const ROM: &[u8] = include_bytes!("../../corpora/roms/paging386.bin");
 
@@ -50,49 +51,26 @@ unreal: a real-mode load of ES keeps the 4 GiB limit: ok
 done
 ";
 
-fn machine_with(model: Model, rom: &[u8]) -> Machine {
-    let config = MachineConfig {
-        model,
-        ..MachineConfig::default()
-    };
-    let mut m = Machine::new(config).expect("the default configuration is valid");
-    m.load_rom(rom).expect("the ROM is 64 KiB");
-    m
-}
-
 #[test]
 fn paging386_rom_passes_on_the_386() {
-    let mut out = Vec::new();
-    let config = MachineConfig {
-        model: Model::I80386,
-        ..MachineConfig::default()
-    };
-    let report = boot(config, ROM, TICKS, &mut out).expect("boot runs");
-    assert_eq!(String::from_utf8_lossy(&out), EXPECTED);
-    assert_eq!(report.end, BootEnd::ExitPort(0));
+    let (text, end) = boot_rom(Model::I80386, ROM, TICKS);
+    assert_eq!(text, EXPECTED);
+    assert_eq!(end, BootEnd::ExitPort(0));
 }
 
 #[test]
 fn paging386_rom_does_not_pass_on_the_286() {
     // The 80286 has no 32-bit registers, no CR0 beyond the MSW and no paging: the ROM
     // stops at its first 386 instruction (or fails its checks), never exiting with 0.
-    let mut out = Vec::new();
-    let config = MachineConfig {
-        model: Model::I80286,
-        ..MachineConfig::default()
-    };
-    let report = boot(config, ROM, TICKS, &mut out).expect("boot runs");
-    let text = String::from_utf8_lossy(&out);
-    assert_ne!(report.end, BootEnd::ExitPort(0), "{text}");
+    let (text, end) = boot_rom(Model::I80286, ROM, TICKS);
+    assert_ne!(end, BootEnd::ExitPort(0), "{text}");
 }
 
 #[test]
 fn paging386_rom_passes_with_the_block_cache_off() {
     // The same ROM through the interpreter alone: protected mode, paging and V86 mode must
     // not depend on the decoded-block cache.
-    let mut m = machine_with(Model::I80386, ROM);
-    m.cpu_mut().set_block_cache(false);
-    let stop = m.run_until(TICKS);
-    assert_eq!(String::from_utf8_lossy(m.debug_output()), EXPECTED);
+    let (text, stop) = run_rom_without_blocks(Model::I80386, ROM, TICKS);
+    assert_eq!(text, EXPECTED);
     assert_eq!(stop, Stop::ExitPort(0));
 }

@@ -11,8 +11,9 @@
 //! rule that holds.
 
 use vexed_emu::cpu::Model;
-use vexed_emu::machine::{Machine, MachineConfig, Stop};
-use vexed_replay::boot::{BootEnd, boot};
+use vexed_emu::machine::Stop;
+use vexed_replay::boot::BootEnd;
+use vexed_tests::{boot_rom, run_rom_without_blocks};
 
 const ROM: &[u8] = include_bytes!("../../corpora/roms/v86mon.bin");
 
@@ -38,69 +39,20 @@ every monitor frame had VM=1, real IF=1, error code 0: ok
 done
 ";
 
-/// The lines about INT3 and INTO, which fail because of the CPU bug described below.
-const INT3_INTO: [&str; 2] = ["v86 int3 through", "v86 into with OF=1"];
-
-// 80386 PRM 15.4 lists CLI, STI, LOCK, PUSHF, POPF, INT n and IRET as the instructions
-// sensitive to IOPL in V86 mode; INT 3 (CC) and INTO (CE) are not among them (the Intel
-// SDM's INT3 entry: "the virtual-8086 mode IOPL checks do not occur"), so at IOPL 0 they
-// go through the IDT (DPL-3 gates) to the monitor. The emulator raises #GP(0) for them
-// (`software_interrupt` in emu/src/cpu/interrupt.rs treats vectors 3 and 4 like INT n).
 #[test]
 fn v86mon_rom_passes_on_the_386() {
-    let mut out = Vec::new();
-    let config = MachineConfig {
-        model: Model::I80386,
-        ..MachineConfig::default()
-    };
-    let report = boot(config, ROM, TICKS, &mut out).expect("boot runs");
-    assert_eq!(String::from_utf8_lossy(&out), EXPECTED);
-    assert_eq!(report.end, BootEnd::ExitPort(0));
+    // INT3 and INTO are not IOPL-sensitive (80386 PRM 15.4 lists CLI, STI, LOCK, PUSHF,
+    // POPF, INT n and IRET), so at IOPL 0 they go through their DPL-3 gates; INT n traps.
+    let (text, end) = boot_rom(Model::I80386, ROM, TICKS);
+    assert_eq!(text, EXPECTED);
+    assert_eq!(end, BootEnd::ExitPort(0));
 }
 
 #[test]
 fn v86mon_rom_passes_with_the_block_cache_off() {
     // The same ROM through the interpreter alone: the monitor's reflections must not
     // depend on the decoded-block cache.
-    let config = MachineConfig {
-        model: Model::I80386,
-        ..MachineConfig::default()
-    };
-    let mut m = Machine::new(config).expect("the default configuration is valid");
-    m.load_rom(ROM).expect("the ROM is 64 KiB");
-    m.cpu_mut().set_block_cache(false);
-    let stop = m.run_until(TICKS);
-    assert_eq!(String::from_utf8_lossy(m.debug_output()), EXPECTED);
+    let (text, stop) = run_rom_without_blocks(Model::I80386, ROM, TICKS);
+    assert_eq!(text, EXPECTED);
     assert_eq!(stop, Stop::ExitPort(0));
-}
-
-#[test]
-fn v86mon_rom_reflects_int_n_iret_and_the_virtual_if() {
-    // Every check but the two about INT3 and INTO's path (see above) passes today, with
-    // and without the block cache, and both runs print the same text.
-    let mut out = Vec::new();
-    let config = MachineConfig {
-        model: Model::I80386,
-        ..MachineConfig::default()
-    };
-    boot(config, ROM, TICKS, &mut out).expect("boot runs");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    for line in EXPECTED.lines() {
-        if INT3_INTO.iter().any(|p| line.starts_with(p)) {
-            continue;
-        }
-        assert!(
-            text.lines().any(|l| l == line),
-            "missing {line:?} in:\n{text}"
-        );
-    }
-    let config = MachineConfig {
-        model: Model::I80386,
-        ..MachineConfig::default()
-    };
-    let mut m = Machine::new(config).expect("the default configuration is valid");
-    m.load_rom(ROM).expect("the ROM is 64 KiB");
-    m.cpu_mut().set_block_cache(false);
-    m.run_until(TICKS);
-    assert_eq!(String::from_utf8_lossy(m.debug_output()), text);
 }

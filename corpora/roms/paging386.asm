@@ -998,45 +998,7 @@ unreal:
 
 ; ----- 16-bit helpers (real and V86 mode) -----
 
-; Writes the NUL-terminated string at CS:SI to port E9h.
-print:
-        cs lodsb
-        test al, al
-        jz .done
-        out 0xE9, al
-        jmp print
-.done:  ret
-
-; Prints the label at CS:SI and "ok" if AL = 1, else "FAIL <EDX>" (and counts it).
-report:
-        push ax
-        call print
-        pop ax
-        mov si, msg_ok
-        test al, al
-        jnz print
-        inc word [FAILS]
-        mov si, msg_fail
-        call print
-        call hex16
-        mov si, msg_nl
-        jmp print
-
-; Prints EDX as 8 hex digits.
-hex16:
-        push cx
-        mov cx, 8
-.l:     rol edx, 4
-        mov al, dl
-        and al, 0x0F
-        add al, '0'
-        cmp al, '9'
-        jbe .p
-        add al, 7
-.p:     out 0xE9, al
-        loop .l
-        pop cx
-        ret
+%include "report16.inc"
 
 ; Real-mode interrupt 13: count it and resume at [RECOVER] (the saved IP is the faulting
 ; instruction's).

@@ -826,45 +826,7 @@ v86_int4:
 
 ; ----- 16-bit helpers (real and V86 mode) -----
 
-; Writes the NUL-terminated string at CS:SI to port E9h.
-print:
-        cs lodsb
-        test al, al
-        jz .done
-        out 0xE9, al
-        jmp print
-.done:  ret
-
-; Prints the label at CS:SI and "ok" if AL = 1, else "FAIL <EDX>" (and counts it).
-report:
-        push ax
-        call print
-        pop ax
-        mov si, msg_ok
-        test al, al
-        jnz print
-        inc word [FAILS]
-        mov si, msg_fail
-        call print
-        call hex16
-        mov si, msg_nl
-        jmp print
-
-; Prints EDX as 8 hex digits.
-hex16:
-        push cx
-        mov cx, 8
-.l:     rol edx, 4
-        mov al, dl
-        and al, 0x0F
-        add al, '0'
-        cmp al, '9'
-        jbe .p
-        add al, 7
-.p:     out 0xE9, al
-        loop .l
-        pop cx
-        ret
+%include "report16.inc"
 
 gdtr:   dw gdt_end - gdt - 1
         dd GDT_AT

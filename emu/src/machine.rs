@@ -271,11 +271,7 @@ impl Machine {
         f: impl FnOnce(Option<&mut Firmware>, &mut Ctx) -> T,
     ) -> T {
         self.bus.io_tick = self.now;
-        let mut ctx = Ctx {
-            cpu: &mut self.cpu,
-            bus: &mut self.bus,
-            now: self.now,
-        };
+        let mut ctx = Ctx::new(&mut self.cpu, &mut self.bus, self.now);
         f(self.firmware.as_deref_mut(), &mut ctx)
     }
 
@@ -480,11 +476,7 @@ impl Machine {
             {
                 // The trap's tick is spent; the service runs at the tick after it.
                 self.bus.io_tick = self.now;
-                let mut ctx = Ctx {
-                    cpu: &mut self.cpu,
-                    bus: &mut self.bus,
-                    now: self.now,
-                };
+                let mut ctx = Ctx::new(&mut self.cpu, &mut self.bus, self.now);
                 if let Flow::Stop(why) = fw.service(service, &mut ctx) {
                     return Stop::Firmware(why);
                 }
@@ -508,11 +500,7 @@ impl Machine {
     fn firmware_call<T>(&mut self, f: impl FnOnce(&mut Firmware, &mut Ctx) -> T) -> Option<T> {
         let fw = self.firmware.as_deref_mut()?;
         self.bus.io_tick = self.now;
-        let mut ctx = Ctx {
-            cpu: &mut self.cpu,
-            bus: &mut self.bus,
-            now: self.now,
-        };
+        let mut ctx = Ctx::new(&mut self.cpu, &mut self.bus, self.now);
         Some(f(fw, &mut ctx))
     }
 

@@ -10,7 +10,7 @@ use vexed_emu::machine::Stop;
 
 /// How a recorded run ended (the footer's `end`).
 ///
-/// APPEND-ONLY: bincode stores the variant index (0 `Finished` ... 8 `Described`), so a
+/// APPEND-ONLY: bincode stores the variant index (0 `Finished` ... 8 `Described`, 9 `FirmwarePageFault`), so a
 /// variant is never reordered, removed or changed; new ones go at the end (FORMAT.md,
 /// "Versions").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,14 @@ pub enum RunEnd {
     Stopped,
     /// A version 1 or 2 footer's free text that names none of the above (read as is).
     Described(String),
+    /// A firmware service called from `cs:ip` reached for linear address `linear`, which
+    /// the guest's page tables did not map for it (#PF error code `code`).
+    FirmwarePageFault {
+        linear: u32,
+        code: u16,
+        cs: u16,
+        ip: u16,
+    },
 }
 
 impl RunEnd {
@@ -59,7 +67,7 @@ impl RunEnd {
 
     /// A short stable name of the variant, for JSON and scripts: `finished`,
     /// `exec-failed`, `guest-fault`, `reset`, `halted-forever`, `exit-port`, `tick-limit`,
-    /// `stopped`, `described`.
+    /// `stopped`, `described`, `firmware-page-fault`.
     pub fn kind(&self) -> &'static str {
         match self {
             RunEnd::Finished { .. } => "finished",
@@ -71,6 +79,7 @@ impl RunEnd {
             RunEnd::TickLimit => "tick-limit",
             RunEnd::Stopped => "stopped",
             RunEnd::Described(_) => "described",
+            RunEnd::FirmwarePageFault { .. } => "firmware-page-fault",
         }
     }
 
@@ -86,6 +95,17 @@ impl RunEnd {
                 Some(FirmwareStop::GuestFault { vector, cs, ip })
             }
             RunEnd::Reset => Some(FirmwareStop::Reset),
+            RunEnd::FirmwarePageFault {
+                linear,
+                code,
+                cs,
+                ip,
+            } => Some(FirmwareStop::PageFault {
+                linear,
+                code,
+                cs,
+                ip,
+            }),
             _ => None,
         }
     }
@@ -102,6 +122,17 @@ impl From<FirmwareStop> for RunEnd {
             },
             FirmwareStop::GuestFault { vector, cs, ip } => RunEnd::GuestFault { vector, cs, ip },
             FirmwareStop::Reset => RunEnd::Reset,
+            FirmwareStop::PageFault {
+                linear,
+                code,
+                cs,
+                ip,
+            } => RunEnd::FirmwarePageFault {
+                linear,
+                code,
+                cs,
+                ip,
+            },
         }
     }
 }
@@ -122,7 +153,10 @@ impl fmt::Display for RunEnd {
             RunEnd::Stopped => f.write_str("stopped"),
             RunEnd::Described(text) => f.write_str(text),
             // Handled above.
-            RunEnd::ExecFailed { .. } | RunEnd::GuestFault { .. } | RunEnd::Reset => Ok(()),
+            RunEnd::ExecFailed { .. }
+            | RunEnd::GuestFault { .. }
+            | RunEnd::Reset
+            | RunEnd::FirmwarePageFault { .. } => Ok(()),
         }
     }
 }

@@ -80,6 +80,7 @@ use serde::{Deserialize, Serialize};
 use crate::bus::Bus;
 pub use flags::Flags;
 use flags::{IOPL, NT};
+pub(crate) use paging::{PageWalk, mark_used};
 use regs::CS;
 pub use regs::{Reg8, Reg16, Reg32, SegReg, Segment, TableRegister};
 

@@ -64,6 +64,70 @@ const US: u32 = 1 << 2;
 const ACCESSED: u32 = 1 << 5;
 const DIRTY: u32 = 1 << 6;
 
+/// The two entries a translation used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PageWalk {
+    pub(crate) pde_at: u32,
+    pub(crate) pde: u32,
+    pub(crate) pte_at: u32,
+    pub(crate) pte: u32,
+}
+
+impl PageWalk {
+    /// The physical address of linear `lin` under this walk.
+    pub(crate) fn physical(&self, lin: u32) -> u32 {
+        (self.pte & 0xFFFF_F000) | (lin & 0xFFF)
+    }
+}
+
+/// Reads the directory and table entries for `lin` under `cr3` and applies the 80386's
+/// checks (section 6.4), changing nothing; `Err` is the #PF error code.
+fn lookup(
+    cr3: u32,
+    mem: &crate::mem::Memory,
+    lin: u32,
+    write: bool,
+    user: bool,
+) -> Result<PageWalk, u16> {
+    let pde_at = (cr3 & 0xFFFF_F000) | ((lin >> 20) & 0xFFC);
+    let pde = mem.read_u32(pde_at);
+    let code = (u16::from(write) << 1) | (u16::from(user) << 2);
+    if pde & P == 0 {
+        return Err(code);
+    }
+    let pte_at = (pde & 0xFFFF_F000) | ((lin >> 10) & 0xFFC);
+    let pte = mem.read_u32(pte_at);
+    if pte & P == 0 {
+        return Err(code);
+    }
+    if user {
+        let both = pde & pte;
+        if both & US == 0 || (write && both & RW == 0) {
+            return Err(code | 1);
+        }
+    }
+    Ok(PageWalk {
+        pde_at,
+        pde,
+        pte_at,
+        pte,
+    })
+}
+
+/// Sets the accessed bits of a walk's entries (and the table entry's dirty bit for a
+/// write) as the 80386 does when it uses them.
+pub(crate) fn mark_used(mem: &mut crate::mem::Memory, w: &PageWalk, write: bool) {
+    let pde = mem.read_u32(w.pde_at);
+    if pde & ACCESSED == 0 {
+        mem.write_u32(w.pde_at, pde | ACCESSED);
+    }
+    let want = ACCESSED | if write { DIRTY } else { 0 };
+    let pte = mem.read_u32(w.pte_at);
+    if pte & want != want {
+        mem.write_u32(w.pte_at, pte | want);
+    }
+}
+
 impl Cpu {
     /// The physical address of linear address `lin`, setting accessed and dirty bits, or
     /// #PF with CR2 = `lin`.
@@ -97,30 +161,12 @@ impl Cpu {
     #[inline(never)]
     fn walk<B: Bus>(&mut self, bus: &mut B, lin: u32, write: bool, user: bool) -> R<u32> {
         let mem = bus.memory();
-        let pde_at = (self.cr3 & 0xFFFF_F000) | ((lin >> 20) & 0xFFC);
-        let pde = mem.read_u32(pde_at);
-        let code = (u16::from(write) << 1) | (u16::from(user) << 2);
-        if pde & P == 0 {
-            return Err(self.page_fault(lin, code));
-        }
-        let pte_at = (pde & 0xFFFF_F000) | ((lin >> 10) & 0xFFC);
-        let pte = mem.read_u32(pte_at);
-        if pte & P == 0 {
-            return Err(self.page_fault(lin, code));
-        }
-        if user {
-            let both = pde & pte;
-            if both & US == 0 || (write && both & RW == 0) {
-                return Err(self.page_fault(lin, code | 1));
-            }
-        }
-        if pde & ACCESSED == 0 {
-            mem.write_u32(pde_at, pde | ACCESSED);
-        }
-        let want = ACCESSED | if write { DIRTY } else { 0 };
-        if pte & want != want {
-            mem.write_u32(pte_at, pte | want);
-        }
+        let e = match lookup(self.cr3, mem, lin, write, user) {
+            Ok(e) => e,
+            Err(code) => return Err(self.page_fault(lin, code)),
+        };
+        mark_used(mem, &e, write);
+        let (pde_at, pde, pte_at, pte) = (e.pde_at, e.pde, e.pte_at, e.pte);
         let frame = pte & 0xFFFF_F000;
         // Cache it: writes to the two entries from now on move memory's cache epoch.
         for at in [pde_at, pte_at] {
@@ -279,6 +325,19 @@ impl Cpu {
             return Ok(());
         }
         self.paged_write(bus, lin, len, v, user)
+    }
+
+    /// The walk that translates linear `lin` for an access at privilege `user` now, or the
+    /// #PF error code it would raise; changes nothing (no accessed bits, no TLB, no CR2).
+    /// For the firmware, whose services address memory as the interrupted code would.
+    pub(crate) fn peek_translation(
+        &self,
+        mem: &crate::mem::Memory,
+        lin: u32,
+        write: bool,
+        user: bool,
+    ) -> Result<PageWalk, u16> {
+        lookup(self.cr3, mem, lin, write, user)
     }
 
     /// The physical address code at linear `lin` is fetched from (a user fetch at CPL 3).

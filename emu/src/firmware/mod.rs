@@ -41,9 +41,10 @@ pub mod vmm;
 pub mod xms;
 
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::fmt;
 
-use crate::cpu::{Cpu, Reg8, Reg16, Reg32, SegReg};
+use crate::cpu::{Cpu, PageWalk, Reg8, Reg16, Reg32, SegReg, mark_used};
 use crate::machine::PcBus;
 use crate::mem::Memory;
 use crate::observe::{Observation, Regs};
@@ -83,6 +84,16 @@ pub enum FirmwareStop {
     GuestFault { vector: u8, cs: u16, ip: u16 },
     /// The guest reset the processor after DOS had booted.
     Reset,
+    /// A service reached for linear address `linear`, which the guest's page tables do
+    /// not map for the interrupted code (#PF error code `code`); the service was called
+    /// from `cs:ip`. A BIOS in ROM would have taken the page fault to the guest's monitor,
+    /// but a service written in Rust cannot be stopped and restarted halfway.
+    PageFault {
+        linear: u32,
+        code: u16,
+        cs: u16,
+        ip: u16,
+    },
 }
 
 impl fmt::Display for FirmwareStop {
@@ -103,6 +114,18 @@ impl fmt::Display for FirmwareStop {
                 exception_name(vector)
             ),
             FirmwareStop::Reset => write!(f, "the guest reset the machine after DOS had booted"),
+            FirmwareStop::PageFault {
+                linear,
+                code,
+                cs,
+                ip,
+            } => write!(
+                f,
+                "a firmware service called from {cs:04X}:{ip:04X} {} linear address {linear:08X}h, \
+                 which the guest's page tables do not map for it (page fault, error code {code:X}h); \
+                 vexed's firmware cannot take a page fault in the middle of a service",
+                if code & 2 != 0 { "wrote" } else { "read" }
+            ),
         }
     }
 }
@@ -273,6 +296,7 @@ impl Firmware {
             _ => None,
         };
         let input = Regs::of(ctx);
+        let called_from = (ctx.cpu.sreg(SegReg::CS), ctx.cpu.ip());
         let flow = self.dispatch(service, ctx);
         if let Some(which) = watched {
             let output = Regs::of(ctx);
@@ -282,6 +306,18 @@ impl Firmware {
                 _ => Observation::Multiplex { input, output },
             };
             self.observe(ctx, o);
+        }
+        let mut flow = flow;
+        if let Some((linear, code)) = ctx.finish() {
+            // The service did not complete: what it wrote to the console is not output.
+            self.console.truncate(self.console_mark);
+            let (cs, ip) = called_from;
+            flow = Flow::Stop(FirmwareStop::PageFault {
+                linear,
+                code,
+                cs,
+                ip,
+            });
         }
         self.flush_console(ctx.now);
         if let Flow::Stop(why) = flow {
@@ -345,11 +381,31 @@ impl Firmware {
 }
 
 /// What a service works on: the CPU's registers and the bus (memory and chipset).
+///
+/// Services address memory as the code that called them would: `seg:off` is the real-mode
+/// (and virtual-8086) linear address `seg * 16 + off`, and while the guest has paging on
+/// (a V86 monitor with page tables, as EMM386 runs DOS) that linear address goes through
+/// the guest's page tables, at user privilege when the caller runs at CPL 3. Such a
+/// service's reads and writes set the accessed and dirty bits of the entries they used, as
+/// the processor would, when the service returns ([`Ctx::finish`]). A page the tables do
+/// not map ends the run with [`FirmwareStop::PageFault`] when the service returns: reads
+/// from it give FFh and writes to it are dropped until then, and the service's console
+/// output is dropped. [`Ctx::mem`] is physical memory, for what the firmware
+/// owns by physical address (XMS blocks, EMS pages, the VMM's saved memory).
 pub struct Ctx<'a> {
     pub cpu: &'a mut Cpu,
     pub bus: &'a mut PcBus,
     /// The tick of the trap.
     pub now: u64,
+    /// The page-table entries the service used, and its first page fault.
+    paged: RefCell<PagedAccesses>,
+}
+
+/// What a service did through the guest's page tables (see [`Ctx`]).
+#[derive(Default)]
+struct PagedAccesses {
+    used: Vec<(PageWalk, bool)>,
+    fault: Option<(u32, u16)>,
 }
 
 impl Regs {
@@ -373,9 +429,125 @@ pub fn linear(seg: u16, off: u16) -> u32 {
     (u32::from(seg) << 4) + u32::from(off)
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for a service running at tick `now`.
+    pub fn new(cpu: &'a mut Cpu, bus: &'a mut PcBus, now: u64) -> Ctx<'a> {
+        Ctx {
+            cpu,
+            bus,
+            now,
+            paged: RefCell::new(PagedAccesses::default()),
+        }
+    }
+
+    /// Physical memory.
     pub fn mem(&mut self) -> &mut Memory {
         &mut self.bus.mem
+    }
+
+    /// Ends the service's paged accesses: sets the accessed and dirty bits of the
+    /// page-table entries it used and returns its first page fault (linear address, #PF
+    /// error code), if it had one.
+    pub fn finish(&mut self) -> Option<(u32, u16)> {
+        let done = std::mem::take(self.paged.get_mut());
+        for (walk, write) in &done.used {
+            mark_used(&mut self.bus.mem, walk, *write);
+        }
+        done.fault
+    }
+
+    /// The physical address of linear `lin` for a read or a write by the service, or
+    /// `None` when the guest's page tables do not allow it (the fault is remembered).
+    fn physical(&self, lin: u32, write: bool) -> Option<u32> {
+        if !self.cpu.paged() {
+            return Some(lin);
+        }
+        let user = self.cpu.cpl() == 3;
+        let mut p = self.paged.borrow_mut();
+        match self.cpu.peek_translation(&self.bus.mem, lin, write, user) {
+            Ok(walk) => {
+                if p.used.last() != Some(&(walk, write)) {
+                    p.used.push((walk, write));
+                }
+                Some(walk.physical(lin))
+            }
+            Err(code) => {
+                p.fault.get_or_insert((lin, code));
+                None
+            }
+        }
+    }
+
+    /// The `len` (1, 2 or 4) bytes at linear address `lin`, little-endian.
+    pub fn read_linear(&self, lin: u32, len: u32) -> u32 {
+        let mem = &self.bus.mem;
+        if !self.cpu.paged() {
+            return match len {
+                1 => u32::from(mem.read_u8(lin)),
+                2 => u32::from(mem.read_u16(lin)),
+                _ => mem.read_u32(lin),
+            };
+        }
+        let mut v = 0;
+        for (i, b) in self
+            .read_linear_bytes(lin, len as usize)
+            .into_iter()
+            .enumerate()
+        {
+            v |= u32::from(b) << (8 * i);
+        }
+        v
+    }
+
+    /// Writes the low `len` (1, 2 or 4) bytes of `v` at linear address `lin`.
+    pub fn write_linear(&mut self, lin: u32, len: u32, v: u32) {
+        if !self.cpu.paged() {
+            let mem = &mut self.bus.mem;
+            match len {
+                1 => mem.write_u8(lin, v as u8),
+                2 => mem.write_u16(lin, v as u16),
+                _ => mem.write_u32(lin, v),
+            }
+            return;
+        }
+        let bytes = v.to_le_bytes();
+        self.write_linear_bytes(lin, &bytes[..len as usize]);
+    }
+
+    /// `len` bytes from linear address `lin`.
+    pub fn read_linear_bytes(&self, lin: u32, len: usize) -> Vec<u8> {
+        if !self.cpu.paged() {
+            return self.bus.mem.read_bytes(lin, len);
+        }
+        let mut out = Vec::with_capacity(len);
+        let mut at = lin;
+        while out.len() < len {
+            let n = ((0x1000 - (at & 0xFFF)) as usize).min(len - out.len());
+            match self.physical(at, false) {
+                Some(a) => out.extend(self.bus.mem.read_bytes(a, n)),
+                None => out.resize(out.len() + n, 0xFF),
+            }
+            at = at.wrapping_add(n as u32);
+        }
+        out
+    }
+
+    /// Writes `bytes` at linear address `lin`.
+    pub fn write_linear_bytes(&mut self, lin: u32, bytes: &[u8]) {
+        if !self.cpu.paged() {
+            self.bus.mem.write_bytes(lin, bytes);
+            return;
+        }
+        let mut done = 0;
+        let mut at = lin;
+        while done < bytes.len() {
+            let n = ((0x1000 - (at & 0xFFF)) as usize).min(bytes.len() - done);
+            if let Some(a) = self.physical(at, true) {
+                self.bus.mem.write_bytes(a, &bytes[done..done + n]);
+            }
+            done += n;
+            at = at.wrapping_add(n as u32);
+        }
     }
 
     pub fn ax(&self) -> u16 {
@@ -494,30 +666,30 @@ impl Ctx<'_> {
     }
 
     pub fn rd8(&self, seg: u16, off: u16) -> u8 {
-        self.bus.mem.read_u8(linear(seg, off))
+        self.read_linear(linear(seg, off), 1) as u8
     }
     /// A word at `seg:off`; the offset wraps within the segment as the CPU's would not
     /// (callers never straddle FFFFh).
     pub fn rd16(&self, seg: u16, off: u16) -> u16 {
-        self.bus.mem.read_u16(linear(seg, off))
+        self.read_linear(linear(seg, off), 2) as u16
     }
     pub fn rd32(&self, seg: u16, off: u16) -> u32 {
-        self.bus.mem.read_u32(linear(seg, off))
+        self.read_linear(linear(seg, off), 4)
     }
     pub fn wr8(&mut self, seg: u16, off: u16, v: u8) {
-        self.bus.mem.write_u8(linear(seg, off), v)
+        self.write_linear(linear(seg, off), 1, u32::from(v))
     }
     pub fn wr16(&mut self, seg: u16, off: u16, v: u16) {
-        self.bus.mem.write_u16(linear(seg, off), v)
+        self.write_linear(linear(seg, off), 2, u32::from(v))
     }
     pub fn wr32(&mut self, seg: u16, off: u16, v: u32) {
-        self.bus.mem.write_u32(linear(seg, off), v)
+        self.write_linear(linear(seg, off), 4, v)
     }
     pub fn read_bytes(&self, seg: u16, off: u16, len: usize) -> Vec<u8> {
-        self.bus.mem.read_bytes(linear(seg, off), len)
+        self.read_linear_bytes(linear(seg, off), len)
     }
     pub fn write_bytes(&mut self, seg: u16, off: u16, bytes: &[u8]) {
-        self.bus.mem.write_bytes(linear(seg, off), bytes)
+        self.write_linear_bytes(linear(seg, off), bytes)
     }
 
     /// Writes the stub `a` where it was assembled for and makes its traps live (the only
@@ -544,14 +716,13 @@ impl Ctx<'_> {
 
     /// The interrupt vector `n` as (segment, offset).
     pub fn vector(&self, n: u8) -> (u16, u16) {
-        let a = u32::from(n) * 4;
-        (self.bus.mem.read_u16(a + 2), self.bus.mem.read_u16(a))
+        let v = self.read_linear(u32::from(n) * 4, 4);
+        ((v >> 16) as u16, v as u16)
     }
 
     pub fn set_vector(&mut self, n: u8, seg: u16, off: u16) {
-        let a = u32::from(n) * 4;
-        self.bus.mem.write_u16(a, off);
-        self.bus.mem.write_u16(a + 2, seg);
+        let v = (u32::from(seg) << 16) | u32::from(off);
+        self.write_linear(u32::from(n) * 4, 4, v);
     }
 
     /// Address of the FLAGS word of the `INT` frame on top of the stack (IP, CS, FLAGS).
@@ -565,10 +736,8 @@ impl Ctx<'_> {
     /// live FLAGS, for stubs that return with `RETF 2`).
     fn set_frame_flag(&mut self, mask: u16, on: bool) {
         let a = self.frame_flags_addr();
-        let f = self.bus.mem.read_u16(a);
-        self.bus
-            .mem
-            .write_u16(a, if on { f | mask } else { f & !mask });
+        let f = self.read_linear(a, 2) as u16;
+        self.write_linear(a, 2, u32::from(if on { f | mask } else { f & !mask }));
         let live = self.cpu.flags();
         let m = u32::from(mask);
         self.cpu.set_flags(if on { live | m } else { live & !m });
@@ -618,6 +787,61 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::machine::{Machine, MachineConfig};
+
+    /// 80386 PRM 5.2: linear 20000h-20FFFh maps physical 50000h, 21000h-21FFFh maps 30000h,
+    /// 22000h is not present (directory at 10000h, its table at 11000h).
+    fn paged_machine() -> Machine {
+        let config = MachineConfig {
+            model: crate::cpu::Model::I80386,
+            ..MachineConfig::default()
+        };
+        let mut m = Machine::new(config).expect("machine");
+        m.with_service_context(|_, ctx| {
+            let mem = ctx.mem();
+            mem.write_u32(0x10000, 0x11000 | 7);
+            mem.write_u32(0x11000 + 0x20 * 4, 0x50000 | 7);
+            mem.write_u32(0x11000 + 0x21 * 4, 0x30000 | 7);
+            mem.write_u8(0x50FFF, 0xAA);
+            mem.write_u8(0x30000, 0xBB);
+            ctx.cpu.set_cr3(0x10000);
+            ctx.cpu.set_cr0(0x8000_0001);
+        });
+        m
+    }
+
+    #[test]
+    fn services_address_memory_through_the_guests_page_tables() {
+        let mut m = paged_machine();
+        m.with_service_context(|_, ctx| {
+            // A word across the page boundary comes from two physical pages.
+            assert_eq!(ctx.read_linear(0x20FFF, 2), 0xBBAA);
+            assert_eq!(ctx.rd16(0x2000, 0x0FFF), 0xBBAA);
+            ctx.wr8(0x2100, 1, 0x77);
+            assert_eq!(ctx.mem().read_u8(0x30001), 0x77);
+            assert_eq!(ctx.finish(), None);
+            // 5.2.4.4: the accessed bits of both entries used, the dirty bit of the one
+            // written; the directory entry's accessed bit.
+            let pte = |ctx: &mut Ctx, page: u32| ctx.mem().read_u32(0x11000 + page * 4) & 0x60;
+            assert_eq!(pte(ctx, 0x20), 0x20);
+            assert_eq!(pte(ctx, 0x21), 0x60);
+            assert_eq!(ctx.mem().read_u32(0x10000) & 0x20, 0x20);
+        });
+    }
+
+    #[test]
+    fn a_page_not_present_reads_ffh_drops_writes_and_is_reported() {
+        let mut m = paged_machine();
+        m.with_service_context(|_, ctx| {
+            assert_eq!(ctx.read_linear(0x22010, 1), 0xFF);
+            ctx.write_linear(0x22020, 2, 0x1234);
+            ctx.write_linear(0x20000, 1, 0x55);
+            // The first fault: a supervisor read (CPL 0) of a page not present, code 0.
+            assert_eq!(ctx.finish(), Some((0x22010, 0)));
+            assert_eq!(ctx.mem().read_u8(0x50000), 0x55);
+            assert_eq!(ctx.finish(), None);
+        });
+    }
 
     #[test]
     fn stop_messages_name_the_problem() {

@@ -770,8 +770,8 @@ impl Xms {
         ctx.set_a20(true);
         copy(
             ctx,
-            block.base_kb * 1024,
-            self.slots[new].base_kb * 1024,
+            Side::Physical(block.base_kb * 1024),
+            Side::Physical(self.slots[new].base_kb * 1024),
             bytes,
         );
         ctx.set_a20(was);
@@ -841,7 +841,14 @@ impl Xms {
         if src < dst && u64::from(src) + u64::from(len) > u64::from(dst) {
             return Err(err::INVALID_OVERLAP);
         }
-        copy(ctx, src, dst, len);
+        let side = |handle: u16, a: u32| {
+            if handle == 0 {
+                Side::Linear(a)
+            } else {
+                Side::Physical(a)
+            }
+        };
+        copy(ctx, side(src_handle, src), side(dst_handle, dst), len);
         Ok(())
     }
 
@@ -871,14 +878,29 @@ impl Xms {
     }
 }
 
-/// Copies `len` bytes from physical `src` to physical `dst`, front to back in chunks (a
-/// downward overlapping copy stays correct; upward overlap was rejected).
-fn copy(ctx: &mut Ctx, src: u32, dst: u32, len: u32) {
+/// One side of a copy: an extended memory block's physical address, or a conventional
+/// memory address as the caller sees it (linear: through the page tables of a V86 monitor,
+/// as EMM386 translates the moves it takes over).
+#[derive(Clone, Copy)]
+enum Side {
+    Physical(u32),
+    Linear(u32),
+}
+
+/// Copies `len` bytes from `src` to `dst`, front to back in chunks (a downward overlapping
+/// copy stays correct; upward overlap was rejected).
+fn copy(ctx: &mut Ctx, src: Side, dst: Side, len: u32) {
     let mut done = 0u32;
     while done < len {
         let n = (len - done).min(COPY_CHUNK);
-        let data = ctx.bus.mem.read_bytes(src.wrapping_add(done), n as usize);
-        ctx.bus.mem.write_bytes(dst.wrapping_add(done), &data);
+        let data = match src {
+            Side::Physical(a) => ctx.bus.mem.read_bytes(a.wrapping_add(done), n as usize),
+            Side::Linear(a) => ctx.read_linear_bytes(a.wrapping_add(done), n as usize),
+        };
+        match dst {
+            Side::Physical(a) => ctx.bus.mem.write_bytes(a.wrapping_add(done), &data),
+            Side::Linear(a) => ctx.write_linear_bytes(a.wrapping_add(done), &data),
+        }
         done += n;
     }
 }

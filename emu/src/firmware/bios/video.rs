@@ -5,7 +5,8 @@
 //! 10).
 //!
 //! Only text modes exist: a mode set to anything else leaves mode 3. Teletype output is
-//! also recorded as the console output.
+//! also recorded as the console output. The screen is written at linear B8000h as the
+//! caller sees it (through a V86 monitor's page tables, see [`crate::firmware::Ctx`]).
 
 use super::{
     BDA, BDA_ACTIVE_PAGE, BDA_CURSOR, BDA_CURSOR_SHAPE, BDA_PAGE_OFFSET, BDA_VIDEO_MODE, COLUMNS,
@@ -43,9 +44,7 @@ pub(super) fn clear_window(ctx: &mut Ctx, top: u8, left: u8, bottom: u8, right: 
     let page = active_page(ctx);
     for r in top..=bottom.min(ROWS as u8 - 1) {
         for c in left..=right.min(COLUMNS as u8 - 1) {
-            ctx.bus
-                .mem
-                .write_u16(cell_addr(page, r, c), u16::from(attr) << 8 | 0x20);
+            ctx.write_linear(cell_addr(page, r, c), 2, u32::from(attr) << 8 | 0x20);
         }
     }
 }
@@ -64,7 +63,6 @@ fn scroll(ctx: &mut Ctx, up: bool, lines: u8, attr: u8, top: u8, left: u8, botto
         return;
     }
     let page = active_page(ctx);
-    let mem = &mut ctx.bus.mem;
     let rows: Vec<u8> = if up {
         (top..=bottom - lines).collect()
     } else {
@@ -73,8 +71,8 @@ fn scroll(ctx: &mut Ctx, up: bool, lines: u8, attr: u8, top: u8, left: u8, botto
     for r in rows {
         let from = if up { r + lines } else { r - lines };
         for c in left..=right {
-            let w = mem.read_u16(cell_addr(page, from, c));
-            mem.write_u16(cell_addr(page, r, c), w);
+            let w = ctx.read_linear(cell_addr(page, from, c), 2);
+            ctx.write_linear(cell_addr(page, r, c), 2, w);
         }
     }
     let (ct, cb) = if up {
@@ -98,7 +96,7 @@ pub(crate) fn teletype(fw: &mut Firmware, ctx: &mut Ctx, ch: u8) {
         0x0D => col = 0,
         _ => {
             let a = cell_addr(page, row, col);
-            ctx.bus.mem.write_u8(a, ch);
+            ctx.write_linear(a, 1, u32::from(ch));
             col += 1;
             if col >= COLUMNS as u8 {
                 col = 0;
@@ -107,7 +105,7 @@ pub(crate) fn teletype(fw: &mut Firmware, ctx: &mut Ctx, ch: u8) {
         }
     }
     if row >= ROWS as u8 {
-        let attr = ctx.bus.mem.read_u8(cell_addr(page, ROWS as u8 - 1, 0) + 1);
+        let attr = ctx.read_linear(cell_addr(page, ROWS as u8 - 1, 0) + 1, 1) as u8;
         scroll(ctx, true, 1, attr, 0, 0, ROWS as u8 - 1, COLUMNS as u8 - 1);
         row = ROWS as u8 - 1;
     }
@@ -157,7 +155,7 @@ pub(super) fn int10(fw: &mut Firmware, ctx: &mut Ctx) {
         }
         0x08 => {
             let (row, col) = cursor(ctx, page);
-            let w = ctx.bus.mem.read_u16(cell_addr(page, row, col));
+            let w = ctx.read_linear(cell_addr(page, row, col), 2) as u16;
             ctx.set_ax(w);
         }
         0x09 | 0x0A => {
@@ -167,9 +165,9 @@ pub(super) fn int10(fw: &mut Firmware, ctx: &mut Ctx) {
             let end = (start + u32::from(ctx.cx())).min(u32::from(ROWS * COLUMNS));
             for cell in start..end {
                 let a = VIDEO_BASE + u32::from(page) * 0x1000 + cell * 2;
-                ctx.bus.mem.write_u8(a, ch);
+                ctx.write_linear(a, 1, u32::from(ch));
                 if ctx.ah() == 0x09 {
-                    ctx.bus.mem.write_u8(a + 1, attr);
+                    ctx.write_linear(a + 1, 1, u32::from(attr));
                 }
             }
         }
@@ -201,7 +199,7 @@ pub(super) fn int10(fw: &mut Firmware, ctx: &mut Ctx) {
                 let a = if cells { ctx.rd8(seg, off + 1) } else { attr };
                 let (r, c) = cursor(ctx, page);
                 if !matches!(ch, 0x07 | 0x08 | 0x0A | 0x0D) {
-                    ctx.bus.mem.write_u8(cell_addr(page, r, c) + 1, a);
+                    ctx.write_linear(cell_addr(page, r, c) + 1, 1, u32::from(a));
                 }
                 teletype(fw, ctx, ch);
             }

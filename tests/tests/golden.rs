@@ -89,6 +89,7 @@ golden_tests!(
     timeslice_naive,
     timeslice_tsr,
     tsr_identify,
+    v86page,
     vmm_veto,
     vxdbind,
     vxdbind_vms,

@@ -1200,12 +1200,14 @@ impl Cpu {
     #[inline(never)]
     fn emulator_trap<B: Bus>(&mut self, bus: &mut B) -> R<Option<u16>> {
         // The firmware's services see real-mode segment:offset addresses: the trap exists in
-        // real mode and in virtual-8086 mode without paging (elsewhere the bytes are #UD).
-        if self.protected() && (!self.v86() || self.paged()) {
+        // real mode and in virtual-8086 mode (with or without paging; the firmware's
+        // accesses then go through the page tables). Elsewhere the bytes are #UD.
+        if self.protected() && !self.v86() {
             return Ok(None);
         }
         let at = self.d.start_eip;
-        let phys = self.segs[CS].base.wrapping_add(at) & bus.memory_ref().address_mask();
+        let lin = self.segs[CS].base.wrapping_add(at);
+        let phys = self.code_address(bus, lin)? & bus.memory_ref().address_mask();
         let Some(service) = self.traps.service_at(phys) else {
             return Ok(None);
         };

@@ -1199,18 +1199,20 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn emulator_trap<B: Bus>(&mut self, bus: &mut B) -> R<Option<u16>> {
-        // The firmware's services see real-mode segment:offset addresses: the trap exists in
-        // real mode and in virtual-8086 mode (with or without paging; the firmware's
-        // accesses then go through the page tables). Elsewhere the bytes are #UD.
-        if self.protected() && !self.v86() {
-            return Ok(None);
-        }
+        // Real-mode services see segment:offset addresses: their traps exist in real mode
+        // and in virtual-8086 mode (with or without paging; the firmware's accesses then go
+        // through the page tables). Protected-mode services (the DPMI host's) exist in
+        // protected mode only. Elsewhere the bytes are #UD.
         let at = self.d.start_eip;
         let lin = self.segs[CS].base.wrapping_add(at);
         let phys = self.code_address(bus, lin)? & bus.memory_ref().address_mask();
         let Some(service) = self.traps.service_at(phys) else {
             return Ok(None);
         };
+        let protected_service = service & super::PM_SERVICE != 0;
+        if protected_service != (self.protected() && !self.v86()) {
+            return Ok(None);
+        }
         Ok((self.fetch16(bus)? == service).then_some(service))
     }
 

@@ -335,6 +335,22 @@ mod tests {
         assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0));
     }
 
+    #[test]
+    fn a_protected_mode_service_is_no_trap_in_real_mode() {
+        // Service 8601h has PM_SERVICE set: a DPMI host's gate stub. Reached in real mode
+        // its bytes are what they are on the processor, #UD with the faulting IP saved.
+        for cache in [true, false] {
+            let mut sys = system(&[0xFE, 0x38, 0x01, 0x86, 0xF4]);
+            sys.cpu.set_block_cache(cache);
+            sys.cpu
+                .add_trap_site(0x100, super::super::PM_SERVICE | 0x0601);
+            let r = sys.run(1);
+            assert_ne!(r.exit, Exit::Trap(0x8601));
+            assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 0));
+            assert_eq!(sys.bus.mem.read_u16(0x3FA), 0x100);
+        }
+    }
+
     /// Runs `code` at 0000:0100 on a 286 with a stub registered at `site` for service
     /// 0505h; returns the exit, CS:IP after one tick and the IP saved on the stack.
     fn trap_elsewhere(code: &[u8], site: u32, cache: bool) -> (Exit, (u16, u16), u16) {
@@ -401,16 +417,16 @@ mod tests {
         sys.bus.mem.write_u16(0, 0xBEEF);
         sys.cpu.set_sreg(SegReg::SS, 0);
         sys.cpu.set_reg16(Reg16::SP, 0x400);
-        sys.load_code(0, 0x100, &[0xFE, 0x38, 0x90, 0x90, 0xF4]);
-        sys.cpu.add_trap_site(0x200, 0x9090);
+        sys.load_code(0, 0x100, &[0xFE, 0x38, 0x90, 0x10, 0xF4]);
+        sys.cpu.add_trap_site(0x200, 0x1090);
         let r = sys.run(1);
         assert_eq!(r.exit, Exit::Budget);
         assert_eq!((sys.cpu.ip(), sys.cpu.reg16(Reg16::SP)), (0x102, 0x3FE));
         assert_eq!(sys.bus.mem.read_u16(0x3FE), 0xBEEF);
         // At a registered site the 8086 traps like the others.
         let mut sys = BareSystem::new(Model::I8086, 0x1_0000).expect("64 KiB");
-        sys.load_code(0, 0x100, &[0xFE, 0x38, 0x90, 0x90, 0xF4]);
-        sys.cpu.add_trap_site(0x100, 0x9090);
-        assert_eq!(sys.run(1).exit, Exit::Trap(0x9090));
+        sys.load_code(0, 0x100, &[0xFE, 0x38, 0x90, 0x10, 0xF4]);
+        sys.cpu.add_trap_site(0x100, 0x1090);
+        assert_eq!(sys.run(1).exit, Exit::Trap(0x1090));
     }
 }

@@ -148,6 +148,12 @@ pub enum Exit {
 /// firmware registered ([`Cpu::add_trap_site`]).
 pub const TRAP_OPCODE: [u8; 2] = [0xFE, 0x38];
 
+/// Service numbers with this bit set are protected-mode entries of the firmware (the DPMI
+/// host's interrupt gates): their traps are honoured in protected mode outside virtual-8086
+/// mode only. The others are honoured in real mode and virtual-8086 mode only, where the
+/// firmware's `seg:off` addressing is what the caller means.
+pub const PM_SERVICE: u16 = 0x8000;
+
 /// Where the emulator trap is honoured: the physical address of each firmware stub's `FE`
 /// byte with the service number the stub was written with. Anywhere else, or with another
 /// service number in the stub's bytes, `FE 38` is what it is on the real processor: #UD

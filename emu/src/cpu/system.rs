@@ -16,7 +16,8 @@
 
 use super::decode::ModRm;
 use super::descriptor::{Descriptor, sys};
-use super::{Cpu, GENERAL_PROTECTION, INVALID_OPCODE, Model, R};
+use super::regs::{CS, SS};
+use super::{Cpu, Fault, GENERAL_PROTECTION, INVALID_OPCODE, Model, R};
 use crate::bus::Bus;
 
 impl Cpu {
@@ -243,6 +244,65 @@ impl Cpu {
             return Err(GENERAL_PROTECTION);
         }
         Ok(())
+    }
+
+    /// For the firmware's mode switches (the DPMI host): loads GDTR and IDTR as LGDT and
+    /// LIDT would.
+    pub(crate) fn set_table_registers(
+        &mut self,
+        gdtr: super::TableRegister,
+        idtr: super::TableRegister,
+    ) {
+        self.gdtr = gdtr;
+        self.idtr = idtr;
+    }
+
+    /// For the firmware's mode switches (the DPMI host): with CR0.PE set, continues at
+    /// `cs:eip` at privilege level 0 on the stack `ss:esp`, with EFLAGS.VM, IF and TF clear.
+    /// Both selectors are loaded from the descriptor tables with the processor's checks for
+    /// a far jump to a non-conforming code segment and a stack load at CPL 0.
+    pub(crate) fn enter_ring0<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        cs: u16,
+        eip: u32,
+        ss: u16,
+        esp: u32,
+    ) -> R<()> {
+        self.flags
+            .set_other(self.flags.other() & !(super::flags::VM | 0x300));
+        let (d, addr) = self.read_descriptor(bus, cs)?;
+        if !d.is_code() || d.dpl() != 0 || !d.present() {
+            return Err(Fault::gp(cs & 0xFFFC));
+        }
+        let seg = self.accessed_segment(bus, d, addr, cs & 0xFFFC)?;
+        self.cpl = 0;
+        self.set_segment(CS, seg);
+        self.eip = eip;
+        self.load_seg_protected(bus, SS, ss & 0xFFFC)?;
+        self.regs[4] = esp;
+        self.attention = self.needs_attention();
+        Ok(())
+    }
+
+    /// For the firmware's mode switches (the DPMI host): real mode at `cs:ip` on the stack
+    /// `ss:sp`, with DS and ES = `data`, FS = GS = 0, every segment cache as after a
+    /// real-mode load with 64 KiB limits (the 80386 PRM 14.5 return to real mode), CR0.PE
+    /// and PG clear, the interrupt table at 0 (limit 3FFh), and EFLAGS.VM, IF and TF clear.
+    pub(crate) fn enter_real_mode(&mut self, cs: u16, ip: u16, ss: u16, sp: u16, data: u16) {
+        self.set_cr0(self.cr0 & !0x8000_0001);
+        self.idtr = super::TableRegister {
+            base: 0,
+            limit: 0x3FF,
+        };
+        self.flags
+            .set_other(self.flags.other() & !(super::flags::VM | 0x300));
+        for (i, sel) in [(0, data), (CS, cs), (SS, ss), (3, data), (4, 0), (5, 0)] {
+            self.set_segment(i, super::Segment::real(sel));
+        }
+        self.eip = u32::from(ip);
+        self.regs[4] = u32::from(sp);
+        self.attention = self.needs_attention();
     }
 
     /// Sets CR3 (the page directory base); the translation cache starts afresh.

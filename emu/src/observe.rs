@@ -80,6 +80,23 @@ pub enum Observation {
         waiting: u8,
         indos: u8,
     },
+    /// A DPMI client's Int 31h call (function in `input.ax`): registers before and after
+    /// (the low 16 bits; CF set is a failure with the DPMI 1.0 error code in AX).
+    Dpmi { input: Regs, output: Regs },
+    /// A program entered protected mode through the DPMI host's entry (a 16- or 32-bit
+    /// client).
+    DpmiStart { psp: u16, bits32: bool },
+    /// The DPMI client of `psp` ended (Int 21h AH=4Ch from protected mode, or the host
+    /// ended it after an exception) with exit code `code`.
+    DpmiExit { psp: u16, code: u8 },
+    /// The client raised processor exception `vector` (with error code `code`, 0 if the
+    /// exception has none) at `cs:eip` and had no handler: the host ended it.
+    DpmiFault {
+        vector: u8,
+        code: u32,
+        cs: u16,
+        eip: u32,
+    },
 }
 
 /// Why the VMM's scheduler switched VMs (DESIGN.md section 7; dos-memory.md section 4.5).
@@ -180,6 +197,10 @@ impl Observation {
             Observation::VmExited { .. } => "vm-exited",
             Observation::VmmExit => "vmm-exit",
             Observation::DosReentered { .. } => "dos-reentered",
+            Observation::Dpmi { .. } => "dpmi",
+            Observation::DpmiStart { .. } => "dpmi-start",
+            Observation::DpmiExit { .. } => "dpmi-exit",
+            Observation::DpmiFault { .. } => "dpmi-fault",
         }
     }
 }
@@ -198,7 +219,8 @@ impl std::fmt::Display for Observation {
         match self {
             Observation::Xms { input, output }
             | Observation::Ems { input, output }
-            | Observation::Multiplex { input, output } => {
+            | Observation::Multiplex { input, output }
+            | Observation::Dpmi { input, output } => {
                 write!(f, "{} ", self.kind())?;
                 regs(f, input)?;
                 write!(f, " -> ")?;
@@ -290,6 +312,22 @@ impl std::fmt::Display for Observation {
             } => write!(
                 f,
                 "dos-reentered: Int 21h AH={function:02X}h called while AH={waiting:02X}h waits inside DOS (InDOS={indos})"
+            ),
+            Observation::DpmiStart { psp, bits32 } => write!(
+                f,
+                "dpmi-start PSP={psp:04X} {}-bit client",
+                if *bits32 { 32 } else { 16 }
+            ),
+            Observation::DpmiExit { psp, code } => write!(f, "dpmi-exit PSP={psp:04X} code={code}"),
+            Observation::DpmiFault {
+                vector,
+                code,
+                cs,
+                eip,
+            } => write!(
+                f,
+                "dpmi-fault: {} (exception {vector:02X}h) at {cs:04X}:{eip:08X}, error code {code:04X}h",
+                crate::firmware::exception_name(*vector)
             ),
         }
     }

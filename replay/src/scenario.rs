@@ -22,6 +22,7 @@ use vexed_emu::clock::TickRate;
 use vexed_emu::cpu::Model;
 use vexed_emu::firmware::bios::{DateTime, scancode_for};
 use vexed_emu::firmware::dos::DosConfig;
+use vexed_emu::firmware::dpmi::DpmiConfig;
 use vexed_emu::firmware::ems::EmsConfig;
 use vexed_emu::firmware::vmm::{VmSpec, VmmConfig, VmmRules};
 use vexed_emu::firmware::xms::XmsConfig;
@@ -59,6 +60,9 @@ const MAX_PROGRAM_NAME: usize = 127;
 const MAX_ARGS: usize = 125;
 /// Longest `drive` path, in bytes.
 const MAX_DRIVE_PATH: usize = 4096;
+/// Largest `dpmi.max_client_kb`: 4 GiB in KiB, less one (a DPMI 0.9 client addresses at
+/// most 4 GiB of linear memory).
+pub const MAX_DPMI_CLIENT_KB: u32 = 4 * 1024 * 1024 - 1;
 
 /// A scenario file that cannot be used.
 #[derive(Debug, Error)]
@@ -92,6 +96,7 @@ struct Manifest {
     machine: MachineSection,
     xms: Option<XmsSection>,
     ems: Option<EmsSection>,
+    dpmi: Option<DpmiSection>,
     #[serde(default, rename = "program")]
     programs: Vec<ProgramSection>,
     vmm: Option<VmmSection>,
@@ -130,6 +135,15 @@ struct EmsSection {
     pages: Option<u16>,
     frame: Option<u16>,
     handles: Option<u16>,
+}
+
+/// `[dpmi]`: a DPMI host in plain DOS (see `vexed_emu::firmware::dpmi`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DpmiSection {
+    /// The most linear memory (KiB) the host gives one client; 0 = no limit but the XMS
+    /// pool. Signed, as TOML integers are, so that any value gets the range message.
+    max_client_kb: Option<i64>,
 }
 
 fn yes() -> bool {
@@ -416,6 +430,7 @@ impl Scenario {
             }
             None => Some(EmsConfig::default()),
         };
+        let dpmi = dpmi_config(m.dpmi.as_ref(), &m.machine, machine.model)?;
         if m.programs.is_empty() && m.vms.is_empty() {
             return Err("no [[program]] or [[vm]] to run".into());
         }
@@ -467,7 +482,13 @@ impl Scenario {
             checkpoint_interval: m.checkpoint_interval,
             max_ticks: m.max_ticks.unwrap_or(DEFAULT_MAX_TICKS),
             machine,
-            firmware: FirmwareConfig { xms, ems, dos, vmm },
+            firmware: FirmwareConfig {
+                xms,
+                ems,
+                dos,
+                vmm,
+                dpmi,
+            },
             programs,
             exit_codes,
             vm_exit_codes,
@@ -597,6 +618,35 @@ fn check_bounds(m: &Manifest) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The DPMI host of `[dpmi]` (`None` without the section). A DPMI host switches to
+/// protected mode, so it needs an 80286 or 80386.
+fn dpmi_config(
+    section: Option<&DpmiSection>,
+    machine: &MachineSection,
+    model: Model,
+) -> Result<Option<DpmiConfig>, String> {
+    let Some(d) = section else {
+        return Ok(None);
+    };
+    if model == Model::I8086 {
+        let cpu = machine.cpu.as_deref().unwrap_or("8086");
+        return Err(format!("[dpmi] needs an 80286 or 80386 (cpu = {cpu:?})"));
+    }
+    let mut c = DpmiConfig::default();
+    if let Some(kb) = d.max_client_kb {
+        c.max_client_kb = u32::try_from(kb)
+            .ok()
+            .filter(|&kb| kb <= MAX_DPMI_CLIENT_KB)
+            .ok_or_else(|| {
+                format!(
+                    "dpmi.max_client_kb = {kb}: use 0 (no limit but the XMS pool) to \
+                     {MAX_DPMI_CLIENT_KB} (4 GiB in KiB, less one)"
+                )
+            })?;
+    }
+    Ok(Some(c))
 }
 
 /// The VMM configuration of `[vmm]` and the `[[vm]]`s (both or neither).
@@ -816,6 +866,81 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("input 1"), "{e}");
         assert_eq!(parse_time("1994-02-30 00:00:00"), None);
+    }
+
+    const ONE_PROGRAM: &str = "drive = \".\"\n[[program]]\nname = \"A.COM\"\n";
+
+    #[test]
+    fn without_a_dpmi_section_there_is_no_dpmi_host() {
+        let s = parse(ONE_PROGRAM).unwrap();
+        assert_eq!(s.firmware.dpmi, None);
+    }
+
+    #[test]
+    fn an_empty_dpmi_section_is_the_default_host() {
+        let s = parse(&format!("{ONE_PROGRAM}[dpmi]\n")).unwrap();
+        // corpora/README.md: max_client_kb defaults to 0 (no limit but the XMS pool).
+        assert_eq!(s.firmware.dpmi, Some(DpmiConfig { max_client_kb: 0 }));
+        assert_eq!(s.firmware.dpmi, Some(DpmiConfig::default()));
+    }
+
+    #[test]
+    fn dpmi_max_client_kb_is_read_and_bounded() {
+        let dpmi = |kb: &str| parse(&format!("{ONE_PROGRAM}[dpmi]\nmax_client_kb = {kb}\n"));
+        let s = dpmi("8192").unwrap();
+        assert_eq!(
+            s.firmware.dpmi,
+            Some(DpmiConfig {
+                max_client_kb: 8192
+            })
+        );
+        let s = dpmi("0").unwrap();
+        assert_eq!(s.firmware.dpmi, Some(DpmiConfig { max_client_kb: 0 }));
+        // 4 GiB in KiB is 4,194,304: the largest allowed value is one less.
+        let s = dpmi("4_194_303").unwrap();
+        assert_eq!(
+            s.firmware.dpmi,
+            Some(DpmiConfig {
+                max_client_kb: 4_194_303
+            })
+        );
+        for bad in ["4194304", "4294967296", "-1"] {
+            let e = dpmi(bad).unwrap_err();
+            assert!(e.contains(&format!("dpmi.max_client_kb = {bad}")), "{e}");
+            assert!(e.contains("4194303"), "{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_dpmi_keys_are_rejected() {
+        let e = parse(&format!("{ONE_PROGRAM}[dpmi]\nmax_client = 64\n")).unwrap_err();
+        assert!(e.contains("max_client"), "{e}");
+        assert!(e.contains("max_client_kb"), "the known key is offered: {e}");
+    }
+
+    #[test]
+    fn dpmi_needs_an_80286_or_80386() {
+        for cpu in ["8086", "86"] {
+            let e = parse(&format!(
+                "{ONE_PROGRAM}[machine]\ncpu = \"{cpu}\"\n[dpmi]\n"
+            ))
+            .unwrap_err();
+            assert_eq!(
+                e,
+                format!("[dpmi] needs an 80286 or 80386 (cpu = \"{cpu}\")")
+            );
+        }
+        for (cpu, model) in [("286", Model::I80286), ("386", Model::I80386)] {
+            let s = parse(&format!(
+                "{ONE_PROGRAM}[machine]\ncpu = \"{cpu}\"\n[dpmi]\n"
+            ))
+            .unwrap();
+            assert_eq!(s.machine.model, model);
+            assert_eq!(s.firmware.dpmi, Some(DpmiConfig::default()));
+        }
+        // Without [dpmi] an 8086 is fine.
+        let s = parse(&format!("{ONE_PROGRAM}[machine]\ncpu = \"8086\"\n")).unwrap();
+        assert_eq!(s.firmware.dpmi, None);
     }
 
     #[test]

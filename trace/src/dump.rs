@@ -60,6 +60,7 @@ fn write_header(h: &Header, version: u32, out: &mut impl Write) -> std::io::Resu
     writeln!(out, "firmware.ems: {:?}", h.firmware.ems)?;
     writeln!(out, "firmware.dos: {:?}", h.firmware.dos)?;
     writeln!(out, "firmware.vmm: {:?}", h.firmware.vmm)?;
+    writeln!(out, "firmware.dpmi: {:?}", h.firmware.dpmi)?;
     writeln!(out, "programs: {}", h.programs.len())?;
     for (i, p) in h.programs.iter().enumerate() {
         writeln!(out, "program[{i}]: {} {:?}", p.name, p.args)?;

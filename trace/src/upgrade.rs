@@ -1,8 +1,9 @@
 //! Reading older format versions: the upgrade path (FORMAT.md, "Versions").
 //!
 //! The reader looks at the version field (byte offset 8) and asks [`layout`] how to decode
-//! the rest. Version 3 is the current version; version 1 and 2 files are read through the
-//! frozen types of [`v1`] and [`v2`] and converted. The policy, for whoever changes the format:
+//! the rest. Version 4 is the current version; version 1, 2 and 3 files are read through
+//! the frozen types of [`v1`], [`v2`] and [`v3`] and converted. The policy, for whoever
+//! changes the format:
 //!
 //! 1. Appending a variant at the end of a stored enum (`Record`/`RawRecord`, and
 //!    `vexed_emu::machine::Input` and `vexed_emu::observe::Observation`) is not a format
@@ -21,7 +22,7 @@
 //!      implied, e.g. the old default);
 //!    - keep a small trace written by version N under `trace/tests/data/` with a test that
 //!      it still reads (`format_v1.trace` does this for version 1, `format_v2.trace` for
-//!      version 2, `format_v3.trace` for version 3).
+//!      version 2, `format_v3.trace` for version 3, `format_v4.trace` for version 4).
 //! 3. Versions are never reused, and a version is only dropped from [`layout`] with a
 //!    release note; [`OLDEST_READABLE_VERSION`] says which is the oldest still read.
 //!
@@ -35,6 +36,13 @@
 //!   (a version 1 recorder had no VMM). Records and the footer did not change.
 //! - Still version 2: the record kind `PagedSnapshot` (index 4) was appended to
 //!   `Record`/`RawRecord` (rule 1: no version change). Files without it read as before.
+//! - Version 3: the footer's `end` became the typed [`crate::RunEnd`] instead of free text.
+//!   Version 1 and 2 footers are decoded as [`v2::Footer`] and their text mapped to a
+//!   `RunEnd`. Headers and records did not change.
+//! - Version 4: `FirmwareConfig` gained `dpmi: Option<DpmiConfig>` at its end (a DPMI host
+//!   in plain DOS). Version 2 and 3 headers are decoded as [`v3::Header`] and read with
+//!   `dpmi: None` (a version 3 recorder had no DPMI host); version 1 headers likewise.
+//!   Records and the footer did not change.
 
 use crate::codec;
 use crate::record::RawRecord;
@@ -51,19 +59,22 @@ pub fn supported_versions() -> std::ops::RangeInclusive<u32> {
 /// How the parts of a file of some version are decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// Version 1: the header through [`v1::Header`] (no VMM configuration), records as in
-    /// version 3, the footer through [`v2::Footer`] (its end as text).
+    /// Version 1: the header through [`v1::Header`] (no VMM or DPMI configuration),
+    /// records as in version 4, the footer through [`v2::Footer`] (its end as text).
     V1,
-    /// Version 2: the header and records as in version 3, the footer through
-    /// [`v2::Footer`].
+    /// Version 2: the header through [`v3::Header`] (no DPMI configuration), records as in
+    /// version 4, the footer through [`v2::Footer`].
     V2,
-    /// Version 3, the current version: decoded straight into the current types.
+    /// Version 3: the header through [`v3::Header`] (no DPMI configuration), records and
+    /// the footer as in version 4.
     V3,
+    /// Version 4, the current version: decoded straight into the current types.
+    V4,
 }
 
 impl Layout {
     /// The layout of [`FORMAT_VERSION`], what this build writes.
-    pub(crate) const CURRENT: Layout = Layout::V3;
+    pub(crate) const CURRENT: Layout = Layout::V4;
 }
 
 /// The layout of format version `found`, or the error refusing it.
@@ -72,6 +83,7 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
         1 => Ok(Layout::V1),
         2 => Ok(Layout::V2),
         3 => Ok(Layout::V3),
+        4 => Ok(Layout::V4),
         _ => Err(TraceError::UnsupportedVersion {
             found,
             supported: FORMAT_VERSION,
@@ -83,26 +95,119 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
 pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, String> {
     match layout {
         Layout::V1 => codec::decode_exact::<v1::Header>(bytes).map(Header::from),
-        Layout::V2 | Layout::V3 => codec::decode_exact(bytes),
+        // The header did not change in version 3.
+        Layout::V2 | Layout::V3 => codec::decode_exact::<v3::Header>(bytes).map(Header::from),
+        Layout::V4 => codec::decode_exact(bytes),
     }
 }
 
 /// One on-disk record from the start of `bytes`, and how many bytes it took.
 pub(crate) fn decode_record(layout: Layout, bytes: &[u8]) -> Result<(RawRecord, usize), String> {
     match layout {
-        // Records did not change in versions 2 and 3 (only variants were appended).
-        Layout::V1 | Layout::V2 | Layout::V3 => codec::decode_prefix(bytes),
+        // Records did not change in versions 2, 3 and 4 (only variants were appended).
+        Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 => codec::decode_prefix(bytes),
     }
 }
 
 /// The footer from its body.
 pub(crate) fn decode_footer(layout: Layout, bytes: &[u8]) -> Result<crate::Footer, String> {
     match layout {
-        // The footer did not change in version 2; version 3 typed its end.
+        // The footer did not change in version 2; version 3 typed its end; version 4 did
+        // not change it.
         Layout::V1 | Layout::V2 => {
             codec::decode_exact::<v2::Footer>(bytes).map(crate::Footer::from)
         }
-        Layout::V3 => codec::decode_exact(bytes),
+        Layout::V3 | Layout::V4 => codec::decode_exact(bytes),
+    }
+}
+
+/// Format version 3, frozen: the types whose encoding version 4 changed, exactly as they
+/// were (version 2 headers are the same). Never edit them. The emu types they name
+/// (`MachineConfig`, `Program`, `XmsConfig`, `EmsConfig`, `DosConfig`, `VmmConfig`) and
+/// `GuestFile` did not change in version 4; a later version that changes one of them
+/// copies it here as it was.
+pub(crate) mod v3 {
+    use serde::{Deserialize, Serialize};
+    use vexed_emu::firmware::dos::DosConfig;
+    use vexed_emu::firmware::ems::EmsConfig;
+    use vexed_emu::firmware::vmm::VmmConfig;
+    use vexed_emu::firmware::xms::XmsConfig;
+    use vexed_emu::firmware::{FirmwareConfig as CurrentFirmwareConfig, Program};
+    use vexed_emu::machine::MachineConfig;
+
+    use crate::GuestFile;
+
+    /// `vexed_emu::firmware::FirmwareConfig` of versions 2 and 3: no DPMI host.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct FirmwareConfig {
+        pub xms: Option<XmsConfig>,
+        pub ems: Option<EmsConfig>,
+        pub dos: DosConfig,
+        pub vmm: Option<VmmConfig>,
+    }
+
+    /// [`crate::Header`] of versions 2 and 3: its firmware configuration has no DPMI host.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct Header {
+        pub emulator_version: String,
+        pub name: String,
+        pub machine: MachineConfig,
+        pub firmware: FirmwareConfig,
+        pub programs: Vec<Program>,
+        pub seed: Option<u64>,
+        pub scenario: String,
+        pub max_ticks: u64,
+        pub checkpoint_interval: u64,
+        pub drive_writable: bool,
+        pub dirs: Vec<String>,
+        pub files: Vec<GuestFile>,
+    }
+
+    impl From<FirmwareConfig> for CurrentFirmwareConfig {
+        fn from(old: FirmwareConfig) -> CurrentFirmwareConfig {
+            let FirmwareConfig { xms, ems, dos, vmm } = old;
+            CurrentFirmwareConfig {
+                xms,
+                ems,
+                dos,
+                vmm,
+                // A version 2 or 3 recorder had no DPMI host.
+                dpmi: None,
+            }
+        }
+    }
+
+    impl From<Header> for crate::Header {
+        fn from(old: Header) -> crate::Header {
+            let Header {
+                emulator_version,
+                name,
+                machine,
+                firmware,
+                programs,
+                seed,
+                scenario,
+                max_ticks,
+                checkpoint_interval,
+                drive_writable,
+                dirs,
+                files,
+            } = old;
+            crate::Header {
+                emulator_version,
+                name,
+                machine,
+                firmware: firmware.into(),
+                programs,
+                seed,
+                scenario,
+                max_ticks,
+                checkpoint_interval,
+                drive_writable,
+                dirs,
+                files,
+            }
+        }
     }
 }
 
@@ -187,8 +292,9 @@ pub(crate) mod v1 {
                 xms,
                 ems,
                 dos,
-                // A version 1 recorder had no VM manager.
+                // A version 1 recorder had no VM manager and no DPMI host.
                 vmm: None,
+                dpmi: None,
             }
         }
     }
@@ -232,6 +338,7 @@ mod tests {
     use super::*;
     use vexed_emu::firmware::Program;
     use vexed_emu::firmware::dos::DosConfig;
+    use vexed_emu::firmware::dpmi::DpmiConfig;
     use vexed_emu::firmware::vmm::{VmSpec, VmmConfig};
     use vexed_emu::firmware::xms::XmsConfig;
 
@@ -259,19 +366,69 @@ mod tests {
         }
     }
 
+    /// [`v1_header`] as version 2 and 3 wrote it: `vmm` added to the firmware.
+    fn v3_header(old: v1::Header, vmm: Option<VmmConfig>) -> v3::Header {
+        let v1::Header {
+            emulator_version,
+            name,
+            machine,
+            firmware,
+            programs,
+            seed,
+            scenario,
+            max_ticks,
+            checkpoint_interval,
+            drive_writable,
+            dirs,
+            files,
+        } = old;
+        v3::Header {
+            emulator_version,
+            name,
+            machine,
+            firmware: v3::FirmwareConfig {
+                xms: firmware.xms,
+                ems: firmware.ems,
+                dos: firmware.dos,
+                vmm,
+            },
+            programs,
+            seed,
+            scenario,
+            max_ticks,
+            checkpoint_interval,
+            drive_writable,
+            dirs,
+            files,
+        }
+    }
+
+    fn a_vmm() -> VmmConfig {
+        VmmConfig {
+            vms: vec![VmSpec::new(Program {
+                name: "B.EXE".into(),
+                args: String::new(),
+            })],
+            ..VmmConfig::default()
+        }
+    }
+
     #[test]
     fn a_version_1_header_reads_without_a_vmm() {
         let old = v1_header();
         let bytes = codec::encode(&old).unwrap();
         let h = decode_header(layout(1).unwrap(), &bytes).unwrap();
         assert_eq!(h.firmware.vmm, None);
+        assert_eq!(h.firmware.dpmi, None);
         assert_eq!(h.firmware.xms, old.firmware.xms);
         assert_eq!(h.firmware.ems, old.firmware.ems);
         assert_eq!(h.firmware.dos, old.firmware.dos);
         assert_eq!(h.name, "old");
         assert_eq!(h.files, old.files);
-        // The same bytes are not a version 2 header: the VMM field is missing.
-        assert!(decode_header(Layout::V2, &bytes).is_err());
+        // The same bytes are not a version 2, 3 or 4 header: the VMM field is missing.
+        for l in [Layout::V2, Layout::V3, Layout::V4] {
+            assert!(decode_header(l, &bytes).is_err(), "{l:?}");
+        }
     }
 
     #[test]
@@ -279,7 +436,7 @@ mod tests {
         // A version 2 header without a VMM is the version 1 encoding plus one `None` byte
         // for `vmm` at the end of the firmware configuration (before `programs`).
         let old = v1_header();
-        let mut new = Header::from(old.clone());
+        let mut new = v3_header(old.clone(), None);
         let old_bytes = codec::encode(&old).unwrap();
         let new_bytes = codec::encode(&new).unwrap();
         let firmware_end = codec::encode(&(
@@ -293,25 +450,71 @@ mod tests {
         assert_eq!(new_bytes[..firmware_end], old_bytes[..firmware_end]);
         assert_eq!(new_bytes[firmware_end], 0, "vmm: None");
         assert_eq!(new_bytes[firmware_end + 1..], old_bytes[firmware_end..]);
-        // And a version 2 header with a VMM reads back with it.
-        new.firmware.vmm = Some(VmmConfig {
-            vms: vec![VmSpec::new(Program {
-                name: "B.EXE".into(),
-                args: String::new(),
-            })],
-            ..VmmConfig::default()
+        // And a version 2 header with a VMM reads back with it (and no DPMI host).
+        new.firmware.vmm = Some(a_vmm());
+        let bytes = codec::encode(&new).unwrap();
+        let h = decode_header(layout(2).unwrap(), &bytes).unwrap();
+        assert_eq!(h.firmware.vmm, Some(a_vmm()));
+        assert_eq!(h, Header::from(new));
+    }
+
+    #[test]
+    fn a_version_3_header_reads_without_a_dpmi_host() {
+        let old = v3_header(v1_header(), Some(a_vmm()));
+        let bytes = codec::encode(&old).unwrap();
+        let h = decode_header(layout(3).unwrap(), &bytes).unwrap();
+        assert_eq!(h.firmware.dpmi, None);
+        assert_eq!(h.firmware.vmm, old.firmware.vmm);
+        assert_eq!(h.firmware.xms, old.firmware.xms);
+        assert_eq!(h.firmware.ems, old.firmware.ems);
+        assert_eq!(h.firmware.dos, old.firmware.dos);
+        assert_eq!(h.programs, old.programs);
+        assert_eq!(h.files, old.files);
+        // The same bytes are not a version 4 header: the DPMI field is missing.
+        assert!(decode_header(Layout::V4, &bytes).is_err());
+    }
+
+    #[test]
+    fn version_4_appends_the_dpmi_host_to_the_version_3_encoding() {
+        // A version 4 header without a DPMI host is the version 3 encoding plus one `None`
+        // byte for `dpmi` at the end of the firmware configuration (after `vmm`, before
+        // `programs`).
+        let old = v3_header(v1_header(), Some(a_vmm()));
+        let mut new = Header::from(old.clone());
+        let old_bytes = codec::encode(&old).unwrap();
+        let new_bytes = codec::encode(&new).unwrap();
+        let firmware_end = codec::encode(&(
+            &old.emulator_version,
+            &old.name,
+            &old.machine,
+            &old.firmware,
+        ))
+        .unwrap()
+        .len();
+        assert_eq!(new_bytes[..firmware_end], old_bytes[..firmware_end]);
+        assert_eq!(new_bytes[firmware_end], 0, "dpmi: None");
+        assert_eq!(new_bytes[firmware_end + 1..], old_bytes[firmware_end..]);
+        // With a DPMI host: `01` then `max_client_kb` as a varint (4,096 = FB 00 10).
+        new.firmware.dpmi = Some(DpmiConfig {
+            max_client_kb: 4096,
         });
         let bytes = codec::encode(&new).unwrap();
-        assert_eq!(decode_header(layout(2).unwrap(), &bytes).unwrap(), new);
+        assert_eq!(bytes[firmware_end..firmware_end + 4], [1, 0xFB, 0x00, 0x10]);
+        assert_eq!(bytes[firmware_end + 4..], old_bytes[firmware_end..]);
+        assert_eq!(decode_header(layout(4).unwrap(), &bytes).unwrap(), new);
+        // A version 4 header is not a version 3 one.
+        assert!(decode_header(Layout::V3, &bytes).is_err());
     }
 
     #[test]
     fn the_current_layout_is_that_of_the_current_version() {
         assert_eq!(layout(FORMAT_VERSION).unwrap(), Layout::CURRENT);
-        assert_eq!(FORMAT_VERSION, 3);
+        assert_eq!(FORMAT_VERSION, 4);
         assert_eq!(OLDEST_READABLE_VERSION, 1);
         assert_eq!(layout(1).unwrap(), Layout::V1);
         assert_eq!(layout(2).unwrap(), Layout::V2);
+        assert_eq!(layout(3).unwrap(), Layout::V3);
+        assert_eq!(layout(4).unwrap(), Layout::V4);
     }
 
     #[test]
@@ -367,17 +570,23 @@ mod tests {
             for l in [Layout::V1, Layout::V2] {
                 assert_eq!(decode_footer(l, &bytes).unwrap(), want, "{text}");
             }
-            // A version 3 footer stores the end as its variant index and fields.
+            // A version 3 (and 4) footer stores the end as its variant index and fields.
             let new_bytes = codec::encode(&want).unwrap();
-            assert_eq!(decode_footer(Layout::V3, &new_bytes).unwrap(), want);
+            for l in [Layout::V3, Layout::V4] {
+                assert_eq!(decode_footer(l, &new_bytes).unwrap(), want, "{text}");
+            }
         }
-        // The same bytes are not a version 3 footer when the text is not a variant index.
+        // The same bytes are not a version 3 or 4 footer when the text is not a variant
+        // index.
         let old = v2::Footer {
             final_tick: 1,
             final_hash: 2,
             end: "tick limit".into(),
             counts,
         };
-        assert!(decode_footer(Layout::V3, &codec::encode(&old).unwrap()).is_err());
+        let bytes = codec::encode(&old).unwrap();
+        for l in [Layout::V3, Layout::V4] {
+            assert!(decode_footer(l, &bytes).is_err(), "{l:?}");
+        }
     }
 }

@@ -315,6 +315,7 @@ fn layout_version(layout: Layout) -> u32 {
         Layout::V1 => 1,
         Layout::V2 => 2,
         Layout::V3 => 3,
+        Layout::V4 => 4,
     }
 }
 

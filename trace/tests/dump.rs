@@ -12,7 +12,7 @@ fn dump_text(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const HEADER_TEXT: &str = r#"format_version: 3
+const HEADER_TEXT: &str = r#"format_version: 4
 emulator_version: vexed 0.1.0 (test)
 name: sample
 machine.model: I80286
@@ -23,6 +23,7 @@ firmware.xms: Some(XmsConfig { handles: 16, hma_min_kb: 10 })
 firmware.ems: None
 firmware.dos: DosConfig { boot_time: DateTime { year: 1993, month: 6, day: 15, hour: 13, minute: 45, second: 30 } }
 firmware.vmm: None
+firmware.dpmi: None
 programs: 2
 program[0]: TSR.COM "/install"
 program[1]: SUB\CLIENT.EXE ""
@@ -115,8 +116,8 @@ fn a_paged_snapshot_dumps_its_store_size_and_page_count() {
 }
 
 #[test]
-fn the_dump_shows_the_vmm_configuration() {
-    let text = dump_text(&sample_v3());
+fn the_dump_shows_the_vmm_and_dpmi_configuration() {
+    let text = dump_text(&sample_v4());
     let line = "firmware.vmm: Some(VmmConfig { slice: 3, vms: [\
         VmSpec { program: Program { name: \"SUB\\\\CLIENT.EXE\", args: \"/vm\" }, \
         foreground_priority: 300, background_priority: 25 }, \
@@ -125,6 +126,13 @@ fn the_dump_shows_the_vmm_configuration() {
         rules: VmmRules { critical_sections: true, indos: false, interrupts_in_service: true, \
         xms_lock_after_start: true } })\n";
     assert!(text.contains(line), "{line} in {text}");
+    let line = "firmware.vmm: Some(VmmConfig";
+    let dpmi = "firmware.dpmi: Some(DpmiConfig { max_client_kb: 3072 })\nprograms: 2\n";
+    assert!(text.contains(dpmi), "{dpmi} in {text}");
+    assert!(
+        text.find(line) < text.find(dpmi),
+        "vmm before dpmi in {text}"
+    );
 }
 
 #[test]
@@ -132,7 +140,7 @@ fn a_version_1_trace_dumps_as_version_1_without_a_vmm() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v1.trace");
     let bytes = std::fs::read(path).unwrap();
     let text = dump_text(&bytes);
-    let expected = HEADER_TEXT.replacen("format_version: 3\n", "format_version: 1\n", 1);
+    let expected = HEADER_TEXT.replacen("format_version: 4\n", "format_version: 1\n", 1);
     assert!(text.starts_with(&expected), "{text}");
     // Its footer's text end reads as the typed end.
     assert!(
@@ -142,6 +150,22 @@ fn a_version_1_trace_dumps_as_version_1_without_a_vmm() {
     let i = info_from_reader(&mut TraceReader::new(&bytes[..]).unwrap()).unwrap();
     assert_eq!(i.format_version, 1);
     assert!(i.to_string().contains("format: version 1\n"), "{i}");
+}
+
+#[test]
+fn a_version_3_trace_dumps_as_version_3_without_a_dpmi_host() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v3.trace");
+    let bytes = std::fs::read(path).unwrap();
+    let text = dump_text(&bytes);
+    assert!(text.starts_with("format_version: 3\n"), "{text}");
+    assert!(
+        text.contains("firmware.vmm: Some(VmmConfig { slice: 3,"),
+        "{text}"
+    );
+    assert!(
+        text.contains(")\nfirmware.dpmi: None\nprograms: 2\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -174,7 +198,7 @@ fn info_of_a_file() {
     );
     assert_eq!(i.bytes, bytes.len() as u64);
     assert_eq!(i.header_bytes + i.frame_bytes + i.footer_bytes, i.bytes);
-    assert_eq!(i.format_version, 3);
+    assert_eq!(i.format_version, 4);
     assert_eq!(i.name, "sample");
     assert_eq!(i.guest_files, 2);
     assert_eq!(i.guest_file_bytes, 11);
@@ -194,7 +218,7 @@ fn info_of_a_file() {
     let text = i.to_string();
     for line in [
         "name: sample\n",
-        "format: version 3\n",
+        "format: version 4\n",
         "records: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots\n",
         "final tick: 8590007641 (8590.007641s)\n",
         "final state hash: feedfacecafebeef\n",

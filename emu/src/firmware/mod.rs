@@ -35,6 +35,7 @@
 
 pub mod bios;
 pub mod dos;
+pub mod dpmi;
 pub mod ems;
 pub mod stubs;
 pub mod vmm;
@@ -60,6 +61,8 @@ pub struct FirmwareConfig {
     pub dos: dos::DosConfig,
     /// The VM manager started after the programs, or `None` for plain DOS.
     pub vmm: Option<vmm::VmmConfig>,
+    /// A DPMI host in plain DOS (`[dpmi]`), or `None`. (Under the VMM every VM has one.)
+    pub dpmi: Option<dpmi::DpmiConfig>,
 }
 
 impl Default for FirmwareConfig {
@@ -69,6 +72,7 @@ impl Default for FirmwareConfig {
             ems: Some(ems::EmsConfig::default()),
             dos: dos::DosConfig::default(),
             vmm: None,
+            dpmi: None,
         }
     }
 }
@@ -130,14 +134,20 @@ impl fmt::Display for FirmwareStop {
     }
 }
 
-fn exception_name(vector: u8) -> &'static str {
+pub(crate) fn exception_name(vector: u8) -> &'static str {
     match vector {
         0 => "divide error",
         5 => "BOUND range exceeded",
         6 => "invalid opcode",
         7 => "coprocessor not available",
+        1 => "debug exception",
+        3 => "breakpoint",
+        4 => "overflow",
         8 => "double fault",
+        0x0A => "invalid TSS",
+        0x0B => "segment not present",
         0x0C => "stack fault",
+        0x0E => "page fault",
         0x0D => "general protection fault",
         _ => "processor exception",
     }
@@ -176,6 +186,8 @@ pub struct Firmware {
     pub(crate) xms: Option<xms::Xms>,
     pub(crate) ems: Option<ems::Ems>,
     pub(crate) vmm: Option<Box<vmm::Vmm>>,
+    /// The DPMI host, when the configuration has one.
+    pub(crate) dpmi: Option<dpmi::Dpmi>,
     /// Console text written through Int 10h teletype and DOS output, not yet taken.
     pub(crate) console: Vec<u8>,
     /// POST has run: a later reset stops the machine.
@@ -199,6 +211,7 @@ impl Firmware {
             xms: config.xms.clone().map(xms::Xms::new),
             ems: config.ems.clone().map(ems::Ems::new),
             vmm: config.vmm.clone().map(|c| Box::new(vmm::Vmm::new(c))),
+            dpmi: config.dpmi.clone().map(dpmi::Dpmi::new),
             config,
             console: Vec::new(),
             booted: false,
@@ -348,6 +361,7 @@ impl Firmware {
                 None => Flow::Continue,
             },
             0x0500..=0x05FF => vmm::startup::service(self, service, ctx),
+            0x0600..=0x06FF | 0x8600..=0x86FF => dpmi::service(self, service, ctx),
             _ => Flow::Continue,
         }
     }
@@ -410,7 +424,7 @@ struct PagedAccesses {
 
 impl Regs {
     /// The registers of `ctx`'s CPU.
-    fn of(ctx: &Ctx) -> Regs {
+    pub(crate) fn of(ctx: &Ctx) -> Regs {
         Regs {
             ax: ctx.ax(),
             bx: ctx.bx(),

@@ -94,6 +94,13 @@ pub mod svc {
     pub const VMM_EXIT_BEGIN: u16 = 0x0504;
     pub const VMM_EXIT_REAL: u16 = 0x0505;
     pub const VMM_EXITED: u16 = 0x0506;
+    /// The DPMI host's mode-switch entry (a far call from real mode).
+    pub const DPMI_ENTRY: u16 = 0x0600;
+    /// Real-mode code the DPMI host called for its client returned.
+    pub const DPMI_RM_RETURN: u16 = 0x0601;
+    /// The DPMI host's interrupt gate for vector n: `DPMI_PM_INT | n`, a protected-mode
+    /// service ([`crate::cpu::PM_SERVICE`]).
+    pub const DPMI_PM_INT: u16 = crate::cpu::PM_SERVICE | 0x0600;
 }
 
 /// Assembles a stub into a byte buffer at a known segment and offset, remembering where

@@ -561,6 +561,32 @@ impl Xms {
         Self::switch_a20(ctx, false)
     }
 
+    // ----- for the DPMI host -------------------------------------------------------------
+
+    /// Allocates and locks a block of `kb` KiB for the DPMI host, as a program's 09h and
+    /// 0Ch would (the block is in the handle table like any other); returns its handle and
+    /// physical address, or the XMS error code.
+    pub(crate) fn host_allocate(&mut self, ctx: &mut Ctx, kb: u32) -> Result<(u16, u32), u8> {
+        let slot = self.allocate(kb)?;
+        self.slots[slot].locks = 1;
+        self.write_table(ctx);
+        Ok((handle_of(slot), self.slots[slot].base_kb.wrapping_mul(1024)))
+    }
+
+    /// Unlocks and frees a block [`Xms::host_allocate`] gave.
+    pub(crate) fn host_free(&mut self, ctx: &mut Ctx, handle: u16) {
+        if let Some(i) = self.index_of(handle) {
+            self.slots[i].locks = 0;
+            self.release(i);
+            self.write_table(ctx);
+        }
+    }
+
+    /// (largest, total) free extended memory in KiB.
+    pub(crate) fn free_extended_kb(&self) -> (u32, u32) {
+        self.free_kb()
+    }
+
     // ----- free memory (08h, 88h) -------------------------------------------------------
 
     /// (largest, total) free KB.

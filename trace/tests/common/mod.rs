@@ -1,16 +1,19 @@
 //! Shared fixtures of the trace tests: a header and records covering every kind.
 //!
 //! `header()`, `records()` and `sample()` are also what `data/format_v1.trace` was written
-//! from (see `format_v1.rs`); `header_v2()` and `records()` what `data/format_v2.trace` was
-//! written from (see `format_v2.rs`); and `sample_v3()` what `data/format_v3.trace` holds
-//! (see `format_v3.rs`). The version 1 and 2 fixtures end with the text [`END_TEXT`]. Do
-//! not change their values; add new fixtures beside them instead. (`header()` has `vmm:
-//! None` since version 2: that is what its version 1 encoding reads as.)
+//! from (see `format_v1.rs`); `header_v2()` and `records()` what `data/format_v2.trace` and
+//! `data/format_v3.trace` were written from (see `format_v2.rs`, `format_v3.rs`); and
+//! `sample_v4()` what `data/format_v4.trace` holds (see `format_v4.rs`). The version 1 and
+//! 2 fixtures end with the text [`END_TEXT`]. Do not change their values; add new fixtures
+//! beside them instead. (`header()` has `vmm: None` since version 2 and `dpmi: None` since
+//! version 4: that is what its version 1 encoding reads as; `header_v2()` has `dpmi: None`
+//! since version 4, what its version 2 and 3 encodings read as.)
 #![allow(dead_code)]
 
 use vexed_emu::clock::TickRate;
 use vexed_emu::cpu::Model;
 use vexed_emu::firmware::dos::DosConfig;
+use vexed_emu::firmware::dpmi::DpmiConfig;
 use vexed_emu::firmware::vmm::{VmSpec, VmmConfig, VmmRules};
 use vexed_emu::firmware::xms::XmsConfig;
 use vexed_emu::firmware::{FirmwareConfig, Program};
@@ -47,6 +50,7 @@ pub fn header() -> Header {
             ems: None,
             dos,
             vmm: None,
+            dpmi: None,
         },
         programs: vec![
             Program {
@@ -100,6 +104,16 @@ pub fn header_v2() -> Header {
             indos: false,
             ..VmmRules::default()
         },
+    });
+    h
+}
+
+/// [`header_v2`] with a DPMI host whose client limit is not the default and takes more
+/// than one byte (the header of `data/format_v4.trace`).
+pub fn header_v4() -> Header {
+    let mut h = header_v2();
+    h.firmware.dpmi = Some(DpmiConfig {
+        max_client_kb: 3072,
     });
     h
 }
@@ -224,10 +238,11 @@ pub fn sample() -> Vec<u8> {
     trace_bytes(&records(), 4)
 }
 
-/// [`sample`] with [`header_v2`]: what `data/format_v3.trace` holds (and, written by
-/// version 2 with the end [`END_TEXT`], `data/format_v2.trace`).
-pub fn sample_v3() -> Vec<u8> {
-    trace_bytes_with(&header_v2(), &records(), 4)
+/// [`sample`] with [`header_v4`]: what `data/format_v4.trace` holds. (`data/format_v3.trace`
+/// is the same with [`header_v2`], written by version 3; `data/format_v2.trace` that with
+/// the end [`END_TEXT`], written by version 2.)
+pub fn sample_v4() -> Vec<u8> {
+    trace_bytes_with(&header_v4(), &records(), 4)
 }
 
 /// What reading `bytes` gave: the records delivered before the end or the first error,

@@ -240,6 +240,10 @@ pub fn rom() -> (Vec<u8>, Vec<(u32, u16)>) {
     let mut a = Asm::new(BIOS_SEG, ROM_CONFIG_TABLE);
     a.raw(&[0x08, 0x00, 0xFC, 0x01, 0x00, 0x60, 0x00, 0x00, 0x00, 0x00]);
     put(&a);
+    // The DPMI host's gates and entry (F1000h-F1827h; see `dpmi/switch.rs`).
+    for a in crate::firmware::dpmi::rom_stubs() {
+        put(&a);
+    }
     let mut a = Asm::new(BIOS_SEG, ROM_RESET);
     a.jmp_far(BIOS_SEG, ROM_POST);
     a.raw(b"01/01/94");

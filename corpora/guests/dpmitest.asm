@@ -686,43 +686,7 @@ is_ours:
         cmp dx, ax
 .no:    ret
 
-clear_regs:
-        push di
-        push cx
-        push ax
-        push es
-        push ds
-        pop es
-        mov di, rm_regs
-        xor ax, ax
-        mov cx, 25
-        cld
-        rep stosw
-        pop es
-        pop ax
-        pop cx
-        pop di
-        ret
-
-; Prints the $-string at DX through 0300h (real-mode Int 21h AH=09h with DS = our segment).
-pm_say:
-        pusha
-        push es
-        call clear_regs
-        mov word [rm_eax], 0900h
-        mov [rm_edx], dx
-        mov ax, [rm_seg]
-        mov [rm_ds], ax
-        push ds
-        pop es
-        mov di, rm_regs
-        mov bx, 21h
-        xor cx, cx
-        mov ax, 0300h
-        int 31h
-        pop es
-        popa
-        ret
+%include "dpmi16.inc"
 
 ; Print "ok" or "FAIL" in either mode.
 ok:     mov dx, msg_ok
@@ -807,26 +771,6 @@ move:        dd 256
 move_src:    dw pattern, 0              ; offset, segment
 move_dst:    dw 0                       ; destination handle
              dd 0                       ; offset 0
-
-; Real-mode call structure (RBIL #03148), 32h bytes.
-rm_regs:
-rm_edi:      dd 0
-rm_esi:      dd 0
-rm_ebp:      dd 0
-             dd 0
-rm_ebx:      dd 0
-rm_edx:      dd 0
-rm_ecx:      dd 0
-rm_eax:      dd 0
-rm_flags:    dw 0
-rm_es:       dw 0
-rm_ds:       dw 0
-rm_fs:       dw 0
-rm_gs:       dw 0
-rm_ip:       dw 0
-rm_cs:       dw 0
-rm_sp:       dw 0
-rm_ss:       dw 0
 
 meminfo:     times 30h db 0
 pattern:     times 256 db 0

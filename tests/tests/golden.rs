@@ -98,5 +98,6 @@ golden_tests!(
     vxdbind_vms,
     xmsshare,
     xmsshare_vms,
+    xmsshare_win,
     xmstest,
 );

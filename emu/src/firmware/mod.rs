@@ -211,7 +211,12 @@ impl Firmware {
             xms: config.xms.clone().map(xms::Xms::new),
             ems: config.ems.clone().map(ems::Ems::new),
             vmm: config.vmm.clone().map(|c| Box::new(vmm::Vmm::new(c))),
-            dpmi: config.dpmi.clone().map(dpmi::Dpmi::new),
+            // Every VM of the VMM has a DPMI host, as under Windows 3.x enhanced mode.
+            dpmi: config
+                .dpmi
+                .clone()
+                .or_else(|| config.vmm.as_ref().map(|_| dpmi::DpmiConfig::default()))
+                .map(dpmi::Dpmi::new),
             config,
             console: Vec::new(),
             booted: false,

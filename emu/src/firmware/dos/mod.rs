@@ -809,10 +809,10 @@ fn int2f(fw: &mut Firmware, ctx: &mut Ctx) {
             }
         }
         0x16 => {
-            if let Some(v) = fw.vmm.as_deref_mut().filter(|v| v.running()) {
+            if crate::firmware::dpmi::int2f_real_mode(fw, ctx) {
+                // 1687h: the DPMI host (in plain DOS with [dpmi], and in every VM).
+            } else if let Some(v) = fw.vmm.as_deref_mut().filter(|v| v.running()) {
                 vmm::int2f(v, ctx);
-            } else {
-                crate::firmware::dpmi::int2f_real_mode(fw, ctx);
             }
         }
         0x4A if matches!(ctx.al(), 0x01 | 0x02) => {

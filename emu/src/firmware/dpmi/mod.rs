@@ -8,7 +8,9 @@
 //!
 //! # Detection and entry
 //!
-//! With `[dpmi]` in the scenario, Int 2Fh AX=1687h in real mode returns AX = 0, BX bit 0 =
+//! With `[dpmi]` in the scenario, and in every VM while the VMM runs (as Windows 3.x
+//! enhanced mode offers DPMI in every VM; one client per VM, which the VMM saves and
+//! restores with the VM's processor state), Int 2Fh AX=1687h in real mode returns AX = 0, BX bit 0 =
 //! 32-bit clients supported (80386 only), CL = processor (02h or 03h), DX = 005Ah (0.90),
 //! SI = [`HOST_PARAGRAPHS`] (the host's real-mode stack lives in the client's buffer) and
 //! ES:DI = the mode-switch entry in the BIOS ROM. The client calls it with AX = 0 (16-bit)
@@ -99,7 +101,7 @@ pub struct Dpmi {
 
 /// What the host keeps for its one client.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Client {
+pub struct Client {
     /// A 32-bit client (entry with AX bit 0 set).
     bits32: bool,
     /// Paging is on (the 80386).
@@ -174,12 +176,18 @@ impl Dpmi {
     pub fn client_active(&self) -> bool {
         self.client.is_some()
     }
+
+    /// Exchanges the running client with `other` (the VMM keeps one per VM).
+    pub(crate) fn swap_client(&mut self, other: &mut Option<Box<Client>>) {
+        std::mem::swap(&mut self.client, other);
+    }
 }
 
 /// Int 2Fh AX=1687h in real mode (the bottom of DOS's Int 2Fh chain): the host's
 /// description. Returns whether it answered.
 pub(crate) fn int2f_real_mode(fw: &Firmware, ctx: &mut Ctx) -> bool {
-    if fw.dpmi.is_none() || ctx.ax() != 0x1687 {
+    let offered = fw.config.dpmi.is_some() || fw.vmm.as_deref().is_some_and(|v| v.running());
+    if fw.dpmi.is_none() || !offered || ctx.ax() != 0x1687 {
         return false;
     }
     let is386 = ctx.cpu.model() == crate::cpu::Model::I80386;

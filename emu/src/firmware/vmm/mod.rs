@@ -187,6 +187,8 @@ pub(crate) struct Vm {
     pub dos: DosInstance,
     /// The VM's expanded memory handles and mapping while it is not running.
     pub ems: Option<EmsInstance>,
+    /// The VM's DPMI client while the VM is not running (every VM has a DPMI host).
+    pub dpmi: Option<Box<crate::firmware::dpmi::Client>>,
     /// Time slice in timer interrupts.
     pub slice: u32,
     /// Critical-section nesting while the VM is not running (always 0: no switch happens

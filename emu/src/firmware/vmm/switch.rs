@@ -102,6 +102,7 @@ pub(crate) fn create_vms(
         saved: Vec::new(),
         dos: DosInstance::default(),
         ems: None,
+        dpmi: None,
         slice: system_slice,
         critical: 0,
         ended: None,
@@ -139,6 +140,7 @@ pub(crate) fn create_vms(
             saved: saved.clone(),
             dos: DosInstance::for_program(spec.program),
             ems: None,
+            dpmi: None,
             slice: slice_of(prio),
             critical: 0,
             ended: None,
@@ -222,12 +224,18 @@ pub(crate) fn switch(fw: &mut Firmware, ctx: &mut Ctx, to: usize, reason: Switch
         vm.saved = saved;
         vm.critical = vmm.critical;
         std::mem::swap(&mut fw.dos.instance, &mut vm.dos);
+        if let Some(d) = fw.dpmi.as_mut() {
+            d.swap_client(&mut vm.dpmi);
+        }
     }
     // In.
     map_pages(&vmm, ctx, to);
     let bytes = std::mem::take(&mut vmm.vms[to].saved);
     load_ranges(&vmm, ctx, &bytes);
     std::mem::swap(&mut fw.dos.instance, &mut vmm.vms[to].dos);
+    if let Some(d) = fw.dpmi.as_mut() {
+        d.swap_client(&mut vmm.vms[to].dpmi);
+    }
     if let Some(ems) = fw.ems.as_mut() {
         // The running VM's handles and mapping are the driver's own; a VM that has never
         // run starts from what the driver had when the VMM started.

@@ -214,8 +214,34 @@ pm32:
         DPMI 0502h
         jc .bad6
         call ok
-        jmp .done
+        jmp .c7
 .bad6:  call bad
+
+        ; 7. 0203h with EDX: a #GP handler gets the 32-bit frame (+08h error code, +0Ch
+        ; EIP), skips the faulting MOV DS,AX and returns with a 32-bit RETF.
+.c7:    SAY msg_0203
+        mov bl, 0Dh
+        DPMI 0202h
+        mov [old_sel], cx
+        mov [old_off], edx
+        mov cx, [code32]
+        mov edx, gp_handler
+        DPMI 0203h
+        jc .bad7
+        mov ax, 1234h
+        mov ds, ax
+        cmp byte [gp_hits], 1
+        jne .bad7
+        cmp dword [gp_code], 1234h
+        jne .bad7
+        mov bl, 0Dh
+        mov cx, [old_sel]
+        mov edx, [old_off]
+        DPMI 0203h
+        jc .bad7
+        call ok
+        jmp .done
+.bad7:  call bad
 
 .done:  mov al, [fails]
         mov ah, 4Ch
@@ -224,6 +250,17 @@ pm32:
 handler62:
         mov byte [hit], 1
         iretd
+
+; The #GP handler: DPMI 0.9's 32-bit exception frame (+00h return EIP, +04h return CS,
+; +08h error code, +0Ch EIP, +10h CS, +14h EFLAGS, +18h ESP, +1Ch SS).
+gp_handler:
+        push eax
+        mov eax, [esp + 4 + 8]
+        mov [gp_code], eax
+        add dword [esp + 4 + 0Ch], 2
+        inc byte [gp_hits]
+        pop eax
+        retf
 
 clear_regs:
         push edi
@@ -271,11 +308,13 @@ msg_0300:   db "0300h with the structure at EDI: AL = 5: $"
 msg_0205:   db "0205h with EDX: INT 62h to a handler that returns with IRETD: $"
 msg_0500:   db "0500h at EDI: at least 64 KiB free: $"
 msg_0502:   db "0502h: the block freed: $"
+msg_0203:   db "0203h with EDX: a #GP handler gets the 32-bit frame and skips the instruction: $"
 msg_ok:     db "ok", 13, 10, "$"
 msg_bad:    db "FAIL", 13, 10, "$"
 
 fails:      db 0
 hit:        db 0
+gp_hits:    db 0
         align 4
 entry:      dd 0
 rm_seg:     dw 0
@@ -285,6 +324,7 @@ old_sel:    dw 0
 old_off:    dd 0
 blk:        dd 0
 handle:     dd 0
+gp_code:    dd 0
 
 rm_regs:
 rm_edi:     dd 0

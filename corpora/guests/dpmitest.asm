@@ -636,12 +636,57 @@ pm:
         jnz .w26
         jmp .bad26
 .ok26:  call ok
-        jmp .done
+        jmp .c27
 .bad26: call bad
+
+        ; 26. 0202h/0203h: a #GP handler gets the frame of the fault (error code = the
+        ; selector, 80386 PRM 9.8.13), skips the faulting MOV DS,AX (2 bytes) by changing
+        ; the frame's IP, and the client goes on; 0203h with 0202h's old address removes it.
+.c27:   PSAY msg_0203
+        mov bl, 0Dh
+        DPMI 0202h
+        jc .bad27
+        mov [old_seg], cx
+        mov [old_off], dx
+        mov cx, cs
+        mov dx, gp_handler
+        DPMI 0203h
+        jc .bad27
+        mov ax, 1234h
+        mov ds, ax                      ; #GP(1234h): the handler skips it
+        cmp byte [gp_hits], 1
+        jne .bad27
+        cmp word [gp_code], 1234h
+        jne .bad27
+        mov bl, 0Dh
+        mov cx, [old_seg]
+        mov dx, [old_off]
+        DPMI 0203h
+        jc .bad27
+        DPMI 0202h
+        cmp dx, [old_off]
+        jne .bad27
+        call ok
+        jmp .done
+.bad27: call bad
 
 .done:  mov al, [fails]
         mov ah, 4Ch
         int 21h
+
+; The #GP handler (DPMI 0.9 16-bit exception frame: +00h return CS:IP, +04h error code,
+; +06h IP, +08h CS, +0Ah FLAGS, +0Ch SP, +0Eh SS).
+gp_handler:
+        push bp
+        mov bp, sp
+        push ax
+        mov ax, [bp + 2 + 4]
+        mov [gp_code], ax
+        add word [bp + 2 + 6], 2
+        inc byte [gp_hits]
+        pop ax
+        pop bp
+        retf
 
 ; INT 62h's protected-mode handler.
 handler62:
@@ -731,6 +776,7 @@ msg_0100:    db "0100h/0101h: DOS memory with a selector on its segment: $"
 msg_0a00:    db "0A00h: no vendor API (8001h): $"
 msg_0502:    db "0502h: freed, freed again is 8023h: $"
 msg_0301:    db "0301h: the XMS driver called far in real mode: $"
+msg_0203:    db "0202h/0203h: a #GP handler gets error code 1234h and skips the instruction: $"
 msg_irq:     db "IRQ 0 in protected mode reflected: the BIOS tick count advances: $"
 msg_ok:      db "ok", 13, 10, "$"
 msg_bad:     db "FAIL", 13, 10, "$"
@@ -741,6 +787,7 @@ fails:       db 0
 in_pm:       db 0
 cpu_type:    db 0
 hit:         db 0
+gp_hits:     db 0
         align 2
 rm_seg:      dw 0
 env_seg:     dw 0
@@ -764,6 +811,7 @@ map_hi:      dw 0
 map_lo:      dw 0
 dos_seg:     dw 0
 dos_sel:     dw 0
+gp_code:     dw 0
 
 ; XMS move structure (0Bh): 256 bytes from pattern to offset 0 of our block.
 move:        dd 256

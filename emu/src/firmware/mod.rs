@@ -366,7 +366,7 @@ impl Firmware {
                 None => Flow::Continue,
             },
             0x0500..=0x05FF => vmm::startup::service(self, service, ctx),
-            0x0600..=0x06FF | 0x8600..=0x86FF => dpmi::service(self, service, ctx),
+            0x0600..=0x06FF | 0x8600..=0x87FF => dpmi::service(self, service, ctx),
             _ => Flow::Continue,
         }
     }

@@ -101,6 +101,11 @@ pub mod svc {
     /// The DPMI host's interrupt gate for vector n: `DPMI_PM_INT | n`, a protected-mode
     /// service ([`crate::cpu::PM_SERVICE`]).
     pub const DPMI_PM_INT: u16 = crate::cpu::PM_SERVICE | 0x0600;
+    /// A client's exception handler returned to the DPMI host (a ring-3 stub).
+    pub const DPMI_EXC_RETURN: u16 = crate::cpu::PM_SERVICE | 0x0700;
+    /// A client's exception handler chained to the host's default for exception n:
+    /// `DPMI_EXC_DEFAULT | n` (n = 00h-1Fh).
+    pub const DPMI_EXC_DEFAULT: u16 = crate::cpu::PM_SERVICE | 0x0720;
 }
 
 /// Assembles a stub into a byte buffer at a known segment and offset, remembering where

@@ -23,7 +23,9 @@ pub(super) const HOST_CS: u16 = 0x08;
 pub(super) const HOST_SS: u16 = 0x10;
 pub(super) const TSS_SEL: u16 = 0x18;
 pub(super) const LDT_SEL: u16 = 0x20;
-pub(super) const GDT_LIMIT: u16 = 0x27;
+/// The host's ring-3 code (base F0000h, DPL 3): exception handlers return and chain there.
+pub(super) const HOST_CS3: u16 = 0x2B;
+pub(super) const GDT_LIMIT: u16 = 0x2F;
 
 /// Access bytes: present, DPL 3, a readable 16-bit code segment / a writable data segment.
 pub(super) const CODE16: u8 = 0xFA;
@@ -60,6 +62,7 @@ pub(super) fn build_tables(client: &Client, ctx: &mut Ctx) {
     write(ctx, t + GDT + 0x18, encode(t + TSS, tss_limit, tss_type, 0));
     let ldt_limit = (LDT_ENTRIES * 8 - 1) as u32;
     write(ctx, t + GDT + 0x20, encode(t + LDT, ldt_limit, 0x82, 0));
+    write(ctx, t + GDT + 0x28, encode(0xF_0000, 0xFFFF, 0xFA, big));
     // Every gate DPL 3 (INT n from the client), to the stub of its vector.
     let gate = if client.paged { 0xEE } else { 0xE6 };
     for v in 0..=255u8 {
@@ -153,6 +156,14 @@ pub(super) fn clear(client: &mut Client, ctx: &mut Ctx, sel: u16) {
     if let Some(i) = index(sel) {
         client.ldt[i] = Owner::Free;
         put(client, ctx, i, (0, 0));
+    }
+}
+
+/// Sets the B bit of `sel`'s descriptor: a 32-bit stack.
+pub(super) fn set_big(client: &Client, ctx: &mut Ctx, sel: u16) {
+    if let Some(i) = index(sel) {
+        let (lo, hi) = read(client, ctx, sel);
+        put(client, ctx, i, (lo, hi | 1 << 22));
     }
 }
 

@@ -37,8 +37,9 @@
 //! # Interrupts
 //!
 //! Every IDT gate (DPL 3) leads to a host stub in the BIOS ROM that traps into Rust. Vectors
-//! 00h-07h, and 08h-0Eh when the processor pushed an error code, are exceptions: the host
-//! ends the client with a report naming the exception, the address and the error code. Every
+//! 00h-07h, and 08h-0Eh when the processor pushed an error code, are exceptions: they go to
+//! the client's handler if it set one with 0203h (`exceptions.rs`), otherwise the host ends
+//! the client with a report naming the exception, the address and the error code. Every
 //! other vector (software interrupts, and the hardware interrupts, which arrive at 08h-0Fh and
 //! 70h-77h with the PICs where DOS put them) goes to the client's own handler if it set one
 //! with 0205h, and is otherwise reflected to real mode: the host saves the protected-mode
@@ -49,11 +50,13 @@
 //! # Choices where 0.9 is silent
 //!
 //! Failing calls set CF and return the DPMI 1.0 error code in AX, as Windows 3.1 does:
-//! 8001h unsupported function (0A00h vendor API, 0303h/0304h callbacks, 0E00h/0E01h, which
-//! have no coprocessor to report), 8011h no descriptor free, 8012h no linear space, 8013h no
+//! 8001h unsupported function (0A00h vendor API, 0303h-0306h: real-mode callbacks and the
+//! state save and raw switch addresses are not provided, 0E00h/0E01h, which have no
+//! coprocessor to report), 8011h no descriptor free, 8012h no linear space, 8013h no
 //! physical memory, 8021h invalid value, 8022h invalid selector, 8023h invalid handle.
 
 mod descriptors;
+mod exceptions;
 mod memory;
 mod switch;
 
@@ -66,9 +69,9 @@ use crate::observe::Observation;
 
 pub(crate) use switch::rom_stubs;
 
-/// Paragraphs of host data a client must give at entry (1687h's SI): the host's real-mode
-/// stack for reflected interrupts.
-pub const HOST_PARAGRAPHS: u16 = 0x40;
+/// Paragraphs of host data a client must give at entry (1687h's SI): the host's exception
+/// stack (its first 1 KiB) and its real-mode stack for reflected interrupts (above it).
+pub const HOST_PARAGRAPHS: u16 = 0x80;
 
 /// The `[dpmi]` part of a scenario: a DPMI host in plain DOS, as a host TSR such as HDPMI
 /// or CWSDPMI provides one.
@@ -121,6 +124,12 @@ pub struct Client {
     /// Protected-mode interrupt vectors the client set with 0205h (vector, selector,
     /// offset).
     pm_vectors: Vec<(u8, u16, u32)>,
+    /// Exception handlers the client set with 0203h (exception, selector, offset).
+    exception_handlers: Vec<(u8, u16, u32)>,
+    /// A handler is running on the exception stack.
+    in_exception: bool,
+    /// The exception stack's selector.
+    exception_stack: u16,
     /// Memory blocks (0501h) and physical mappings (0800h).
     blocks: Vec<memory::Block>,
     /// DOS memory blocks (0100h): segment, first selector, number of selectors.
@@ -206,6 +215,10 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
     match service {
         svc::DPMI_ENTRY => switch::entry(fw, ctx),
         svc::DPMI_RM_RETURN => switch::real_mode_returned(fw, ctx),
+        svc::DPMI_EXC_RETURN => exceptions::returned(fw, ctx),
+        s if s & 0xFFE0 == svc::DPMI_EXC_DEFAULT => {
+            exceptions::default_called(fw, ctx, (s & 0x1F) as u8)
+        }
         s if s & 0xFF00 == svc::DPMI_PM_INT => {
             switch::protected_interrupt(fw, (s & 0xFF) as u8, ctx)
         }

@@ -56,6 +56,7 @@ pub(crate) fn rom_stubs() -> Vec<Asm> {
     let top = a.here();
     a.int(0x21).hlt().jmp_short(top);
     out.push(a);
+    super::exceptions::rom_stubs(&mut out);
     out
 }
 
@@ -127,6 +128,9 @@ pub(super) fn entry(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
         ldt: vec![Owner::Free; descriptors::LDT_ENTRIES],
         segment_selectors: Vec::new(),
         pm_vectors: Vec::new(),
+        exception_handlers: Vec::new(),
+        in_exception: false,
+        exception_stack: 0,
         blocks: Vec::new(),
         dos_blocks: Vec::new(),
         next_handle: 1,
@@ -161,46 +165,38 @@ pub(super) fn entry(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     {
         ctx.mem().write_u16(linear(psp, 0x2C), env_sel);
     }
+    // The exception stack: the first 1 KiB of the host-data buffer, the host's selector.
+    let Some(stack_sel) = descriptors::new_descriptor(
+        &mut client,
+        ctx,
+        u32::from(host_data) << 4,
+        super::exceptions::EXCEPTION_STACK_TOP - 1,
+        descriptors::DATA,
+        Owner::Host,
+    ) else {
+        return fail(ctx, err::NO_DESCRIPTOR);
+    };
+    if bits32 {
+        descriptors::set_big(&client, ctx, stack_sel);
+    }
+    client.exception_stack = stack_sel;
 
     // The client's flags: IOPL 3, CF clear (a successful switch), the rest as called.
-    let eflags = (ctx.cpu.flags() & !(0x3_0000 | 0x4000 | 1)) | 0x3000 | 2;
-    let esp = u32::from(sp.wrapping_add(4));
-    let (frame, stub): (Vec<u32>, u16) = if is386 {
-        let f = vec![
-            0,
-            0,
-            u32::from(ds_sel),
-            u32::from(psp_sel),
-            u32::from(ret_ip),
-            u32::from(cs_sel),
-            eflags,
-            esp,
-            u32::from(ss_sel),
-        ];
-        (f, ROM_ENTER32)
-    } else {
-        let f = vec![
-            u32::from(ds_sel),
-            u32::from(psp_sel),
-            u32::from(ret_ip),
-            u32::from(cs_sel),
-            eflags,
-            esp,
-            u32::from(ss_sel),
-        ];
-        (f, ROM_ENTER16)
+    let eflags = ctx.cpu.flags() & !1;
+    let target = Ring3 {
+        cs: cs_sel,
+        eip: u32::from(ret_ip),
+        eflags,
+        ss: ss_sel,
+        esp: u32::from(sp.wrapping_add(4)),
+        ds: ds_sel,
+        es: psp_sel,
+        fs: 0,
+        gs: 0,
     };
-    let width = if is386 { 4 } else { 2 };
-    let frame_at = STACK_TOP - width * frame.len() as u32;
-    for (i, v) in frame.iter().enumerate() {
-        let at = tables + frame_at + width * i as u32;
-        if is386 {
-            ctx.mem().write_u32(at, *v);
-        } else {
-            ctx.mem().write_u16(at, *v as u16);
-        }
-    }
-    if let Err(code) = enter_protected(ctx, &client, u32::from(stub), frame_at) {
+    if let Err(code) =
+        enter_protected(ctx, &client).and_then(|()| resume_ring3(ctx, &client, &target))
+    {
         ctx.cpu.load_context(&before);
         ctx.set_a20(a20_was);
         if let Some(x) = fw.xms.as_mut() {
@@ -215,9 +211,8 @@ pub(super) fn entry(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     Flow::Continue
 }
 
-/// Loads the host's tables and goes to its ring 0 at `eip` in [`HOST_CS`] with the
-/// ring-0 stack at `esp`.
-fn enter_protected(ctx: &mut Ctx, client: &Client, eip: u32, esp: u32) -> Result<(), u16> {
+/// Loads the host's tables: GDTR, IDTR, paging, LDTR and TR (80386 PRM 10.3).
+fn enter_protected(ctx: &mut Ctx, client: &Client) -> Result<(), u16> {
     let t = client.tables;
     ctx.cpu.set_table_registers(
         TableRegister {
@@ -239,25 +234,84 @@ fn enter_protected(ctx: &mut Ctx, client: &Client, eip: u32, esp: u32) -> Result
     ctx.cpu
         .load_ldtr(bus, LDT_SEL)
         .and_then(|()| ctx.cpu.load_tr(bus, TSS_SEL))
-        .and_then(|()| ctx.cpu.enter_ring0(bus, HOST_CS, eip, HOST_SS, esp))
+        .map_err(|_| err::RESOURCES)
+}
+
+/// Where the client continues at CPL 3.
+pub(super) struct Ring3 {
+    pub cs: u16,
+    pub eip: u32,
+    pub eflags: u32,
+    pub ss: u16,
+    pub esp: u32,
+    pub ds: u16,
+    pub es: u16,
+    pub fs: u16,
+    pub gs: u16,
+}
+
+/// Continues the client at `t` through the processor's own IRET from the host's ring 0
+/// (the host's tables must be loaded): an IRET frame with the data segment registers on the
+/// ring-0 stack, then the stub that pops them and returns. Every selector is checked as
+/// the processor checks a return to an outer level. EFLAGS: IOPL 3, VM and NT clear.
+pub(super) fn resume_ring3(ctx: &mut Ctx, client: &Client, t: &Ring3) -> Result<(), u16> {
+    let eflags = (t.eflags & !(0x3_0000 | 0x4000 | 0x3000)) | 0x3000 | 2;
+    let (frame, stub): (Vec<u32>, u16) = if client.paged {
+        let f = vec![
+            u32::from(t.gs),
+            u32::from(t.fs),
+            u32::from(t.ds),
+            u32::from(t.es),
+            t.eip,
+            u32::from(t.cs),
+            eflags,
+            t.esp,
+            u32::from(t.ss),
+        ];
+        (f, ROM_ENTER32)
+    } else {
+        let f = vec![
+            u32::from(t.ds),
+            u32::from(t.es),
+            t.eip,
+            u32::from(t.cs),
+            eflags,
+            t.esp,
+            u32::from(t.ss),
+        ];
+        (f, ROM_ENTER16)
+    };
+    let w = width(client);
+    let frame_at = STACK_TOP - w * frame.len() as u32;
+    for (i, v) in frame.iter().enumerate() {
+        let at = client.tables + frame_at + w * i as u32;
+        if client.paged {
+            ctx.mem().write_u32(at, *v);
+        } else {
+            ctx.mem().write_u16(at, *v as u16);
+        }
+    }
+    let bus = &mut *ctx.bus;
+    ctx.cpu
+        .enter_ring0(bus, HOST_CS, u32::from(stub), HOST_SS, frame_at)
         .map_err(|_| err::RESOURCES)
 }
 
 /// The bytes per slot of the host's interrupt frames (32-bit gates on the 80386).
-fn width(client: &Client) -> u32 {
+pub(super) fn width(client: &Client) -> u32 {
     if client.paged { 4 } else { 2 }
 }
 
 /// Linear address of the interrupt frame on the ring-0 stack (past the error code, if
 /// any).
-fn frame(client: &Client, ctx: &Ctx) -> u32 {
+pub(super) fn frame(client: &Client, ctx: &Ctx) -> u32 {
     let esp = ctx.cpu.reg32(Reg32::ESP) & if client.paged { !0 } else { 0xFFFF };
     let w = width(client);
     let at = client.tables + esp;
     if esp == STACK_TOP - 6 * w { at + w } else { at }
 }
 
-fn read_slot(client: &Client, ctx: &Ctx, at: u32) -> u32 {
+pub(super) fn read_slot(client: &Client, ctx: &Ctx, at: u32) -> u32 {
     ctx.read_linear(at, width(client))
 }
 
@@ -573,16 +627,22 @@ pub(super) fn vectors(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(), u
             ctx.set_vector(v, seg, off);
             Ok(())
         }
+        0x0202 | 0x0203 if v > 0x1F => Err(err::INVALID_VALUE),
         0x0202 => {
-            if v > 0x1F {
-                return Err(err::INVALID_VALUE);
-            }
-            ctx.set_cx(HOST_CS);
-            set_off(ctx, stub_offset(v));
+            let (sel, off) = super::exceptions::handler(super::client(fw)?, v);
+            ctx.set_cx(sel);
+            set_off(ctx, off);
             Ok(())
         }
-        // Client exception handlers are not called yet: an exception ends the client.
-        0x0203 => Err(err::UNSUPPORTED),
+        0x0203 => {
+            let sel = ctx.cx();
+            let off = if bits32 {
+                ctx.cpu.reg32(Reg32::EDX)
+            } else {
+                u32::from(ctx.dx())
+            };
+            super::exceptions::set_handler(fw, ctx, v, sel, off)
+        }
         0x0204 => {
             let client = super::client(fw)?;
             match client.pm_vectors.iter().find(|&&(n, _, _)| n == v) {
@@ -619,7 +679,8 @@ pub(super) fn vectors(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(), u
     }
 }
 
-/// The client raised exception `v` and has no handler: report it and end the client.
+/// The client raised exception `v`: its handler (0203h) gets it, or the host reports it
+/// and ends the client.
 fn fault(fw: &mut Firmware, v: u8, with_code: bool, ctx: &mut Ctx) -> Flow {
     let Some(client) = fw.dpmi.as_ref().and_then(|d| d.client.as_deref()) else {
         return Flow::Continue;
@@ -631,10 +692,30 @@ fn fault(fw: &mut Firmware, v: u8, with_code: bool, ctx: &mut Ctx) -> Flow {
     } else {
         0
     };
-    let (eip, cs) = (
-        read_slot(client, ctx, f),
-        read_slot(client, ctx, f + w) as u16,
-    );
+    let slots = [0, 1, 2, 3, 4].map(|i| read_slot(client, ctx, f + i * w));
+    let faulting = super::exceptions::Faulting {
+        eip: slots[0],
+        cs: slots[1] as u16,
+        eflags: slots[2],
+        esp: slots[3],
+        ss: slots[4] as u16,
+        code,
+    };
+    if let Some(flow) = super::exceptions::deliver(fw, ctx, v, &faulting) {
+        return flow;
+    }
+    report_and_end(fw, ctx, v, code, faulting.cs, faulting.eip)
+}
+
+/// Reports exception `v` (error code `code`) at `cs:eip` and ends the client.
+pub(super) fn report_and_end(
+    fw: &mut Firmware,
+    ctx: &mut Ctx,
+    v: u8,
+    code: u32,
+    cs: u16,
+    eip: u32,
+) -> Flow {
     fw.observe(
         ctx,
         Observation::DpmiFault {
@@ -656,7 +737,7 @@ fn fault(fw: &mut Firmware, v: u8, with_code: bool, ctx: &mut Ctx) -> Flow {
 
 /// Ends the client: its memory and the host's tables go back to XMS, the PSP gets its
 /// environment segment back, and real mode runs Int 21h AH=4Ch with `code`.
-fn terminate(fw: &mut Firmware, ctx: &mut Ctx, code: u8) -> Flow {
+pub(super) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, code: u8) -> Flow {
     let Some(client) = fw.dpmi.as_mut().and_then(|d| d.client.take()) else {
         return Flow::Continue;
     };

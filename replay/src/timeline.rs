@@ -24,6 +24,17 @@
 //!   to 0; an unmatched 1682h is ignored, a section still open at the end reaches the end.
 //! - **XMS and EMS calls** (`Observation::Xms`, `Observation::Ems`): short tick marks at
 //!   the top (XMS) and bottom (EMS) of the lane of whoever was running when they were made.
+//! - **DPMI** (`Observation::Dpmi`, `DpmiStart`, `DpmiExit`, `DpmiFault`): a row of its own
+//!   between the XMS row and the bar, on the lane of whoever was running. Each Int 31h call
+//!   is a tick mark there (magenta; the tooltip names the function, `DPMI 0300h`). The time
+//!   a client spends in protected mode is a thin band through the middle of that row, from
+//!   its `DpmiStart` to the next `DpmiExit` on the same lane, whether or not the VM holds the
+//!   processor meanwhile (like a critical section); its tooltip gives the client's PSP,
+//!   16 or 32 bits and how it ended. A `DpmiFault` ends the open band at its tick and puts a
+//!   red cross, the fault mark, in the row; its tooltip names the exception vector, error
+//!   code and `cs:eip`. A `DpmiStart` while a band is open on the lane is ignored (the host
+//!   has one client per VM), as are a `DpmiExit` without an open band (the one following a
+//!   fault) and a fault's `DpmiExit`; a band still open at the end reaches the end, dashed.
 //! - **Inputs**: the trace's input records (IRQ, key, timer tick, DMA completion, serial
 //!   byte) as marks in their own rows of an "inputs" lane.
 //!
@@ -37,17 +48,27 @@
 //! gaps are also narrower than one pixel are merged into one bar spanning them all: it has
 //! the colour of their most frequent end reason and an opacity equal to the share of its
 //! span the VM actually held the processor (at least 0.25); its tooltip gives the count
-//! and the reasons. A lone narrow interval is drawn one pixel wide. Critical sections merge
-//! by the same rule. XMS, EMS and input marks falling into the same pixel column of the
-//! same row become one mark whose tooltip gives the count. Since every separately drawn
-//! bar is either at least a pixel wide or followed by a gap of at least a pixel, a lane
-//! holds at most about two bars, two critical-section overlays and one mark per row for
-//! each pixel of width, however many switches the trace has.
+//! and the reasons. A lone narrow interval is drawn one pixel wide. Critical sections and
+//! DPMI bands merge by the same rule (a merged band's tooltip counts the clients and how
+//! they ended). XMS, EMS, DPMI, fault and input marks falling into the same pixel column of
+//! the same row become one mark whose tooltip gives the count (a merged DPMI mark also
+//! lists the functions called, the first four distinct ones with their counts).
+//! Since every separately drawn bar is either at least a pixel wide or followed by a gap of
+//! at least a pixel, a lane holds at most about two bars, two critical-section overlays,
+//! two DPMI bands and one mark per row for each pixel of width, however many switches the
+//! trace has.
+//!
+//! # Lane layout
+//!
+//! From the top of a lane (70 pixels): the XMS row, the DPMI row (call marks, with
+//! the protected-mode band and fault marks in its middle), the bar (critical sections
+//! overlay it, a little taller), and the EMS row with the "exit N" mark.
 //!
 //! [`render`] is the pure function (header information, options and records in, SVG text
 //! out); [`from_reader`] feeds it from a [`TraceReader`]. Memory use is a few words per VM
-//! switch, critical section, XMS/EMS call and input (the records themselves are not kept),
-//! because the tick range of the picture is only known after the last record.
+//! switch, critical section, XMS/EMS/DPMI call, DPMI client and fault, and input (the
+//! records themselves are not kept), because the tick range of the picture is only known
+//! after the last record.
 //!
 //! [`SwitchReason`]: vexed_emu::observe::SwitchReason
 
@@ -74,7 +95,23 @@ const RIGHT: f64 = 40.0;
 /// The title and subtitle above the lanes.
 const HEADER: f64 = 52.0;
 /// One lane.
-const LANE: f64 = 60.0;
+const LANE: f64 = 70.0;
+/// The top of the XMS row in a lane.
+const XMS_ROW: f64 = 2.0;
+/// The top of the DPMI row in a lane.
+const DPMI_ROW: f64 = 14.0;
+/// Marks are this tall.
+const MARK_H: f64 = 10.0;
+/// The protected-mode band: its top in the DPMI row and its height.
+const BAND_TOP: f64 = 2.0;
+const BAND_H: f64 = 6.0;
+/// The top of the bar in a lane and its height.
+const BAR_TOP: f64 = 26.0;
+const BAR_H: f64 = 28.0;
+/// The top of the EMS row in a lane.
+const EMS_ROW: f64 = LANE - 12.0;
+/// A merged DPMI mark's tooltip lists this many distinct functions.
+const MARK_KINDS: usize = 4;
 /// The axis below the lanes.
 const AXIS: f64 = 36.0;
 /// One row of the legend.
@@ -218,6 +255,78 @@ struct Lane {
     /// Tick and AX of each call.
     xms: Vec<(u64, u16)>,
     ems: Vec<(u64, u16)>,
+    /// Tick and AX of each Int 31h call.
+    dpmi: Vec<(u64, u16)>,
+    /// The DPMI client in protected mode now, if any.
+    client_open: Option<Client>,
+    /// Ended protected-mode spans, in time order.
+    clients: Vec<ClientSpan>,
+    /// Tick and details of each `DpmiFault`.
+    faults: Vec<(u64, Fault)>,
+}
+
+/// A DPMI client's `DpmiStart`.
+#[derive(Clone, Copy, Debug)]
+struct Client {
+    start: u64,
+    psp: u16,
+    bits32: bool,
+}
+
+/// A `DpmiFault`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fault {
+    vector: u8,
+    code: u32,
+    cs: u16,
+    eip: u32,
+}
+
+impl Fault {
+    /// "general protection fault (exception 0Dh) at 0087:00000012, error code 1234h", in the
+    /// words of the observation's own text.
+    fn describe(&self) -> String {
+        let text = Observation::DpmiFault {
+            vector: self.vector,
+            code: self.code,
+            cs: self.cs,
+            eip: self.eip,
+        }
+        .to_string();
+        match text.strip_prefix("dpmi-fault: ") {
+            Some(rest) => rest.to_string(),
+            None => text,
+        }
+    }
+}
+
+/// How a protected-mode span ended.
+#[derive(Clone, Copy, Debug)]
+enum ClientEnd {
+    /// `DpmiExit` with this code.
+    Exit(u8),
+    Fault(Fault),
+    /// Still in protected mode at the end of the trace.
+    Open,
+}
+
+impl ClientEnd {
+    /// The merge reason (and the band's CSS class suffix).
+    fn reason(&self) -> &'static str {
+        match self {
+            ClientEnd::Exit(_) => "exit",
+            ClientEnd::Fault(_) => "fault",
+            ClientEnd::Open => "open",
+        }
+    }
+}
+
+/// One protected-mode span `[client.start, end)` of a lane.
+#[derive(Clone, Copy, Debug)]
+struct ClientSpan {
+    client: Client,
+    end: u64,
+    how: ClientEnd,
 }
 
 /// The timeline being collected, record by record.
@@ -311,6 +420,51 @@ impl Timeline {
             }
             Observation::Ems { input, .. } => {
                 self.lane(self.running, tick).ems.push((tick, input.ax))
+            }
+            Observation::Dpmi { input, .. } => {
+                self.lane(self.running, tick).dpmi.push((tick, input.ax))
+            }
+            Observation::DpmiStart { psp, bits32 } => {
+                let lane = self.lane(self.running, tick);
+                if lane.client_open.is_none() {
+                    lane.client_open = Some(Client {
+                        start: tick,
+                        psp: *psp,
+                        bits32: *bits32,
+                    });
+                }
+            }
+            Observation::DpmiExit { code, .. } => {
+                let lane = self.lane(self.running, tick);
+                if let Some(client) = lane.client_open.take() {
+                    lane.clients.push(ClientSpan {
+                        client,
+                        end: tick,
+                        how: ClientEnd::Exit(*code),
+                    });
+                }
+            }
+            Observation::DpmiFault {
+                vector,
+                code,
+                cs,
+                eip,
+            } => {
+                let fault = Fault {
+                    vector: *vector,
+                    code: *code,
+                    cs: *cs,
+                    eip: *eip,
+                };
+                let lane = self.lane(self.running, tick);
+                lane.faults.push((tick, fault));
+                if let Some(client) = lane.client_open.take() {
+                    lane.clients.push(ClientSpan {
+                        client,
+                        end: tick,
+                        how: ClientEnd::Fault(fault),
+                    });
+                }
             }
             _ => {}
         }
@@ -463,6 +617,8 @@ struct Piece {
     x1: f64,
     t0: u64,
     t1: u64,
+    /// The position of its first interval in the merged sequence.
+    first: usize,
     /// Intervals in it.
     count: u64,
     /// Ticks they cover.
@@ -495,7 +651,7 @@ impl Piece {
 fn merge(view: &View, items: impl Iterator<Item = (u64, u64, &'static str)>) -> Vec<Piece> {
     let mut out: Vec<Piece> = Vec::new();
     let mut pending: Option<Piece> = None;
-    for (start, end, reason) in items {
+    for (index, (start, end, reason)) in items.enumerate() {
         if !view.overlaps(start, end) {
             continue;
         }
@@ -507,6 +663,7 @@ fn merge(view: &View, items: impl Iterator<Item = (u64, u64, &'static str)>) -> 
             x1,
             t0,
             t1,
+            first: index,
             count: 1,
             held,
             reasons: Vec::new(),
@@ -542,14 +699,57 @@ struct Mark {
     t1: u64,
     count: u64,
     text: String,
+    /// Distinct kinds (e.g. DPMI functions) in the column with their counts, the first
+    /// [`MARK_KINDS`] of them.
+    kinds: Vec<(u16, u64)>,
+    /// Marks of further kinds.
+    other_kinds: u64,
 }
 
-/// Groups `(tick, text)` marks (in time order) by pixel column; `text` is only made for
-/// the first mark of a column.
+impl Mark {
+    fn add_kind(&mut self, kind: Option<u16>) {
+        let Some(kind) = kind else { return };
+        if let Some(k) = self.kinds.iter_mut().find(|k| k.0 == kind) {
+            k.1 += 1;
+        } else if self.kinds.len() < MARK_KINDS {
+            self.kinds.push((kind, 1));
+        } else {
+            self.other_kinds += 1;
+        }
+    }
+
+    /// The kinds as "0300h ×3, 0800h", with `fmt` for one kind.
+    fn kinds_text(&self, fmt: impl Fn(u16) -> String) -> String {
+        let mut parts: Vec<String> = self
+            .kinds
+            .iter()
+            .map(|&(k, n)| {
+                if n == 1 {
+                    fmt(k)
+                } else {
+                    format!("{} ×{}", fmt(k), grouped(n))
+                }
+            })
+            .collect();
+        if self.other_kinds > 0 {
+            let n = self.other_kinds;
+            parts.push(format!(
+                "{} other{}",
+                grouped(n),
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Groups `(tick, payload)` marks (in time order) by pixel column; `text` is only made for
+/// the first mark of a column, `kind` (if it gives one) is counted for every mark.
 fn marks<T>(
     view: &View,
     items: impl Iterator<Item = (u64, T)>,
     text: impl Fn(&T) -> String,
+    kind: impl Fn(&T) -> Option<u16>,
 ) -> Vec<Mark> {
     let mut out: Vec<Mark> = Vec::new();
     for (tick, payload) in items {
@@ -561,14 +761,21 @@ fn marks<T>(
             Some(m) if m.x == x => {
                 m.count += 1;
                 m.t1 = tick;
+                m.add_kind(kind(&payload));
             }
-            _ => out.push(Mark {
-                x,
-                t0: tick,
-                t1: tick,
-                count: 1,
-                text: text(&payload),
-            }),
+            _ => {
+                let mut m = Mark {
+                    x,
+                    t0: tick,
+                    t1: tick,
+                    count: 1,
+                    text: text(&payload),
+                    kinds: Vec::new(),
+                    other_kinds: 0,
+                };
+                m.add_kind(kind(&payload));
+                out.push(m);
+            }
         }
     }
     out
@@ -791,6 +998,10 @@ impl Svg<'_> {
              .mark{stroke-width:1.5}\n\
              .xms{stroke:#1f4fbf}\n\
              .ems{stroke:#1f8a3a}\n\
+             .dpmi{stroke:#b0138f}\n\
+             .pm{fill:#efb6e2;stroke:#b0138f;stroke-width:0.6}\n\
+             .pm-open{stroke-dasharray:3 2}\n\
+             .dpmi-fault{stroke:#e00000;stroke-width:2;fill:none}\n\
              .exit{fill:#b03020;font-size:9px}\n\
              .grid{stroke:#e2e2e2;stroke-width:1}\n",
         );
@@ -875,7 +1086,7 @@ impl Svg<'_> {
             Owner::Dos => "DOS".to_string(),
             Owner::Vm(vm) => format!("VM {vm}"),
         };
-        let (bar_y, bar_h) = (y + 14.0, LANE - 28.0);
+        let (bar_y, bar_h) = (y + BAR_TOP, BAR_H);
         // Bar labels go on top of the critical sections, after them.
         let mut labels: Vec<(f64, &'static str)> = Vec::new();
         for p in merge(self.view, items) {
@@ -958,8 +1169,8 @@ impl Svg<'_> {
                 self.out,
                 "<rect class=\"{class}\" x=\"{:.2}\" y=\"{}\" width=\"{width:.2}\" height=\"{}\"><title>{}: {}</title></rect>\n",
                 p.x0,
-                y + 10.0,
-                LANE - 20.0,
+                bar_y - 4.0,
+                bar_h + 8.0,
                 escape(&who),
                 escape(&format!("{what}: {}", self.span_text(p.t0, p.t1)))
             );
@@ -972,15 +1183,19 @@ impl Svg<'_> {
                 escape(text)
             );
         }
+        self.dpmi(y, lane, &who, end);
         // XMS marks at the top, EMS marks at the bottom.
         let calls = [
-            ("xms", "XMS", &lane.xms, y + 2.0),
-            ("ems", "EMS", &lane.ems, y + LANE - 12.0),
+            ("xms", "XMS", &lane.xms, y + XMS_ROW),
+            ("ems", "EMS", &lane.ems, y + EMS_ROW),
         ];
         for (class, name, list, top) in calls {
-            let ms = marks(self.view, list.iter().copied(), |ax| {
-                format!("{name} call AH={:02X}h", ax >> 8)
-            });
+            let ms = marks(
+                self.view,
+                list.iter().copied(),
+                |ax| format!("{name} call AH={:02X}h", ax >> 8),
+                |_| None,
+            );
             for m in ms {
                 let text = if m.count == 1 {
                     format!("{} at tick {}", m.text, grouped(m.t0))
@@ -997,7 +1212,7 @@ impl Svg<'_> {
                     "<line class=\"mark {class}\" x1=\"{:.1}\" y1=\"{top}\" x2=\"{:.1}\" y2=\"{}\"><title>{}</title></line>\n",
                     m.x,
                     m.x,
-                    top + 10.0,
+                    top + MARK_H,
                     escape(&text)
                 );
             }
@@ -1018,6 +1233,121 @@ impl Svg<'_> {
         self.out.push_str("</g>\n");
     }
 
+    /// The DPMI row of a lane: protected-mode bands, Int 31h call marks and fault marks.
+    fn dpmi(&mut self, y: f64, lane: &Lane, who: &str, end: u64) {
+        let row = y + DPMI_ROW;
+        let open = lane
+            .client_open
+            .filter(|c| end > c.start)
+            .map(|client| ClientSpan {
+                client,
+                end,
+                how: ClientEnd::Open,
+            });
+        let span_at = |i: usize| lane.clients.get(i).copied().or(open);
+        let items = lane
+            .clients
+            .iter()
+            .chain(open.iter())
+            .map(|c| (c.client.start, c.end, c.how.reason()));
+        for p in merge(self.view, items) {
+            let width = (p.x1 - p.x0).max(1.0);
+            let (class, what) = match span_at(p.first) {
+                Some(c) if p.count == 1 => {
+                    let ended = match c.how {
+                        ClientEnd::Exit(code) => format!("ended with exit code {code}"),
+                        ClientEnd::Fault(f) => format!("ended by {}", f.describe()),
+                        ClientEnd::Open => "not ended".to_string(),
+                    };
+                    (
+                        format!("pm pm-{}", c.how.reason()),
+                        format!(
+                            "DPMI client (PSP {:04X}h, {}-bit) in protected mode, {ended}",
+                            c.client.psp,
+                            if c.client.bits32 { 32 } else { 16 }
+                        ),
+                    )
+                }
+                _ => {
+                    self.merged += 1;
+                    let open = p.reasons.iter().any(|r| r.0 == "open");
+                    let endings: Vec<String> = p
+                        .reasons
+                        .iter()
+                        .map(|(r, n)| format!("{r} ×{}", grouped(*n)))
+                        .collect();
+                    (
+                        format!("pm merged{}", if open { " pm-open" } else { "" }),
+                        format!(
+                            "{} DPMI clients in protected mode, each narrower than a pixel; ended: {}",
+                            grouped(p.count),
+                            endings.join(", ")
+                        ),
+                    )
+                }
+            };
+            w!(
+                self.out,
+                "<rect class=\"{class}\" x=\"{:.2}\" y=\"{}\" width=\"{width:.2}\" height=\"{BAND_H}\"><title>{}: {}</title></rect>\n",
+                p.x0,
+                row + BAND_TOP,
+                escape(who),
+                escape(&format!("{what}: {}", self.span_text(p.t0, p.t1)))
+            );
+        }
+        let calls = marks(
+            self.view,
+            lane.dpmi.iter().copied(),
+            |ax| format!("DPMI {ax:04X}h"),
+            |ax| Some(*ax),
+        );
+        for m in calls {
+            let text = if m.count == 1 {
+                format!("{} at tick {}", m.text, grouped(m.t0))
+            } else {
+                format!(
+                    "{} DPMI calls at ticks {}–{}: {}",
+                    grouped(m.count),
+                    grouped(m.t0),
+                    grouped(m.t1),
+                    m.kinds_text(|ax| format!("{ax:04X}h"))
+                )
+            };
+            w!(
+                self.out,
+                "<line class=\"mark dpmi\" x1=\"{:.1}\" y1=\"{row}\" x2=\"{:.1}\" y2=\"{}\"><title>{}</title></line>\n",
+                m.x,
+                m.x,
+                row + MARK_H,
+                escape(&text)
+            );
+        }
+        let faults = marks(
+            self.view,
+            lane.faults.iter().copied(),
+            Fault::describe,
+            |_| None,
+        );
+        for m in faults {
+            let text = if m.count == 1 {
+                format!(
+                    "{who}: the DPMI client raised {} at tick {} and was ended",
+                    m.text,
+                    grouped(m.t0)
+                )
+            } else {
+                format!(
+                    "{who}: {} DPMI client faults at ticks {}–{}, the first: {}",
+                    grouped(m.count),
+                    grouped(m.t0),
+                    grouped(m.t1),
+                    m.text
+                )
+            };
+            self.out.push_str(&fault_mark(m.x, row, &escape(&text)));
+        }
+    }
+
     fn inputs_lane(&mut self, i: usize, y: f64, inputs: &[(u64, Input)]) {
         self.out.push_str(
             "<g class=\"lane\" data-lane=\"inputs\">\n<title>inputs recorded in the trace</title>\n",
@@ -1036,7 +1366,7 @@ impl Svg<'_> {
                 let (r, text) = input_row(input);
                 (r == row).then_some((*tick, text))
             });
-            for m in marks(self.view, items, String::clone) {
+            for m in marks(self.view, items, String::clone, |_| None) {
                 let text = if m.count == 1 {
                     format!("{} at tick {}", m.text, grouped(m.t0))
                 } else {
@@ -1111,6 +1441,29 @@ impl Svg<'_> {
     }
 }
 
+/// A fault mark (a cross the height of a mark) centred on `x` in the row at `top`, with
+/// the (escaped) tooltip `title`.
+fn fault_mark(x: f64, top: f64, title: &str) -> String {
+    let h = MARK_H / 2.0 - 1.0;
+    let (cx, cy) = (x, top + MARK_H / 2.0);
+    let title = if title.is_empty() {
+        String::new()
+    } else {
+        format!("<title>{title}</title>")
+    };
+    format!(
+        "<path class=\"dpmi-fault\" d=\"M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}\">{title}</path>\n",
+        cx - h,
+        cy - h,
+        cx + h,
+        cy + h,
+        cx + h,
+        cy - h,
+        cx - h,
+        cy + h
+    )
+}
+
 /// The legend: entries flowed into rows.
 struct Legend {
     /// (x, row, kind, text).
@@ -1125,6 +1478,9 @@ enum Entry {
     Merged,
     Crit,
     Mark(&'static str),
+    /// The protected-mode band.
+    Band,
+    Fault,
 }
 
 impl Legend {
@@ -1144,6 +1500,9 @@ impl Legend {
         items.push((Entry::Crit, "critical section 1681h–1682h"));
         items.push((Entry::Mark("xms"), "XMS call"));
         items.push((Entry::Mark("ems"), "EMS call"));
+        items.push((Entry::Mark("dpmi"), "DPMI call (Int 31h)"));
+        items.push((Entry::Band, "DPMI client in protected mode"));
+        items.push((Entry::Fault, "DPMI client fault"));
         for (class, text, _) in INPUT_ROWS {
             items.push((Entry::Mark(class), text));
         }
@@ -1201,7 +1560,7 @@ impl Legend {
                 }
                 Entry::Mark(class) => {
                     let class = match class {
-                        "xms" | "ems" => class.to_string(),
+                        "xms" | "ems" | "dpmi" => class.to_string(),
                         other => format!("in-{other}"),
                     };
                     w!(
@@ -1212,6 +1571,18 @@ impl Legend {
                         x + 6.0,
                         y + 12.0
                     );
+                    x + 16.0
+                }
+                Entry::Band => {
+                    w!(
+                        out,
+                        "<rect class=\"pm\" x=\"{x}\" y=\"{}\" width=\"12\" height=\"{BAND_H}\"/>\n",
+                        y + 7.0 - BAND_H / 2.0
+                    );
+                    x + 16.0
+                }
+                Entry::Fault => {
+                    out.push_str(&fault_mark(x + 6.0, y + 2.0, ""));
                     x + 16.0
                 }
             };
@@ -1589,6 +1960,272 @@ mod tests {
             render(&zero, &Options::default(), &records),
             Err(TimelineError::ZeroRate)
         ));
+    }
+
+    fn dpmi_call(tick: u64, ax: u16) -> Record {
+        obs(
+            tick,
+            Observation::Dpmi {
+                input: Regs {
+                    ax,
+                    ..Regs::default()
+                },
+                output: Regs::default(),
+            },
+        )
+    }
+
+    fn vm_created(tick: u64, vm: u16, program: &str) -> Record {
+        obs(
+            tick,
+            Observation::VmCreated {
+                vm,
+                program: program.into(),
+            },
+        )
+    }
+
+    /// The elements of lane `key` whose class matches `pred`.
+    fn lane_nodes<'a, 'input>(
+        doc: &'a roxmltree::Document<'input>,
+        key: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> Vec<roxmltree::Node<'a, 'input>> {
+        doc.descendants()
+            .filter(|n| n.attribute("data-lane") == Some(key))
+            .flat_map(|g| g.descendants())
+            .filter(|n| n.attribute("class").is_some_and(&pred))
+            .collect()
+    }
+
+    /// The tooltip of an element.
+    fn tooltip(n: &roxmltree::Node) -> String {
+        n.children()
+            .find(|c| c.tag_name().name() == "title")
+            .and_then(|c| c.text())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn attr(n: &roxmltree::Node, name: &str) -> f64 {
+        n.attribute(name).unwrap_or("").parse().unwrap_or(f64::NAN)
+    }
+
+    /// The x of tick `tick`'s mark column (the rule in `marks`) at the default width for a
+    /// picture of `ticks` ticks from 0.
+    fn column(tick: u64, ticks: u64) -> f64 {
+        let plot = f64::from(DEFAULT_WIDTH) - LEFT - RIGHT;
+        (LEFT + tick as f64 * plot / ticks as f64).floor() + 0.5
+    }
+
+    #[test]
+    fn dpmi_calls_and_a_client_land_on_the_running_vms_lane() {
+        let records = vec![
+            vm_created(100, 1, ""),
+            vm_created(100, 2, "X.EXE"),
+            switch(1000, 1, 2, SwitchReason::Start),
+            obs(
+                1100,
+                Observation::DpmiStart {
+                    psp: 0x024C,
+                    bits32: false,
+                },
+            ),
+            dpmi_call(1200, 0x0300),
+            switch(2000, 2, 1, SwitchReason::SliceEnd),
+            dpmi_call(2500, 0x0400),
+            switch(3000, 1, 2, SwitchReason::Yield),
+            dpmi_call(3200, 0x0800),
+            obs(
+                3500,
+                Observation::DpmiExit {
+                    psp: 0x024C,
+                    code: 0,
+                },
+            ),
+            switch(4000, 2, 1, SwitchReason::SliceEnd),
+        ];
+        let svg = render_ok(&info(Some(6000)), &Options::default(), &records);
+        let doc = parse(&svg);
+        // Each call on the lane of the VM running at its tick: 1200 and 3200 VM 2, 2500
+        // VM 1, each in a pixel column of its own.
+        let calls = |key: &str| -> Vec<(f64, String)> {
+            lane_nodes(&doc, key, |c| c == "mark dpmi")
+                .iter()
+                .map(|n| (attr(n, "x1"), tooltip(n)))
+                .collect()
+        };
+        assert_eq!(
+            calls("vm2"),
+            [
+                (column(1200, 6000), "DPMI 0300h at tick 1,200".to_string()),
+                (column(3200, 6000), "DPMI 0800h at tick 3,200".to_string())
+            ]
+        );
+        assert_eq!(
+            calls("vm1"),
+            [(column(2500, 6000), "DPMI 0400h at tick 2,500".to_string())]
+        );
+        assert!(calls("dos").is_empty());
+        // The start and exit make one band on VM 2's lane, 1100..3500, though VM 1 ran
+        // in between; VM 1 has none.
+        let bands = lane_nodes(&doc, "vm2", |c| has_class(c, "pm"));
+        assert_eq!(bands.len(), 1);
+        assert_eq!(bands[0].attribute("class"), Some("pm pm-exit"));
+        let plot = f64::from(DEFAULT_WIDTH) - LEFT - RIGHT;
+        assert!((attr(&bands[0], "x") - (LEFT + plot * 1100.0 / 6000.0)).abs() < 0.01);
+        assert!((attr(&bands[0], "width") - plot * 2400.0 / 6000.0).abs() < 0.01);
+        assert_eq!(attr(&bands[0], "height"), BAND_H);
+        let text = tooltip(&bands[0]);
+        assert!(text.starts_with("VM 2: DPMI client (PSP 024Ch, 16-bit) in protected mode, ended with exit code 0: ticks 1,100–3,500 (2,400 ticks"), "{text}");
+        assert!(lane_nodes(&doc, "vm1", |c| has_class(c, "pm")).is_empty());
+        assert_eq!(in_lanes(&doc, |c| c == "dpmi-fault"), 0);
+        // The legend explains all three.
+        assert_eq!(
+            class_count(&doc, |c| c == "mark dpmi"),
+            4,
+            "3 lanes + legend"
+        );
+        assert_eq!(class_count(&doc, |c| c == "pm"), 1, "legend");
+        assert_eq!(class_count(&doc, |c| c == "dpmi-fault"), 1, "legend");
+    }
+
+    #[test]
+    fn a_fault_ends_the_band_with_a_fault_mark() {
+        let records = vec![
+            vm_created(100, 2, "X.EXE"),
+            switch(1000, 1, 2, SwitchReason::Start),
+            obs(
+                1100,
+                Observation::DpmiStart {
+                    psp: 0x0300,
+                    bits32: true,
+                },
+            ),
+            obs(
+                1600,
+                Observation::DpmiFault {
+                    vector: 0x0D,
+                    code: 0x1234,
+                    cs: 0x0087,
+                    eip: 0x12,
+                },
+            ),
+            // The host's exit after the fault: no band open, ignored.
+            obs(
+                1600,
+                Observation::DpmiExit {
+                    psp: 0x0300,
+                    code: 0xFF,
+                },
+            ),
+            // A second client that never ends: its band reaches the end, dashed.
+            obs(
+                2000,
+                Observation::DpmiStart {
+                    psp: 0x0400,
+                    bits32: false,
+                },
+            ),
+            // A second start while one is open is ignored.
+            obs(
+                2500,
+                Observation::DpmiStart {
+                    psp: 0x0500,
+                    bits32: false,
+                },
+            ),
+        ];
+        let svg = render_ok(&info(Some(6000)), &Options::default(), &records);
+        let doc = parse(&svg);
+        let plot = f64::from(DEFAULT_WIDTH) - LEFT - RIGHT;
+        let bands = lane_nodes(&doc, "vm2", |c| has_class(c, "pm"));
+        let classes: Vec<&str> = bands.iter().filter_map(|n| n.attribute("class")).collect();
+        assert_eq!(classes, ["pm pm-fault", "pm pm-open"]);
+        assert!((attr(&bands[0], "width") - plot * 500.0 / 6000.0).abs() < 0.01);
+        let text = tooltip(&bands[0]);
+        assert!(
+            text.contains("(PSP 0300h, 32-bit) in protected mode, ended by general protection fault (exception 0Dh) at 0087:00000012, error code 1234h: ticks 1,100–1,600"),
+            "{text}"
+        );
+        assert!((attr(&bands[1], "x") - (LEFT + plot * 2000.0 / 6000.0)).abs() < 0.01);
+        assert!((attr(&bands[1], "width") - plot * 4000.0 / 6000.0).abs() < 0.01);
+        let text = tooltip(&bands[1]);
+        assert!(
+            text.contains("(PSP 0400h, 16-bit) in protected mode, not ended"),
+            "{text}"
+        );
+        // One fault mark, a cross centred on the column of tick 1600.
+        let faults = lane_nodes(&doc, "vm2", |c| c == "dpmi-fault");
+        assert_eq!(faults.len(), 1);
+        let x = column(1600, 6000);
+        let d = faults[0].attribute("d").unwrap_or_default();
+        let h = MARK_H / 2.0 - 1.0;
+        assert!(d.starts_with(&format!("M{:.1} ", x - h)), "{d}");
+        assert_eq!(
+            tooltip(&faults[0]),
+            "VM 2: the DPMI client raised general protection fault (exception 0Dh) at 0087:00000012, error code 1234h at tick 1,600 and was ended"
+        );
+        assert!(lane_nodes(&doc, "dos", |c| c == "dpmi-fault").is_empty());
+    }
+
+    #[test]
+    fn dpmi_calls_and_clients_merge_below_a_pixel() {
+        // 98,000 ticks over 980 pixels: 100 ticks a pixel, tick 1000 at x = 190.
+        let mut records = Vec::new();
+        for (i, ax) in [0x0300, 0x0300, 0x0800, 0x0000, 0x0300, 0x0007, 0x0008]
+            .into_iter()
+            .enumerate()
+        {
+            records.push(dpmi_call(1010 + 10 * i as u64, ax));
+        }
+        records.push(dpmi_call(5050, 0x0300));
+        // 50 clients of 10 ticks each with gaps of 10 (0.1 pixel each): one band.
+        for i in 0..50u64 {
+            let start = 10_000 + 20 * i;
+            records.push(obs(
+                start,
+                Observation::DpmiStart {
+                    psp: 0x1000,
+                    bits32: false,
+                },
+            ));
+            records.push(obs(
+                start + 10,
+                Observation::DpmiExit {
+                    psp: 0x1000,
+                    code: 0,
+                },
+            ));
+        }
+        let svg = render_ok(&info(Some(98_000)), &Options::default(), &records);
+        let doc = parse(&svg);
+        let calls = lane_nodes(&doc, "dos", |c| c == "mark dpmi");
+        let got: Vec<(f64, String)> = calls.iter().map(|n| (attr(n, "x1"), tooltip(n))).collect();
+        // The first column holds seven calls of five functions; the tooltip lists four of
+        // them with their counts and counts the fifth.
+        assert_eq!(
+            got,
+            [
+                (
+                    190.5,
+                    "7 DPMI calls at ticks 1,010–1,070: 0300h ×3, 0800h, 0000h, 0007h, 1 other"
+                        .to_string()
+                ),
+                (230.5, "DPMI 0300h at tick 5,050".to_string())
+            ]
+        );
+        let bands = lane_nodes(&doc, "dos", |c| has_class(c, "pm"));
+        assert_eq!(bands.len(), 1);
+        assert_eq!(bands[0].attribute("class"), Some("pm merged"));
+        // From the first start (10,000, x = 280) to the last exit (10,990, x = 289.9).
+        assert!((attr(&bands[0], "x") - 280.0).abs() < 0.01);
+        assert!((attr(&bands[0], "width") - 9.9).abs() < 0.01);
+        let text = tooltip(&bands[0]);
+        assert!(
+            text.starts_with("DOS: 50 DPMI clients in protected mode, each narrower than a pixel; ended: exit ×50: ticks 10,000–10,990"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `vexed timeline` on a golden trace: the picture is well-formed SVG, and a trace without
-//! any VM observation has exactly one processor lane, "DOS" (plus the inputs lane).
+//! `vexed timeline` on a golden trace: the picture is well-formed SVG, a trace without
+//! any VM observation has exactly one processor lane, "DOS" (plus the inputs lane), and a
+//! DPMI client's calls and protected-mode band are on its VM's lane.
 
 use vexed_replay::timeline::{self, Options};
 use vexed_tests::corpora_dir;
@@ -94,4 +95,43 @@ fn critsec_timeline_has_a_lane_per_vm_and_critical_sections() {
             .count();
         assert!(sections > 0, "no critical sections on {lane}");
     }
+}
+
+#[test]
+fn xmsshare_win_timeline_shows_the_dpmi_client_on_its_vms_lane() {
+    let svg = draw("xmsshare-win", &Options::default());
+    let doc = parse(&svg);
+    assert_eq!(
+        lane_labels(&doc),
+        [
+            "DOS (outside the VMM)",
+            "VM 1 (system)",
+            "VM 2 XMSVM.COM",
+            "VM 3 XMSVM.COM",
+            "VM 4 XMSWIN.COM",
+            "inputs"
+        ]
+    );
+    let in_lane = |lane: &str, class: &str| {
+        doc.descendants()
+            .filter(|n| n.attribute("data-lane") == Some(lane))
+            .flat_map(|g| g.descendants())
+            .filter(|n| n.attribute("class") == Some(class))
+            .count()
+    };
+    // XMSWIN's Int 31h calls and its one stay in protected mode (DpmiStart to DpmiExit,
+    // no fault) are on VM 4's lane only.
+    assert!(in_lane("vm4", "mark dpmi") > 0, "no DPMI marks on VM 4");
+    assert_eq!(in_lane("vm4", "pm pm-exit"), 1);
+    for lane in ["dos", "vm1", "vm2", "vm3"] {
+        assert_eq!(in_lane(lane, "mark dpmi"), 0, "{lane}");
+        assert_eq!(in_lane(lane, "pm pm-exit"), 0, "{lane}");
+    }
+    let faults = doc
+        .descendants()
+        .filter(|n| n.attribute("data-lane").is_some())
+        .flat_map(|g| g.descendants())
+        .filter(|n| n.attribute("class") == Some("dpmi-fault"))
+        .count();
+    assert_eq!(faults, 0);
 }

@@ -26,8 +26,9 @@ use super::OutputFile;
 /// the inputs (IRQ, key, timer tick, DMA done, serial byte). A bar covers each interval
 /// a VM held the processor, coloured by why it ended (the switch reason); critical
 /// sections (Int 2Fh 1681h..1682h) are hatched over the lane of the VM that entered
-/// them; XMS and EMS calls are tick marks on the caller's lane. The x axis is in ticks
-/// and milliseconds. Intervals narrower than a pixel are merged into one bar, so the
+/// them; XMS and EMS calls are tick marks on the caller's lane, and so are DPMI (Int 31h)
+/// calls, in a row with a thin band for the time a DPMI client is in protected mode (a
+/// cross where it faulted). The x axis is in ticks and milliseconds. Intervals narrower than a pixel are merged into one bar, so the
 /// picture stays small however many switches the trace holds. Exit 0 when written, 2
 /// for an unreadable trace or a bad range.
 #[derive(clap::Args)]

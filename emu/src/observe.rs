@@ -97,6 +97,14 @@ pub enum Observation {
         cs: u16,
         eip: u32,
     },
+    /// The VMM opened the VxD file a startup structure named (`file`, as the structure's
+    /// `SIS_Virt_Dev_File_Ptr` spells it) on drive C: and checked it as Windows' loader
+    /// would (KB Q74516): an MZ program whose new header is an LE module, or why not
+    /// (`crate::firmware::vmm::vxd`). Follows that structure's `VmmStartupEntry`.
+    VxdChecked {
+        file: String,
+        result: crate::firmware::vmm::vxd::VxdCheck,
+    },
 }
 
 /// Why the VMM's scheduler switched VMs (DESIGN.md section 7; dos-memory.md section 4.5).
@@ -201,6 +209,7 @@ impl Observation {
             Observation::DpmiStart { .. } => "dpmi-start",
             Observation::DpmiExit { .. } => "dpmi-exit",
             Observation::DpmiFault { .. } => "dpmi-fault",
+            Observation::VxdChecked { .. } => "vxd",
         }
     }
 }
@@ -329,6 +338,7 @@ impl std::fmt::Display for Observation {
                 "dpmi-fault: {} (exception {vector:02X}h) at {cs:04X}:{eip:08X}, error code {code:04X}h",
                 crate::firmware::exception_name(*vector)
             ),
+            Observation::VxdChecked { file, result } => write!(f, "vxd {file}: {result}"),
         }
     }
 }

@@ -95,6 +95,7 @@ golden_tests!(
     v86page,
     vmm_veto,
     vxdbind,
+    vxdbind_le,
     vxdbind_vms,
     xmsshare,
     xmsshare_vms,

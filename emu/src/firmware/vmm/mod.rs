@@ -15,8 +15,10 @@
 //! run them all it starts the VMM instead of finishing (`startup.rs`): the VMM sends the
 //! startup broadcast Int 2Fh AX=1605h through the guest's Int 2Fh chain with the registers
 //! Windows 3.1 sets, walks the returned `Win386_Startup_Info_Struc` chain (each entry is an
-//! `Observation::VmmStartupEntry`; a handler returning CX ≠ 0 aborts start-up and the exit
-//! broadcast 1606h follows at once), sends 1608h (init complete) and the 3.1 TSR
+//! `Observation::VmmStartupEntry`, and each entry naming a VxD file is followed by an
+//! `Observation::VxdChecked`: the file on drive C: checked as Windows' loader would, an MZ
+//! program leading to an LE module, `vxd.rs`, KB Q74516; a handler returning CX ≠ 0
+//! aborts start-up and the exit broadcast 1606h follows at once), sends 1608h (init complete) and the 3.1 TSR
 //! identification call 160Bh (each structure observed), then creates the VMs: the system
 //! VM (id 1, the VMM's idle loop — vexed runs no Windows kernel) and one DOS VM per
 //! configured program (ids 2, 3, ...), each with its own copy of COMMAND's role (a shell
@@ -78,6 +80,7 @@ pub(crate) mod startup;
 pub(crate) mod switch;
 #[cfg(test)]
 mod tests;
+pub mod vxd;
 
 use serde::{Deserialize, Serialize};
 

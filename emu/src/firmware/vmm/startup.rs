@@ -3,6 +3,11 @@
 //! each so the Rust side can read what the handlers returned (dos-memory.md sections 4.1,
 //! 4.2 and 4.4; RBIL INT 2F/1605, #02631, #02632, #02638).
 //!
+//! Each structure of the 1605h chain is an `Observation::VmmStartupEntry`; when its
+//! `SIS_Virt_Dev_File_Ptr` is not 0:0 the VMM opens that file on drive C: and checks it as
+//! Windows' VxD loader would (`vxd.rs`, KB Q74516: an MZ program whose header at 3Ch leads
+//! to an LE module), an `Observation::VxdChecked` right after the structure's.
+//!
 //! ```text
 //! start:  trap START         ; AX=1605h ES:BX=0:0 DS:SI=0:0 CX=0 DX=0 DI=030Ah
 //!         int 2Fh
@@ -30,6 +35,7 @@ use super::super::stubs::{Asm, VMM_SEG, svc};
 use super::super::{Ctx, Firmware, Flow, linear};
 use super::Phase;
 use super::switch::{self, CreateError};
+use super::vxd::{self, VxdCheck};
 use crate::observe::{Observation, StartupEntry, SwitchReason, TsrIdentity};
 
 /// The Windows version the broadcasts announce in DI (3.10).
@@ -174,6 +180,20 @@ fn tsr_identity(ctx: &Ctx, seg: u16, off: u16) -> TsrIdentity {
     }
 }
 
+/// Opens the VxD file a startup structure names (a guest path, resolved on drive C: as DOS
+/// would, against the current directory) and checks it as Windows' loader would
+/// ([`vxd::check`]).
+fn check_vxd_file(fw: &Firmware, file: &str) -> VxdCheck {
+    let key = match fw.dos.resolve_path(file.as_bytes()) {
+        Ok(key) => key,
+        Err(error) => return VxdCheck::NotFound { error },
+    };
+    match fw.dos.drive().file(&key) {
+        Some(bytes) => vxd::check(bytes),
+        None => VxdCheck::NotFound { error: 0x02 },
+    }
+}
+
 /// Sets the registers of a broadcast: AX and DX, everything else Windows clears.
 fn broadcast_registers(ctx: &mut Ctx, ax: u16, dx: u16) {
     ctx.set_ax(ax);
@@ -202,7 +222,12 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
                         .iter()
                         .map(|&(s, o, n)| (linear(s, o), u32::from(n))),
                 );
+                let file = e.vxd_file.clone();
                 fw.observe(ctx, Observation::VmmStartupEntry(e));
+                if let Some(file) = file {
+                    let result = check_vxd_file(fw, &file);
+                    fw.observe(ctx, Observation::VxdChecked { file, result });
+                }
             }
             if cx != 0 {
                 fw.observe(ctx, Observation::VmmAborted { cx });

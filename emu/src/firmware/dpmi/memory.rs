@@ -178,19 +178,7 @@ pub(super) fn service(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(), u
             }
             let first = bxcx & !(PAGE - 1);
             let size = pages(bxcx - first + sidi) * PAGE;
-            let linear = place(client, size, first)?;
-            if client.paged {
-                map(client, ctx, linear, size, Some(first));
-            }
-            let handle = client.next_handle;
-            client.next_handle += 1;
-            client.blocks.push(Block {
-                handle,
-                linear,
-                size,
-                physical: first,
-                xms_handle: None,
-            });
+            let (linear, _) = add_block(client, ctx, size, first, None)?;
             let result = linear + (bxcx - first);
             ctx.set_bx((result >> 16) as u16);
             ctx.set_cx(result as u16);
@@ -245,6 +233,24 @@ fn allocate(fw: &mut Firmware, ctx: &mut Ctx, bytes: u32) -> Result<(u32, u32), 
         .host_allocate(ctx, size / 1024)
         .map_err(|_| err::NO_PHYSICAL)?;
     let client = super::client_mut(fw)?;
+    let placed = add_block(client, ctx, size, physical, Some(xms_handle));
+    if placed.is_err()
+        && let Some(x) = fw.xms.as_mut()
+    {
+        x.host_free(ctx, xms_handle);
+    }
+    placed
+}
+
+/// Places and maps a block or mapping of `size` bytes at `physical` and records it:
+/// (linear address, handle).
+fn add_block(
+    client: &mut Client,
+    ctx: &mut Ctx,
+    size: u32,
+    physical: u32,
+    xms_handle: Option<u16>,
+) -> Result<(u32, u32), u16> {
     let linear = place(client, size, physical)?;
     if client.paged {
         map(client, ctx, linear, size, Some(physical));
@@ -256,7 +262,7 @@ fn allocate(fw: &mut Firmware, ctx: &mut Ctx, bytes: u32) -> Result<(u32, u32), 
         linear,
         size,
         physical,
-        xms_handle: Some(xms_handle),
+        xms_handle,
     });
     Ok((linear, handle))
 }

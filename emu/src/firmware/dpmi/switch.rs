@@ -256,30 +256,22 @@ pub(super) struct Ring3 {
 /// the processor checks a return to an outer level. EFLAGS: IOPL 3, VM and NT clear.
 pub(super) fn resume_ring3(ctx: &mut Ctx, client: &Client, t: &Ring3) -> Result<(), u16> {
     let eflags = (t.eflags & !(0x3_0000 | 0x4000 | 0x3000)) | 0x3000 | 2;
-    let (frame, stub): (Vec<u32>, u16) = if client.paged {
-        let f = vec![
-            u32::from(t.gs),
-            u32::from(t.fs),
-            u32::from(t.ds),
-            u32::from(t.es),
-            t.eip,
-            u32::from(t.cs),
-            eflags,
-            t.esp,
-            u32::from(t.ss),
-        ];
-        (f, ROM_ENTER32)
+    // POP GS, FS, DS, ES then IRETD on the 80386; POP DS, ES then IRET on the 80286.
+    let full = [
+        u32::from(t.gs),
+        u32::from(t.fs),
+        u32::from(t.ds),
+        u32::from(t.es),
+        t.eip,
+        u32::from(t.cs),
+        eflags,
+        t.esp,
+        u32::from(t.ss),
+    ];
+    let (frame, stub) = if client.paged {
+        (&full[..], ROM_ENTER32)
     } else {
-        let f = vec![
-            u32::from(t.ds),
-            u32::from(t.es),
-            t.eip,
-            u32::from(t.cs),
-            eflags,
-            t.esp,
-            u32::from(t.ss),
-        ];
-        (f, ROM_ENTER16)
+        (&full[2..], ROM_ENTER16)
     };
     let w = width(client);
     let frame_at = STACK_TOP - w * frame.len() as u32;

@@ -146,8 +146,32 @@ pm32:
         cmp ebx, edx
         jne .bad2
         call ok
-        jmp .c3
+        jmp .c2b
 .bad2:  push ds
+        pop es
+        call bad
+
+        ; 2b. 0300h with the call structure in the block (ES = its selector, EDI = 0): the
+        ; host reads and writes it at a linear address its page tables translate.
+.c2b:   SAY msg_0300b
+        mov es, [data32]
+        xor edi, edi
+        xor eax, eax
+        mov ecx, 25
+        rep stosw
+        mov dword [es:1Ch], 3000h
+        xor edi, edi
+        mov bx, 21h
+        xor cx, cx
+        DPMI 0300h
+        jc .bad2b
+        cmp byte [es:1Ch], 5
+        jne .bad2b
+        push ds
+        pop es
+        call ok
+        jmp .c3
+.bad2b: push ds
         pop es
         call bad
 
@@ -304,6 +328,7 @@ msg_title:  db "dpmi32: DPMI 0.9 host conformance, 32-bit client", 13, 10, "$"
 msg_no_host: db "no DPMI host for 32-bit clients, or the switch failed", 13, 10, "$"
 msg_code32: db "a 32-bit code descriptor of our own (0009h, D bit): $"
 msg_0501:   db "0501h: 1 MiB block written and read through 32-bit offsets: $"
+msg_0300b:  db "0300h with the structure in the 0501h block: AL = 5: $"
 msg_0300:   db "0300h with the structure at EDI: AL = 5: $"
 msg_0205:   db "0205h with EDX: INT 62h to a handler that returns with IRETD: $"
 msg_0500:   db "0500h at EDI: at least 64 KiB free: $"

@@ -472,6 +472,9 @@ pub(super) fn real_mode_returned(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
             set_client_flag(fw, ctx, merged, true);
         }
         SavedKind::Simulated { structure, input } => {
+            // Back in protected mode first: the structure's address is a linear one, which
+            // the host's page tables translate.
+            ctx.cpu.load_context(&saved.cpu);
             // RBIL #03148: EDI ESI EBP (reserved) EBX EDX ECX EAX FLAGS ES DS FS GS.
             let at = |off: u32| structure + off;
             let get = |r: Reg32| regs.iter().find(|(x, _)| *x == r).map_or(0, |&(_, v)| v);
@@ -490,7 +493,6 @@ pub(super) fn real_mode_returned(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
             for (i, s) in rm_segs.iter().enumerate() {
                 ctx.write_linear(at(0x22 + 2 * i as u32), 2, u32::from(*s));
             }
-            ctx.cpu.load_context(&saved.cpu);
             let output = Regs::of(ctx);
             fw.observe(ctx, Observation::Dpmi { input, output });
         }

@@ -121,6 +121,8 @@ static XMSSHARE_VMS: OnceLock<Traces> = OnceLock::new();
 static KEYWAIT: OnceLock<Traces> = OnceLock::new();
 static EMS_BANKS: OnceLock<Traces> = OnceLock::new();
 static PMSWITCH: OnceLock<Traces> = OnceLock::new();
+static XMSSHARE_WIN: OnceLock<Traces> = OnceLock::new();
+static DPMITEST: OnceLock<Traces> = OnceLock::new();
 
 /// Every snapshot of a trace: (tick, paged, indexes of the pages it holds).
 fn snapshots(trace: &[u8]) -> Vec<(u64, bool, Vec<u32>)> {
@@ -201,6 +203,41 @@ fn seeking_inside_protected_mode_gives_the_recorded_checkpoint_hashes() {
     let (slow, _) = hash_at(&t.without, 3_000_000);
     let (fast, from) = hash_at(&t.with_snapshots, 3_000_000);
     assert_eq!((fast, from), (slow, Some(3_000_000)));
+}
+
+/// Seeks to every checkpoint of `t` and compares the state hash with the recorded one;
+/// returns how many checkpoints found the processor in protected mode.
+fn seek_every_checkpoint(t: &Traces) -> usize {
+    let rec = vexed_replay::recording::Recording::from_bytes(&t.with_snapshots).expect("trace");
+    let mut inside = 0;
+    for &(tick, recorded) in &t.checkpoints {
+        let s = seek::seek(&rec, tick, None).expect("seek");
+        assert_eq!(
+            s.machine.state_hash().expect("hash"),
+            recorded,
+            "tick {tick}"
+        );
+        if s.machine.cpu().in_protected_mode() {
+            inside += 1;
+        }
+    }
+    inside
+}
+
+#[test]
+fn seeking_into_a_dpmi_client_gives_the_recorded_checkpoint_hashes() {
+    // dpmitest spends most of its run as a DPMI client (its last check spins in protected
+    // mode for two timer ticks); snapshots taken there (the host's tables in XMS memory, its
+    // state in the firmware, the processor at ring 3 with paging) restore and continue
+    // identically.
+    let t = traces_with("dpmitest", 100_000, 2, &DPMITEST);
+    let inside = seek_every_checkpoint(t);
+    assert!(inside >= 10, "{inside} checkpoints in protected mode");
+    // xmsshare-win: the client runs in VM 4 while the VMM switches to and from it, so a VM
+    // holding a client is saved and restored with the rest of the machine.
+    let t = traces_with("xmsshare-win", 100_000, 2, &XMSSHARE_WIN);
+    let inside = seek_every_checkpoint(t);
+    assert!(inside >= 1, "{inside} checkpoints in protected mode");
 }
 
 #[test]

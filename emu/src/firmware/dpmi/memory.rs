@@ -177,7 +177,11 @@ pub(super) fn service(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(), u
                 return Err(err::INVALID_VALUE);
             }
             let first = bxcx & !(PAGE - 1);
-            let size = pages(bxcx - first + sidi) * PAGE;
+            // Whole pages; a range ending in the last page of the 4 GiB space does not fit
+            // in 32 bits of size and is refused.
+            let size = pages(bxcx - first + sidi)
+                .checked_mul(PAGE)
+                .ok_or(err::INVALID_VALUE)?;
             let (linear, _) = add_block(client, ctx, size, first, None)?;
             let result = linear + (bxcx - first);
             ctx.set_bx((result >> 16) as u16);

@@ -18,7 +18,9 @@
 ;   1. Int 2Fh AX=1683h with BX=0: BX = the current VM id (dos-memory.md 4.1; never 0
 ;      under Windows). BX still 0 means no VMM: plain DOS, "VM id 0".
 ;   2. The command line: a single digit 1 or 2 = k, the region this instance owns; the
-;      other instance's region is 3-k.
+;      other instance's region is 3-k. An optional second digit 4 says that a third party
+;      shares the block: the DPMI client of xmswin.asm (in the system VM) writing region 4
+;      directly through a descriptor; then steps 5, 7 and 8 also look at region 4.
 ;   3. Int 2Fh AX=4300h/4310h: XMS driver present, its entry point (dos-memory.md 1.1).
 ;   4. XMSSHARE: the first vector of 60h-66h whose segment holds "XMSSHARE" at offset 0103h
 ;      (checked before calling anything, exactly as xmsclnt.asm does), then INT n with
@@ -28,6 +30,11 @@
 ;      (conventional memory -> EMB), then Int 2Fh AX=1680h (release the time slice, so the
 ;      other VM runs) 3 times, then the region is read back with XMS 0Bh (EMB ->
 ;      conventional memory) into a cleared buffer and compared. One line per round.
+;      With the DPMI client: after every release of the time slice region 4 is read (XMS
+;      0Bh) and must be whole: all zero (not written yet) or exactly the pattern of (4, r)
+;      for some round r. The client writes its region a byte at a time inside a critical
+;      section (Int 2Fh AX=1681h/1682h); were it switched away in the middle, this VM would
+;      read a region that is half one round and half another, and fails.
 ;      Pattern byte i (0-1023) of (k, r): low(i) + 3*high(i) + 40h*k + 7*r + 11h, so
 ;      different regions differ in every byte and consecutive rounds too.
 ;   6. The done word 'OK' + 8 (nasm's word 'OK' = 4B4Fh, plus the 8 rounds: 4B57h) goes to
@@ -39,7 +46,10 @@
 ;      instances run one after the other) the cross check is skipped with a line saying so.
 ;   8. The other region must hold the pattern of (3-k, 7), the other instance's last round:
 ;      "the block is the same memory in both VMs" (without a VMM: "the block kept it from
-;      the earlier run").
+;      the earlier run"). With the DPMI client: it also waits for the client's done word
+;      (block offset 3*1024 + 2*4, written after its 8th round) and region 4 must hold the
+;      pattern of (4, 7): what the client wrote through its descriptor is what XMS moves
+;      read through the handle.
 ;   9. XMS 0Ch on the shared handle: AX=1 (allocated before the VMM); XMS 0Dh unlocks it
 ;      again: AX=1.
 ;  10. XMS 09h allocates a new 1 KB block (AX=1, DX = handle). XMS 0Ch on it: under a VMM
@@ -68,6 +78,7 @@ YIELDS    equ 3                 ; Int 2Fh AX=1680h calls per round
 DONE_BASE equ 3*1024            ; done word of region k at DONE_BASE + 2*k
 DONE_WORD equ 'OK' + ROUNDS     ; 4B4Fh + 8 = 4B57h
 MAX_WAITS equ 2000
+PEER      equ 4                 ; the DPMI client's region (xmswin.asm)
 
 ; Calls XMS function %1 through the far entry point.
 %macro XMS 1
@@ -134,6 +145,12 @@ start:
         je .trail
         cmp al,0Dh
         je .args_ok
+        cmp al,'0'+PEER
+        jne .usage
+        cmp byte [peer],0
+        jne .usage
+        mov byte [peer],PEER
+        jmp .trail
 .usage:
         mov si,s_usage
         jmp fatal
@@ -150,6 +167,11 @@ start:
         mov al,[region_other]
         call add_digit
         ENDL
+        cmp byte [peer],0
+        je .no_peer_line
+        mov si,s_peer
+        call say
+.no_peer_line:
 
         ; -- step 3: XMS driver (dos-memory.md 1.1) --
         mov ax,4300h
@@ -246,6 +268,13 @@ start:
         push cx
         mov ax,1680h
         int 2Fh
+        cmp byte [peer],0
+        je .yielded
+        call check_peer
+        jnc .yielded
+        mov si,s_peer_torn
+        jmp fatal
+.yielded:
         pop cx
         loop .yield
         call clear_buffer
@@ -308,24 +337,18 @@ start:
         TEXT s_h
         ENDL
 
+        cmp byte [peer],0
+        je .no_peer_whole
+        mov si,s_peer_whole
+        call say
+.no_peer_whole:
+
         ; -- step 7: wait for the other instance's done word --
-        mov word [waits],0
-.wait:
         mov al,[region_other]
-        call done_offset
-        mov si,ax
-        mov di,done_buf
-        mov cx,2
-        call get_block
-        cmp ax,1
-        je .wait_read
-        mov si,s_wait_read_failed
-        jmp fatal_bl
-.wait_read:
-        cmp word [done_buf],DONE_WORD
-        je .other_done
+        call wait_done
+        jnc .other_done
         cmp word [vm_id],0
-        jne .wait_more
+        jne .timeout
         ; no VMM: the other instance is not running now; skip the cross check
         LINE
         TEXT s_skip1
@@ -334,10 +357,7 @@ start:
         TEXT s_skip2
         ENDL
         jmp .locks
-.wait_more:
-        inc word [waits]
-        cmp word [waits],MAX_WAITS
-        jbe .wait_again
+.timeout:
         LINE
         TEXT s_region
         mov al,[region_other]
@@ -345,12 +365,6 @@ start:
         TEXT s_timeout
         ENDL
         jmp fail_exit
-.wait_again:
-        mov ax,1680h
-        int 2Fh
-        sti
-        hlt
-        jmp .wait
 .other_done:
         LINE
         TEXT s_region
@@ -405,6 +419,51 @@ start:
         TEXT s_other_plain
 .other_end:
         ENDL
+
+        ; -- step 8 with the DPMI client: its done word, then region 4 holds (4, 7) --
+        cmp byte [peer],0
+        je .locks
+        mov al,PEER
+        call wait_done
+        jnc .peer_done
+        LINE
+        TEXT s_region
+        mov al,PEER
+        call add_digit
+        TEXT s_timeout
+        ENDL
+        jmp fail_exit
+.peer_done:
+        LINE
+        TEXT s_region
+        mov al,PEER
+        call add_digit
+        TEXT s_other_done
+        mov al,PEER
+        call done_offset
+        call add_hex4
+        TEXT s_h_paren
+        ENDL
+        call clear_buffer
+        mov si,PEER*REGION
+        mov di,buffer
+        mov cx,REGION
+        call get_block
+        cmp ax,1
+        je .peer_read
+        mov si,s_read_failed
+        jmp fatal_bl
+.peer_read:
+        mov al,PEER
+        mov ah,ROUNDS-1
+        call seed_of
+        call compare_pattern
+        je .peer_ok
+        mov si,s_peer_bad
+        jmp fatal
+.peer_ok:
+        mov si,s_peer_ok
+        call say
 
         ; -- step 9: lock and unlock the shared block (allocated before the VMM) --
 .locks:
@@ -521,6 +580,90 @@ fail_exit:
 ; INT n with the number found by the scan (patched into the instruction).
 call_tsr:
 .int:   int 60h
+        ret
+
+; Waits for the done word of region AL: CF clear when it is there; CF set when it did not
+; appear within MAX_WAITS waits (Int 2Fh AX=1680h, STI, HLT between reads), or at once
+; without a VMM (nothing else can run then). Fatal if an XMS move fails.
+wait_done:
+        mov [wait_region],al
+        mov word [waits],0
+.again:
+        mov al,[wait_region]
+        call done_offset
+        mov si,ax
+        mov di,done_buf
+        mov cx,2
+        call get_block
+        cmp ax,1
+        je .read
+        mov si,s_wait_read_failed
+        jmp fatal_bl
+.read:
+        cmp word [done_buf],DONE_WORD
+        je .done
+        cmp word [vm_id],0
+        je .missing
+        inc word [waits]
+        cmp word [waits],MAX_WAITS
+        ja .missing
+        mov ax,1680h
+        int 2Fh
+        sti
+        hlt
+        jmp .again
+.done:
+        clc
+        ret
+.missing:
+        stc
+        ret
+
+; Reads region PEER into the buffer: CF clear when it is whole, all zero (the DPMI client
+; has not written it yet) or exactly the pattern of (PEER, r) for a round r; CF set when
+; it is not (half one round and half another). Fatal if the XMS move fails.
+check_peer:
+        call clear_buffer
+        mov si,PEER*REGION
+        mov di,buffer
+        mov cx,REGION
+        call get_block
+        cmp ax,1
+        je .read
+        mov si,s_read_failed
+        jmp fatal_bl
+.read:
+        mov al,[buffer]
+        test al,al
+        jnz .pattern
+        mov si,buffer           ; not written yet: every byte 0
+        mov cx,REGION
+.zero:
+        lodsb
+        test al,al
+        jnz .torn
+        loop .zero
+        clc
+        ret
+.pattern:
+        mov bl,al               ; byte 0 of a pattern is its seed: which round?
+        xor ah,ah
+.round:
+        mov al,PEER
+        call seed_of
+        cmp al,bl
+        je .found
+        inc ah
+        cmp ah,ROUNDS
+        jb .round
+        jmp .torn
+.found:
+        call compare_pattern
+        jne .torn
+        clc
+        ret
+.torn:
+        stc
         ret
 
 ; ----- XMS moves (dos-memory.md 1.4) ----------------------------------------------------
@@ -667,6 +810,8 @@ region_other db 0
 round        db 0
 seed         db 0
 have_new     db 0
+peer         db 0
+wait_region  db 0
 err_bl       db 0
 
 ; XMS 0Bh move structure (dos-memory.md 1.4), 16 bytes, packed.
@@ -721,7 +866,17 @@ s_plain_lock_ok db 'lock of the new block (XMS 0Ch) succeeded, as it does withou
 s_freed       db 'freed the new block (XMS 0Ah)$'
 s_all_ok      db 'all checks passed$'
 
-s_usage       db 'usage: XMSVM 1 or XMSVM 2 (the region this instance owns): FAIL$'
+s_peer        db 'the DPMI client (xmswin) shares the block through a descriptor and owns '
+              db 'region 4: checked after every release of the time slice$'
+s_peer_whole  db 'region 4 was whole at every check after a release of the time slice '
+              db '(not written yet, or one of the DPMI client',27h,'s patterns): ok$'
+s_peer_torn   db 'region 4 is half written: part of it holds one of the DPMI client',27h,'s '
+              db 'rounds and part another (the client was switched away while writing it): FAIL$'
+s_peer_ok     db 'region 4 holds region 4',27h,'s round 7 pattern: what the DPMI client wrote '
+              db 'through its descriptor is what XMS moves read through the handle: ok$'
+s_peer_bad    db 'region 4 does not hold the DPMI client',27h,'s round 7 pattern: FAIL$'
+s_usage       db 'usage: XMSVM 1 or XMSVM 2 (the region this instance owns), then 4 if the '
+              db 'DPMI client shares the block: FAIL$'
 s_no_xms      db 'no XMS driver (Int 2Fh AX=4300h did not return AL=80h): FAIL$'
 s_no_tsr      db 'XMSSHARE is not resident (no signature behind Int 60h-66h): FAIL$'
 s_no_answer   db 'XMSSHARE returned CF set for AX=5853h: FAIL$'

@@ -8,12 +8,19 @@
 ; Int 31h 0300h (a simulated real-mode interrupt into the TSR's hooked vector), maps the
 ; physical address with 0800h, allocates a descriptor (0000h), sets its base and limit
 ; (0007h, 0008h) and then reads and writes the block directly, while two DOS VMs running
-; xmsvm.asm move data through the handle with XMS 0Bh.
+; xmsvm.asm move data through the handle with XMS 0Bh. It runs in the system VM (VM 1, where
+; Windows programs run) or in any DOS VM.
 ;
 ; The protocol (shared with xmsvm.asm): the 64 KiB block holds one 1 KiB region per party
 ; (region k at offset k*1024; XMSVM "1" and "2" own regions 1 and 2, this program region 4),
-; pattern byte i of (k, r) = low(i) + 3*high(i) + 40h*k + 7*r + 11h, and each XMSVM writes
-; its done word 4B57h at 3*1024 + 2*k after its 8th round.
+; pattern byte i of (k, r) = low(i) + 3*high(i) + 40h*k + 7*r + 11h, and each party writes
+; its done word 4B57h at 3*1024 + 2*k after its 8th round (this program at 3*1024 + 8). An
+; XMSVM started with "k 4" reads region 4 after every release of its time slice and fails
+; if it finds it half written, so this program writes its region inside a critical section
+; (Int 2Fh AX=1681h/1682h: the VMM switches to no other VM meanwhile). With the command
+; line /N it skips the critical sections: a VM switch in the middle of a write then shows
+; the DOS VMs a region that is half one round and half another (the property test in
+; tests/tests/vmm_props.rs finds such a schedule).
 ;
 ; Steps (one console line each, prefix "XMSWIN (VM n): ", every line printed whole by one
 ; call, so lines of VMs that run at the same time never mix):
@@ -25,9 +32,10 @@
 ;      HMA).
 ;   4. 0800h maps 64 KiB at that physical address; 0000h, 0007h, 0008h make a descriptor on
 ;      the linear address it returned.
-;   5. 8 rounds r = 0..7: the pattern of (4, r) written to region 4 through the descriptor,
-;      the time slice released 3 times (Int 2Fh AX=1680h, reflected to the VMM), the region
-;      read back and compared.
+;   5. 8 rounds r = 0..7: the pattern of (4, r) written to region 4 through the descriptor
+;      a byte at a time (between Int 2Fh AX=1681h and 1682h, reflected to the VMM, unless
+;      /N), the time slice released 3 times (Int 2Fh AX=1680h), the region read back and
+;      compared. Then the done word at 3*1024 + 8.
 ;   6. Waits for both XMSVMs' done words, reading them through the descriptor (1680h between
 ;      reads, at most 2000 times), then checks that regions 1 and 2 hold the patterns of
 ;      (1, 7) and (2, 7): the DOS VMs' moves reached the memory this program maps.
@@ -62,7 +70,27 @@ MAX_WAITS equ 2000
 %endmacro
 
 start:
-        mov ah, 4Ah
+        ; The command line: /N (no critical sections) or nothing.
+        mov si, 81h
+.arg:   lodsb
+        cmp al, ' '
+        je .arg
+        cmp al, 0Dh
+        je .args
+        cmp al, '/'
+        jne .usage
+        lodsb
+        and al, 0DFh
+        cmp al, 'N'
+        jne .usage
+        mov byte [no_cs], 1
+        jmp .arg
+.usage: mov dx, msg_usage
+        mov ah, 09h
+        int 21h
+        mov ax, 4C01h
+        int 21h
+.args:  mov ah, 4Ah
         mov bx, 1000h
         int 21h
         mov [rm_seg], cs
@@ -170,10 +198,14 @@ pm:     mov byte [in_pm], 1
 
         ; 5. Eight rounds on region 4, directly.
 .c5:    xor bp, bp                      ; r
-.round: mov es, [block]
+.round: mov ax, 1681h                   ; begin critical section
+        call critical
+        mov es, [block]
         mov dl, MY_REGION
         mov di, MY_REGION * REGION
         call put_pattern
+        mov ax, 1682h                   ; end critical section
+        call critical
         mov cx, YIELDS
 .yield: call release_slice
         loop .yield
@@ -185,7 +217,13 @@ pm:     mov byte [in_pm], 1
         inc bp
         cmp bp, ROUNDS
         jb .round
-        LINE msg_rounds
+        mov es, [block]
+        mov word [es:DONE_BASE + 2 * MY_REGION], DONE_WORD
+        mov si, msg_rounds
+        cmp byte [no_cs], 0
+        je .said5
+        mov si, msg_rounds_nocs
+.said5: call line
         jmp .c6
 .bad5:  LINE msg_bad_round
         jmp fail
@@ -266,6 +304,13 @@ byte_at:
         pop bx
         ret
 
+; Int 2Fh with AX = 1681h or 1682h (begin or end a critical section), unless /N.
+critical:
+        cmp byte [no_cs], 0
+        jne .out
+        int 2Fh
+.out:   ret
+
 ; Int 2Fh AX=1680h: give the rest of the time slice to the other VMs.
 release_slice:
         push ax
@@ -315,7 +360,9 @@ msg_asked:  db "asked XMSSHARE through Int 31h 0300h: a handle and a physical ad
 msg_bad_ask: db "Int 31h 0300h into XMSSHARE failed: FAIL", 13, 10, "$"
 msg_mapped: db "mapped the block with 0800h and built a descriptor on it (0000h, 0007h, 0008h): ok", 13, 10, "$"
 msg_bad_map: db "mapping the physical address or building the descriptor failed: FAIL", 13, 10, "$"
-msg_rounds: db "8 rounds of region 4 written and read back through the descriptor, releasing the time slice: ok", 13, 10, "$"
+msg_rounds: db "8 rounds of region 4 written inside critical sections (Int 2Fh AX=1681h/1682h) and read back through the descriptor, releasing the time slice; done word written: ok", 13, 10, "$"
+msg_rounds_nocs: db "8 rounds of region 4 written without critical sections (/N) and read back through the descriptor, releasing the time slice; done word written: ok", 13, 10, "$"
+msg_usage:  db "usage: XMSWIN [/N] (/N: write region 4 without critical sections): FAIL", 13, 10, "$"
 msg_bad_round: db "region 4 did not read back: FAIL", 13, 10, "$"
 msg_no_done: db "the DOS VMs' done words never appeared in the block: FAIL", 13, 10, "$"
 msg_done:   db "both DOS VMs' done words seen through the descriptor: ok", 13, 10, "$"
@@ -324,6 +371,7 @@ msg_bad_seen: db "regions 1 and 2 do not hold the DOS VMs' last patterns: FAIL",
 msg_all:    db "all checks passed", 13, 10, "$"
 
 in_pm:      db 0
+no_cs:      db 0
 tsr_int:    db 0
         align 2
 rm_seg:     dw 0
@@ -331,4 +379,4 @@ entry:      dd 0
 phys:       dd 0
 lin:        dd 0
 block:      dw 0
-linebuf:    times 160 db 0
+linebuf:    times 256 db 0

@@ -221,6 +221,21 @@ pub fn check(s: &Scenario, r: &RunReport) -> Vec<String> {
             )),
         }
     }
+    if let (Some(want), Some(p)) = (
+        s.system_exit_code,
+        s.firmware.vmm.as_ref().and_then(|v| v.system.as_ref()),
+    ) {
+        let name = p.name.as_str();
+        match r.vm_exits.iter().find(|(vm, _)| *vm == 1) {
+            Some((_, code)) if *code == want => {}
+            Some((_, code)) => failures.push(format!(
+                "{name} in the system VM (VM 1) exited with code {code}, expected {want}"
+            )),
+            None => failures.push(format!(
+                "{name} in the system VM (VM 1) did not finish, expected exit code {want}"
+            )),
+        }
+    }
     let console = normalize_console(&r.console);
     if let Some(want) = &s.expect_console {
         let want = normalize_console(want.as_bytes());

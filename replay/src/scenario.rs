@@ -102,6 +102,7 @@ struct Manifest {
     vmm: Option<VmmSection>,
     #[serde(default, rename = "vm")]
     vms: Vec<VmSection>,
+    system_vm: Option<ProgramSection>,
     #[serde(default, rename = "input")]
     inputs: Vec<InputSection>,
     #[serde(default)]
@@ -240,6 +241,8 @@ pub struct Scenario {
     pub exit_codes: Vec<Option<u8>>,
     /// The expected exit code of each DOS VM's program (VM ids 2, 3, ...).
     pub vm_exit_codes: Vec<Option<u8>>,
+    /// The expected exit code of the system VM's program (`[system_vm]`, VM id 1).
+    pub system_exit_code: Option<u8>,
     /// Inputs sorted by tick (stable: file order for equal ticks).
     pub inputs: Vec<(u64, Input)>,
     pub expect_console: Option<String>,
@@ -363,6 +366,7 @@ impl Scenario {
             }],
             exit_codes: vec![None],
             vm_exit_codes: Vec::new(),
+            system_exit_code: None,
             inputs: Vec::new(),
             expect_console: None,
             expect_contains: Vec::new(),
@@ -431,8 +435,8 @@ impl Scenario {
             None => Some(EmsConfig::default()),
         };
         let dpmi = dpmi_config(m.dpmi.as_ref(), &m.machine, machine.model)?;
-        if m.programs.is_empty() && m.vms.is_empty() {
-            return Err("no [[program]] or [[vm]] to run".into());
+        if m.programs.is_empty() && m.vms.is_empty() && m.system_vm.is_none() {
+            return Err("no [[program]], [[vm]] or [system_vm] to run".into());
         }
         let programs = m
             .programs
@@ -443,8 +447,9 @@ impl Scenario {
             })
             .collect();
         let exit_codes = m.programs.iter().map(|p| p.exit_code).collect();
-        let vmm = vmm_config(m.vmm.as_ref(), &m.vms)?;
+        let vmm = vmm_config(m.vmm.as_ref(), &m.vms, m.system_vm.as_ref())?;
         let vm_exit_codes = m.vms.iter().map(|v| v.exit_code).collect();
+        let system_exit_code = m.system_vm.as_ref().and_then(|p| p.exit_code);
         let mut inputs = Vec::new();
         for (i, inp) in m.inputs.iter().enumerate() {
             let at = match (inp.at_tick, inp.at_ms) {
@@ -492,6 +497,7 @@ impl Scenario {
             programs,
             exit_codes,
             vm_exit_codes,
+            system_exit_code,
             inputs,
             expect_console: m.expect.console,
             expect_contains: m.expect.console_contains,
@@ -573,12 +579,13 @@ fn check_bounds(m: &Manifest) -> Result<(), String> {
         .programs
         .iter()
         .map(|p| ("program", &p.name, &p.args))
-        .chain(m.vms.iter().map(|v| ("vm", &v.name, &v.args)));
+        .chain(m.vms.iter().map(|v| ("vm", &v.name, &v.args)))
+        .chain(m.system_vm.iter().map(|p| ("system_vm", &p.name, &p.args)));
     for (i, (what, name, args)) in entries.enumerate() {
-        let n = if what == "vm" {
-            i - m.programs.len()
-        } else {
-            i
+        let n = match what {
+            "vm" => i - m.programs.len(),
+            "system_vm" => 0,
+            _ => i,
         } + 1;
         if name.len() > MAX_PROGRAM_NAME {
             return Err(format!(
@@ -649,19 +656,24 @@ fn dpmi_config(
     Ok(Some(c))
 }
 
-/// The VMM configuration of `[vmm]` and the `[[vm]]`s (both or neither).
+/// The VMM configuration of `[vmm]`, the `[[vm]]`s and `[system_vm]` (the section and at
+/// least one program, or none of them).
 fn vmm_config(
     section: Option<&VmmSection>,
     vms: &[VmSection],
+    system: Option<&ProgramSection>,
 ) -> Result<Option<VmmConfig>, String> {
     let Some(v) = section else {
-        if vms.is_empty() {
-            return Ok(None);
+        if !vms.is_empty() {
+            return Err("[[vm]] needs a [vmm] section (the VM manager that runs them)".into());
         }
-        return Err("[[vm]] needs a [vmm] section (the VM manager that runs them)".into());
+        if system.is_some() {
+            return Err("[system_vm] needs a [vmm] section (the VM manager that runs it)".into());
+        }
+        return Ok(None);
     };
-    if vms.is_empty() {
-        return Err("[vmm] needs at least one [[vm]] to run".into());
+    if vms.is_empty() && system.is_none() {
+        return Err("[vmm] needs at least one [[vm]] or a [system_vm] to run".into());
     }
     let mut c = VmmConfig::default();
     if let Some(slice) = v.slice {
@@ -713,6 +725,10 @@ fn vmm_config(
         }
         c.vms.push(spec);
     }
+    c.system = system.map(|p| Program {
+        name: p.name.clone(),
+        args: p.args.clone(),
+    });
     Ok(Some(c))
 }
 

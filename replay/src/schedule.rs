@@ -143,8 +143,10 @@ pub fn schedule_summary(bytes: &[u8]) -> Result<String, SessionError> {
         let _ = writeln!(out, "startup: {line}");
     }
     for v in &s.vms {
-        let name = if v.id == 1 {
+        let name = if v.id == 1 && v.program.is_empty() {
             "system VM".to_string()
+        } else if v.id == 1 {
+            format!("system VM, {}", v.program)
         } else {
             v.program.clone()
         };

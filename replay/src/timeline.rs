@@ -78,7 +78,7 @@ use std::io::Read;
 
 use thiserror::Error;
 use vexed_emu::machine::Input;
-use vexed_emu::observe::Observation;
+use vexed_emu::observe::{Observation, SwitchReason};
 use vexed_trace::{Record, TraceError, TraceReader};
 
 /// The default picture width in pixels.
@@ -383,6 +383,11 @@ impl Timeline {
                 let lane = self.lane(Owner::Vm(*vm), tick);
                 if !program.is_empty() && !lane.programs.contains(program) {
                     lane.programs.push(program.clone());
+                }
+                // The VMM runs in the system VM from the moment the VMs exist (it runs its
+                // program, if it has one, until the first switch).
+                if *vm == 1 && self.running == Owner::Dos {
+                    self.switch_to(tick, Owner::Vm(1), SwitchReason::Start.name());
                 }
             }
             Observation::VmSwitch { to, reason, .. } => {
@@ -844,17 +849,19 @@ fn nice_step(range: u64, max: u64) -> u64 {
 
 /// The lane label of VM `vm` (full text; shortened when drawn).
 fn vm_label(vm: u16, programs: &[String]) -> String {
-    if vm == 1 {
-        return "VM 1 (system)".into();
-    }
     let names: Vec<&str> = programs
         .iter()
         .map(|p| p.rsplit(['\\', '/']).next().unwrap_or(p))
         .collect();
-    if names.is_empty() {
-        format!("VM {vm}")
+    let vm = if vm == 1 {
+        "VM 1 (system)".to_string()
     } else {
-        format!("VM {vm} {}", names.join(", "))
+        format!("VM {vm}")
+    };
+    if names.is_empty() {
+        vm
+    } else {
+        format!("{vm} {}", names.join(", "))
     }
 }
 
@@ -1749,8 +1756,9 @@ mod tests {
                 "inputs".to_string()
             ]
         );
-        // DOS [0,1000) start, [5000,6000) running; VM 1 [2000,3000) yield, [4000,5000)
-        // vmm-exit; VM 2 [1000,2000) slice-end, [3000,4000) exited. The legend's swatches
+        // DOS [0,100) start (the VMs exist: the system VM runs), [5000,6000) running; VM 1
+        // [100,1000) start, [2000,3000) yield, [4000,5000) vmm-exit; VM 2 [1000,2000)
+        // slice-end, [3000,4000) exited. The legend's swatches
         // are bars too, so count the lanes' bars only.
         let lane_bars = |key: &str| {
             doc.descendants()
@@ -1761,7 +1769,10 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(lane_bars("dos"), ["bar r-start", "bar r-running"]);
-        assert_eq!(lane_bars("vm1"), ["bar r-yield", "bar r-vmm-exit"]);
+        assert_eq!(
+            lane_bars("vm1"),
+            ["bar r-start", "bar r-yield", "bar r-vmm-exit"]
+        );
         assert_eq!(lane_bars("vm2"), ["bar r-slice-end", "bar r-exited"]);
         assert_eq!(lane_bars("inputs"), Vec::<String>::new());
         // One critical section (the nested pair), on VM 2's lane, 1500..1800.

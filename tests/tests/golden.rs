@@ -100,5 +100,6 @@ golden_tests!(
     xmsshare,
     xmsshare_vms,
     xmsshare_win,
+    xmsshare_win_nocs,
     xmstest,
 );

@@ -105,10 +105,9 @@ fn xmsshare_win_timeline_shows_the_dpmi_client_on_its_vms_lane() {
         lane_labels(&doc),
         [
             "DOS (outside the VMM)",
-            "VM 1 (system)",
+            "VM 1 (system) XMSWIN.COM",
             "VM 2 XMSVM.COM",
             "VM 3 XMSVM.COM",
-            "VM 4 XMSWIN.COM",
             "inputs"
         ]
     );
@@ -120,13 +119,21 @@ fn xmsshare_win_timeline_shows_the_dpmi_client_on_its_vms_lane() {
             .count()
     };
     // XMSWIN's Int 31h calls and its one stay in protected mode (DpmiStart to DpmiExit,
-    // no fault) are on VM 4's lane only.
-    assert!(in_lane("vm4", "mark dpmi") > 0, "no DPMI marks on VM 4");
-    assert_eq!(in_lane("vm4", "pm pm-exit"), 1);
-    for lane in ["dos", "vm1", "vm2", "vm3"] {
+    // no fault) are on the system VM's lane only.
+    assert!(in_lane("vm1", "mark dpmi") > 0, "no DPMI marks on VM 1");
+    assert_eq!(in_lane("vm1", "pm pm-exit"), 1);
+    for lane in ["dos", "vm2", "vm3"] {
         assert_eq!(in_lane(lane, "mark dpmi"), 0, "{lane}");
         assert_eq!(in_lane(lane, "pm pm-exit"), 0, "{lane}");
     }
+    // Its eight critical sections are hatched on its lane.
+    let sections = doc
+        .descendants()
+        .filter(|n| n.attribute("data-lane") == Some("vm1"))
+        .flat_map(|g| g.descendants())
+        .filter(|n| n.attribute("class").is_some_and(|c| c.contains("crit")))
+        .count();
+    assert!(sections > 0, "no critical sections on the system VM's lane");
     let faults = doc
         .descendants()
         .filter(|n| n.attribute("data-lane").is_some())

@@ -13,6 +13,13 @@
 //!   and the report says so in words.
 //! - `timeslice-tsr` (Asche): the careful multitasking TSR never re-enters DOS and every
 //!   expectation holds under every schedule tried.
+//! - `xmsshare-win` (KB Q74809, both sides): the DPMI client in the system VM writes its
+//!   region of the shared XMS block a byte at a time inside critical sections, and the two
+//!   DOS VMs, which read that region after every release of their time slice, never see it
+//!   half written, under every schedule tried.
+//! - `xmsshare-win-nocs`: the client without critical sections; the search must find a
+//!   schedule under which a DOS VM reads the region half one round and half another, shrink
+//!   it, and its trace (kept in `corpora/found/`, regenerated the same way) replays it.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -79,8 +86,25 @@ fn counter_line(console: &[u8]) -> String {
         .to_string()
 }
 
+/// The lines that say what went wrong: CTRTSR's counter line and the first line a guest
+/// marked FAIL, whichever the run printed.
+fn key_lines(console: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(console);
+    let mut out: Vec<String> = text
+        .lines()
+        .find(|l| l.starts_with("CTRTSR: counter"))
+        .into_iter()
+        .chain(text.lines().find(|l| l.contains("FAIL")))
+        .map(str::to_string)
+        .collect();
+    if out.is_empty() {
+        out.push("(no CTRTSR counter line and no FAIL line)".to_string());
+    }
+    out
+}
+
 /// A run with extra interrupts: its trace, the broken expectations (CTRTSR's counter line
-/// first) and the switches that landed inside critical sections.
+/// and the first FAIL line first) and the switches that landed inside critical sections.
 struct Case {
     trace: Vec<u8>,
     failures: Vec<String>,
@@ -107,7 +131,8 @@ fn run(s: &Subject, scenario: &Scenario, events: &[(u64, u8)]) -> Case {
         })
         .collect();
     if !failures.is_empty() {
-        failures.insert(0, counter_line(&report.console));
+        let key = key_lines(&report.console);
+        failures.splice(0..0, key);
     }
     Case {
         trace: r.trace,
@@ -158,6 +183,8 @@ fn search(s: &Subject, scenario: &Scenario, cases: u32) -> Option<(Vec<(u64, u8)
 static CRITSEC: OnceLock<Subject> = OnceLock::new();
 static NOCS: OnceLock<Subject> = OnceLock::new();
 static TIMESLICE: OnceLock<Subject> = OnceLock::new();
+static XMSWIN: OnceLock<Subject> = OnceLock::new();
+static XMSWIN_NOCS: OnceLock<Subject> = OnceLock::new();
 
 proptest! {
     #![proptest_config(proptest_config(24, SEED))]
@@ -186,6 +213,103 @@ proptest! {
         }
         prop_assert!(failures.is_empty(), "{}", report(&events, s.horizon, &failures));
     }
+
+    #[test]
+    fn the_dpmi_clients_critical_sections_keep_its_region_whole(
+        events in prop::collection::vec(perturbation(), 0..8)
+    ) {
+        let s = subject("xmsshare-win", &XMSWIN);
+        let case = run(s, &s.scenario, &events);
+        let mut all = case.failures;
+        all.extend(case.inside_critical);
+        prop_assert!(all.is_empty(), "{}", report(&events, s.horizon, &all));
+    }
+}
+
+/// Replays a found trace: bit-exact, and its console shows the failure (`line` returns the
+/// line that must contain `what`). Keeps it under the test's temporary directory and, with
+/// `VEXED_SAVE_FOUND` set, in `corpora/found/NAME`.
+fn keep_found(trace: &[u8], name: &str, line: fn(&[u8]) -> String, what: &str) {
+    match session::replay_bytes(trace, &mut std::io::sink()).expect("replay") {
+        Replayed::Identical { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let console = fuzz::report_of(trace).expect("report").console;
+    let l = line(&console);
+    assert!(l.contains(what), "{l}");
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, trace).expect("save the trace");
+    if std::env::var_os("VEXED_SAVE_FOUND").is_some() {
+        let found = corpora_dir().join("found").join(name);
+        std::fs::write(&found, trace).expect("save into corpora/found");
+    }
+}
+
+/// A trace kept in `corpora/found/` still replays bit-exactly, shows the failure, and holds
+/// 1-3 extra interrupts (one keystroke is two input records, make and break).
+fn check_found(name: &str, line: fn(&[u8]) -> String, what: &str) {
+    let path = corpora_dir().join("found").join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match session::replay_bytes(&bytes, &mut std::io::sink()).expect("replay") {
+        Replayed::Identical { .. } => {}
+        other => panic!("{}: {other:?}", path.display()),
+    }
+    let console = fuzz::report_of(&bytes).expect("report").console;
+    let l = line(&console);
+    assert!(l.contains(what), "{l}");
+    let inputs = vexed_trace::TraceReader::new(&bytes[..])
+        .expect("trace")
+        .records()
+        .filter(|r| matches!(r, Ok(vexed_trace::Record::Input { .. })))
+        .count();
+    assert!(
+        (1..=6).contains(&inputs),
+        "{inputs} input records (1-3 extra interrupts)"
+    );
+}
+
+/// The first line a guest marked FAIL.
+fn fail_line(console: &[u8]) -> String {
+    String::from_utf8_lossy(console)
+        .lines()
+        .find(|l| l.contains("FAIL"))
+        .unwrap_or("(no FAIL line)")
+        .to_string()
+}
+
+#[test]
+fn without_the_clients_critical_sections_the_search_finds_a_half_written_region() {
+    let s = subject("xmsshare-win-nocs", &XMSWIN_NOCS);
+    let (minimal, reason) = search(s, &s.scenario, 64).expect(
+        "64 random schedules never showed a DOS VM a half-written region without the client's \
+         critical sections",
+    );
+    assert!(reason.contains("half written"), "{reason}");
+    assert!(
+        (1..=3).contains(&minimal.len()),
+        "shrunk to {} extra interrupts, expected 1-3: {reason}",
+        minimal.len()
+    );
+    let case = run(s, &s.scenario, &minimal);
+    assert!(
+        !case.failures.is_empty(),
+        "the minimal case passes when re-run"
+    );
+    keep_found(
+        &case.trace,
+        "xmsshare-win-nocs-torn.trace",
+        fail_line,
+        "region 4 is half written",
+    );
+}
+
+#[test]
+fn the_saved_half_written_region_trace_replays_the_failure() {
+    check_found(
+        "xmsshare-win-nocs-torn.trace",
+        fail_line,
+        "region 4 is half written",
+    );
 }
 
 #[test]
@@ -205,44 +329,20 @@ fn without_critical_sections_the_search_finds_a_lost_update_and_its_trace_replay
         !case.failures.is_empty(),
         "the minimal case passes when re-run"
     );
-    let trace = case.trace;
-    match session::replay_bytes(&trace, &mut std::io::sink()).expect("replay") {
-        Replayed::Identical { .. } => {}
-        other => panic!("{other:?}"),
-    }
-    let console = fuzz::report_of(&trace).expect("report").console;
-    assert!(
-        counter_line(&console).contains("updates lost"),
-        "{}",
-        counter_line(&console)
+    keep_found(
+        &case.trace,
+        "critsec-nocs-lost-update.trace",
+        counter_line,
+        "updates lost",
     );
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("critsec-nocs-lost-update.trace");
-    std::fs::write(&path, &trace).expect("save the trace");
-    if std::env::var_os("VEXED_SAVE_FOUND").is_some() {
-        let found = corpora_dir().join("found/critsec-nocs-lost-update.trace");
-        std::fs::write(&found, &trace).expect("save into corpora/found");
-    }
 }
 
 #[test]
 fn the_saved_lost_update_trace_replays_the_failure() {
-    let path = corpora_dir().join("found/critsec-nocs-lost-update.trace");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    match session::replay_bytes(&bytes, &mut std::io::sink()).expect("replay") {
-        Replayed::Identical { .. } => {}
-        other => panic!("{}: {other:?}", path.display()),
-    }
-    let console = fuzz::report_of(&bytes).expect("report").console;
-    let line = counter_line(&console);
-    assert!(line.contains("updates lost"), "{line}");
-    let inputs = vexed_trace::TraceReader::new(&bytes[..])
-        .expect("trace")
-        .records()
-        .filter(|r| matches!(r, Ok(vexed_trace::Record::Input { .. })))
-        .count();
-    assert!(
-        (1..=6).contains(&inputs),
-        "{inputs} input records (1-3 extra interrupts)"
+    check_found(
+        "critsec-nocs-lost-update.trace",
+        counter_line,
+        "updates lost",
     );
 }
 

@@ -1,8 +1,8 @@
 //! Reading older format versions: the upgrade path (FORMAT.md, "Versions").
 //!
 //! The reader looks at the version field (byte offset 8) and asks [`layout`] how to decode
-//! the rest. Version 4 is the current version; version 1, 2 and 3 files are read through
-//! the frozen types of [`v1`], [`v2`] and [`v3`] and converted. The policy, for whoever
+//! the rest. Version 5 is the current version; version 1, 2, 3 and 4 files are read
+//! through the frozen types of [`v1`], [`v2`], [`v3`] and [`v4`] and converted. The policy, for whoever
 //! changes the format:
 //!
 //! 1. Appending a variant at the end of a stored enum (`Record`/`RawRecord`, and
@@ -43,6 +43,11 @@
 //!   in plain DOS). Version 2 and 3 headers are decoded as [`v3::Header`] and read with
 //!   `dpmi: None` (a version 3 recorder had no DPMI host); version 1 headers likewise.
 //!   Records and the footer did not change.
+//! - Version 5: `VmmConfig` gained `system: Option<Program>` at its end (a program the
+//!   system VM runs). Version 4 headers are decoded as [`v4::Header`], version 2 and 3
+//!   headers as [`v3::Header`] (whose VMM is now the frozen [`v4::VmmConfig`]), and read
+//!   with `system: None` (their recorders' system VM only idled). Records and the footer
+//!   did not change.
 
 use crate::codec;
 use crate::record::RawRecord;
@@ -66,15 +71,18 @@ pub(crate) enum Layout {
     /// version 4, the footer through [`v2::Footer`].
     V2,
     /// Version 3: the header through [`v3::Header`] (no DPMI configuration), records and
-    /// the footer as in version 4.
+    /// the footer as in version 5.
     V3,
-    /// Version 4, the current version: decoded straight into the current types.
+    /// Version 4: the header through [`v4::Header`] (no system VM program), records and
+    /// the footer as in version 5.
     V4,
+    /// Version 5, the current version: decoded straight into the current types.
+    V5,
 }
 
 impl Layout {
     /// The layout of [`FORMAT_VERSION`], what this build writes.
-    pub(crate) const CURRENT: Layout = Layout::V4;
+    pub(crate) const CURRENT: Layout = Layout::V5;
 }
 
 /// The layout of format version `found`, or the error refusing it.
@@ -84,6 +92,7 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
         2 => Ok(Layout::V2),
         3 => Ok(Layout::V3),
         4 => Ok(Layout::V4),
+        5 => Ok(Layout::V5),
         _ => Err(TraceError::UnsupportedVersion {
             found,
             supported: FORMAT_VERSION,
@@ -97,41 +106,171 @@ pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, Stri
         Layout::V1 => codec::decode_exact::<v1::Header>(bytes).map(Header::from),
         // The header did not change in version 3.
         Layout::V2 | Layout::V3 => codec::decode_exact::<v3::Header>(bytes).map(Header::from),
-        Layout::V4 => codec::decode_exact(bytes),
+        Layout::V4 => codec::decode_exact::<v4::Header>(bytes).map(Header::from),
+        Layout::V5 => codec::decode_exact(bytes),
     }
 }
 
 /// One on-disk record from the start of `bytes`, and how many bytes it took.
 pub(crate) fn decode_record(layout: Layout, bytes: &[u8]) -> Result<(RawRecord, usize), String> {
     match layout {
-        // Records did not change in versions 2, 3 and 4 (only variants were appended).
-        Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 => codec::decode_prefix(bytes),
+        // Records did not change in versions 2 to 5 (only variants were appended).
+        Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 | Layout::V5 => {
+            codec::decode_prefix(bytes)
+        }
     }
 }
 
 /// The footer from its body.
 pub(crate) fn decode_footer(layout: Layout, bytes: &[u8]) -> Result<crate::Footer, String> {
     match layout {
-        // The footer did not change in version 2; version 3 typed its end; version 4 did
-        // not change it.
+        // The footer did not change in version 2; version 3 typed its end; versions 4 and
+        // 5 did not change it.
         Layout::V1 | Layout::V2 => {
             codec::decode_exact::<v2::Footer>(bytes).map(crate::Footer::from)
         }
-        Layout::V3 | Layout::V4 => codec::decode_exact(bytes),
+        Layout::V3 | Layout::V4 | Layout::V5 => codec::decode_exact(bytes),
+    }
+}
+
+/// Format version 4, frozen: the types whose encoding version 5 changed, exactly as they
+/// were. Never edit them. The emu types they name (`MachineConfig`, `Program`,
+/// `XmsConfig`, `EmsConfig`, `DosConfig`, `DpmiConfig`, `VmSpec`, `VmmRules`) and
+/// `GuestFile` did not change in version 5; a later version that changes one of them
+/// copies it here as it was.
+pub(crate) mod v4 {
+    use serde::{Deserialize, Serialize};
+    use vexed_emu::firmware::dos::DosConfig;
+    use vexed_emu::firmware::dpmi::DpmiConfig;
+    use vexed_emu::firmware::ems::EmsConfig;
+    use vexed_emu::firmware::vmm::{VmSpec, VmmConfig as CurrentVmmConfig, VmmRules};
+    use vexed_emu::firmware::xms::XmsConfig;
+    use vexed_emu::firmware::{FirmwareConfig as CurrentFirmwareConfig, Program};
+    use vexed_emu::machine::MachineConfig;
+
+    use crate::GuestFile;
+
+    /// `vexed_emu::firmware::vmm::VmmConfig` of versions 2 to 4: no system VM program.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct VmmConfig {
+        pub slice: u32,
+        pub vms: Vec<VmSpec>,
+        pub focus: usize,
+        pub rules: VmmRules,
+    }
+
+    /// `vexed_emu::firmware::FirmwareConfig` of version 4.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct FirmwareConfig {
+        pub xms: Option<XmsConfig>,
+        pub ems: Option<EmsConfig>,
+        pub dos: DosConfig,
+        pub vmm: Option<VmmConfig>,
+        pub dpmi: Option<DpmiConfig>,
+    }
+
+    /// [`crate::Header`] of version 4: its VMM configuration has no system VM program.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) struct Header {
+        pub emulator_version: String,
+        pub name: String,
+        pub machine: MachineConfig,
+        pub firmware: FirmwareConfig,
+        pub programs: Vec<Program>,
+        pub seed: Option<u64>,
+        pub scenario: String,
+        pub max_ticks: u64,
+        pub checkpoint_interval: u64,
+        pub drive_writable: bool,
+        pub dirs: Vec<String>,
+        pub files: Vec<GuestFile>,
+    }
+
+    impl From<VmmConfig> for CurrentVmmConfig {
+        fn from(old: VmmConfig) -> CurrentVmmConfig {
+            let VmmConfig {
+                slice,
+                vms,
+                focus,
+                rules,
+            } = old;
+            CurrentVmmConfig {
+                slice,
+                vms,
+                focus,
+                rules,
+                // A version 2 to 4 recorder's system VM only idled.
+                system: None,
+            }
+        }
+    }
+
+    impl From<FirmwareConfig> for CurrentFirmwareConfig {
+        fn from(old: FirmwareConfig) -> CurrentFirmwareConfig {
+            let FirmwareConfig {
+                xms,
+                ems,
+                dos,
+                vmm,
+                dpmi,
+            } = old;
+            CurrentFirmwareConfig {
+                xms,
+                ems,
+                dos,
+                vmm: vmm.map(Into::into),
+                dpmi,
+            }
+        }
+    }
+
+    impl From<Header> for crate::Header {
+        fn from(old: Header) -> crate::Header {
+            let Header {
+                emulator_version,
+                name,
+                machine,
+                firmware,
+                programs,
+                seed,
+                scenario,
+                max_ticks,
+                checkpoint_interval,
+                drive_writable,
+                dirs,
+                files,
+            } = old;
+            crate::Header {
+                emulator_version,
+                name,
+                machine,
+                firmware: firmware.into(),
+                programs,
+                seed,
+                scenario,
+                max_ticks,
+                checkpoint_interval,
+                drive_writable,
+                dirs,
+                files,
+            }
+        }
     }
 }
 
 /// Format version 3, frozen: the types whose encoding version 4 changed, exactly as they
 /// were (version 2 headers are the same). Never edit them. The emu types they name
-/// (`MachineConfig`, `Program`, `XmsConfig`, `EmsConfig`, `DosConfig`, `VmmConfig`) and
-/// `GuestFile` did not change in version 4; a later version that changes one of them
-/// copies it here as it was.
+/// (`MachineConfig`, `Program`, `XmsConfig`, `EmsConfig`, `DosConfig`) and `GuestFile` did
+/// not change in version 4; `VmmConfig` changed in version 5 and is the frozen
+/// [`super::v4::VmmConfig`]. A later version that changes one of them copies it here as
+/// it was.
 pub(crate) mod v3 {
     use serde::{Deserialize, Serialize};
     use vexed_emu::firmware::dos::DosConfig;
     use vexed_emu::firmware::ems::EmsConfig;
-    use vexed_emu::firmware::vmm::VmmConfig;
     use vexed_emu::firmware::xms::XmsConfig;
+
+    use super::v4::VmmConfig;
     use vexed_emu::firmware::{FirmwareConfig as CurrentFirmwareConfig, Program};
     use vexed_emu::machine::MachineConfig;
 
@@ -170,7 +309,7 @@ pub(crate) mod v3 {
                 xms,
                 ems,
                 dos,
-                vmm,
+                vmm: vmm.map(Into::into),
                 // A version 2 or 3 recorder had no DPMI host.
                 dpmi: None,
             }
@@ -367,7 +506,7 @@ mod tests {
     }
 
     /// [`v1_header`] as version 2 and 3 wrote it: `vmm` added to the firmware.
-    fn v3_header(old: v1::Header, vmm: Option<VmmConfig>) -> v3::Header {
+    fn v3_header(old: v1::Header, vmm: Option<v4::VmmConfig>) -> v3::Header {
         let v1::Header {
             emulator_version,
             name,
@@ -403,13 +542,64 @@ mod tests {
         }
     }
 
-    fn a_vmm() -> VmmConfig {
-        VmmConfig {
+    /// A VMM configuration as versions 2 to 4 stored it.
+    fn a_vmm() -> v4::VmmConfig {
+        let VmmConfig {
+            slice,
+            vms,
+            focus,
+            rules,
+            ..
+        } = VmmConfig {
             vms: vec![VmSpec::new(Program {
                 name: "B.EXE".into(),
                 args: String::new(),
             })],
             ..VmmConfig::default()
+        };
+        v4::VmmConfig {
+            slice,
+            vms,
+            focus,
+            rules,
+        }
+    }
+
+    /// [`v3_header`] as version 4 wrote it: `dpmi` added to the firmware.
+    fn v4_header(old: v3::Header, dpmi: Option<DpmiConfig>) -> v4::Header {
+        let v3::Header {
+            emulator_version,
+            name,
+            machine,
+            firmware,
+            programs,
+            seed,
+            scenario,
+            max_ticks,
+            checkpoint_interval,
+            drive_writable,
+            dirs,
+            files,
+        } = old;
+        v4::Header {
+            emulator_version,
+            name,
+            machine,
+            firmware: v4::FirmwareConfig {
+                xms: firmware.xms,
+                ems: firmware.ems,
+                dos: firmware.dos,
+                vmm: firmware.vmm,
+                dpmi,
+            },
+            programs,
+            seed,
+            scenario,
+            max_ticks,
+            checkpoint_interval,
+            drive_writable,
+            dirs,
+            files,
         }
     }
 
@@ -425,8 +615,8 @@ mod tests {
         assert_eq!(h.firmware.dos, old.firmware.dos);
         assert_eq!(h.name, "old");
         assert_eq!(h.files, old.files);
-        // The same bytes are not a version 2, 3 or 4 header: the VMM field is missing.
-        for l in [Layout::V2, Layout::V3, Layout::V4] {
+        // The same bytes are not a version 2 to 5 header: the VMM field is missing.
+        for l in [Layout::V2, Layout::V3, Layout::V4, Layout::V5] {
             assert!(decode_header(l, &bytes).is_err(), "{l:?}");
         }
     }
@@ -454,7 +644,7 @@ mod tests {
         new.firmware.vmm = Some(a_vmm());
         let bytes = codec::encode(&new).unwrap();
         let h = decode_header(layout(2).unwrap(), &bytes).unwrap();
-        assert_eq!(h.firmware.vmm, Some(a_vmm()));
+        assert_eq!(h.firmware.vmm, Some(a_vmm().into()));
         assert_eq!(h, Header::from(new));
     }
 
@@ -464,14 +654,15 @@ mod tests {
         let bytes = codec::encode(&old).unwrap();
         let h = decode_header(layout(3).unwrap(), &bytes).unwrap();
         assert_eq!(h.firmware.dpmi, None);
-        assert_eq!(h.firmware.vmm, old.firmware.vmm);
+        assert_eq!(h.firmware.vmm, old.firmware.vmm.clone().map(Into::into));
         assert_eq!(h.firmware.xms, old.firmware.xms);
         assert_eq!(h.firmware.ems, old.firmware.ems);
         assert_eq!(h.firmware.dos, old.firmware.dos);
         assert_eq!(h.programs, old.programs);
         assert_eq!(h.files, old.files);
-        // The same bytes are not a version 4 header: the DPMI field is missing.
+        // The same bytes are not a version 4 or 5 header: the DPMI field is missing.
         assert!(decode_header(Layout::V4, &bytes).is_err());
+        assert!(decode_header(Layout::V5, &bytes).is_err());
     }
 
     #[test]
@@ -480,7 +671,7 @@ mod tests {
         // byte for `dpmi` at the end of the firmware configuration (after `vmm`, before
         // `programs`).
         let old = v3_header(v1_header(), Some(a_vmm()));
-        let mut new = Header::from(old.clone());
+        let mut new = v4_header(old.clone(), None);
         let old_bytes = codec::encode(&old).unwrap();
         let new_bytes = codec::encode(&new).unwrap();
         let firmware_end = codec::encode(&(
@@ -501,20 +692,66 @@ mod tests {
         let bytes = codec::encode(&new).unwrap();
         assert_eq!(bytes[firmware_end..firmware_end + 4], [1, 0xFB, 0x00, 0x10]);
         assert_eq!(bytes[firmware_end + 4..], old_bytes[firmware_end..]);
-        assert_eq!(decode_header(layout(4).unwrap(), &bytes).unwrap(), new);
+        assert_eq!(
+            decode_header(layout(4).unwrap(), &bytes).unwrap(),
+            Header::from(new)
+        );
         // A version 4 header is not a version 3 one.
         assert!(decode_header(Layout::V3, &bytes).is_err());
     }
 
     #[test]
+    fn version_5_appends_the_system_program_to_the_vmm_configuration() {
+        // A version 5 header whose system VM runs no program is the version 4 encoding plus
+        // one `None` byte for `system` at the end of the VMM configuration (before `dpmi`).
+        let old = v4_header(
+            v3_header(v1_header(), Some(a_vmm())),
+            Some(DpmiConfig { max_client_kb: 0 }),
+        );
+        let mut new = Header::from(old.clone());
+        assert_eq!(new.firmware.vmm.as_ref().map(|v| &v.system), Some(&None));
+        let old_bytes = codec::encode(&old).unwrap();
+        let new_bytes = codec::encode(&new).unwrap();
+        let firmware = &old.firmware;
+        let vmm_end = codec::encode(&(
+            (&old.emulator_version, &old.name, &old.machine),
+            (&firmware.xms, &firmware.ems, &firmware.dos, &firmware.vmm),
+        ))
+        .unwrap()
+        .len();
+        assert_eq!(new_bytes[..vmm_end], old_bytes[..vmm_end]);
+        assert_eq!(new_bytes[vmm_end], 0, "system: None");
+        assert_eq!(new_bytes[vmm_end + 1..], old_bytes[vmm_end..]);
+        assert_eq!(decode_header(layout(4).unwrap(), &old_bytes).unwrap(), new);
+        // With a system program: `01`, then its name and args as strings.
+        if let Some(v) = new.firmware.vmm.as_mut() {
+            v.system = Some(Program {
+                name: "W.EXE".into(),
+                args: String::new(),
+            });
+        }
+        let bytes = codec::encode(&new).unwrap();
+        assert_eq!(
+            bytes[vmm_end..vmm_end + 8],
+            [1, 5, b'W', b'.', b'E', b'X', b'E', 0]
+        );
+        assert_eq!(bytes[vmm_end + 8..], old_bytes[vmm_end..]);
+        assert_eq!(decode_header(layout(5).unwrap(), &bytes).unwrap(), new);
+        // A version 5 header is not a version 4 one, nor the reverse.
+        assert!(decode_header(Layout::V4, &bytes).is_err());
+        assert!(decode_header(Layout::V5, &old_bytes).is_err());
+    }
+
+    #[test]
     fn the_current_layout_is_that_of_the_current_version() {
         assert_eq!(layout(FORMAT_VERSION).unwrap(), Layout::CURRENT);
-        assert_eq!(FORMAT_VERSION, 4);
+        assert_eq!(FORMAT_VERSION, 5);
         assert_eq!(OLDEST_READABLE_VERSION, 1);
         assert_eq!(layout(1).unwrap(), Layout::V1);
         assert_eq!(layout(2).unwrap(), Layout::V2);
         assert_eq!(layout(3).unwrap(), Layout::V3);
         assert_eq!(layout(4).unwrap(), Layout::V4);
+        assert_eq!(layout(5).unwrap(), Layout::V5);
     }
 
     #[test]
@@ -572,7 +809,7 @@ mod tests {
             }
             // A version 3 (and 4) footer stores the end as its variant index and fields.
             let new_bytes = codec::encode(&want).unwrap();
-            for l in [Layout::V3, Layout::V4] {
+            for l in [Layout::V3, Layout::V4, Layout::V5] {
                 assert_eq!(decode_footer(l, &new_bytes).unwrap(), want, "{text}");
             }
         }
@@ -585,7 +822,7 @@ mod tests {
             counts,
         };
         let bytes = codec::encode(&old).unwrap();
-        for l in [Layout::V3, Layout::V4] {
+        for l in [Layout::V3, Layout::V4, Layout::V5] {
             assert!(decode_footer(l, &bytes).is_err(), "{l:?}");
         }
     }

@@ -316,6 +316,7 @@ fn layout_version(layout: Layout) -> u32 {
         Layout::V2 => 2,
         Layout::V3 => 3,
         Layout::V4 => 4,
+        Layout::V5 => 5,
     }
 }
 

@@ -12,7 +12,7 @@ fn dump_text(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const HEADER_TEXT: &str = r#"format_version: 4
+const HEADER_TEXT: &str = r#"format_version: 5
 emulator_version: vexed 0.1.0 (test)
 name: sample
 machine.model: I80286
@@ -117,14 +117,15 @@ fn a_paged_snapshot_dumps_its_store_size_and_page_count() {
 
 #[test]
 fn the_dump_shows_the_vmm_and_dpmi_configuration() {
-    let text = dump_text(&sample_v4());
+    let text = dump_text(&sample_v5());
     let line = "firmware.vmm: Some(VmmConfig { slice: 3, vms: [\
         VmSpec { program: Program { name: \"SUB\\\\CLIENT.EXE\", args: \"/vm\" }, \
         foreground_priority: 300, background_priority: 25 }, \
         VmSpec { program: Program { name: \"TSR.COM\", args: \"\" }, \
         foreground_priority: 10000, background_priority: 1 }], focus: 1, \
         rules: VmmRules { critical_sections: true, indos: false, interrupts_in_service: true, \
-        xms_lock_after_start: true } })\n";
+        xms_lock_after_start: true }, system: Some(Program { name: \"WIN\\\\CLIENT.EXE\", \
+        args: \"/sys\" }) })\n";
     assert!(text.contains(line), "{line} in {text}");
     let line = "firmware.vmm: Some(VmmConfig";
     let dpmi = "firmware.dpmi: Some(DpmiConfig { max_client_kb: 3072 })\nprograms: 2\n";
@@ -140,7 +141,7 @@ fn a_version_1_trace_dumps_as_version_1_without_a_vmm() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v1.trace");
     let bytes = std::fs::read(path).unwrap();
     let text = dump_text(&bytes);
-    let expected = HEADER_TEXT.replacen("format_version: 4\n", "format_version: 1\n", 1);
+    let expected = HEADER_TEXT.replacen("format_version: 5\n", "format_version: 1\n", 1);
     assert!(text.starts_with(&expected), "{text}");
     // Its footer's text end reads as the typed end.
     assert!(
@@ -198,7 +199,7 @@ fn info_of_a_file() {
     );
     assert_eq!(i.bytes, bytes.len() as u64);
     assert_eq!(i.header_bytes + i.frame_bytes + i.footer_bytes, i.bytes);
-    assert_eq!(i.format_version, 4);
+    assert_eq!(i.format_version, 5);
     assert_eq!(i.name, "sample");
     assert_eq!(i.guest_files, 2);
     assert_eq!(i.guest_file_bytes, 11);
@@ -218,7 +219,7 @@ fn info_of_a_file() {
     let text = i.to_string();
     for line in [
         "name: sample\n",
-        "format: version 4\n",
+        "format: version 5\n",
         "records: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots\n",
         "final tick: 8590007641 (8590.007641s)\n",
         "final state hash: feedfacecafebeef\n",

@@ -3,11 +3,14 @@
 //! `header()`, `records()` and `sample()` are also what `data/format_v1.trace` was written
 //! from (see `format_v1.rs`); `header_v2()` and `records()` what `data/format_v2.trace` and
 //! `data/format_v3.trace` were written from (see `format_v2.rs`, `format_v3.rs`); and
-//! `sample_v4()` what `data/format_v4.trace` holds (see `format_v4.rs`). The version 1 and
+//! `sample_v4()` what `data/format_v4.trace` holds (see `format_v4.rs`), `sample_v5()` what
+//! `data/format_v5.trace` holds (see `format_v5.rs`). The version 1 and
 //! 2 fixtures end with the text [`END_TEXT`]. Do not change their values; add new fixtures
 //! beside them instead. (`header()` has `vmm: None` since version 2 and `dpmi: None` since
 //! version 4: that is what its version 1 encoding reads as; `header_v2()` has `dpmi: None`
-//! since version 4, what its version 2 and 3 encodings read as.)
+//! since version 4, what its version 2 and 3 encodings read as; the VMM configuration of
+//! `header_v2()` and `header_v4()` has `system: None` since version 5, what versions 2 to
+//! 4 read as.)
 #![allow(dead_code)]
 
 use vexed_emu::clock::TickRate;
@@ -104,6 +107,7 @@ pub fn header_v2() -> Header {
             indos: false,
             ..VmmRules::default()
         },
+        system: None,
     });
     h
 }
@@ -115,6 +119,19 @@ pub fn header_v4() -> Header {
     h.firmware.dpmi = Some(DpmiConfig {
         max_client_kb: 3072,
     });
+    h
+}
+
+/// [`header_v4`] whose system VM runs a program with arguments (the header of
+/// `data/format_v5.trace`).
+pub fn header_v5() -> Header {
+    let mut h = header_v4();
+    if let Some(v) = h.firmware.vmm.as_mut() {
+        v.system = Some(Program {
+            name: "WIN\\CLIENT.EXE".into(),
+            args: "/sys".into(),
+        });
+    }
     h
 }
 
@@ -243,6 +260,11 @@ pub fn sample() -> Vec<u8> {
 /// the end [`END_TEXT`], written by version 2.)
 pub fn sample_v4() -> Vec<u8> {
     trace_bytes_with(&header_v4(), &records(), 4)
+}
+
+/// [`sample`] with [`header_v5`]: what `data/format_v5.trace` holds.
+pub fn sample_v5() -> Vec<u8> {
+    trace_bytes_with(&header_v5(), &records(), 4)
 }
 
 /// What reading `bytes` gave: the records delivered before the end or the first error,

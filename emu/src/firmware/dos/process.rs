@@ -598,8 +598,9 @@ pub(crate) fn shell_next(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     let index = fw.dos.instance.terminations.len();
     let Some(p) = fw.dos.instance.programs.get(index).cloned() else {
         if let Some(vmm) = fw.vmm.as_deref() {
-            if vmm.running() && vmm.current != 0 {
-                // A DOS VM's program has ended: so has the VM.
+            if vmm.running() && (vmm.current != 0 || vmm.host_shell.is_some()) {
+                // A DOS VM's program has ended, and so has the VM; or the system VM's
+                // program has ended.
                 let code = fw.dos.instance.terminations.last().map_or(0, |t| t.code);
                 if vmm::switch::end_current_vm(fw, ctx, code) {
                     vmm::startup::begin_exit(ctx);
@@ -665,7 +666,7 @@ pub(crate) fn shell_next(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
 }
 
 /// The shell's own segment registers and stack.
-fn shell_registers(fw: &Firmware, ctx: &mut Ctx) {
+pub(crate) fn shell_registers(fw: &Firmware, ctx: &mut Ctx) {
     let shell = fw.dos.instance.shell_psp;
     ctx.set_ds(shell);
     ctx.set_es(shell);

@@ -22,9 +22,17 @@
 //! identification call 160Bh (each structure observed), then creates the VMs: the system
 //! VM (id 1, the VMM's idle loop — vexed runs no Windows kernel) and one DOS VM per
 //! configured program (ids 2, 3, ...), each with its own copy of COMMAND's role (a shell
-//! that `EXEC`s the program and ends the VM when it returns). When every DOS VM has ended,
-//! the system VM sends 1609h (begin exit) and, back in real mode, 1606h; then the shell
-//! finishes as without a VMM.
+//! that `EXEC`s the program and ends the VM when it returns).
+//!
+//! A scenario may give the system VM a program of its own ([`VmmConfig::system`]), the
+//! way Windows programs run in Windows' system VM: a second shell in the system VM's
+//! memory `EXEC`s it and the system VM runs first. DOS's state of the shell that ran the
+//! plain programs is kept aside meanwhile ([`Vmm`]'s `host_shell`); when the program
+//! ends, its shell's memory returns to DOS, the system VM goes back to the idle loop on
+//! the plain shell's stack (a `VmExited` for VM 1 reports the exit code) and is not
+//! scheduled again until the exit. When every program has ended (the DOS VMs' and the
+//! system VM's), the system VM sends 1609h (begin exit) and, back in real mode, 1606h;
+//! then the shell finishes as without a VMM.
 //!
 //! # Memory
 //!
@@ -101,6 +109,9 @@ pub struct VmmConfig {
     /// Which DOS VM (0-based index into `vms`) has the keyboard focus.
     pub focus: usize,
     pub rules: VmmRules,
+    /// A program the system VM (id 1) runs while the DOS VMs run, as Windows programs run
+    /// in Windows' system VM (`None`: the system VM only idles).
+    pub system: Option<Program>,
 }
 
 impl Default for VmmConfig {
@@ -110,6 +121,7 @@ impl Default for VmmConfig {
             vms: Vec::new(),
             focus: 0,
             rules: VmmRules::default(),
+            system: None,
         }
     }
 }
@@ -245,6 +257,9 @@ pub struct Vmm {
     pub(crate) pending: Option<Request>,
     /// The EMM state when the VMM started (what each VM inherits).
     pub(crate) ems_at_start: Option<EmsInstance>,
+    /// DOS's state of the shell that ran the plain programs while the system VM runs its
+    /// own program in a second shell (`Some` from the VMM's start until that program ends).
+    pub(crate) host_shell: Option<DosInstance>,
 }
 
 impl Vmm {
@@ -260,6 +275,7 @@ impl Vmm {
             critical: 0,
             pending: None,
             ems_at_start: None,
+            host_shell: None,
         }
     }
 

@@ -91,6 +91,11 @@ fn stubs() -> Stubs {
     assemble().1
 }
 
+/// The offset of the system VM's idle loop in the stub.
+pub(crate) fn idle_entry() -> u16 {
+    stubs().idle
+}
+
 /// The shell has run the plain programs: start the VMM instead of finishing.
 pub(crate) fn begin(fw: &mut Firmware, ctx: &mut Ctx) {
     if let Some(v) = fw.vmm.as_deref_mut() {
@@ -278,8 +283,9 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
     Flow::Continue
 }
 
-/// Creates the VMs and gives the processor to the first DOS VM (the system VM waits in the
-/// idle loop). Without DOS VMs the VMM exits at once.
+/// Creates the VMs and gives the processor to the system VM's program if there is one,
+/// else to the first DOS VM (the system VM waits in the idle loop). Without any program
+/// to run the VMM exits at once.
 fn start_vms(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     let ranges = fw
         .vmm
@@ -308,17 +314,23 @@ fn start_vms(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
             return Flow::Continue;
         }
     }
-    let (has_dos_vms, lock_rule) = match fw.vmm.as_deref_mut() {
+    let (has_dos_vms, system_program, lock_rule) = match fw.vmm.as_deref_mut() {
         Some(v) => {
             v.phase = Phase::Running;
-            (v.vms.len() > 1, v.config.rules.xms_lock_after_start)
+            (
+                v.vms.len() > 1,
+                v.host_shell.is_some(),
+                v.config.rules.xms_lock_after_start,
+            )
         }
-        None => (false, false),
+        None => (false, false, false),
     };
     if let Some(x) = fw.xms.as_mut() {
         x.set_vmm_refuses_new_locks(lock_rule);
     }
-    if has_dos_vms {
+    if system_program {
+        // The system VM runs its program first, as Windows starts before any DOS VM.
+    } else if has_dos_vms {
         switch::switch(fw, ctx, 1, SwitchReason::Start);
     } else {
         begin_exit(ctx);

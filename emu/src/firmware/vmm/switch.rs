@@ -4,6 +4,7 @@
 
 use super::super::dos::memory::{read_mcb, set_name};
 use super::super::dos::{self, DosInstance};
+use super::super::stubs::VMM_SEG;
 use super::super::{Ctx, Firmware};
 use super::{Vm, Vmm};
 use crate::mem::{Access, PAGE_SIZE};
@@ -156,6 +157,20 @@ pub(crate) fn create_vms(
     }
     map_pages(&vmm, ctx, 0);
     ctx.cpu.load_context(&system_cpu);
+    if let Some(program) = vmm.config.system.clone() {
+        // The system VM's program runs in a second shell in the system VM's own memory;
+        // the plain shell's DOS state waits aside until the program ends.
+        vmm.vms[0].program = program.name.clone();
+        let plain = std::mem::replace(&mut fw.dos.instance, DosInstance::for_program(program));
+        dos::start_shell(fw, ctx);
+        if fw.dos.instance.shell_psp == 0 {
+            fw.dos.instance = plain;
+            ctx.cpu.load_context(&system_cpu);
+            fw.vmm = Some(vmm);
+            return Err(CreateError::NoMemory);
+        }
+        vmm.host_shell = Some(plain);
+    }
     vmm.current = 0;
     vmm.slice_left = system_slice;
     vmm.critical = 0;
@@ -262,9 +277,11 @@ pub(crate) fn switch(fw: &mut Firmware, ctx: &mut Ctx, to: usize, reason: Switch
     );
 }
 
-/// The running DOS VM's program has ended with `code`: the VM is destroyed (its expanded
-/// memory handles are released) and the next VM runs; after the last one the system VM
-/// begins the VMM's exit. Returns whether the system VM now runs the exit sequence.
+/// The running VM's program has ended with `code`: a DOS VM is destroyed (its expanded
+/// memory handles are released); the system VM's program hands the system VM back to the
+/// idle loop on the plain shell's stack (its shell's memory returns to DOS). The next VM
+/// with a program still running runs; after the last one the system VM begins the VMM's
+/// exit. Returns whether the system VM now runs the exit sequence.
 pub(crate) fn end_current_vm(fw: &mut Firmware, ctx: &mut Ctx, code: u8) -> bool {
     let Some(vmm) = fw.vmm.as_deref_mut() else {
         return false;
@@ -273,16 +290,36 @@ pub(crate) fn end_current_vm(fw: &mut Firmware, ctx: &mut Ctx, code: u8) -> bool
     vmm.vms[cur].ended = Some(code);
     vmm.critical = 0;
     let id = vmm.vms[cur].id;
+    let plain = if cur == 0 {
+        vmm.host_shell.take()
+    } else {
+        None
+    };
     if let (Some(ems), Some(start)) = (fw.ems.as_mut(), vmm.ems_at_start.as_ref()) {
         ems.release_instance(start);
+    }
+    if let Some(plain) = plain {
+        let shell = fw.dos.instance.shell_psp;
+        fw.dos.instance = plain;
+        let arena = fw.dos.arena;
+        arena.free_owned_by(ctx, shell);
+        dos::process::shell_registers(fw, ctx);
+        ctx.jump(VMM_SEG, super::startup::idle_entry());
     }
     fw.observe(ctx, Observation::VmExited { vm: id, code });
     let Some(vmm) = fw.vmm.as_deref_mut() else {
         return false;
     };
+    let system_busy = vmm.host_shell.is_some();
     let next = (1..vmm.vms.len())
         .map(|k| (cur + k) % vmm.vms.len())
-        .find(|&i| i != 0 && vmm.vms[i].ended.is_none());
+        .find(|&i| {
+            if i == 0 {
+                system_busy
+            } else {
+                vmm.vms[i].ended.is_none()
+            }
+        });
     vmm.pending = None;
     switch(fw, ctx, next.unwrap_or(0), SwitchReason::Exited);
     next.is_none()

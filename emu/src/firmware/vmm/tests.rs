@@ -49,8 +49,21 @@ fn indos_program() -> Vec<u8> {
 }
 
 fn machine(program: &[u8], rules: VmmRules, vms: usize) -> Machine {
+    machine_with_system(program, rules, vms, None)
+}
+
+/// [`machine`] whose system VM runs `system` as S.COM.
+fn machine_with_system(
+    program: &[u8],
+    rules: VmmRules,
+    vms: usize,
+    system: Option<&[u8]>,
+) -> Machine {
     let mut drive = DriveC::new(false);
     drive.insert_file("P.COM", program.to_vec()).expect("file");
+    if let Some(s) = system {
+        drive.insert_file("S.COM", s.to_vec()).expect("file");
+    }
     let vmm = VmmConfig {
         slice: 1,
         vms: (0..vms)
@@ -63,6 +76,10 @@ fn machine(program: &[u8], rules: VmmRules, vms: usize) -> Machine {
             .collect(),
         focus: 0,
         rules,
+        system: system.map(|_| Program {
+            name: "S.COM".into(),
+            args: String::new(),
+        }),
     };
     let config = FirmwareConfig {
         vmm: Some(vmm),
@@ -141,15 +158,105 @@ fn each_dos_vm_runs_its_program_and_1683h_names_the_vm() {
     assert_eq!(created, [1, 2, 3]);
     assert!(obs.iter().any(|(_, o)| matches!(o, Observation::VmmExit)));
     // The exit broadcasts went through Int 2Fh in order after the VMs ended.
-    let broadcasts: Vec<u16> = obs
-        .iter()
+    assert_eq!(broadcasts(&obs), [0x1605, 0x1608, 0x160B, 0x1609, 0x1606]);
+}
+
+/// The Int 2Fh AH=16h broadcasts of the start-up and exit, in order.
+fn broadcasts(obs: &[(u64, Observation)]) -> Vec<u16> {
+    obs.iter()
         .filter_map(|(_, o)| match o {
             Observation::Multiplex { input, .. } if input.ax >> 8 == 0x16 => Some(input.ax),
             _ => None,
         })
         .filter(|ax| matches!(ax, 0x1605 | 0x1606 | 0x1608 | 0x1609 | 0x160B))
+        .collect()
+}
+
+/// The VMs in the order their programs ended.
+fn exits(obs: &[(u64, Observation)]) -> Vec<u16> {
+    obs.iter()
+        .filter_map(|(_, o)| match o {
+            Observation::VmExited { vm, .. } => Some(*vm),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_system_vm_runs_its_program_first_and_the_vmm_exits_after_every_program() {
+    let mut m = machine_with_system(
+        &EXIT_WITH_VM_ID,
+        VmmRules::default(),
+        2,
+        Some(&EXIT_WITH_VM_ID),
+    );
+    let obs = run(&mut m);
+    let vmm = m.firmware().and_then(Firmware::vmm).expect("vmm");
+    // 1683h names VM 1 in the system VM (dos-memory.md 4.1: the system VM is VM 1).
+    assert_eq!(vmm.vm_exits(), [(1, 1), (2, 2), (3, 3)]);
+    let created: Vec<(u16, String)> = obs
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Observation::VmCreated { vm, program } => Some((*vm, program.clone())),
+            _ => None,
+        })
         .collect();
-    assert_eq!(broadcasts, [0x1605, 0x1608, 0x160B, 0x1609, 0x1606]);
+    assert_eq!(created[0], (1, "S.COM".to_string()));
+    // No switch before the system VM's program ended: it ran first.
+    let first_switch = obs
+        .iter()
+        .position(|(_, o)| matches!(o, Observation::VmSwitch { .. }))
+        .expect("a switch");
+    assert!(matches!(
+        obs[first_switch].1,
+        Observation::VmSwitch {
+            from: 1,
+            to: 2,
+            reason: SwitchReason::Exited
+        }
+    ));
+    assert_eq!(exits(&obs), [1, 2, 3]);
+    assert_eq!(broadcasts(&obs), [0x1605, 0x1608, 0x160B, 0x1609, 0x1606]);
+    // The plain shell finished after the VMM, as without a system program.
+    assert!(obs.iter().any(|(_, o)| matches!(o, Observation::VmmExit)));
+}
+
+#[test]
+fn the_vmm_waits_for_a_system_vm_program_that_outlives_the_dos_vms() {
+    // The system VM holds a critical-section-free busy loop for three timer ticks; the DOS
+    // VMs end at once: the exit broadcasts come only after the system VM's program.
+    let busy = hold([0x90; 5], [0x90; 5]);
+    let mut m = machine_with_system(&EXIT_WITH_VM_ID, VmmRules::default(), 1, Some(&busy));
+    let obs = run(&mut m);
+    assert_eq!(exits(&obs), [2, 1]);
+    let exit_of_1 = obs
+        .iter()
+        .position(|(_, o)| matches!(o, Observation::VmExited { vm: 1, .. }))
+        .expect("VM 1 exits");
+    let begin_exit = obs
+        .iter()
+        .position(|(_, o)| matches!(o, Observation::Multiplex { input, .. } if input.ax == 0x1609))
+        .expect("1609h");
+    assert!(exit_of_1 < begin_exit);
+    let vmm = m.firmware().and_then(Firmware::vmm).expect("vmm");
+    assert_eq!(vmm.vm_exits(), [(1, 0), (2, 2)]);
+}
+
+#[test]
+fn a_system_vm_program_alone_runs_and_the_vmm_exits() {
+    let mut m = machine_with_system(
+        &EXIT_WITH_VM_ID,
+        VmmRules::default(),
+        0,
+        Some(&EXIT_WITH_VM_ID),
+    );
+    let obs = run(&mut m);
+    assert_eq!(exits(&obs), [1]);
+    assert_eq!(broadcasts(&obs), [0x1605, 0x1608, 0x160B, 0x1609, 0x1606]);
+    assert!(
+        !obs.iter()
+            .any(|(_, o)| matches!(o, Observation::VmSwitch { .. }))
+    );
 }
 
 #[test]

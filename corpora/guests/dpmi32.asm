@@ -264,8 +264,48 @@ pm32:
         DPMI 0203h
         jc .bad7
         call ok
-        jmp .done
+        jmp .c8
 .bad7:  call bad
+
+        ; 8. 0303h with ESI and EDI: a real-mode callback, called far through 0301h with
+        ; EAX = 12345678h; the procedure (a 32-bit one) finds it in the structure at
+        ; ES:EDI, simulates the far return from the real-mode stack at DS:ESI, sets EAX =
+        ; 9ABCDEF0h and returns with IRETD; 0304h frees it.
+.c8:    SAY msg_0303
+        push ds
+        pop es
+        mov edi, cb_regs
+        mov esi, cb_proc
+        mov ax, [code32]
+        push ds
+        mov ds, ax
+        DPMI 0303h                      ; DS:ESI = the procedure, ES:EDI = its structure
+        pop ds
+        jc .bad8
+        mov [cb_addr], dx
+        mov [cb_addr + 2], cx
+        call clear_regs
+        mov dword [rm_eax], 12345678h
+        mov [rm_ip], dx
+        mov [rm_cs], cx
+        mov edi, rm_regs
+        xor bx, bx
+        xor cx, cx
+        DPMI 0301h
+        jc .bad8
+        cmp byte [cb_hits], 1
+        jne .bad8
+        cmp dword [cb_seen], 12345678h
+        jne .bad8
+        cmp dword [rm_eax], 9ABCDEF0h
+        jne .bad8
+        mov cx, [cb_addr + 2]
+        mov dx, [cb_addr]
+        DPMI 0304h
+        jc .bad8
+        call ok
+        jmp .done
+.bad8:  call bad
 
 .done:  mov al, [fails]
         mov ah, 4Ch
@@ -273,6 +313,21 @@ pm32:
 
 handler62:
         mov byte [hit], 1
+        iretd
+
+; The real-mode callback's procedure: DS:ESI = the real-mode stack, ES:EDI = the call
+; structure (ES is our data selector).
+cb_proc:
+        cld
+        lodsw
+        mov [es:edi + 2Ah], ax          ; the caller's IP
+        lodsw
+        mov [es:edi + 2Ch], ax          ; and CS
+        add word [es:edi + 2Eh], 4      ; SP past them: a far return
+        mov eax, [es:edi + 1Ch]
+        mov [es:cb_seen], eax
+        mov dword [es:edi + 1Ch], 9ABCDEF0h
+        inc byte [es:cb_hits]
         iretd
 
 ; The #GP handler: DPMI 0.9's 32-bit exception frame (+00h return EIP, +04h return CS,
@@ -334,12 +389,14 @@ msg_0205:   db "0205h with EDX: INT 62h to a handler that returns with IRETD: $"
 msg_0500:   db "0500h at EDI: at least 64 KiB free: $"
 msg_0502:   db "0502h: the block freed: $"
 msg_0203:   db "0203h with EDX: a #GP handler gets the 32-bit frame and skips the instruction: $"
+msg_0303:   db "0303h/0304h with ESI/EDI: a real-mode callback called far through 0301h returns with IRETD: $"
 msg_ok:     db "ok", 13, 10, "$"
 msg_bad:    db "FAIL", 13, 10, "$"
 
 fails:      db 0
 hit:        db 0
 gp_hits:    db 0
+cb_hits:    db 0
         align 4
 entry:      dd 0
 rm_seg:     dw 0
@@ -350,6 +407,9 @@ old_off:    dd 0
 blk:        dd 0
 handle:     dd 0
 gp_code:    dd 0
+cb_seen:    dd 0
+cb_addr:    dd 0
+cb_regs:    times 32h db 0
 
 rm_regs:
 rm_edi:     dd 0

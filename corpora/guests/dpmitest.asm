@@ -667,8 +667,118 @@ pm:
         cmp dx, [old_off]
         jne .bad27
         call ok
-        jmp .done
+        jmp .c28
 .bad27: call bad
+
+        ; 27. 0303h/0304h: a real-mode callback. 0301h calls its address far in real mode
+        ; with EAX = 1234h; the procedure (cb_proc) finds the real-mode EAX in the call
+        ; structure at ES:DI and the caller's return address on the real-mode stack at
+        ; DS:SI, simulates the far return (CS:IP from the stack, SP + 4, as the 0.9
+        ; specification describes), sets EAX = 5678h and returns with IRET: 0301h's
+        ; structure comes back with EAX = 5678h. 0304h frees it; freeing it again is 8024h.
+.c28:   PSAY msg_0303
+        push ds
+        pop es
+        mov di, cb_regs
+        mov si, cb_proc
+        push ds
+        push cs
+        pop ds
+        DPMI 0303h                      ; DS:SI = the procedure, ES:DI = its structure
+        pop ds
+        jc .bad28
+        mov [cb_addr], dx
+        mov [cb_addr + 2], cx
+        call clear_regs
+        mov word [rm_eax], 1234h
+        mov [rm_ip], dx
+        mov [rm_cs], cx
+        push ds
+        pop es
+        mov di, rm_regs
+        xor bx, bx
+        xor cx, cx
+        DPMI 0301h
+        jc .bad28
+        cmp byte [cb_hits], 1
+        jne .bad28
+        cmp word [cb_seen], 1234h
+        jne .bad28
+        cmp word [rm_eax], 5678h
+        jne .bad28
+        mov cx, [cb_addr + 2]
+        mov dx, [cb_addr]
+        DPMI 0304h
+        jc .bad28
+        mov cx, [cb_addr + 2]
+        mov dx, [cb_addr]
+        DPMI 0304h
+        jnc .bad28
+        cmp ax, 8024h
+        jne .bad28
+        call ok
+        jmp .c29
+.bad28: call bad
+
+        ; 28. 0305h: the state save/restore routine (AX = the buffer it needs) returns when
+        ; called far from protected mode with AL = 0 (save) and ES:DI = the buffer.
+.c29:   PSAY msg_0305
+        DPMI 0305h
+        jc .bad29
+        cmp ax, save_end - save_buf
+        ja .bad29
+        mov [save_pm], di
+        mov [save_pm + 2], si
+        push ds
+        pop es
+        mov di, save_buf
+        xor al, al
+        call far [save_pm]
+        call ok
+        jmp .c30
+.bad29: call bad
+
+        ; 29. 0306h: a raw switch to real mode and back. In real mode (DS, ES, SS, CS our
+        ; segment) the machine status word's PE bit is clear and the program marks it; back
+        ; in protected mode with its own selectors, PE is set and the mark is there.
+.c30:   PSAY msg_0306
+        DPMI 0306h
+        jc .bad30
+        mov [raw_pm], cx
+        mov [raw_pm + 2], bx
+        mov [raw_rm], di
+        mov [raw_rm + 2], si
+        mov [pm_cs], cs
+        mov [pm_ds], ds
+        mov [pm_ss], ss
+        mov ax, [rm_seg]
+        mov cx, ax
+        mov dx, ax
+        mov bx, sp
+        mov si, ax
+        mov di, .real
+        jmp far [raw_rm]
+.real:  mov byte [in_pm], 0
+        smsw ax
+        test al, 1
+        jnz .pe30
+        mov byte [raw_mark], 1
+.pe30:  mov ax, [pm_ds]
+        mov cx, ax
+        mov dx, [pm_ss]
+        mov bx, sp
+        mov si, [pm_cs]
+        mov di, .back
+        jmp far [raw_pm]
+.back:  mov byte [in_pm], 1
+        smsw ax
+        test al, 1
+        jz .bad30
+        cmp byte [raw_mark], 1
+        jne .bad30
+        call ok
+        jmp .done
+.bad30: call bad
 
 .done:  mov al, [fails]
         mov ah, 4Ch
@@ -687,6 +797,21 @@ gp_handler:
         pop ax
         pop bp
         retf
+
+; The real-mode callback's procedure (0303h): DS:SI = the real-mode stack, ES:DI = the call
+; structure (ES is our data selector).
+cb_proc:
+        cld
+        lodsw
+        mov [es:di + 2Ah], ax           ; the caller's IP
+        lodsw
+        mov [es:di + 2Ch], ax           ; and CS
+        add word [es:di + 2Eh], 4       ; SP past them: a far return
+        mov ax, [es:di + 1Ch]
+        mov [es:cb_seen], ax
+        mov word [es:di + 1Ch], 5678h
+        inc byte [es:cb_hits]
+        iret
 
 ; INT 62h's protected-mode handler.
 handler62:
@@ -778,6 +903,9 @@ msg_0502:    db "0502h: freed, freed again is 8023h: $"
 msg_0301:    db "0301h: the XMS driver called far in real mode: $"
 msg_0203:    db "0202h/0203h: a #GP handler gets error code 1234h and skips the instruction: $"
 msg_irq:     db "IRQ 0 in protected mode reflected: the BIOS tick count advances: $"
+msg_0303:    db "0303h/0304h: a real-mode callback called far through 0301h, freed, freed again is 8024h: $"
+msg_0305:    db "0305h: the state save/restore routine returns when called far: $"
+msg_0306:    db "0306h: a raw switch to real mode and back: $"
 msg_ok:      db "ok", 13, 10, "$"
 msg_bad:     db "FAIL", 13, 10, "$"
 
@@ -788,6 +916,8 @@ in_pm:       db 0
 cpu_type:    db 0
 hit:         db 0
 gp_hits:     db 0
+cb_hits:     db 0
+raw_mark:    db 0
         align 2
 rm_seg:      dw 0
 env_seg:     dw 0
@@ -812,6 +942,18 @@ map_lo:      dw 0
 dos_seg:     dw 0
 dos_sel:     dw 0
 gp_code:     dw 0
+cb_seen:     dw 0
+cb_addr:     dd 0
+save_pm:     dd 0
+raw_pm:      dd 0
+raw_rm:      dd 0
+pm_cs:       dw 0
+pm_ds:       dw 0
+pm_ss:       dw 0
+        align 4
+cb_regs:     times 32h db 0
+save_buf:    times 256 db 0
+save_end:
 
 ; XMS move structure (0Bh): 256 bytes from pattern to offset 0 of our block.
 move:        dd 256

@@ -134,3 +134,55 @@ fn every_int_31h_call_is_observed_with_its_registers() {
             .any(|o| matches!(o, Observation::DpmiExit { code: 0, .. }))
     );
 }
+
+/// The conformance guests under the VM manager, without `[dpmi]`: every VM has the host, as
+/// under Windows 3.x enhanced mode. The 32-bit client runs in the system VM, the 16-bit one
+/// in a DOS VM, time-sliced together; each prints one line per check and exits with its
+/// number of failures. dpmitest's 0800h check maps the physical address of an XMS block
+/// it allocates and locks, which Windows refuses to a block allocated after it started
+/// (BL=ADh, `VmmRules::xms_lock_after_start`): that one rule is off here.
+#[test]
+fn the_conformance_guests_pass_under_the_vmm_in_the_system_vm_and_a_dos_vm() {
+    use vexed_emu::firmware::vmm::{VmSpec, VmmConfig, VmmRules};
+    let mut drive = DriveC::new(false);
+    drive
+        .insert_file("DPMITEST.COM", DPMITEST.to_vec())
+        .expect("valid name");
+    drive
+        .insert_file(
+            "DPMI32.COM",
+            include_bytes!("../../corpora/guests/dpmi32.com").to_vec(),
+        )
+        .expect("valid name");
+    let program = |name: &str| Program {
+        name: name.into(),
+        args: String::new(),
+    };
+    let config = FirmwareConfig {
+        vmm: Some(VmmConfig {
+            vms: vec![VmSpec::new(program("DPMITEST.COM"))],
+            system: Some(program("DPMI32.COM")),
+            rules: VmmRules {
+                xms_lock_after_start: false,
+                ..VmmRules::default()
+            },
+            ..VmmConfig::default()
+        }),
+        ..FirmwareConfig::default()
+    };
+    let fw = Firmware::new(config, drive, Vec::new());
+    let mut m = Machine::with_firmware(MachineConfig::default(), fw).expect("machine");
+    let stop = m.run_until(100_000_000);
+    assert!(
+        matches!(stop, Stop::Firmware(FirmwareStop::Finished { .. })),
+        "{stop:?}"
+    );
+    let fw = m.firmware_mut().expect("firmware");
+    let console = String::from_utf8_lossy(fw.console()).into_owned();
+    assert!(!console.contains("FAIL"), "{console}");
+    // dpmitest's 30 checks (without its fault mode) and dpmi32's 9, each ending with "ok"
+    // and CR LF (the two VMs' output interleaves, so an "ok" may land on a line of its own).
+    assert_eq!(console.matches("ok\r\n").count(), 30 + 9, "{console}");
+    let exits = fw.vmm().expect("vmm").vm_exits();
+    assert_eq!(exits, [(1, 0), (2, 0)], "{console}");
+}

@@ -106,6 +106,17 @@ pub mod svc {
     /// A client's exception handler chained to the host's default for exception n:
     /// `DPMI_EXC_DEFAULT | n` (n = 00h-1Fh).
     pub const DPMI_EXC_DEFAULT: u16 = crate::cpu::PM_SERVICE | 0x0720;
+    /// Real-mode code called the DPMI client's real-mode callback n (0303h):
+    /// `DPMI_CALLBACK | n` (n = 0-15).
+    pub const DPMI_CALLBACK: u16 = 0x0610;
+    /// A client's real-mode callback procedure returned to the DPMI host (IRET, a ring-3
+    /// stub).
+    pub const DPMI_CALLBACK_RETURN: u16 = crate::cpu::PM_SERVICE | 0x0701;
+    /// The DPMI host's raw mode switch from real to protected mode (0306h's BX:CX).
+    pub const DPMI_RAW_TO_PM: u16 = 0x0602;
+    /// The DPMI host's raw mode switch from protected to real mode (0306h's SI:(E)DI, a
+    /// ring-3 stub).
+    pub const DPMI_RAW_TO_RM: u16 = crate::cpu::PM_SERVICE | 0x0702;
 }
 
 /// Assembles a stub into a byte buffer at a known segment and offset, remembering where

@@ -82,6 +82,25 @@ pub(super) fn build_tables(client: &Client, ctx: &mut Ctx) {
     }
 }
 
+/// Points the TSS's ring-0 stack at `top` (an offset in [`HOST_SS`]): where the processor
+/// puts the frame of the next interrupt from ring 3.
+pub(super) fn set_ring0_stack(client: &Client, ctx: &mut Ctx, top: u32) {
+    let t = client.tables;
+    if client.paged {
+        ctx.mem().write_u32(t + TSS + 4, top);
+    } else {
+        ctx.mem().write_u16(t + TSS + 2, top as u16);
+    }
+}
+
+/// Marks the host's TSS available again (its descriptor's busy bit clear), so that LTR can
+/// load it after the host left protected mode without a task switch (0306h's raw switch).
+pub(super) fn clear_tss_busy(client: &Client, ctx: &mut Ctx) {
+    let at = client.tables + GDT + u32::from(TSS_SEL) + 5;
+    let access = ctx.bus.mem.read_u8(at);
+    ctx.mem().write_u8(at, access & !0x02);
+}
+
 /// The LDT index of a client selector.
 fn index(sel: u16) -> Option<usize> {
     let i = usize::from(sel >> 3);

@@ -50,11 +50,14 @@
 //! # Choices where 0.9 is silent
 //!
 //! Failing calls set CF and return the DPMI 1.0 error code in AX, as Windows 3.1 does:
-//! 8001h unsupported function (0A00h vendor API, 0303h-0306h: real-mode callbacks and the
-//! state save and raw switch addresses are not provided, 0E00h/0E01h, which have no
-//! coprocessor to report), 8011h no descriptor free, 8012h no linear space, 8013h no
-//! physical memory, 8021h invalid value, 8022h invalid selector, 8023h invalid handle.
+//! 8001h unsupported function (0A00h vendor API, 0E00h/0E01h, which have no coprocessor to
+//! report), 8011h no descriptor free, 8012h no linear space, 8013h no physical memory,
+//! 8015h no callback free, 8021h invalid value, 8022h invalid selector, 8023h invalid
+//! handle, 8024h invalid callback. Real-mode callbacks (0303h/0304h), the state save/restore
+//! addresses (0305h) and raw mode switches (0306h) are in `callbacks.rs`, with their
+//! choices.
 
+mod callbacks;
 mod descriptors;
 mod exceptions;
 mod memory;
@@ -93,6 +96,8 @@ pub(crate) mod err {
     pub const INVALID_SELECTOR: u16 = 0x8022;
     pub const INVALID_HANDLE: u16 = 0x8023;
     pub const INVALID_LINEAR: u16 = 0x8025;
+    pub const NO_CALLBACK: u16 = 0x8015;
+    pub const INVALID_CALLBACK: u16 = 0x8024;
 }
 
 /// The host's state (part of the firmware state).
@@ -143,6 +148,14 @@ pub struct Client {
     next_linear: u32,
     /// Protected-mode states saved while real-mode code runs for the client.
     saved: Vec<Saved>,
+    /// The ring-0 stack's top for the innermost protected-mode activation:
+    /// [`switch::STACK_TOP`], or lower while a real-mode callback's procedure runs above
+    /// the frame of an outer state waiting in `saved` (`callbacks.rs`).
+    ring0_top: u32,
+    /// The tops of the outer activations, innermost last.
+    ring0_outer: Vec<u32>,
+    /// Real-mode callbacks (0303h).
+    callbacks: Vec<callbacks::Callback>,
 }
 
 /// Who an LDT entry belongs to.
@@ -216,6 +229,10 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
         svc::DPMI_ENTRY => switch::entry(fw, ctx),
         svc::DPMI_RM_RETURN => switch::real_mode_returned(fw, ctx),
         svc::DPMI_EXC_RETURN => exceptions::returned(fw, ctx),
+        svc::DPMI_CALLBACK_RETURN => callbacks::returned(fw, ctx),
+        svc::DPMI_RAW_TO_PM => callbacks::raw_to_protected(fw, ctx),
+        svc::DPMI_RAW_TO_RM => callbacks::raw_to_real(fw, ctx),
+        s if s & 0xFFF0 == svc::DPMI_CALLBACK => callbacks::called(fw, ctx, (s & 0x0F) as u8),
         s if s & 0xFFE0 == svc::DPMI_EXC_DEFAULT => {
             exceptions::default_called(fw, ctx, (s & 0x1F) as u8)
         }
@@ -253,6 +270,9 @@ fn dispatch31(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
         0x0100..=0x0102 => memory::dos_memory(fw, ax, ctx),
         0x0200..=0x0205 => switch::vectors(fw, ax, ctx),
         0x0300..=0x0302 => switch::simulate(fw, ax, ctx),
+        0x0303 => callbacks::allocate(fw, ctx),
+        0x0304 => callbacks::free(fw, ctx),
+        0x0305 | 0x0306 => callbacks::addresses(fw, ax, ctx),
         0x0400 => {
             let client = client(fw)?;
             // 0.90; BX bit 0 = 32-bit host (the 80386), bit 1 = interrupts reflected to

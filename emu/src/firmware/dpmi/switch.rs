@@ -22,11 +22,12 @@ pub(super) const ROM_DPMI_ENTRY: u16 = 0x1810;
 const ROM_RM_RETURN: u16 = 0x1818;
 const ROM_TERMINATE: u16 = 0x1820;
 
-/// The ring-0 stack's top (offset in the host's block and in [`HOST_SS`]).
+/// The ring-0 stack's top (offset in the host's block and in [`HOST_SS`]) while no
+/// callback runs (`Client::ring0_top`).
 pub(super) const STACK_TOP: u32 = 0x8000;
 
-const IF: u32 = 0x200;
-const TF: u32 = 0x100;
+pub(super) const IF: u32 = 0x200;
+pub(super) const TF: u32 = 0x100;
 /// CF, PF, AF, ZF, SF, OF: what a real-mode call returns to the client.
 const ARITHMETIC: u32 = 0x08D5;
 
@@ -57,6 +58,7 @@ pub(crate) fn rom_stubs() -> Vec<Asm> {
     a.int(0x21).hlt().jmp_short(top);
     out.push(a);
     super::exceptions::rom_stubs(&mut out);
+    super::callbacks::rom_stubs(&mut out);
     out
 }
 
@@ -138,6 +140,9 @@ pub(super) fn entry(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
         max_kb,
         a20_was,
         saved: Vec::new(),
+        ring0_top: STACK_TOP,
+        ring0_outer: Vec::new(),
+        callbacks: Vec::new(),
     };
     descriptors::build_tables(&client, ctx);
     memory::build_page_tables(&client, ctx);
@@ -212,7 +217,7 @@ pub(super) fn entry(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
 }
 
 /// Loads the host's tables: GDTR, IDTR, paging, LDTR and TR (80386 PRM 10.3).
-fn enter_protected(ctx: &mut Ctx, client: &Client) -> Result<(), u16> {
+pub(super) fn enter_protected(ctx: &mut Ctx, client: &Client) -> Result<(), u16> {
     let t = client.tables;
     ctx.cpu.set_table_registers(
         TableRegister {
@@ -274,7 +279,7 @@ pub(super) fn resume_ring3(ctx: &mut Ctx, client: &Client, t: &Ring3) -> Result<
         (&full[2..], ROM_ENTER16)
     };
     let w = width(client);
-    let frame_at = STACK_TOP - w * frame.len() as u32;
+    let frame_at = client.ring0_top - w * frame.len() as u32;
     for (i, v) in frame.iter().enumerate() {
         let at = client.tables + frame_at + w * i as u32;
         if client.paged {
@@ -300,7 +305,11 @@ pub(super) fn frame(client: &Client, ctx: &Ctx) -> u32 {
     let esp = ctx.cpu.reg32(Reg32::ESP) & if client.paged { !0 } else { 0xFFFF };
     let w = width(client);
     let at = client.tables + esp;
-    if esp == STACK_TOP - 6 * w { at + w } else { at }
+    if esp == client.ring0_top - 6 * w {
+        at + w
+    } else {
+        at
+    }
 }
 
 pub(super) fn read_slot(client: &Client, ctx: &Ctx, at: u32) -> u32 {
@@ -339,7 +348,7 @@ pub(super) fn protected_interrupt(fw: &mut Firmware, v: u8, ctx: &mut Ctx) -> Fl
     };
     let w = width(client);
     let esp = ctx.cpu.reg32(Reg32::ESP) & if client.paged { !0 } else { 0xFFFF };
-    let with_code = esp == STACK_TOP - 6 * w;
+    let with_code = esp == client.ring0_top - 6 * w;
     if v < 8 || (v <= 0x0E && with_code) {
         return fault(fw, v, with_code, ctx);
     }

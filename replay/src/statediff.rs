@@ -2,7 +2,11 @@
 //! flags by name, every other CPU, device, firmware and VMM field by its path in the state,
 //! and memory by backing-store byte, each range named where it lies for the guest: a
 //! physical address, an XMS handle and offset, an EMS handle and offset, the HMA, or one
-//! VM's private copy of a conventional-memory page.
+//! VM's private copy of a conventional-memory page. Where a DPMI client runs, an XMS range
+//! its host maps also names the client's linear address, and a segment register that
+//! differs in protected mode names the base of its segment and what that base is for the
+//! client (a 0501h block and the XMS block behind it, or an 0800h mapping of a physical
+//! address): under paging a selector's base is a linear address, not a physical one.
 //!
 //! [`compare`] gives every difference between two machines. A search that starts from
 //! states already differing in known ways (two runs of different guest files differ in
@@ -349,12 +353,43 @@ fn registers(a: &Machine, b: &Machine) -> Vec<Change> {
         if x != y {
             out.push(Change {
                 name: name.into(),
-                a: format!("{x:04X}"),
-                b: format!("{y:04X}"),
+                a: selector_text(a, s),
+                b: selector_text(b, s),
             });
         }
     }
     out
+}
+
+/// Segment register `s` of `m` as text: the value, and in protected mode (outside V86) the
+/// base of the segment it selects and, for a DPMI client's selector, the memory that base
+/// names (a 0501h block and the XMS block behind it, or an 0800h mapping).
+fn selector_text(m: &Machine, s: SegReg) -> String {
+    let cpu = m.cpu();
+    let value = cpu.sreg(s);
+    let protected = cpu.cr0() & 1 != 0 && cpu.flags() & 0x2_0000 == 0;
+    if !protected {
+        return format!("{value:04X}");
+    }
+    let base = cpu.segment(s).base;
+    let mapped = m
+        .firmware()
+        .and_then(|f| f.dpmi())
+        .and_then(|d| d.locate_linear(base));
+    match mapped {
+        Some(p) => match (p.handle, p.xms_handle) {
+            (Some(h), Some(x)) => format!(
+                "{value:04X} (base {base:08X}h: DPMI block {h:08X}h offset {:08X}h, XMS handle \
+                 {x:04X}h, physical {:08X}h)",
+                p.offset, p.physical
+            ),
+            _ => format!(
+                "{value:04X} (base {base:08X}h: DPMI mapping of physical {:08X}h)",
+                p.physical
+            ),
+        },
+        None => format!("{value:04X} (base {base:08X}h)"),
+    }
 }
 
 /// The flags one by one (Intel's names and bit positions), then the rest of FLAGS.
@@ -527,8 +562,16 @@ pub fn place(m: &Machine, at: u64) -> String {
         for (handle, base_kb, size_kb, _) in x.blocks() {
             let (start, end) = (base_kb * 1024, (base_kb + size_kb) * 1024);
             if (start..end).contains(&addr) {
+                let linear = fw
+                    .and_then(|f| f.dpmi())
+                    .map(|d| d.linear_of_physical(addr))
+                    .unwrap_or_default();
+                let seen = match linear.first() {
+                    Some(l) => format!(", DPMI client's linear {l:08X}h"),
+                    None => String::new(),
+                };
                 return format!(
-                    "XMS handle {handle:04X}h offset {:08X}h (physical {addr:08X}h)",
+                    "XMS handle {handle:04X}h offset {:08X}h (physical {addr:08X}h{seen})",
                     addr - start
                 );
             }

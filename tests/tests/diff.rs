@@ -328,3 +328,89 @@ fn two_different_programs_part_at_their_first_instructions() {
     assert!(x.a.text.ends_with("mov ah,34h"), "{text}");
     assert!(!x.b.is_firmware_call(), "{text}");
 }
+
+#[test]
+fn a_dpmi_clients_memory_and_selectors_are_named_by_what_they_map() {
+    // xmsshare-win (Q74809): the client in the system VM maps XMSSHARE's block with 0800h
+    // (physical address in BX:CX in, linear address in BX:CX out; DPMI 0.9) and writes its
+    // region 4 (block offset 1000h) through a descriptor on that linear address, inside
+    // Int 2Fh 1681h/1682h.
+    let (s, text) = scenario("xmsshare-win");
+    let h = header(&s, &text);
+    let bytes = record(&h, s.inputs.clone());
+    let (_, _, alloc) = first_call(&bytes, false, 0x09);
+    let observations: Vec<(u64, Observation)> = TraceReader::new(&bytes[..])
+        .expect("trace")
+        .records()
+        .filter_map(Result::ok)
+        .filter_map(|r| match r {
+            Record::Observation { tick, observation } => Some((tick, observation)),
+            _ => None,
+        })
+        .collect();
+    let (physical, linear) = observations
+        .iter()
+        .find_map(|(_, o)| match o {
+            Observation::Dpmi { input, output } if input.ax == 0x0800 => Some((
+                (u32::from(input.bx) << 16) | u32::from(input.cx),
+                (u32::from(output.bx) << 16) | u32::from(output.cx),
+            )),
+            _ => None,
+        })
+        .expect("the client maps the block");
+    assert_ne!(
+        physical, linear,
+        "the 80386 host maps through its page tables"
+    );
+    // Inside the client's second critical section it writes region 4 with ES = the
+    // descriptor on the mapping.
+    let second_critical = observations
+        .iter()
+        .filter(|(_, o)| matches!(o, Observation::Multiplex { input, .. } if input.ax == 0x1681))
+        .nth(1)
+        .map(|(t, _)| *t)
+        .expect("a second critical section");
+    let rec = vexed_replay::recording::Recording::from_bytes(&bytes).expect("trace");
+    let m = vexed_replay::seek::seek(&rec, second_critical + 200, None)
+        .expect("seek")
+        .machine;
+    let dpmi = m.firmware().and_then(|f| f.dpmi()).expect("a DPMI host");
+    let place = dpmi.locate_linear(linear + 0x1000).expect("in the mapping");
+    assert_eq!(
+        (place.handle, place.xms_handle),
+        (None, None),
+        "an 0800h mapping"
+    );
+    assert_eq!((place.start, place.offset), (linear, 0x1000));
+    assert_eq!(place.physical, physical + 0x1000);
+    assert_eq!(
+        dpmi.linear_of_physical(physical + 0x1000),
+        [linear + 0x1000]
+    );
+
+    // A byte of region 4 differs: named by the XMS handle and the client's linear address.
+    let mut other = m.clone();
+    let at = physical + 0x1000;
+    let byte = other.bus().mem.read_u8(at);
+    other.bus_mut().mem.write_u8(at, byte ^ 0xFF);
+    let d = statediff::compare(&m, &other).expect("compare");
+    assert_eq!(
+        d.memory[0].place,
+        format!(
+            "XMS handle {:04X}h offset 00001000h (physical {at:08X}h, DPMI client's linear {:08X}h)",
+            alloc.dx,
+            linear + 0x1000
+        )
+    );
+
+    // ES differs: each side's selector is named by its base and what the base maps.
+    let es = m.cpu().sreg(vexed_emu::cpu::SegReg::ES);
+    let mut other = m.clone();
+    other.cpu_mut().set_sreg(vexed_emu::cpu::SegReg::ES, 0);
+    let d = statediff::compare(&m, &other).expect("compare");
+    let change = d.change("ES").expect("ES differs");
+    assert_eq!(
+        change.a,
+        format!("{es:04X} (base {linear:08X}h: DPMI mapping of physical {physical:08X}h)")
+    );
+}

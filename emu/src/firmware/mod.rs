@@ -250,6 +250,11 @@ impl Firmware {
         self.vmm.as_deref()
     }
 
+    /// The DPMI host, when the configuration or the VMM has one.
+    pub fn dpmi(&self) -> Option<&dpmi::Dpmi> {
+        self.dpmi.as_ref()
+    }
+
     /// The XMS driver, when the configuration has one.
     pub fn xms(&self) -> Option<&xms::Xms> {
         self.xms.as_ref()

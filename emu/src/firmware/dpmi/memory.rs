@@ -42,6 +42,52 @@ pub(crate) struct Block {
     pub(super) xms_handle: Option<u16>,
 }
 
+/// What a linear address of the client's is: inside a 0501h block or an 0800h mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinearPlace {
+    /// The block's DPMI handle (0501h's SI:DI), or `None` for a physical mapping.
+    pub handle: Option<u32>,
+    /// The XMS block behind a 0501h block.
+    pub xms_handle: Option<u16>,
+    /// The first linear address of the block or mapping.
+    pub start: u32,
+    /// The address's offset in it.
+    pub offset: u32,
+    /// The physical address the offset maps to.
+    pub physical: u32,
+}
+
+impl Block {
+    fn place_of(&self, linear: u32) -> Option<LinearPlace> {
+        let offset = linear.checked_sub(self.linear).filter(|&k| k < self.size)?;
+        Some(LinearPlace {
+            handle: self.xms_handle.map(|_| self.handle),
+            xms_handle: self.xms_handle,
+            start: self.linear,
+            offset,
+            physical: self.physical.wrapping_add(offset),
+        })
+    }
+}
+
+/// Where `linear` lies among the client's blocks and mappings.
+pub(super) fn locate_linear(client: &Client, linear: u32) -> Option<LinearPlace> {
+    client.blocks.iter().find_map(|b| b.place_of(linear))
+}
+
+/// The client's linear addresses of physical address `physical`, one per block or mapping
+/// that covers it.
+pub(super) fn linear_of_physical(client: &Client, physical: u32) -> Vec<u32> {
+    client
+        .blocks
+        .iter()
+        .filter_map(|b| {
+            let k = physical.checked_sub(b.physical).filter(|&k| k < b.size)?;
+            Some(b.linear.wrapping_add(k))
+        })
+        .collect()
+}
+
 /// The page directory and the first table (one to one for 4 MiB), and the empty pool.
 pub(super) fn build_page_tables(client: &Client, ctx: &mut Ctx) {
     if !client.paged {

@@ -70,6 +70,7 @@ use super::{Ctx, Firmware, Flow};
 use crate::cpu::{CpuContext, Reg16, Reg32, SegReg};
 use crate::observe::Observation;
 
+pub use memory::LinearPlace;
 pub(crate) use switch::rom_stubs;
 
 /// Paragraphs of host data a client must give at entry (1687h's SI): the host's exception
@@ -197,6 +198,22 @@ impl Dpmi {
     /// Whether a client is in protected mode now.
     pub fn client_active(&self) -> bool {
         self.client.is_some()
+    }
+
+    /// What linear address `linear` is for the running client: inside one of its memory
+    /// blocks (0501h) or physical mappings (0800h), and where that is physically. `None`
+    /// without a client, or for an address outside them (DOS memory and the HMA, which
+    /// the host maps one to one, or nothing).
+    pub fn locate_linear(&self, linear: u32) -> Option<memory::LinearPlace> {
+        memory::locate_linear(self.client.as_deref()?, linear)
+    }
+
+    /// The running client's linear addresses of physical address `physical` (one per block
+    /// or mapping that covers it; empty without a client).
+    pub fn linear_of_physical(&self, physical: u32) -> Vec<u32> {
+        self.client
+            .as_deref()
+            .map_or_else(Vec::new, |c| memory::linear_of_physical(c, physical))
     }
 
     /// Exchanges the running client with `other` (the VMM keeps one per VM).

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Owner;
 use super::descriptors::{self, HOST_CS3};
-use super::switch::{self, IF, Ring3, TF};
+use super::switch::{self, CALL_STRUCTURE_REGS, IF, Ring3, TF};
 use super::{Client, err};
 use crate::cpu::{Reg16, Reg32, SegReg};
 use crate::firmware::stubs::{Asm, BIOS_SEG, svc};
@@ -181,17 +181,6 @@ pub(super) fn addresses(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(),
     Ok(())
 }
 
-/// The real-mode registers in call-structure order: EDI ESI EBP (0) EBX EDX ECX EAX.
-const STRUCTURE_REGS: [(u32, Reg32); 7] = [
-    (0x00, Reg32::EDI),
-    (0x04, Reg32::ESI),
-    (0x08, Reg32::EBP),
-    (0x10, Reg32::EBX),
-    (0x14, Reg32::EDX),
-    (0x18, Reg32::ECX),
-    (0x1C, Reg32::EAX),
-];
-
 /// Real-mode code called callback `slot` (the trap in its ROM stub; a RETF follows it).
 pub(super) fn called(fw: &mut Firmware, ctx: &mut Ctx, slot: u8) -> Flow {
     let Some(client) = fw.dpmi.as_mut().and_then(|d| d.client.as_deref_mut()) else {
@@ -204,7 +193,7 @@ pub(super) fn called(fw: &mut Firmware, ctx: &mut Ctx, slot: u8) -> Flow {
         return Flow::Continue;
     };
     // The real-mode state, before anything changes.
-    let general = STRUCTURE_REGS.map(|(off, r)| (off, ctx.cpu.reg32(r)));
+    let general = CALL_STRUCTURE_REGS.map(|(off, r)| (off, ctx.cpu.reg32(r)));
     let rm_flags = ctx.cpu.flags() & 0xFFFF;
     let rm_segs = [SegReg::ES, SegReg::DS, SegReg::FS, SegReg::GS].map(|s| ctx.cpu.sreg(s));
     let (rm_ss, rm_sp) = (ctx.cpu.sreg(SegReg::SS), ctx.cpu.reg16(Reg16::SP));
@@ -284,7 +273,7 @@ pub(super) fn called(fw: &mut Firmware, ctx: &mut Ctx, slot: u8) -> Flow {
     Flow::Continue
 }
 
-/// A call structure's registers: EDI ESI EBP EBX EDX ECX EAX (as [`STRUCTURE_REGS`]),
+/// A call structure's registers: EDI ESI EBP EBX EDX ECX EAX (as [`CALL_STRUCTURE_REGS`]),
 /// FLAGS, ES DS FS GS, IP CS SP SS.
 struct RealState {
     general: [(Reg32, u32); 7],
@@ -300,7 +289,7 @@ struct RealState {
 fn read_structure(ctx: &Ctx, st: u32) -> RealState {
     let rd16 = |off: u32| ctx.read_linear(st.wrapping_add(off), 2) as u16;
     RealState {
-        general: STRUCTURE_REGS.map(|(off, r)| (r, ctx.read_linear(st.wrapping_add(off), 4))),
+        general: CALL_STRUCTURE_REGS.map(|(off, r)| (r, ctx.read_linear(st.wrapping_add(off), 4))),
         flags: rd16(0x20),
         segs: [rd16(0x22), rd16(0x24), rd16(0x26), rd16(0x28)],
         ip: rd16(0x2A),

@@ -28,6 +28,19 @@ pub(super) const STACK_TOP: u32 = 0x8000;
 
 pub(super) const IF: u32 = 0x200;
 pub(super) const TF: u32 = 0x100;
+/// The general registers in the real-mode call structure of 0300h-0303h (RBIL #03148):
+/// offset and register; 0Ch is reserved, FLAGS, ES, DS, FS, GS, IP, CS, SP and SS follow
+/// from 20h as words.
+pub(super) const CALL_STRUCTURE_REGS: [(u32, Reg32); 7] = [
+    (0x00, Reg32::EDI),
+    (0x04, Reg32::ESI),
+    (0x08, Reg32::EBP),
+    (0x10, Reg32::EBX),
+    (0x14, Reg32::EDX),
+    (0x18, Reg32::ECX),
+    (0x1C, Reg32::EAX),
+];
+
 /// CF, PF, AF, ZF, SF, OF: what a real-mode call returns to the client.
 const ARITHMETIC: u32 = 0x08D5;
 
@@ -487,15 +500,7 @@ pub(super) fn real_mode_returned(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
             // RBIL #03148: EDI ESI EBP (reserved) EBX EDX ECX EAX FLAGS ES DS FS GS.
             let at = |off: u32| structure + off;
             let get = |r: Reg32| regs.iter().find(|(x, _)| *x == r).map_or(0, |&(_, v)| v);
-            for (off, r) in [
-                (0x00, Reg32::EDI),
-                (0x04, Reg32::ESI),
-                (0x08, Reg32::EBP),
-                (0x10, Reg32::EBX),
-                (0x14, Reg32::EDX),
-                (0x18, Reg32::ECX),
-                (0x1C, Reg32::EAX),
-            ] {
+            for (off, r) in CALL_STRUCTURE_REGS {
                 ctx.write_linear(at(off), 4, get(r));
             }
             ctx.write_linear(at(0x20), 2, rm_flags & 0xFFFF);
@@ -549,18 +554,7 @@ pub(super) fn simulate(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(), 
         (cs, ip)
     };
     let input = Regs::of(ctx);
-    let general: Vec<(Reg32, u32)> = [
-        (0x00, Reg32::EDI),
-        (0x04, Reg32::ESI),
-        (0x08, Reg32::EBP),
-        (0x10, Reg32::EBX),
-        (0x14, Reg32::EDX),
-        (0x18, Reg32::ECX),
-        (0x1C, Reg32::EAX),
-    ]
-    .iter()
-    .map(|&(off, r)| (r, ctx.read_linear(structure + off, 4)))
-    .collect();
+    let general = CALL_STRUCTURE_REGS.map(|(off, r)| (r, ctx.read_linear(structure + off, 4)));
     let host_data = client.host_data;
     // The call succeeds (CF clear) whatever the real-mode code does.
     set_client_cf(fw, ctx, false);

@@ -22,9 +22,22 @@
 //!
 //! The generated BIOS ROM's reset vector runs the power-on self test ([`svc::POST`]): it
 //! fills the interrupt vector table and the BIOS data area, programs the PIC and the 8254
-//! as an AT BIOS does, installs DOS, XMS and EMS, and starts the shell, a small guest
+//! as an AT BIOS does, installs DOS, XMS and EMS (and the VMM's stub when one is
+//! configured), and starts the shell (`shell.rs`, COMMAND.COM's role), a small guest
 //! program that `EXEC`s the configured programs one after another through Int 21h. When the
-//! last program ends, the machine stops with [`FirmwareStop::Finished`].
+//! last program ends (with a VMM: after the VMM has started, run its VMs and exited), the
+//! shell stops the machine with [`FirmwareStop::Finished`].
+//!
+//! # Layers
+//!
+//! DOS (`dos/`) is at the bottom and calls only the BIOS. The VM manager (`vmm/`) uses DOS:
+//! the per-VM `DosInstance` it swaps, the MCB chain it takes its memory from. Above both
+//! sit two small modules that join the parts: the shell (`shell.rs`: running the
+//! scenario's programs, starting the VMM, finishing the run with the XMS blocks' hashes)
+//! and the bottoms of Int 2Fh and Int 28h (`multiplex.rs`, where DOS's chains reach the XMS
+//! driver, the DPMI host and the VMM). Neither DOS nor the VMM calls them: [`Firmware`]'s
+//! trap dispatch hands them their traps, and the VMM reaches the shell only through the
+//! `vmm::ShellOps` the shell hands it.
 //!
 //! # What is not modelled
 //!
@@ -37,6 +50,8 @@ pub mod bios;
 pub mod dos;
 pub mod dpmi;
 pub mod ems;
+mod multiplex;
+mod shell;
 pub mod stubs;
 pub mod vmm;
 pub mod xms;
@@ -361,6 +376,15 @@ impl Firmware {
             svc::SPURIOUS_IRQ | svc::INT16_RETRY | svc::RTC_IRQ => {
                 bios::service_internal(self, service, ctx)
             }
+            svc::SHELL_NEXT | svc::SHELL_DONE => shell::service(self, service, ctx),
+            svc::DOS_IDLE => {
+                multiplex::dos_idle(self);
+                Flow::Continue
+            }
+            s if s == svc::dos(0x2F) => {
+                multiplex::int2f(self, ctx);
+                Flow::Continue
+            }
             0x0200..=0x02FF => dos::service(self, service, ctx),
             svc::XMS | svc::XMS_INT15 => match self.xms.as_mut() {
                 Some(x) => x.service(service, ctx),
@@ -370,7 +394,7 @@ impl Firmware {
                 Some(e) => e.service(service, ctx),
                 None => Flow::Continue,
             },
-            0x0500..=0x05FF => vmm::startup::service(self, service, ctx),
+            0x0500..=0x05FF => vmm::startup::service(self, service, ctx, &shell::FOR_VMM),
             0x0600..=0x06FF | 0x8600..=0x87FF => dpmi::service(self, service, ctx),
             _ => Flow::Continue,
         }
@@ -399,7 +423,7 @@ impl Firmware {
         if self.vmm.is_some() {
             vmm::startup::install(ctx);
         }
-        dos::start_shell(self, ctx);
+        shell::start(self, ctx);
         Flow::Continue
     }
 }

@@ -20,6 +20,17 @@
 //! parameter block of 1Fh/32h, the current directory structures) are real structures in
 //! guest memory (`tables.rs`).
 //!
+//! DOS is the bottom of the firmware's software layers: it calls the BIOS and none of the
+//! drivers (it only asks whether an EMM is installed, to open its `EMMXXXX0` device), the
+//! DPMI host, the VMM or the shell. Its code segment holds the stubs of Int 20h-2Fh and
+//! the shell's loop, but the firmware (`../mod.rs`) hands three kinds of trap in it to the
+//! layers above: the shell's `SHELL_NEXT` and `SHELL_DONE` (COMMAND.COM's role,
+//! `../shell.rs`), and the bottoms of Int 2Fh and Int 28h (`../multiplex.rs`: XMS 43h,
+//! DPMI 1687h and the VMM's 16xxh; DOS idle as a switch point for the VMM). Int 2Fh calls
+//! with other function numbers come back here ([`int2f`]: 4A01h/4A02h, no HMA to share).
+//! The VMM uses DOS in turn: [`DosInstance`] is the state it swaps at every VM switch, and
+//! it takes and names memory blocks through `memory.rs`.
+//!
 //! Function numbers with no DOS 5 function (everything above 6Ch, such as the Windows 95
 //! long-file-name functions 71xxh; 61h and 6Bh, which RBIL lists as null functions
 //! returning AL = 00h) answer as MS-DOS's dispatcher does: AL = 00h, every other register
@@ -50,9 +61,9 @@ use super::bios::{self, DateTime};
 use super::stubs::{
     Asm, CRIT_ERROR_OFF, DOS_CODE_SEG, DOS_DATA_SEG, FIRST_MCB_SEG, INDOS_OFF, svc,
 };
-use super::{Ctx, Firmware, Flow, Program, Termination, vmm};
+use super::{Ctx, Firmware, Flow, Program, Termination};
 use crate::cpu::{Reg16, SegReg};
-use crate::observe::{Observation, SwitchReason};
+use crate::observe::Observation;
 pub use drive::DriveC;
 use memory::Arena;
 use process::Ending;
@@ -293,11 +304,6 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     tables::install(ctx, FIRST_MCB_SEG);
 }
 
-/// Starts the shell (see `process.rs`).
-pub(crate) fn start_shell(fw: &mut Firmware, ctx: &mut Ctx) {
-    process::start_shell(fw, ctx);
-}
-
 fn indos(ctx: &Ctx) -> u8 {
     ctx.rd8(DOS_DATA_SEG, INDOS_OFF)
 }
@@ -306,7 +312,8 @@ fn set_indos(ctx: &mut Ctx, v: u8) {
     ctx.wr8(DOS_DATA_SEG, INDOS_OFF, v);
 }
 
-/// Runs DOS trap `service`.
+/// Runs DOS trap `service` (not the shell's traps, Int 28h's or Int 2Fh's: see the module
+/// documentation).
 pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
     match service {
         s if s == svc::dos(0x21) => {
@@ -338,11 +345,6 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
             finish_int21(fw, ctx);
         }
         svc::INT21_RESUME => finish_int21(fw, ctx),
-        svc::DOS_IDLE => {
-            if let Some(v) = fw.vmm.as_deref_mut().filter(|v| v.running()) {
-                vmm::sched::request(v, vmm::Request::next(SwitchReason::DosIdle));
-            }
-        }
         s if s == svc::dos(0x20) => {
             process::terminate(fw, ctx, Ending::Exit(0));
         }
@@ -362,9 +364,6 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
             let c = ctx.al();
             bios::teletype(fw, ctx, c);
         }
-        s if s == svc::dos(0x2F) => int2f(fw, ctx),
-        svc::SHELL_NEXT => return process::shell_next(fw, ctx),
-        svc::SHELL_DONE => return process::shell_done(fw, ctx),
         svc::CALL5 => {
             // Turn the CP/M call's stack (far return into the PSP, then the near return)
             // into a far return to the caller; the stub then issues Int 21h with AH = CL.
@@ -800,30 +799,14 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
     DosCode::Done
 }
 
-/// Int 2Fh: the bottom of the multiplex chain.
-fn int2f(fw: &mut Firmware, ctx: &mut Ctx) {
-    match ctx.ah() {
-        0x43 => {
-            if let Some(x) = fw.xms.as_mut() {
-                x.int2f(ctx);
-            }
-        }
-        0x16 => {
-            if crate::firmware::dpmi::int2f_real_mode(fw, ctx) {
-                // 1687h: the DPMI host (in plain DOS with [dpmi], and in every VM).
-            } else if let Some(v) = fw.vmm.as_deref_mut().filter(|v| v.running()) {
-                vmm::int2f(v, ctx);
-            }
-        }
-        0x4A if matches!(ctx.al(), 0x01 | 0x02) => {
-            // DOS is low: no HMA space to share (BX = 0, ES:DI = FFFF:FFFF).
-            ctx.set_bx(0);
-            ctx.set_es(0xFFFF);
-            ctx.set_di(0xFFFF);
-        }
-        // Everything else (1600h: no Windows; 1605h with no handler; 1680h unsupported)
-        // returns with the registers unchanged, which is what callers test for.
-        _ => {}
+/// DOS's own functions at the bottom of Int 2Fh (the firmware's `multiplex.rs` hands it
+/// the calls whose function number, AH, belongs to no other part).
+pub(crate) fn int2f(ctx: &mut Ctx) {
+    if ctx.ah() == 0x4A && matches!(ctx.al(), 0x01 | 0x02) {
+        // DOS is low: no HMA space to share (BX = 0, ES:DI = FFFF:FFFF).
+        ctx.set_bx(0);
+        ctx.set_es(0xFFFF);
+        ctx.set_di(0xFFFF);
     }
 }
 

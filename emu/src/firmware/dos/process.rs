@@ -1,5 +1,6 @@
 //! Programs: the program segment prefix, the environment block, the .COM and MZ .EXE
-//! loader, EXEC (Int 21h AH=4Bh), termination (AH=00h/31h/4Ch, Int 20h/27h) and the shell.
+//! loader, EXEC (Int 21h AH=4Bh), termination (AH=00h/31h/4Ch, Int 20h/27h) and the root
+//! process.
 //!
 //! Sources: RBIL INT 21/4B (parameter blocks, register contents at program start), table
 //! #01378 (PSP layout), #01379 (environment block), #01594 (EXE header); the MS-DOS
@@ -15,16 +16,17 @@
 //! stays resident), closes its files, and returns to the parent's `EXEC` on the parent's
 //! stack (saved at PSP:2Eh on every Int 21h call).
 //!
-//! The shell is a small guest program ([`super::super::stubs`], `SHELL_NEXT`/`SHELL_DONE`)
-//! that `EXEC`s each configured program through Int 21h, as COMMAND.COM would, so TSRs
-//! hooking Int 21h see the calls.
+//! The root of the PSP tree is made by [`create_root_process`] (its own parent, as
+//! COMMAND.COM makes itself). What runs in it, the shell that `EXEC`s each configured
+//! program through Int 21h, is COMMAND.COM's role and lives above DOS, in
+//! `firmware/shell.rs`; nothing here runs the scenario's programs or knows the VMM.
 
 use super::super::stubs::DOS_CODE_SEG;
-use super::super::{Ctx, Firmware, FirmwareStop, Flow, Termination, vmm};
+use super::super::{Ctx, Firmware, Termination};
 use super::memory::set_name;
 use super::{DosCode, fail, files, ok};
 use crate::cpu::{Reg16, SegReg};
-use crate::observe::{Observation, XmsBlock};
+use crate::observe::Observation;
 
 /// DOS error codes used by the loader.
 const FILE_NOT_FOUND: u16 = 0x02;
@@ -57,16 +59,6 @@ const PSP_DISPATCH: u16 = 0x50;
 const PSP_FCB1: u16 = 0x5C;
 const PSP_FCB2: u16 = 0x6C;
 const PSP_TAIL: u16 = 0x80;
-
-/// Master environment of the shell.
-const MASTER_ENV: &[&str] = &["COMSPEC=C:\\COMMAND.COM", "PATH=C:\\", "PROMPT=$P$G"];
-
-/// Paragraphs of the shell's block: PSP, name and tail buffers, parameter block, stack.
-const SHELL_PARAS: u16 = 0x40;
-const SHELL_NAME: u16 = 0x0100;
-const SHELL_TAIL: u16 = 0x0180;
-const SHELL_PARAMS: u16 = 0x0200;
-const SHELL_STACK_TOP: u16 = 0x03FE;
 
 /// The .EXE header fields the loader uses (RBIL #01594).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -554,147 +546,40 @@ pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCod
     DosCode::Switched
 }
 
-/// Creates the shell's process (the root of the PSP tree) and starts its loop.
-pub(crate) fn start_shell(fw: &mut Firmware, ctx: &mut Ctx) {
+/// Creates a root process, as COMMAND.COM is at boot: a block of `paras` paragraphs named
+/// `name` whose PSP is its own parent, with an environment block of `strings` (up to and
+/// including their double NUL) and the program path `path` (RBIL #01379). It becomes the
+/// current process, with its DTA at PSP:0080h. Returns its PSP, or `None` (nothing
+/// changed) when the block does not fit.
+pub(crate) fn create_root_process(
+    fw: &mut Firmware,
+    ctx: &mut Ctx,
+    paras: u16,
+    name: &[u8],
+    strings: &[u8],
+    path: &str,
+) -> Option<u16> {
     let arena = fw.dos.arena;
-    let mut env = Vec::new();
-    for s in MASTER_ENV {
-        env.extend_from_slice(s.as_bytes());
-        env.push(0);
-    }
-    env.push(0);
-    let env = environment_block(&env, "C:\\COMMAND.COM");
-    let Ok(shell) = arena.alloc(ctx, SHELL_PARAS, LOADING) else {
-        return;
+    let env = environment_block(strings, path);
+    let Ok(psp) = arena.alloc(ctx, paras, LOADING) else {
+        return None;
     };
-    let env_seg = alloc_copy(fw, ctx, &env, shell).unwrap_or(0);
-    ctx.wr16(shell - 1, 1, shell);
-    set_name(ctx, shell, b"COMMAND");
-    fw.dos.instance.current_psp = shell;
+    let env_seg = alloc_copy(fw, ctx, &env, psp).unwrap_or(0);
+    ctx.wr16(psp - 1, 1, psp);
+    set_name(ctx, psp, name);
+    fw.dos.instance.current_psp = psp;
     build_psp(
         fw,
         ctx,
-        shell,
-        shell + SHELL_PARAS,
-        shell,
+        psp,
+        psp + paras,
+        psp,
         env_seg,
         b"",
         [blank_fcb(), blank_fcb()],
     );
-    fw.dos.instance.shell_psp = shell;
-    fw.dos.instance.dta = (shell, 0x80);
-    ctx.set_ds(shell);
-    ctx.set_es(shell);
-    ctx.cpu.set_sreg(SegReg::SS, shell);
-    ctx.cpu.set_reg16(Reg16::SP, SHELL_STACK_TOP);
-    ctx.jump(DOS_CODE_SEG, fw.dos.stubs.shell);
-    let f = ctx.cpu.flags();
-    ctx.cpu.set_flags(f | 0x200);
-}
-
-/// `SHELL_NEXT`: sets up AX=4B00h for the next program, or stops when all have run.
-pub(crate) fn shell_next(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
-    let shell = fw.dos.instance.shell_psp;
-    let index = fw.dos.instance.terminations.len();
-    let Some(p) = fw.dos.instance.programs.get(index).cloned() else {
-        if let Some(vmm) = fw.vmm.as_deref() {
-            if vmm.running() && (vmm.current != 0 || vmm.host_shell.is_some()) {
-                // A DOS VM's program has ended, and so has the VM; or the system VM's
-                // program has ended.
-                let code = fw.dos.instance.terminations.last().map_or(0, |t| t.code);
-                if vmm::switch::end_current_vm(fw, ctx, code) {
-                    vmm::startup::begin_exit(ctx);
-                }
-                return Flow::Continue;
-            }
-            if vmm.phase == vmm::Phase::Waiting {
-                vmm::startup::begin(fw, ctx);
-                return Flow::Continue;
-            }
-        }
-        let exit_code = fw.dos.instance.terminations.last().map_or(0, |t| t.code);
-        if let Some(xms) = fw.xms.as_ref() {
-            // Extended memory is read with the address line open, whatever the gate says.
-            let a20 = ctx.bus.mem.a20();
-            ctx.bus.mem.set_a20(true);
-            let blocks = xms
-                .blocks()
-                .into_iter()
-                .map(|(handle, base_kb, size_kb, locks)| {
-                    let bytes = ctx
-                        .bus
-                        .mem
-                        .read_bytes(base_kb * 1024, size_kb as usize * 1024);
-                    XmsBlock {
-                        handle,
-                        size_kb,
-                        locks,
-                        hash: xxhash_rust::xxh3::xxh3_64(&bytes),
-                    }
-                })
-                .collect();
-            ctx.bus.mem.set_a20(a20);
-            fw.observe(ctx, Observation::XmsBlocks { blocks });
-        }
-        return Flow::Stop(FirmwareStop::Finished { exit_code });
-    };
-    let mut name = p.name.clone().into_bytes();
-    name.truncate(0x7F);
-    name.push(0);
-    ctx.write_bytes(shell, SHELL_NAME, &name);
-    let mut tail = Vec::new();
-    if !p.args.is_empty() {
-        tail.push(b' ');
-        tail.extend(p.args.bytes().take(125));
-    }
-    ctx.wr8(shell, SHELL_TAIL, tail.len() as u8);
-    ctx.write_bytes(shell, SHELL_TAIL + 1, &tail);
-    ctx.wr8(shell, SHELL_TAIL + 1 + tail.len() as u16, 0x0D);
-    ctx.wr16(shell, SHELL_PARAMS, 0);
-    ctx.wr16(shell, SHELL_PARAMS + 2, SHELL_TAIL);
-    ctx.wr16(shell, SHELL_PARAMS + 4, shell);
-    ctx.wr16(shell, SHELL_PARAMS + 6, 0x5C);
-    ctx.wr16(shell, SHELL_PARAMS + 8, shell);
-    ctx.wr16(shell, SHELL_PARAMS + 10, 0x6C);
-    ctx.wr16(shell, SHELL_PARAMS + 12, shell);
-    ctx.set_ax(0x4B00);
-    ctx.set_ds(shell);
-    ctx.set_dx(SHELL_NAME);
-    ctx.set_es(shell);
-    ctx.set_bx(SHELL_PARAMS);
-    Flow::Continue
-}
-
-/// The shell's own segment registers and stack.
-pub(crate) fn shell_registers(fw: &Firmware, ctx: &mut Ctx) {
-    let shell = fw.dos.instance.shell_psp;
-    ctx.set_ds(shell);
-    ctx.set_es(shell);
-    ctx.cpu.set_sreg(SegReg::SS, shell);
-    ctx.cpu.set_reg16(Reg16::SP, SHELL_STACK_TOP);
-}
-
-/// Back to the shell's loop (after the VMM has exited): it finds no program left and
-/// finishes.
-pub(crate) fn resume_shell(fw: &mut Firmware, ctx: &mut Ctx) {
-    shell_registers(fw, ctx);
-    ctx.jump(DOS_CODE_SEG, fw.dos.stubs.shell);
-}
-
-/// `SHELL_DONE`: the `EXEC` returned; records how the program ended.
-pub(crate) fn shell_done(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
-    let index = fw.dos.instance.terminations.len();
-    // DOS does not preserve registers across EXEC: restore the shell's own.
-    shell_registers(fw, ctx);
-    if ctx.cpu.flags() & 1 != 0 {
-        return Flow::Stop(FirmwareStop::ExecFailed {
-            index,
-            error: ctx.ax(),
-        });
-    }
-    let t = fw.dos.instance.return_code;
-    fw.dos.instance.terminations.push(t);
-    Flow::Continue
+    fw.dos.instance.dta = (psp, 0x80);
+    Some(psp)
 }
 
 #[cfg(test)]

@@ -9,6 +9,14 @@
 //! the [`super::Firmware`] state, and swapping DOS's and the EMM's per-VM state at every
 //! switch.
 //!
+//! The VMM uses DOS (the per-VM `DosInstance` it swaps, the MCB chain it takes its memory
+//! from) but not the shell above both (COMMAND.COM's role, `../shell.rs`): where the VMM
+//! starts a VM's shell, puts the system VM back on the plain shell's stack or returns to
+//! the shell after its exit, it calls the [`ShellOps`] the shell hands in. The shell in
+//! turn tells the VMM when the plain programs have run (`startup::begin`) and when a VM's
+//! program has ended (`switch::end_current_vm`); Int 2Fh AH=16h and Int 28h reach the VMM
+//! from the firmware's `multiplex.rs`.
+//!
 //! # Life cycle
 //!
 //! A scenario's plain programs (TSRs) run first, in the plain machine. When the shell has
@@ -76,7 +84,8 @@
 //!
 //! # Int 2Fh AH=16h at the bottom of the chain
 //!
-//! While the VMs run: 1600h answers enhanced mode 3.10 (AL=03h, AH=0Ah); 160Ah returns
+//! While the VMs run (the calls the DPMI host does not answer, passed on by the firmware's
+//! `multiplex.rs`): 1600h answers enhanced mode 3.10 (AL=03h, AH=0Ah); 160Ah returns
 //! AX=0, BX=030Ah, CX=3; 1680h returns AL=0 and yields; 1681h/1682h begin and end a
 //! critical section; 1683h returns the VM id in BX; 1684h returns ES:DI = 0:0 (no VxD
 //! offers a V86 API here). Not modelled: 1685h (switch VMs and call back), DPMI
@@ -94,7 +103,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dos::DosInstance;
 use super::ems::EmsInstance;
-use super::{Ctx, Program};
+use super::{Ctx, Firmware, Program};
 use crate::cpu::CpuContext;
 use crate::mem::StorePage;
 use crate::observe::SwitchReason;
@@ -211,6 +220,21 @@ pub(crate) struct Vm {
     pub critical: u16,
     /// The exit code of its program, once it has ended.
     pub ended: Option<u8>,
+}
+
+/// What the VMM needs of the shell (COMMAND.COM's role, `firmware/shell.rs`), which sits
+/// above the VMM and hands these in: the VMM does not call the shell by name.
+#[derive(Clone, Copy)]
+pub(crate) struct ShellOps {
+    /// Creates a shell process in the running DOS instance, ready to `EXEC` the instance's
+    /// programs, and points the processor at its loop; changes nothing when there is no
+    /// memory for it (a fresh instance's shell PSP stays 0).
+    pub start: fn(&mut Firmware, &mut Ctx),
+    /// Loads the shell's segment registers and stack.
+    pub registers: fn(&Firmware, &mut Ctx),
+    /// Back to the shell's loop after the VMM's exit: it finds no program left and
+    /// finishes.
+    pub resume: fn(&mut Firmware, &mut Ctx),
 }
 
 /// A switch the scheduler wants to make.

@@ -30,12 +30,11 @@
 //! ends the walk, instance lists stop after [`MAX_ITEMS`] items, and strings after 128
 //! bytes.
 
-use super::super::dos::process;
 use super::super::stubs::{Asm, VMM_SEG, svc};
 use super::super::{Ctx, Firmware, Flow, linear};
-use super::Phase;
 use super::switch::{self, CreateError};
 use super::vxd::{self, VxdCheck};
+use super::{Phase, ShellOps};
 use crate::observe::{Observation, StartupEntry, SwitchReason, TsrIdentity};
 
 /// The Windows version the broadcasts announce in DI (3.10).
@@ -211,8 +210,8 @@ fn broadcast_registers(ctx: &mut Ctx, ax: u16, dx: u16) {
     ctx.set_es(0);
 }
 
-/// Runs one of the stub's traps.
-pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
+/// Runs one of the stub's traps (`shell`: the shell the VMs get and the exit returns to).
+pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx, shell: &ShellOps) -> Flow {
     match service {
         svc::VMM_START => {
             broadcast_registers(ctx, 0x1605, 0);
@@ -254,7 +253,7 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
                 let t = tsr_identity(ctx, s, o);
                 fw.observe(ctx, Observation::VmmTsrIdentify(t));
             }
-            return start_vms(fw, ctx);
+            return start_vms(fw, ctx, shell);
         }
         svc::VMM_EXIT_BEGIN => {
             if let Some(v) = fw.vmm.as_deref_mut() {
@@ -276,7 +275,7 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
                 v.phase = Phase::Done;
             }
             fw.observe(ctx, Observation::VmmExit);
-            process::resume_shell(fw, ctx);
+            (shell.resume)(fw, ctx);
         }
         _ => {}
     }
@@ -286,7 +285,7 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
 /// Creates the VMs and gives the processor to the system VM's program if there is one,
 /// else to the first DOS VM (the system VM waits in the idle loop). Without any program
 /// to run the VMM exits at once.
-fn start_vms(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
+fn start_vms(fw: &mut Firmware, ctx: &mut Ctx, shell: &ShellOps) -> Flow {
     let ranges = fw
         .vmm
         .as_deref_mut()
@@ -295,7 +294,7 @@ fn start_vms(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     // The system VM continues in the idle loop on the shell's stack.
     let s = stubs();
     ctx.jump(VMM_SEG, s.idle);
-    match switch::create_vms(fw, ctx, ranges) {
+    match switch::create_vms(fw, ctx, ranges, shell) {
         Ok(()) => {}
         Err(e) => {
             let why = match e {

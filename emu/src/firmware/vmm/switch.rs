@@ -2,11 +2,11 @@
 //! the load point (remapped pages), instanced byte ranges below it (copied out and in),
 //! DOS's and the EMM's per-VM state, and the processor context (see [`super`]).
 
+use super::super::dos::DosInstance;
 use super::super::dos::memory::{read_mcb, set_name};
-use super::super::dos::{self, DosInstance};
 use super::super::stubs::VMM_SEG;
 use super::super::{Ctx, Firmware};
-use super::{Vm, Vmm};
+use super::{ShellOps, Vm, Vmm};
 use crate::mem::{Access, PAGE_SIZE};
 use crate::observe::{Observation, SwitchReason};
 
@@ -77,11 +77,12 @@ fn place_load_point(fw: &mut Firmware, ctx: &mut Ctx) -> Result<u16, CreateError
 }
 
 /// Creates the system VM (the running context, at `idle`) and the DOS VMs, each with its
-/// own shell ready to run its program. The system VM stays current.
+/// own shell (started with `shell`) ready to run its program. The system VM stays current.
 pub(crate) fn create_vms(
     fw: &mut Firmware,
     ctx: &mut Ctx,
     ranges: Vec<(u32, u32)>,
+    shell: &ShellOps,
 ) -> Result<(), CreateError> {
     let load = place_load_point(fw, ctx)?;
     let Some(mut vmm) = fw.vmm.take() else {
@@ -151,7 +152,7 @@ pub(crate) fn create_vms(
     for i in 1..vmm.vms.len() {
         map_pages(&vmm, ctx, i);
         std::mem::swap(&mut fw.dos.instance, &mut vmm.vms[i].dos);
-        dos::start_shell(fw, ctx);
+        (shell.start)(fw, ctx);
         std::mem::swap(&mut fw.dos.instance, &mut vmm.vms[i].dos);
         vmm.vms[i].cpu = Some(ctx.cpu.context());
     }
@@ -162,7 +163,7 @@ pub(crate) fn create_vms(
         // the plain shell's DOS state waits aside until the program ends.
         vmm.vms[0].program = program.name.clone();
         let plain = std::mem::replace(&mut fw.dos.instance, DosInstance::for_program(program));
-        dos::start_shell(fw, ctx);
+        (shell.start)(fw, ctx);
         if fw.dos.instance.shell_psp == 0 {
             fw.dos.instance = plain;
             ctx.cpu.load_context(&system_cpu);
@@ -281,8 +282,9 @@ pub(crate) fn switch(fw: &mut Firmware, ctx: &mut Ctx, to: usize, reason: Switch
 /// memory handles are released); the system VM's program hands the system VM back to the
 /// idle loop on the plain shell's stack (its shell's memory returns to DOS). The next VM
 /// with a program still running runs; after the last one the system VM begins the VMM's
-/// exit. Returns whether the system VM now runs the exit sequence.
-pub(crate) fn end_current_vm(fw: &mut Firmware, ctx: &mut Ctx, code: u8) -> bool {
+/// exit. Returns whether the system VM now runs the exit sequence. (Called by the shell,
+/// which hands in `shell` for the plain shell's registers.)
+pub(crate) fn end_current_vm(fw: &mut Firmware, ctx: &mut Ctx, code: u8, shell: &ShellOps) -> bool {
     let Some(vmm) = fw.vmm.as_deref_mut() else {
         return false;
     };
@@ -299,11 +301,11 @@ pub(crate) fn end_current_vm(fw: &mut Firmware, ctx: &mut Ctx, code: u8) -> bool
         ems.release_instance(start);
     }
     if let Some(plain) = plain {
-        let shell = fw.dos.instance.shell_psp;
+        let system_shell = fw.dos.instance.shell_psp;
         fw.dos.instance = plain;
         let arena = fw.dos.arena;
-        arena.free_owned_by(ctx, shell);
-        dos::process::shell_registers(fw, ctx);
+        arena.free_owned_by(ctx, system_shell);
+        (shell.registers)(fw, ctx);
         ctx.jump(VMM_SEG, super::startup::idle_entry());
     }
     fw.observe(ctx, Observation::VmExited { vm: id, code });

@@ -226,10 +226,9 @@ proptest! {
     }
 }
 
-/// Replays a found trace: bit-exact, and its console shows the failure (`line` returns the
-/// line that must contain `what`). Keeps it under the test's temporary directory and, with
-/// `VEXED_SAVE_FOUND` set, in `corpora/found/NAME`.
-fn keep_found(trace: &[u8], name: &str, line: fn(&[u8]) -> String, what: &str) {
+/// `trace` replays bit-exactly and its console shows the failure: the line `line` picks
+/// contains `what`.
+fn assert_replays_showing(trace: &[u8], line: fn(&[u8]) -> String, what: &str) {
     match session::replay_bytes(trace, &mut std::io::sink()).expect("replay") {
         Replayed::Identical { .. } => {}
         other => panic!("{other:?}"),
@@ -237,11 +236,39 @@ fn keep_found(trace: &[u8], name: &str, line: fn(&[u8]) -> String, what: &str) {
     let console = fuzz::report_of(trace).expect("report").console;
     let l = line(&console);
     assert!(l.contains(what), "{l}");
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    std::fs::write(&path, trace).expect("save the trace");
+}
+
+/// Searches `name` (a scenario whose guests skip a protection) for a failing schedule: the
+/// report names `reason`, the case shrinks to 1-3 extra interrupts, and its trace replays
+/// the failure (`line` contains `what`). Keeps the trace under the test's temporary
+/// directory and, with `VEXED_SAVE_FOUND` set, in `corpora/found/FILE`.
+fn find_shrink_and_keep(
+    s: &Subject,
+    reason_has: &str,
+    file: &str,
+    line: fn(&[u8]) -> String,
+    what: &str,
+) {
+    let (minimal, reason) = search(s, &s.scenario, 64)
+        .unwrap_or_else(|| panic!("64 random schedules never made {file}'s failure"));
+    assert!(reason.contains(reason_has), "{reason}");
+    assert!(
+        (1..=3).contains(&minimal.len()),
+        "shrunk to {} extra interrupts, expected 1-3: {reason}",
+        minimal.len()
+    );
+    // The minimal schedule, recorded: the trace replays bit-exactly and shows the failure.
+    let case = run(s, &s.scenario, &minimal);
+    assert!(
+        !case.failures.is_empty(),
+        "the minimal case passes when re-run"
+    );
+    assert_replays_showing(&case.trace, line, what);
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(file);
+    std::fs::write(&path, &case.trace).expect("save the trace");
     if std::env::var_os("VEXED_SAVE_FOUND").is_some() {
-        let found = corpora_dir().join("found").join(name);
-        std::fs::write(&found, trace).expect("save into corpora/found");
+        let found = corpora_dir().join("found").join(file);
+        std::fs::write(&found, &case.trace).expect("save into corpora/found");
     }
 }
 
@@ -250,13 +277,7 @@ fn keep_found(trace: &[u8], name: &str, line: fn(&[u8]) -> String, what: &str) {
 fn check_found(name: &str, line: fn(&[u8]) -> String, what: &str) {
     let path = corpora_dir().join("found").join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    match session::replay_bytes(&bytes, &mut std::io::sink()).expect("replay") {
-        Replayed::Identical { .. } => {}
-        other => panic!("{}: {other:?}", path.display()),
-    }
-    let console = fuzz::report_of(&bytes).expect("report").console;
-    let l = line(&console);
-    assert!(l.contains(what), "{l}");
+    assert_replays_showing(&bytes, line, what);
     let inputs = vexed_trace::TraceReader::new(&bytes[..])
         .expect("trace")
         .records()
@@ -280,23 +301,9 @@ fn fail_line(console: &[u8]) -> String {
 #[test]
 fn without_the_clients_critical_sections_the_search_finds_a_half_written_region() {
     let s = subject("xmsshare-win-nocs", &XMSWIN_NOCS);
-    let (minimal, reason) = search(s, &s.scenario, 64).expect(
-        "64 random schedules never showed a DOS VM a half-written region without the client's \
-         critical sections",
-    );
-    assert!(reason.contains("half written"), "{reason}");
-    assert!(
-        (1..=3).contains(&minimal.len()),
-        "shrunk to {} extra interrupts, expected 1-3: {reason}",
-        minimal.len()
-    );
-    let case = run(s, &s.scenario, &minimal);
-    assert!(
-        !case.failures.is_empty(),
-        "the minimal case passes when re-run"
-    );
-    keep_found(
-        &case.trace,
+    find_shrink_and_keep(
+        s,
+        "half written",
         "xmsshare-win-nocs-torn.trace",
         fail_line,
         "region 4 is half written",
@@ -315,22 +322,9 @@ fn the_saved_half_written_region_trace_replays_the_failure() {
 #[test]
 fn without_critical_sections_the_search_finds_a_lost_update_and_its_trace_replays_it() {
     let s = subject("critsec-nocs", &NOCS);
-    let (minimal, reason) = search(s, &s.scenario, 64)
-        .expect("64 random schedules never lost an update without critical sections");
-    assert!(reason.contains("updates lost"), "{reason}");
-    assert!(
-        (1..=3).contains(&minimal.len()),
-        "shrunk to {} extra interrupts, expected 1-3: {reason}",
-        minimal.len()
-    );
-    // The minimal schedule, recorded: the trace replays bit-exactly and shows the loss.
-    let case = run(s, &s.scenario, &minimal);
-    assert!(
-        !case.failures.is_empty(),
-        "the minimal case passes when re-run"
-    );
-    keep_found(
-        &case.trace,
+    find_shrink_and_keep(
+        s,
+        "updates lost",
         "critsec-nocs-lost-update.trace",
         counter_line,
         "updates lost",

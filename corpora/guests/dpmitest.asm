@@ -777,8 +777,38 @@ pm:
         cmp byte [raw_mark], 1
         jne .bad30
         call ok
-        jmp .done
+        jmp .c31
 .bad30: call bad
+
+        ; 30. Callbacks inside callbacks: the procedure (cb_nest) calls its own callback
+        ; again through 0301h before it returns, keeping its structure on its stack. The
+        ; host runs eight levels (MAX_NESTING in emu/src/firmware/dpmi/callbacks.rs, a
+        ; choice: 0.9 sets no depth) and answers the ninth call with a plain far return;
+        ; every level then returns normally.
+.c31:   PSAY msg_nest
+        push ds
+        pop es
+        mov di, nest_regs
+        mov si, cb_nest
+        push ds
+        push cs
+        pop ds
+        DPMI 0303h
+        pop ds
+        jc .bad31
+        mov [nest_addr], dx
+        mov [nest_addr + 2], cx
+        call nest_call
+        jc .bad31
+        cmp byte [nest_hits], 8
+        jne .bad31
+        mov cx, [nest_addr + 2]
+        mov dx, [nest_addr]
+        DPMI 0304h
+        jc .bad31
+        call ok
+        jmp .done
+.bad31: call bad
 
 .done:  mov al, [fails]
         mov ah, 4Ch
@@ -811,6 +841,87 @@ cb_proc:
         mov [es:cb_seen], ax
         mov word [es:di + 1Ch], 5678h
         inc byte [es:cb_hits]
+        iret
+
+; Calls the nesting callback far through 0301h with a structure of its own on the stack;
+; CF set if 0301h failed.
+nest_call:
+        push bp
+        sub sp, 32h
+        mov bp, sp
+        push es
+        push di
+        push ss
+        pop es
+        mov di, bp
+        push cx
+        mov cx, 32h
+        xor al, al
+        cld
+        rep stosb
+        pop cx
+        mov ax, [nest_addr]
+        mov [ss:bp + 2Ah], ax
+        mov ax, [nest_addr + 2]
+        mov [ss:bp + 2Ch], ax
+        mov di, bp
+        xor bx, bx
+        xor cx, cx
+        DPMI 0301h
+        pop di
+        pop es
+        lea sp, [bp + 32h]
+        pop bp
+        ret
+
+; The nesting callback's procedure (ES:DI = nest_regs, DS:SI = the real-mode stack):
+; counts the level, calls its callback again (the host refuses the ninth level), then
+; simulates the far return from the caller's stack and returns.
+cb_nest:
+        inc byte [es:nest_hits]
+        push es
+        pop ds                          ; our data again
+        ; keep this level's structure on the stack across the nested call
+        sub sp, 32h
+        mov bp, sp
+        push si
+        push di
+        push es
+        mov si, nest_regs
+        push ss
+        pop es
+        mov di, bp
+        mov cx, 32h
+        cld
+        rep movsb
+        cmp byte [nest_hits], 12
+        jae .back
+        call nest_call
+.back:  pop es
+        pop di
+        mov si, bp
+        push ds
+        push ss
+        pop ds
+        mov cx, 32h
+        rep movsb                       ; the structure back to ES:DI
+        pop ds
+        sub di, 32h
+        pop si
+        add sp, 32h
+        ; the caller's return address from the real-mode stack (SS:SP of the structure)
+        push ds
+        mov bx, [es:di + 30h]
+        mov ax, 0002h
+        int 31h                         ; a selector for the real-mode stack segment
+        mov ds, ax
+        mov bx, [es:di + 2Eh]
+        mov ax, [bx]
+        mov [es:di + 2Ah], ax
+        mov ax, [bx + 2]
+        mov [es:di + 2Ch], ax
+        pop ds
+        add word [es:di + 2Eh], 4
         iret
 
 ; INT 62h's protected-mode handler.
@@ -906,6 +1017,7 @@ msg_irq:     db "IRQ 0 in protected mode reflected: the BIOS tick count advances
 msg_0303:    db "0303h/0304h: a real-mode callback called far through 0301h, freed, freed again is 8024h: $"
 msg_0305:    db "0305h: the state save/restore routine returns when called far: $"
 msg_0306:    db "0306h: a raw switch to real mode and back: $"
+msg_nest:    db "0303h: callbacks nested eight deep, the ninth refused with a far return: $"
 msg_ok:      db "ok", 13, 10, "$"
 msg_bad:     db "FAIL", 13, 10, "$"
 
@@ -918,6 +1030,7 @@ hit:         db 0
 gp_hits:     db 0
 cb_hits:     db 0
 raw_mark:    db 0
+nest_hits:   db 0
         align 2
 rm_seg:      dw 0
 env_seg:     dw 0
@@ -950,6 +1063,8 @@ raw_rm:      dd 0
 pm_cs:       dw 0
 pm_ds:       dw 0
 pm_ss:       dw 0
+nest_addr:   dd 0
+nest_regs:   times 32h db 0
         align 4
 cb_regs:     times 32h db 0
 save_buf:    times 256 db 0

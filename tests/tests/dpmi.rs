@@ -180,9 +180,9 @@ fn the_conformance_guests_pass_under_the_vmm_in_the_system_vm_and_a_dos_vm() {
     let fw = m.firmware_mut().expect("firmware");
     let console = String::from_utf8_lossy(fw.console()).into_owned();
     assert!(!console.contains("FAIL"), "{console}");
-    // dpmitest's 30 checks (without its fault mode) and dpmi32's 9, each ending with "ok"
+    // dpmitest's 31 checks (without its fault mode) and dpmi32's 9, each ending with "ok"
     // and CR LF (the two VMs' output interleaves, so an "ok" may land on a line of its own).
-    assert_eq!(console.matches("ok\r\n").count(), 30 + 9, "{console}");
+    assert_eq!(console.matches("ok\r\n").count(), 31 + 9, "{console}");
     let exits = fw.vmm().expect("vmm").vm_exits();
     assert_eq!(exits, [(1, 0), (2, 0)], "{console}");
 }

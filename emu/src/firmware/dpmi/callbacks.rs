@@ -23,8 +23,9 @@
 //! Windows 3.1 returns them); a procedure that is not a code selector of the client is
 //! 8022h. A client's real-mode code only runs while one of its protected-mode states waits
 //! for it (a reflected interrupt, or an 0300h-0302h call), and the procedure's stack is
-//! that state's; a callback called at another time, or after it was freed, returns at once
-//! as a far return does (RETF). The procedure's frames on the ring-0 stack go below the
+//! that state's; a callback called at another time, after it was freed, or more than
+//! [`MAX_NESTING`] levels deep inside callback procedures, returns at once as a far return
+//! does (RETF). The procedure's frames on the ring-0 stack go below the
 //! waiting state's (the TSS's ring-0 stack pointer moves down while it runs), so interrupts,
 //! exceptions and Int 31h calls inside it nest, 0300h-0302h and callbacks included.
 //!
@@ -52,6 +53,9 @@ use crate::firmware::{Ctx, Firmware, Flow};
 
 /// Callbacks per client.
 pub const CALLBACKS: u8 = 16;
+/// Callback procedures running inside one another at most (a procedure whose real-mode
+/// call reaches a callback again); a deeper call returns at once, as a free one does.
+pub const MAX_NESTING: usize = 8;
 /// ROM offsets (segment F000h; [`HOST_CS3`] has base F0000h).
 const ROM_CALLBACKS: u16 = 0x1940; // 16 stubs of 8 bytes: trap, RETF
 const ROM_CALLBACK_RETURN: u16 = 0x19C0;
@@ -192,6 +196,11 @@ pub(super) fn called(fw: &mut Firmware, ctx: &mut Ctx, slot: u8) -> Flow {
     let Some(waiting) = client.saved.last().map(|s| s.cpu.clone()) else {
         return Flow::Continue;
     };
+    if client.ring0_outer.len() >= MAX_NESTING {
+        // Each level takes ring-0 stack below the last: refuse rather than run into the
+        // host's tables below it.
+        return Flow::Continue;
+    }
     // The real-mode state, before anything changes.
     let general = CALL_STRUCTURE_REGS.map(|(off, r)| (off, ctx.cpu.reg32(r)));
     let rm_flags = ctx.cpu.flags() & 0xFFFF;

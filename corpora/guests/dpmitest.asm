@@ -782,9 +782,9 @@ pm:
 
         ; 30. Callbacks inside callbacks: the procedure (cb_nest) calls its own callback
         ; again through 0301h before it returns, keeping its structure on its stack. The
-        ; host runs eight levels (MAX_NESTING in emu/src/firmware/dpmi/callbacks.rs, a
-        ; choice: 0.9 sets no depth) and answers the ninth call with a plain far return;
-        ; every level then returns normally.
+        ; host runs eight levels (its buffer has real-mode stacks for ten levels of
+        ; real-mode calls, emu/src/firmware/dpmi/callbacks.rs; a choice: 0.9 sets no depth)
+        ; and answers the ninth call with a plain far return; every level then returns.
 .c31:   PSAY msg_nest
         push ds
         pop es

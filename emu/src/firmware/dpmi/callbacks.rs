@@ -23,9 +23,10 @@
 //! Windows 3.1 returns them); a procedure that is not a code selector of the client is
 //! 8022h. A client's real-mode code only runs while one of its protected-mode states waits
 //! for it (a reflected interrupt, or an 0300h-0302h call), and the procedure's stack is
-//! that state's; a callback called at another time, after it was freed, or more than
-//! [`MAX_NESTING`] levels deep inside callback procedures, returns at once as a far return
-//! does (RETF). The procedure's frames on the ring-0 stack go below the
+//! that state's; a callback called at another time, after it was freed, or so deep inside
+//! other real-mode calls that its procedure would have no room for two more
+//! ([`switch::MAX_REAL_MODE_DEPTH`] levels: 10, so callbacks nest eight deep from a first
+//! 0301h), returns at once as a far return does (RETF). The procedure's frames on the ring-0 stack go below the
 //! waiting state's (the TSS's ring-0 stack pointer moves down while it runs), so interrupts,
 //! exceptions and Int 31h calls inside it nest, 0300h-0302h and callbacks included.
 //!
@@ -53,9 +54,6 @@ use crate::firmware::{Ctx, Firmware, Flow};
 
 /// Callbacks per client.
 pub const CALLBACKS: u8 = 16;
-/// Callback procedures running inside one another at most (a procedure whose real-mode
-/// call reaches a callback again); a deeper call returns at once, as a free one does.
-pub const MAX_NESTING: usize = 8;
 /// ROM offsets (segment F000h; [`HOST_CS3`] has base F0000h).
 const ROM_CALLBACKS: u16 = 0x1940; // 16 stubs of 8 bytes: trap, RETF
 const ROM_CALLBACK_RETURN: u16 = 0x19C0;
@@ -196,9 +194,10 @@ pub(super) fn called(fw: &mut Firmware, ctx: &mut Ctx, slot: u8) -> Flow {
     let Some(waiting) = client.saved.last().map(|s| s.cpu.clone()) else {
         return Flow::Continue;
     };
-    if client.ring0_outer.len() >= MAX_NESTING {
-        // Each level takes ring-0 stack below the last: refuse rather than run into the
-        // host's tables below it.
+    if client.saved.len() + 2 > switch::MAX_REAL_MODE_DEPTH {
+        // No room for the procedure's own real-mode calls: refuse rather than run the
+        // real-mode stacks out of the client's buffer (or the ring-0 stack, which each
+        // level takes below the last, into the host's tables).
         return Flow::Continue;
     }
     // The real-mode state, before anything changes.

@@ -74,8 +74,10 @@ pub use memory::LinearPlace;
 pub(crate) use switch::rom_stubs;
 
 /// Paragraphs of host data a client must give at entry (1687h's SI): the host's exception
-/// stack (its first 1 KiB) and its real-mode stack for reflected interrupts (above it).
-pub const HOST_PARAGRAPHS: u16 = 0x80;
+/// stack (its first 1 KiB) and above it the real-mode stacks, 512 bytes for each level of
+/// real-mode code running for the client inside another (reflections, 0300h-0302h, and
+/// real mode resumed by callbacks): [`switch::MAX_REAL_MODE_DEPTH`] levels.
+pub const HOST_PARAGRAPHS: u16 = 0x180;
 
 /// The `[dpmi]` part of a scenario: a DPMI host in plain DOS, as a host TSR such as HDPMI
 /// or CWSDPMI provides one.

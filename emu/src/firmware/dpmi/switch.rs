@@ -419,6 +419,12 @@ fn deliver_to_client(client: &Client, ctx: &mut Ctx, sel: u16, off: u32) {
     write_slot(client, ctx, f + 2 * w, flags & !(IF | TF));
 }
 
+/// Levels of real-mode code running for the client one inside another that the host's
+/// buffer has stacks for: 0300h-0302h beyond it fail with 8010h, and callbacks leave room
+/// for two more (a call and an interrupt inside their procedure; `callbacks.rs`).
+pub(super) const MAX_REAL_MODE_DEPTH: usize =
+    (HOST_PARAGRAPHS as usize * 16 - super::exceptions::EXCEPTION_STACK_TOP as usize) / 0x200;
+
 /// Real-mode stack top for nesting level `depth` (1 = the first) in the client's buffer.
 fn real_mode_sp(depth: usize) -> u16 {
     (HOST_PARAGRAPHS * 16).wrapping_sub(0x200 * (depth.saturating_sub(1) as u16))
@@ -518,6 +524,9 @@ pub(super) fn real_mode_returned(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
 /// RETF or an IRET frame (the call structure at ES:(E)DI).
 pub(super) fn simulate(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(), u16> {
     let client = super::client(fw)?;
+    if client.saved.len() >= MAX_REAL_MODE_DEPTH {
+        return Err(err::RESOURCES);
+    }
     let structure = super::operand(ctx, client.bits32, SegReg::ES, Reg32::EDI);
     let rd16 = |ctx: &Ctx, off: u32| ctx.read_linear(structure + off, 2) as u16;
     let (flags, es, ds, fs, gs) = (

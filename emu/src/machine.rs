@@ -21,7 +21,11 @@
 //! exit status, as QEMU's isa-debug-exit). Unclaimed ports read FFh and ignore writes.
 //!
 //! The whole machine is plain data: [`Machine::snapshot`] encodes it (bincode), [`Machine::
-//! restore`] decodes it, and [`Machine::state_hash`] is xxh3-64 of that encoding. The CPU's
+//! restore`] decodes it, and [`Machine::state_hash`] hashes it: the encoding of everything
+//! but memory's backing store, then a hash per 4 KiB page of the store, which memory keeps
+//! cached for the pages not written since the last checkpoint (`mem/dirty.rs`), so a
+//! checkpoint costs what changed. ([`Machine::whole_state_hash`], xxh3-64 of the whole
+//! encoding, is the hash of trace formats 1 to 5.) The CPU's
 //! decoded-block cache is rebuilt after a restore and is not part of the state. DESIGN.md
 //! section 6 stores snapshots as zstd(bincode(state)): the compression belongs to the trace
 //! format (`vexed-trace`), which is where snapshots are written, so `emu` stays free of it.
@@ -584,32 +588,123 @@ impl Machine {
                 m.bus.mem.store().len()
             )));
         }
-        m.bus
-            .mem
-            .check_store_len(store.len())
-            .map_err(|e| MachineError::Decode(format!("the memory store does not fit: {e}")))?;
+        m.check_store_fits(store.len())?;
         m.bus.mem.put_store(store);
         Ok(m)
     }
 
-    /// xxh3-64 of the snapshot encoding: equal states give equal hashes, in any process.
-    /// The encoding is streamed into the hasher, never held in memory.
+    /// Whether a memory store of `len` bytes fits this machine's page map and RAM (as
+    /// [`Machine::restore_with_store`] requires): for a reader that keeps a store apart
+    /// from the state decoded from a [`Machine::snapshot_without_store`].
+    pub fn check_store_fits(&self, len: usize) -> Result<(), MachineError> {
+        self.bus
+            .mem
+            .check_store_len(len)
+            .map_err(|e| MachineError::Decode(format!("the memory store does not fit: {e}")))
+    }
+
+    /// The state hash that trace checkpoints record (format version 6 on: [`HashScheme::
+    /// Paged`]): equal states give equal hashes, in any process. It is xxh3-64 over the
+    /// bincode encoding of [`Machine::state_without_store`] (everything but the bytes of
+    /// memory's backing store, including the store's length and page map) followed by the
+    /// xxh3-64 of each 4 KiB page of the store, in store order, as little-endian u64s. Pages
+    /// whose hash is cached (not written since the last [`Machine::checkpoint_hash`]) are
+    /// not read again, so this costs the pages written since then, not the whole store.
     pub fn state_hash(&self) -> Result<u64, MachineError> {
-        /// Feeds written bytes to xxh3.
-        struct Hasher(xxhash_rust::xxh3::Xxh3);
-        impl std::io::Write for Hasher {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.update(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
+        let mem = &self.bus.mem;
+        self.hash_with_store_pages(mem.store().len(), mem.page_hashes())
+    }
+
+    /// [`Machine::state_hash`], leaving every page's hash cached, so that the next call
+    /// costs only the pages written in between: what a recorder or a verifying replay calls
+    /// at each checkpoint.
+    pub fn checkpoint_hash(&mut self) -> Result<u64, MachineError> {
+        self.bus.mem.refresh_page_hashes();
+        self.state_hash()
+    }
+
+    /// [`Machine::state_hash`] of this machine with a store of `store_len` bytes whose pages
+    /// hash to `page_hashes` in place of its own: for a reader that rebuilds a store page by
+    /// page and keeps the hashes itself (`vexed_replay::snapshots`), given the machine
+    /// decoded from a [`Machine::snapshot_without_store`].
+    pub fn hash_with_store_pages(
+        &self,
+        store_len: usize,
+        page_hashes: impl IntoIterator<Item = u64>,
+    ) -> Result<u64, MachineError> {
+        let mut h = HashWriter(xxhash_rust::xxh3::Xxh3::new());
+        bincode::serde::encode_into_std_write(
+            self.state_without_store_of_len(store_len),
+            &mut h,
+            bincode::config::standard(),
+        )
+        .map_err(|e| MachineError::Encode(e.to_string()))?;
+        for p in page_hashes {
+            h.0.update(&p.to_le_bytes());
         }
-        let mut h = Hasher(xxhash_rust::xxh3::Xxh3::new());
+        Ok(h.0.digest())
+    }
+
+    /// The state hash of trace formats 1 to 5 ([`HashScheme::Whole`]): xxh3-64 of the whole
+    /// [`Machine::snapshot`] encoding, store included (streamed into the hasher, never held
+    /// in memory). It reads all of memory every time.
+    pub fn whole_state_hash(&self) -> Result<u64, MachineError> {
+        let mut h = HashWriter(xxhash_rust::xxh3::Xxh3::new());
         bincode::serde::encode_into_std_write(self, &mut h, bincode::config::standard())
             .map_err(|e| MachineError::Encode(e.to_string()))?;
         Ok(h.0.digest())
+    }
+
+    /// The state hash under `scheme`.
+    pub fn state_hash_as(&self, scheme: HashScheme) -> Result<u64, MachineError> {
+        match scheme {
+            HashScheme::Whole => self.whole_state_hash(),
+            HashScheme::Paged => self.state_hash(),
+        }
+    }
+
+    /// [`Machine::checkpoint_hash`] under `scheme` (the page cache is only kept for
+    /// [`HashScheme::Paged`]).
+    pub fn checkpoint_hash_as(&mut self, scheme: HashScheme) -> Result<u64, MachineError> {
+        match scheme {
+            HashScheme::Whole => self.whole_state_hash(),
+            HashScheme::Paged => self.checkpoint_hash(),
+        }
+    }
+
+    /// A mark taken now for [`Machine::store_page_written_since`] (a recorder takes one at
+    /// each snapshot).
+    pub fn store_write_mark(&self) -> u64 {
+        self.bus.mem.write_mark()
+    }
+
+    /// Whether store page `page` may have been written since `mark` was taken from this
+    /// machine: false only when it certainly was not, so a recorder compares just the
+    /// other pages with its copy of the previous snapshot's store.
+    pub fn store_page_written_since(&self, mark: u64, page: usize) -> bool {
+        self.bus.mem.written_since(mark, page)
+    }
+}
+
+/// Which state hash a trace's checkpoints hold (the trace's format version says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashScheme {
+    /// Formats 1 to 5: [`Machine::whole_state_hash`].
+    Whole,
+    /// Format 6 on: [`Machine::state_hash`].
+    Paged,
+}
+
+/// Feeds written bytes to xxh3.
+struct HashWriter(xxhash_rust::xxh3::Xxh3);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -865,6 +960,7 @@ struct BusWithoutStore<'a> {
 struct MemoryLayout {
     ram_size: u32,
     store_bytes: usize,
+    bus_bits: u8,
     a20: bool,
     address_mask: u32,
     map: Vec<Option<(u32, Access)>>,
@@ -873,36 +969,69 @@ struct MemoryLayout {
 impl Machine {
     /// See [`StateWithoutStore`].
     pub fn state_without_store(&self) -> StateWithoutStore<'_> {
-        let b = &self.bus;
+        self.state_without_store_of_len(self.bus.mem.store().len())
+    }
+
+    /// [`StateWithoutStore`] with the store's length given (the machine may hold none).
+    /// Every field of the machine is named here (the destructuring fails to compile when one
+    /// is added), so the state hash cannot miss one.
+    fn state_without_store_of_len(&self, store_bytes: usize) -> StateWithoutStore<'_> {
+        let Machine {
+            config,
+            cpu,
+            bus,
+            now,
+            firmware,
+        } = self;
+        let PcBus {
+            mem,
+            pic,
+            pit,
+            kbc,
+            uart,
+            dma,
+            sb,
+            rtc,
+            port61,
+            events,
+            rate,
+            clock,
+            slice_start: _,
+            io_tick: _,
+            debug_out,
+            exit_request,
+            yield_now: _,
+        } = bus;
         StateWithoutStore {
-            config: &self.config,
-            cpu: &self.cpu,
+            config,
+            cpu,
             bus: BusWithoutStore {
                 mem: MemoryLayout {
-                    ram_size: b.mem.ram_size(),
-                    store_bytes: b.mem.store().len(),
-                    a20: b.mem.a20(),
-                    address_mask: b.mem.address_mask(),
-                    map: (0..b.mem.mapped_pages())
-                        .map(|p| b.mem.page_mapping(p).map(|(s, a)| (s.index(), a)))
+                    ram_size: mem.ram_size(),
+                    store_bytes,
+                    bus_bits: mem.bus_bits(),
+                    a20: mem.a20(),
+                    address_mask: mem.address_mask(),
+                    map: (0..mem.mapped_pages())
+                        .map(|p| mem.page_mapping(p).map(|(s, a)| (s.index(), a)))
                         .collect(),
                 },
-                pic: &b.pic,
-                pit: &b.pit,
-                kbc: &b.kbc,
-                uart: &b.uart,
-                dma: &b.dma,
-                sb: &b.sb,
-                rtc: &b.rtc,
-                port61: b.port61,
-                events: &b.events,
-                rate: b.rate,
-                clock: b.clock,
-                debug_out: &b.debug_out,
-                exit_request: b.exit_request,
+                pic,
+                pit,
+                kbc,
+                uart,
+                dma,
+                sb,
+                rtc,
+                port61: *port61,
+                events,
+                rate: *rate,
+                clock: *clock,
+                debug_out,
+                exit_request: *exit_request,
             },
-            now: self.now,
-            firmware: self.firmware.as_deref(),
+            now: *now,
+            firmware: firmware.as_deref(),
         }
     }
 }
@@ -912,16 +1041,77 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_streamed_state_hash_is_xxh3_of_the_snapshot() {
+    fn the_whole_state_hash_is_xxh3_of_the_snapshot() {
         let mut m = Machine::new(MachineConfig::default()).expect("machine");
         m.bus_mut().mem.write_bytes(0x1234, b"state");
         let snapshot = m.snapshot().expect("snapshot");
         assert_eq!(
-            m.state_hash().expect("hash"),
+            m.whole_state_hash().expect("hash"),
             xxhash_rust::xxh3::xxh3_64(&snapshot)
         );
         // The RAM is encoded as one byte string: length, then the bytes themselves.
         assert!(snapshot.windows(5).any(|w| w == b"state"));
+    }
+
+    /// The state hash from its definition, reading the whole store.
+    fn hash_by_definition(m: &Machine) -> u64 {
+        let mut bytes =
+            bincode::serde::encode_to_vec(m.state_without_store(), bincode::config::standard())
+                .expect("encode");
+        for page in m.memory_store().chunks(4096) {
+            bytes.extend(xxhash_rust::xxh3::xxh3_64(page).to_le_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_64(&bytes)
+    }
+
+    #[test]
+    fn checkpoint_hashes_follow_every_write_between_them() {
+        // The counting ROM writes RAM through the CPU; a page aliased at E0000h is written
+        // through both of its addresses; the loop's own code page is rewritten (a code
+        // page write); and a store page is changed behind the map.
+        let mut m = counting_machine();
+        let mut hashes = Vec::new();
+        for (k, t) in [1_000u64, 2_000, 2_500, 7_000, 9_000]
+            .into_iter()
+            .enumerate()
+        {
+            m.run_until(t);
+            let mem = &mut m.bus_mut().mem;
+            match k {
+                1 => mem.write_u32(0xE_0FFE, 0x1122_3344), // crosses out of the window
+                2 => {
+                    // A second window onto the same store page, written through it.
+                    let page = mem.page_mapping(0xE0).expect("mapped").0;
+                    mem.map_page(0xE1, page, Access::ReadWrite).expect("map");
+                    mem.write_u16(0xE_1010, 0xBEEF);
+                }
+                3 => {
+                    let page = mem.page_mapping(0xE0).expect("mapped").0;
+                    mem.store_page_mut(page).expect("page")[9] ^= 0xFF;
+                }
+                4 => {
+                    // Bytes the CPU decoded (the code write path).
+                    mem.write_u16(0x7C00, 0x4040);
+                    mem.mark_code(0x7C00, 2);
+                    mem.refresh_page_hashes();
+                    mem.write_u16(0x7C00, 0x9090);
+                }
+                _ => {}
+            }
+            let cached = m.state_hash().expect("hash");
+            assert_eq!(
+                cached,
+                hash_by_definition(&m),
+                "before the refresh, step {k}"
+            );
+            assert_eq!(m.checkpoint_hash().expect("hash"), cached, "step {k}");
+            hashes.push(cached);
+        }
+        hashes.dedup();
+        assert_eq!(hashes.len(), 5, "every step changed the state");
+        // A restored machine (no cache) hashes the same.
+        let r = Machine::restore(&m.snapshot().expect("snapshot")).expect("restore");
+        assert_eq!(r.state_hash().expect("hash"), m.state_hash().expect("hash"));
     }
 
     /// A machine running a ROM that counts in the word at 0:0500h forever, with an extra

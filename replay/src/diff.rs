@@ -33,7 +33,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use vexed_emu::machine::{Input, Machine};
+use vexed_emu::machine::{HashScheme, Input, Machine};
 use vexed_emu::observe::Observation;
 use vexed_trace::{Header, input_text};
 
@@ -395,7 +395,7 @@ fn start(
             let c = Cursor::new(s.machine, l.inputs.clone(), side.build, l.end);
             let reproduced = s.stopped_early.is_none()
                 && c.machine()
-                    .state_hash()
+                    .state_hash_as(l.rec.hash_scheme)
                     .is_ok_and(|h| h == hash && c.now() == tick);
             Ok(reproduced.then_some(c))
         };
@@ -529,6 +529,8 @@ fn parting(
 /// passes them.
 struct Verify {
     checkpoints: Vec<(u64, u64)>,
+    /// What the recorded hashes are hashes of.
+    scheme: HashScheme,
     /// The first checkpoint this build does not reproduce: tick, recorded, actual.
     mismatch: Option<(u64, u64, u64)>,
 }
@@ -537,6 +539,7 @@ impl Verify {
     fn new(l: &Loaded) -> Verify {
         Verify {
             checkpoints: l.checkpoints.clone(),
+            scheme: l.rec.hash_scheme,
             mismatch: None,
         }
     }
@@ -544,6 +547,7 @@ impl Verify {
     fn none() -> Verify {
         Verify {
             checkpoints: Vec::new(),
+            scheme: HashScheme::Paged,
             mismatch: None,
         }
     }
@@ -555,7 +559,7 @@ impl Verify {
         let t = c.now();
         if let Ok(i) = self.checkpoints.binary_search_by_key(&t, |&(x, _)| x) {
             let recorded = self.checkpoints[i].1;
-            if let Ok(actual) = c.machine().state_hash()
+            if let Ok(actual) = c.machine().state_hash_as(self.scheme)
                 && actual != recorded
             {
                 self.mismatch = Some((t, recorded, actual));

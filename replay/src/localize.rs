@@ -200,7 +200,11 @@ fn start(
     if let Some((tick, hash)) = last {
         let s = crate::seek::seek(rec, tick, None)?;
         let c = Cursor::new(s.machine, rec.inputs.clone(), build, end);
-        if s.stopped_early.is_none() && c.machine().state_hash().is_ok_and(|h| h == hash) {
+        if s.stopped_early.is_none()
+            && c.machine()
+                .state_hash_as(rec.hash_scheme)
+                .is_ok_and(|h| h == hash)
+        {
             out.restored_from = s.from_snapshot;
             return Ok(c);
         }

@@ -18,7 +18,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vexed_emu::machine::{Input, Machine};
+use vexed_emu::machine::{HashScheme, Input, Machine};
 use vexed_emu::observe::Observation;
 use vexed_trace::{Footer, Header, Record, Trace};
 
@@ -40,6 +40,9 @@ pub struct Recording {
     pub observations: Vec<(u64, Observation)>,
     /// Every checkpoint: (tick, state hash), in order.
     pub checkpoints: Vec<(u64, u64)>,
+    /// Which state hash the checkpoints and the footer hold (the format version says:
+    /// `Machine::whole_state_hash` up to version 5, `Machine::state_hash` from 6).
+    pub hash_scheme: HashScheme,
     /// The trace, for its snapshots (decoded when used; each was checked against its
     /// checkpoint when the trace was opened).
     trace: Arc<Trace>,
@@ -91,8 +94,8 @@ impl Recording {
                 Some(Record::Checkpoint { tick, hash }) if *tick == entry.tick => *hash,
                 _ => return Err(SnapshotError::Unchecked { tick: entry.tick }.into()),
             };
-            let actual = match chain.machine()? {
-                Some((_, m)) => m.state_hash()?,
+            let actual = match chain.state_hash(trace.hash_scheme())? {
+                Some(hash) => hash,
                 None => return Err(SnapshotError::Unchecked { tick: entry.tick }.into()),
             };
             if actual != recorded {
@@ -109,6 +112,7 @@ impl Recording {
             inputs: inputs.into(),
             observations,
             checkpoints,
+            hash_scheme: trace.hash_scheme(),
             completeness: trace.completeness().clone(),
             file_len: trace.file_size(),
             trace: Arc::new(trace),

@@ -13,7 +13,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use vexed_emu::machine::{Machine, Stop};
+use vexed_emu::machine::{HashScheme, Machine, Stop};
 
 use crate::cursor::Cursor;
 use crate::diff::Instruction;
@@ -62,8 +62,8 @@ pub fn seek(
 }
 
 /// The machine's state as text: tick, state hash, registers, flags, the instruction at
-/// CS:IP, A20, and the VMM's running VM.
-pub fn describe_state(m: &Machine) -> Result<String, SessionError> {
+/// CS:IP, A20, and the VMM's running VM. The hash is the one `scheme` names (the trace's).
+pub fn describe_state(m: &Machine, scheme: HashScheme) -> Result<String, SessionError> {
     use vexed_emu::cpu::{Reg16, SegReg};
     let cpu = m.cpu();
     let r = |x| cpu.reg16(x);
@@ -73,7 +73,7 @@ pub fn describe_state(m: &Machine) -> Result<String, SessionError> {
         "tick {}\nstate {:016x}\nAX={:04X} BX={:04X} CX={:04X} DX={:04X} SI={:04X} DI={:04X} BP={:04X} SP={:04X}\n\
          CS={:04X} DS={:04X} ES={:04X} SS={:04X} IP={:04X} FLAGS={:04X}{}\n{:04X}:{:04X} {}\nA20 {}\n",
         m.now(),
-        m.state_hash()?,
+        m.state_hash_as(scheme)?,
         r(Reg16::AX),
         r(Reg16::BX),
         r(Reg16::CX),

@@ -220,7 +220,7 @@ impl<W: Write> Sink for TraceSink<W> {
             {
                 self.writer.push(self.pager.snapshot(m)?)?;
             }
-            let hash = m.state_hash()?;
+            let hash = m.checkpoint_hash()?;
             self.writer.push(Record::Checkpoint { tick: now, hash })?;
             self.next_checkpoint = now.saturating_add(self.interval);
         }
@@ -445,7 +445,7 @@ impl Sink for Verifier<'_> {
                 )));
             }
             self.next_checkpoint += 1;
-            let actual = m.state_hash()?;
+            let actual = m.checkpoint_hash_as(self.rec.hash_scheme)?;
             if actual != recorded {
                 // The recorded machine, when a snapshot was taken at this checkpoint (it was
                 // checked against this very hash when the trace was opened).
@@ -621,7 +621,7 @@ pub fn replay_recording(
             Mismatch::End,
         ))));
     }
-    let hash = m.state_hash()?;
+    let hash = m.state_hash_as(rec.hash_scheme)?;
     if hash != footer.final_hash || m.now() != footer.final_tick {
         return Ok(Replayed::Diverged(Box::new(divergence(
             m,

@@ -1,7 +1,8 @@
 //! Machine snapshots in traces, both ways: the recorder's [`SnapshotPager`] writes paged
 //! snapshots (only the 4 KiB pages of the memory store that changed since the previous
-//! snapshot), and a reader's [`SnapshotChain`] follows the snapshots of a trace in order and
-//! rebuilds the machine at the latest one.
+//! snapshot, coded as differences from it), and a reader's [`SnapshotChain`] follows
+//! the snapshots of a trace in order, rebuilds the machine at the latest one and computes
+//! its state hash without rebuilding it.
 //!
 //! The rule both follow (trace/FORMAT.md, "Paged snapshots"): a paged snapshot holds the
 //! machine without its memory store (`Machine::snapshot_without_store`), the store's
@@ -11,10 +12,25 @@
 //! new length (longer or shorter). So the store at a paged snapshot is: the previous store,
 //! cut or zero-extended to the new length, with the snapshot's pages written over it. A
 //! whole snapshot (`Machine::snapshot`) carries its own store and starts the chain again.
+//! A snapshot coded as a delta (record kind 5, what the recorder writes from format version
+//! 6) stores each page as its exclusive-or with the previous store's page (bytes that did
+//! not change are zeros, which zstd stores in almost nothing), and its state compressed
+//! against the previous paged snapshot's state (nothing after a whole snapshot or before
+//! the first; `vexed_trace::encode_delta_state`): an unchanged page map and firmware cost
+//! bytes, not the 20 KB and more they take alone.
+//!
+//! Costs: the recorder compares only the pages the machine may have written since the
+//! previous snapshot (`Machine::store_page_written_since`), not the whole store; the chain
+//! keeps a hash per store page, recomputed for the pages a snapshot changes, so checking a
+//! snapshot against its checkpoint (`SnapshotChain::state_hash`) decodes the small state
+//! and hashes what changed, without copying the store into a machine.
 
 use thiserror::Error;
-use vexed_emu::machine::{Machine, MachineError};
-use vexed_trace::{Record, SNAPSHOT_PAGE_SIZE, SnapshotPage};
+use vexed_emu::machine::{HashScheme, Machine, MachineError};
+use vexed_trace::{
+    Record, SNAPSHOT_PAGE_SIZE, SnapshotCoding, SnapshotPage, decode_delta_state,
+    encode_delta_state,
+};
 
 /// Why a snapshot of a trace cannot be taken or rebuilt.
 #[derive(Debug, Error)]
@@ -46,13 +62,26 @@ pub enum SnapshotError {
     Unchecked { tick: u64 },
 }
 
+/// Exclusive-or of `a` with `b` (cut or zero-extended to `a`'s length), in place.
+fn xor_into(a: &mut [u8], b: &[u8]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x ^= y;
+    }
+}
+
 /// The recorder's half: each call of [`SnapshotPager::snapshot`] gives a
-/// [`Record::PagedSnapshot`] holding the pages changed since the previous call. It keeps a
-/// copy of the store as of the previous snapshot (as large as the machine's store).
+/// [`Record::PagedSnapshot`] coded as a delta, holding the pages changed since the
+/// previous call. It keeps a copy of the store and of the state as of the previous
+/// snapshot (as large as the machine's store), and must be given the same machine every
+/// time (a recorder's), since it asks that machine which pages were written since.
 #[derive(Default)]
 pub struct SnapshotPager {
     /// The store as the previous snapshot left it (empty before the first).
     previous: Vec<u8>,
+    /// The previous snapshot's state (empty before the first).
+    previous_state: Vec<u8>,
+    /// The machine's write mark at the previous snapshot.
+    mark: Option<u64>,
 }
 
 impl SnapshotPager {
@@ -79,6 +108,11 @@ impl SnapshotPager {
         let zero = [0u8; SNAPSHOT_PAGE_SIZE];
         let mut pages = Vec::new();
         for (i, page) in store.chunks_exact(SNAPSHOT_PAGE_SIZE).enumerate() {
+            if let Some(mark) = self.mark
+                && !m.store_page_written_since(mark, i)
+            {
+                continue;
+            }
             let start = i * SNAPSHOT_PAGE_SIZE;
             let before = self
                 .previous
@@ -89,10 +123,9 @@ impl SnapshotPager {
                     tick,
                     message: format!("page {i} is past 4 GiB"),
                 })?;
-                pages.push(SnapshotPage {
-                    index,
-                    bytes: page.to_vec(),
-                });
+                let mut bytes = page.to_vec();
+                xor_into(&mut bytes, before);
+                pages.push(SnapshotPage { index, bytes });
             }
         }
         // The next snapshot compares against this store: the previous one at the new
@@ -111,14 +144,20 @@ impl SnapshotPager {
         for p in &pages {
             let start = p.index as usize * SNAPSHOT_PAGE_SIZE;
             if let Some(dst) = self.previous.get_mut(start..start + SNAPSHOT_PAGE_SIZE) {
-                dst.copy_from_slice(&p.bytes);
+                xor_into(dst, &p.bytes);
             }
         }
+        let store_len = store.len() as u64;
+        self.mark = Some(m.store_write_mark());
+        let coded = encode_delta_state(&state, &self.previous_state)
+            .map_err(|message| SnapshotError::Pages { tick, message })?;
+        self.previous_state = state;
         Ok(Record::PagedSnapshot {
             tick,
-            state,
-            store_len: store.len() as u64,
+            state: coded,
+            store_len,
             pages,
+            coding: SnapshotCoding::Delta,
         })
     }
 }
@@ -128,7 +167,8 @@ impl SnapshotPager {
 enum Latest {
     /// A whole snapshot's bytes (its store is inside them).
     Whole(Vec<u8>),
-    /// A paged snapshot's state without its store (the store is the chain's image).
+    /// A paged snapshot's state without its store (the store is the chain's image),
+    /// decoded from its delta coding if it had one.
     Paged(Vec<u8>),
 }
 
@@ -142,6 +182,8 @@ pub struct SnapshotChain {
     /// The store as of the latest snapshot; `None` after a whole snapshot until a paged
     /// one needs it (it is then decoded from the whole snapshot).
     store: Option<Vec<u8>>,
+    /// Per page of `store`: its xxh3-64, or `None` where not computed since it changed.
+    page_hashes: Vec<Option<u64>>,
 }
 
 impl SnapshotChain {
@@ -154,12 +196,22 @@ impl SnapshotChain {
         self.latest.as_ref().map(|(t, _)| *t)
     }
 
+    /// The latest snapshot's state when it is a paged one (decoded from its delta coding):
+    /// what the next snapshot coded as a delta is coded against.
+    pub fn paged_state(&self) -> Option<&[u8]> {
+        match &self.latest {
+            Some((_, Latest::Paged(state))) => Some(state),
+            _ => None,
+        }
+    }
+
     /// Takes in a snapshot record (returning `None`) or gives any other record back.
     pub fn push(&mut self, record: Record) -> Result<Option<Record>, SnapshotError> {
         match record {
             Record::Snapshot { tick, state } => {
                 self.latest = Some((tick, Latest::Whole(state)));
                 self.store = None;
+                self.page_hashes.clear();
                 Ok(None)
             }
             Record::PagedSnapshot {
@@ -167,8 +219,21 @@ impl SnapshotChain {
                 state,
                 store_len,
                 pages,
+                coding,
             } => {
-                self.apply_pages(tick, store_len, &pages)?;
+                let delta = coding == SnapshotCoding::Delta;
+                // Decoded before anything changes, so after an error the chain is as it was.
+                let state = if delta {
+                    decode_delta_state(&state, self.paged_state().unwrap_or_default()).map_err(
+                        |e| SnapshotError::Pages {
+                            tick,
+                            message: format!("its state does not decode: {e}"),
+                        },
+                    )?
+                } else {
+                    state
+                };
+                self.apply_pages(tick, store_len, &pages, delta)?;
                 self.latest = Some((tick, Latest::Paged(state)));
                 Ok(None)
             }
@@ -176,13 +241,15 @@ impl SnapshotChain {
         }
     }
 
-    /// The store image after a paged snapshot with these pages. Everything is checked
-    /// before anything changes, so after an error the chain is as it was.
+    /// The store image after a paged snapshot with these pages (copied over the image, or
+    /// combined with it by exclusive-or for a delta). Everything is checked before anything changes,
+    /// so after an error the chain is as it was.
     fn apply_pages(
         &mut self,
         tick: u64,
         store_len: u64,
         pages: &[SnapshotPage],
+        xor: bool,
     ) -> Result<(), SnapshotError> {
         let bad = |message: String| SnapshotError::Pages { tick, message };
         let len = usize::try_from(store_len)
@@ -233,14 +300,63 @@ impl SnapshotChain {
         } else {
             store.truncate(len);
         }
+        self.page_hashes.resize(len / SNAPSHOT_PAGE_SIZE, None);
         for p in pages {
             let start = p.index as usize * SNAPSHOT_PAGE_SIZE;
             if let Some(dst) = store.get_mut(start..start + SNAPSHOT_PAGE_SIZE) {
-                dst.copy_from_slice(&p.bytes);
+                if xor {
+                    xor_into(dst, &p.bytes);
+                } else {
+                    dst.copy_from_slice(&p.bytes);
+                }
+            }
+            if let Some(h) = self.page_hashes.get_mut(p.index as usize) {
+                *h = None;
             }
         }
         self.store = Some(store);
         Ok(())
+    }
+
+    /// The state hash under `scheme` of the machine at the latest snapshot (`None` before
+    /// any). With [`HashScheme::Paged`] after a paged snapshot this decodes only the state
+    /// without its store, checks that the store image fits it, and hashes the pages changed
+    /// since the last call; otherwise it rebuilds the machine.
+    pub fn state_hash(&mut self, scheme: HashScheme) -> Result<Option<u64>, SnapshotError> {
+        let (tick, state) = match &self.latest {
+            None => return Ok(None),
+            Some((tick, Latest::Paged(state)))
+                if scheme == HashScheme::Paged && self.store.is_some() =>
+            {
+                (*tick, state)
+            }
+            _ => {
+                return self
+                    .machine()?
+                    .map(|(tick, m)| {
+                        m.state_hash_as(scheme)
+                            .map_err(|source| SnapshotError::Machine { tick, source })
+                    })
+                    .transpose();
+            }
+        };
+        let store = self.store.as_deref().unwrap_or_default();
+        let err = |source| SnapshotError::Machine { tick, source };
+        let m = Machine::restore(state).map_err(err)?;
+        m.check_store_fits(store.len()).map_err(err)?;
+        for (h, page) in self
+            .page_hashes
+            .iter_mut()
+            .zip(store.chunks_exact(SNAPSHOT_PAGE_SIZE))
+        {
+            if h.is_none() {
+                *h = Some(xxhash_rust::xxh3::xxh3_64(page));
+            }
+        }
+        let hashes = self.page_hashes.iter().map(|h| h.unwrap_or_default());
+        m.hash_with_store_pages(store.len(), hashes)
+            .map(Some)
+            .map_err(err)
     }
 
     /// The machine at the latest snapshot and its tick (`None` before any snapshot),
@@ -330,6 +446,10 @@ mod tests {
         assert_eq!(pages_of(&first), [1]);
         assert!(chain.push(first).expect("push").is_none());
         assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
+        assert_eq!(
+            chain.state_hash(HashScheme::Paged).expect("hash"),
+            m.state_hash().ok()
+        );
         // A changed page, a page zeroed again, and the store grown by two pages (one of them
         // mapped and written): those pages only.
         m.bus_mut().mem.write_bytes(0x3004, b"second");
@@ -342,11 +462,29 @@ mod tests {
         m.bus_mut().mem.write_bytes(0xD_0000, b"third");
         let second = pager.snapshot(&mut m).expect("snapshot");
         assert_eq!(pages_of(&second), [1, 3, 257]);
+        // Pages coded as exclusive-or: page 1 back to zeros is "first" again; page 3 is new.
+        if let Record::PagedSnapshot { pages, coding, .. } = &second {
+            assert_eq!(*coding, SnapshotCoding::Delta);
+            assert_eq!(&pages[0].bytes[..5], b"first");
+            assert_eq!(&pages[1].bytes[4..10], b"second");
+        }
         chain.push(second).expect("push");
         assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
+        assert_eq!(
+            chain.state_hash(HashScheme::Paged).expect("hash"),
+            m.state_hash().ok()
+        );
+        assert_eq!(
+            chain.state_hash(HashScheme::Whole).expect("hash"),
+            m.whole_state_hash().ok()
+        );
         // Nothing changed: no pages, the same machine.
         let third = pager.snapshot(&mut m).expect("snapshot");
         assert_eq!(pages_of(&third), Vec::<u32>::new());
+        // An unchanged state codes in a few bytes (the tick is the same too).
+        if let Record::PagedSnapshot { state, .. } = &third {
+            assert!(state.len() < 40, "{} bytes", state.len());
+        }
         chain.push(third).expect("push");
         let r = rebuilt(&chain);
         assert_eq!(r.state_hash().ok(), m.state_hash().ok());
@@ -375,12 +513,21 @@ mod tests {
         assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
         // A paged snapshot after it holds the pages changed since the whole one (a pager
         // whose previous snapshot was taken at the same point).
+        // Its state is coded against the pager's previous state, the reader's is nothing
+        // after a whole snapshot: recoded here.
         let mut since_whole = SnapshotPager::new();
-        since_whole.snapshot(&mut m).expect("baseline");
+        let baseline = match since_whole.snapshot(&mut m).expect("baseline") {
+            Record::PagedSnapshot { state, .. } => decode_delta_state(&state, &[]).expect("first"),
+            other => panic!("{other:?}"),
+        };
         m.bus_mut().mem.write_bytes(0x6000, b"after");
         m.bus_mut().mem.write_bytes(0x7000, b"later");
-        let paged = since_whole.snapshot(&mut m).expect("paged");
+        let mut paged = since_whole.snapshot(&mut m).expect("paged");
         assert_eq!(pages_of(&paged), [6, 7]);
+        if let Record::PagedSnapshot { state, .. } = &mut paged {
+            let plain = decode_delta_state(state, &baseline).expect("decode");
+            *state = encode_delta_state(&plain, &[]).expect("encode");
+        }
         chain.push(paged).expect("push");
         let r = rebuilt(&chain);
         assert_eq!(r.state_hash().ok(), m.state_hash().ok());
@@ -418,6 +565,7 @@ mod tests {
                     state: state.clone(),
                     store_len,
                     pages,
+                    coding: SnapshotCoding::Copy,
                 })
                 .expect_err(text);
             assert!(e.to_string().contains(text), "{e}");
@@ -432,6 +580,7 @@ mod tests {
                 state,
                 store_len: 4096,
                 pages: vec![],
+                coding: SnapshotCoding::Copy,
             })
             .expect("the pages themselves are consistent");
         let e = chain.into_machine().expect_err("a store that does not fit");
@@ -450,6 +599,7 @@ mod tests {
                 state: vec![],
                 store_len: 0,
                 pages: vec![],
+                coding: SnapshotCoding::Copy,
             })
             .expect_err("the whole snapshot's store is needed");
         assert!(matches!(e, SnapshotError::Machine { tick: 3, .. }), "{e}");

@@ -107,6 +107,7 @@ fn fixtures(dir: &Path, base: &[u8]) -> Vec<(&'static str, PathBuf)> {
                 state,
                 store_len,
                 mut pages,
+                coding,
             } if !changed && !pages.is_empty() => {
                 changed = true;
                 let middle = pages.len() / 2;
@@ -116,6 +117,7 @@ fn fixtures(dir: &Path, base: &[u8]) -> Vec<(&'static str, PathBuf)> {
                     state,
                     store_len,
                     pages,
+                    coding,
                 })
             }
             other => Some(other),
@@ -126,13 +128,19 @@ fn fixtures(dir: &Path, base: &[u8]) -> Vec<(&'static str, PathBuf)> {
     put(
         "snapshot-empty-store",
         rewrite(base, |r| match r {
-            Record::PagedSnapshot { tick, state, .. } if !emptied => {
+            Record::PagedSnapshot {
+                tick,
+                state,
+                coding,
+                ..
+            } if !emptied => {
                 emptied = true;
                 Some(Record::PagedSnapshot {
                     tick,
                     state,
                     store_len: 0,
                     pages: Vec::new(),
+                    coding,
                 })
             }
             other => Some(other),

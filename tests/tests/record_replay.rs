@@ -10,7 +10,9 @@ use vexed_replay::session::{self, RecordOptions, Replayed, SessionError};
 use vexed_replay::snapshots::SnapshotChain;
 use vexed_replay::source::{Live, Scripted};
 use vexed_tests::{corpora_dir, scenario};
-use vexed_trace::{Record, TraceReader, TraceWriter};
+use vexed_trace::{
+    Record, SnapshotCoding, TraceReader, TraceWriter, decode_delta_state, encode_delta_state,
+};
 
 fn record(s: &Scenario, manifest: &str) -> Vec<u8> {
     let opts = RecordOptions::default();
@@ -233,31 +235,45 @@ fn diverge_at_snapshot(which: usize, whole: bool) {
     let mut chain = SnapshotChain::new();
     let mut seen = 0;
     let mut changed = None;
+    // The snapshot after the changed one is coded against the state the reader now has
+    // there (trace/FORMAT.md, "Paged snapshots": the previous paged state, or nothing after
+    // a whole snapshot): (the original state, the new base).
+    let mut recode: Option<(Vec<u8>, Vec<u8>)> = None;
     while let Some(r) = reader.next_record().expect("record") {
         let r = match r {
             Record::PagedSnapshot {
                 tick,
-                state,
+                mut state,
                 store_len,
                 pages,
+                coding,
             } => {
+                assert_eq!(coding, SnapshotCoding::Delta, "what the recorder writes");
+                let before = chain.paged_state().map(<[u8]>::to_vec).unwrap_or_default();
                 chain
                     .push(Record::PagedSnapshot {
                         tick,
                         state: state.clone(),
                         store_len,
                         pages: pages.clone(),
+                        coding,
                     })
                     .expect("chain");
                 seen += 1;
                 if seen - 1 != which {
+                    if let Some((original, base)) = recode.take() {
+                        let plain = decode_delta_state(&state, &original).expect("decode");
+                        state = encode_delta_state(&plain, &base).expect("encode");
+                    }
                     Record::PagedSnapshot {
                         tick,
                         state,
                         store_len,
                         pages,
+                        coding,
                     }
                 } else {
+                    let original = chain.paged_state().expect("paged").to_vec();
                     let (t, mut m) = chain
                         .clone()
                         .into_machine()
@@ -267,16 +283,21 @@ fn diverge_at_snapshot(which: usize, whole: bool) {
                     m.cpu_mut().set_reg16(vexed_emu::cpu::Reg16::BX, 0x1234);
                     changed = Some((tick, m.state_hash().expect("hash")));
                     if whole {
+                        recode = Some((original, Vec::new()));
                         Record::Snapshot {
                             tick,
                             state: m.snapshot().expect("snapshot"),
                         }
                     } else {
+                        let new = m.snapshot_without_store().expect("split");
+                        let coded = encode_delta_state(&new, &before).expect("encode");
+                        recode = Some((original, new));
                         Record::PagedSnapshot {
                             tick,
-                            state: m.snapshot_without_store().expect("split"),
+                            state: coded,
                             store_len,
                             pages,
+                            coding,
                         }
                     }
                 }
@@ -319,4 +340,109 @@ fn a_divergence_at_a_snapshot_lists_the_state_differences() {
 fn a_divergence_at_a_whole_snapshot_lists_the_state_differences() {
     // A whole snapshot (what traces held before paged snapshots), first in the trace.
     diverge_at_snapshot(0, true);
+}
+
+/// CRC-32 (IEEE, reflected, polynomial EDB88320h), as trace/FORMAT.md specifies it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// `bytes` with the format version `version` (FORMAT.md, "Layout": the version at offset 8,
+/// the header's CRC at 16 covering bytes 0..16 and the header payload).
+fn with_version(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
+    bytes[8..12].copy_from_slice(&version.to_le_bytes());
+    let len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
+    let mut covered = bytes[..16].to_vec();
+    covered.extend_from_slice(&bytes[20..20 + len]);
+    let crc = crc32(&covered);
+    bytes[16..20].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// A trace of format version 5 holds the whole-machine hash (trace/FORMAT.md, "State
+/// hashes"): such a trace replays and is verified with that hash, checkpoint by
+/// checkpoint, and a wrong one is still found. Built from a version 6 recording whose
+/// hashes are replaced by the whole-machine hashes of the machine at their ticks (from
+/// `seek`) and whose version field says 5.
+#[test]
+fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
+    let (mut s, text) = scenario("keywait");
+    s.checkpoint_interval = Some(8_000_000);
+    let opts = RecordOptions {
+        snapshot_every: Some(0),
+        ..RecordOptions::default()
+    };
+    let header = session::header(&s, &text, &opts).expect("header");
+    let v6 = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
+    let rec = vexed_replay::recording::Recording::from_bytes(&v6).expect("open");
+    assert!(
+        rec.checkpoints.len() >= 3,
+        "{} checkpoints",
+        rec.checkpoints.len()
+    );
+    let whole = |tick| {
+        vexed_replay::seek::seek(&rec, tick, None)
+            .expect("seek")
+            .machine
+            .whole_state_hash()
+            .expect("hash")
+    };
+    let as_v5 = |damage: Option<usize>| -> Vec<u8> {
+        let mut reader = TraceReader::new(v6.as_slice()).expect("trace");
+        let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
+        let mut k = 0;
+        while let Some(r) = reader.next_record().expect("record") {
+            w.push(match r {
+                Record::Checkpoint { tick, .. } => {
+                    let hash = whole(tick) ^ u64::from(damage == Some(k));
+                    k += 1;
+                    Record::Checkpoint { tick, hash }
+                }
+                other => other,
+            })
+            .expect("push");
+        }
+        let f = reader.footer().expect("footer").clone();
+        let bytes = w
+            .finish(f.final_tick, whole(f.final_tick), &f.end)
+            .expect("finish");
+        with_version(bytes, 5)
+    };
+    let v5 = as_v5(None);
+    assert_eq!(
+        vexed_trace::TraceReader::new(v5.as_slice())
+            .expect("reads")
+            .version(),
+        5
+    );
+    match replay(&v5).expect("replay") {
+        Replayed::Identical { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    // The same file marked version 6 (paged hashes expected) does not match at its first
+    // checkpoint; the version 6 recording does.
+    assert!(matches!(
+        replay(&v6).expect("replay"),
+        Replayed::Identical { .. }
+    ));
+    match replay(&with_version(v5.clone(), 6)).expect("replay") {
+        Replayed::Diverged(d) => assert_eq!(d.tick, rec.checkpoints[0].0),
+        other => panic!("{other:?}"),
+    }
+    // A damaged checkpoint hash in a version 5 trace is found at its tick.
+    match replay(&as_v5(Some(1))).expect("replay") {
+        Replayed::Diverged(d) => assert_eq!(d.tick, rec.checkpoints[1].0),
+        other => panic!("{other:?}"),
+    }
 }

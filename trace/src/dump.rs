@@ -107,11 +107,16 @@ fn record_line(rate: TickRate, r: &Record) -> String {
             state,
             store_len,
             pages,
+            coding,
             ..
         } => format!(
-            "store {store_len} bytes, {} pages changed, state {} bytes xxh3 {:016x}",
+            "store {store_len} bytes, {} pages changed, state {} bytes{} xxh3 {:016x}",
             pages.len(),
             state.len(),
+            match coding {
+                crate::SnapshotCoding::Copy => "",
+                crate::SnapshotCoding::Delta => " (coded as a delta)",
+            },
             xxhash_rust::xxh3::xxh3_64(state)
         ),
     };

@@ -24,6 +24,47 @@ pub(crate) fn compress(raw: &[u8], level: i32) -> Result<Vec<u8>, String> {
 /// reserved up front), so a payload that declares a large size and holds little costs
 /// little; the output never grows past the declared size plus one byte.
 pub(crate) fn decompress(payload: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let decoder =
+        zstd::stream::read::Decoder::with_buffer(payload).map_err(|e| format!("zstd: {e}"))?;
+    decompress_from(payload, decoder, limit)
+}
+
+/// The dictionary of [`compress_against`] for `previous`: a zero byte, then `previous`
+/// (the zero byte keeps zstd from taking bytes that happen to start with its dictionary
+/// magic for a formatted dictionary: this is always raw content).
+fn dictionary(previous: &[u8]) -> Vec<u8> {
+    let mut d = Vec::with_capacity(previous.len() + 1);
+    d.push(0);
+    d.extend_from_slice(previous);
+    d
+}
+
+/// One zstd frame holding `raw` compressed with `previous` as a raw-content dictionary
+/// (see [`dictionary`]): what `raw` shares with `previous` costs a few bytes per match,
+/// wherever it lies.
+pub(crate) fn compress_against(raw: &[u8], previous: &[u8], level: i32) -> Result<Vec<u8>, String> {
+    zstd::bulk::Compressor::with_dictionary(level, &dictionary(previous))
+        .and_then(|mut c| c.compress(raw))
+        .map_err(|e| format!("zstd: {e}"))
+}
+
+/// The bytes of a payload written by [`compress_against`] with the same `previous`, with
+/// the checks and limits of [`decompress`].
+pub(crate) fn decompress_against(
+    payload: &[u8],
+    previous: &[u8],
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    let decoder = zstd::stream::read::Decoder::with_dictionary(
+        std::io::BufReader::new(payload),
+        &dictionary(previous),
+    )
+    .map_err(|e| format!("zstd: {e}"))?;
+    decompress_from(payload, decoder, limit)
+}
+
+/// What [`decompress`] and [`decompress_against`] share: `decoder` reads `payload`.
+fn decompress_from(payload: &[u8], decoder: impl Read, limit: u64) -> Result<Vec<u8>, String> {
     let Some(size) = zstd::decompressed_size(payload) else {
         return Err("the zstd data does not start with a frame that records its size".into());
     };
@@ -33,8 +74,6 @@ pub(crate) fn decompress(payload: &[u8], limit: u64) -> Result<Vec<u8>, String> 
         ));
     }
     let mut out = Vec::with_capacity(usize::try_from(size.min(PREALLOC)).unwrap_or(0));
-    let decoder =
-        zstd::stream::read::Decoder::with_buffer(payload).map_err(|e| format!("zstd: {e}"))?;
     decoder
         .take(size + 1)
         .read_to_end(&mut out)
@@ -92,6 +131,40 @@ mod tests {
         let mut two = z.clone();
         two.extend_from_slice(&z);
         assert!(decompress(&two, 100_000).is_err());
+    }
+
+    #[test]
+    fn a_frame_against_a_previous_state_holds_what_changed() {
+        // A state whose bytes moved (a varint grew early on): exclusive-or would see every
+        // later byte change, the dictionary finds the moved bytes.
+        let mut x = 0x9E37_79B9u32;
+        let previous: Vec<u8> = (0..25_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let mut raw = previous.clone();
+        raw.insert(14, 0xFB);
+        raw[20_000] ^= 0x55;
+        let z = compress_against(&raw, &previous, 7).unwrap();
+        assert!(z.len() < 100, "{} bytes", z.len());
+        assert_eq!(decompress_against(&z, &previous, 1 << 20).unwrap(), raw);
+        // Without the same previous bytes it does not decode to the state.
+        assert!(decompress_against(&z, &raw, 1 << 20).ok() != Some(raw.clone()));
+        // Against nothing, and with a previous state that starts like a zstd dictionary.
+        let z = compress_against(&raw, &[], 7).unwrap();
+        assert_eq!(decompress_against(&z, &[], 1 << 20).unwrap(), raw);
+        let magic = [0x37, 0xA4, 0x30, 0xEC, 1, 2, 3, 4];
+        let z = compress_against(&magic, &magic, 7).unwrap();
+        assert_eq!(decompress_against(&z, &magic, 1 << 20).unwrap(), magic);
+        // The limits of `decompress` hold.
+        let z = compress_against(&raw, &previous, 7).unwrap();
+        let e = decompress_against(&z, &previous, 1000).unwrap_err();
+        assert!(e.contains("more than the limit"), "{e}");
+        assert!(decompress_against(b"not zstd", &previous, 1 << 20).is_err());
     }
 
     #[test]

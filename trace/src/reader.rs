@@ -111,6 +111,11 @@ impl<R: Read> TraceReader<R> {
         self.version
     }
 
+    /// Which state hash the file's checkpoints and footer hold (its version says).
+    pub fn hash_scheme(&self) -> vexed_emu::machine::HashScheme {
+        self.layout.hash_scheme()
+    }
+
     /// The next record, or `Ok(None)` at the footer or at a clean truncation (the file ends
     /// right after a complete frame). After an error, every call returns
     /// [`TraceError::ReaderFailed`].
@@ -555,8 +560,8 @@ pub(crate) fn decode_frame(
         let head = frame::peek(payload, 16).map_err(decode_err)?;
         let count = codec::decode_len(&head).ok();
         let kind = count.and_then(|(_, used)| head.get(used).copied());
-        let one_snapshot =
-            matches!(count, Some((1, _))) && matches!(kind, Some(SNAPSHOT | PAGED_SNAPSHOT));
+        let one_snapshot = matches!(count, Some((1, _)))
+            && matches!(kind, Some(SNAPSHOT | PAGED_SNAPSHOT | DELTA_SNAPSHOT));
         if !one_snapshot {
             return Err(TraceError::Limit {
                 part,
@@ -625,6 +630,7 @@ pub(crate) fn decode_frame(
 /// records").
 const SNAPSHOT: u8 = 3;
 const PAGED_SNAPSHOT: u8 = 4;
+const DELTA_SNAPSHOT: u8 = 5;
 
 /// Iterator over a reader's remaining records ([`TraceReader::records`]); it stops after
 /// the first error.

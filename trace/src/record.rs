@@ -27,16 +27,50 @@ pub enum Record {
     /// `Machine::snapshot_without_store` (everything but the store), `store_len` the store's
     /// length in bytes, and `pages` the 4 KiB pages of the store that differ from the
     /// previous snapshot's store (all zeros before the first snapshot and past the end of a
-    /// shorter one), in ascending order. The reader checks the page indexes and sizes
-    /// ([`SnapshotPage`]); rebuilding the store means applying every snapshot from the
-    /// start of the trace.
+    /// shorter one), in ascending order. With [`SnapshotCoding::Delta`] the state and the
+    /// pages are stored as their difference from the previous snapshot's (kind 5, from
+    /// format version 6). The reader checks the page indexes and sizes ([`SnapshotPage`]);
+    /// rebuilding the store means applying every snapshot from the start of the trace.
     PagedSnapshot {
         tick: u64,
         state: Vec<u8>,
         store_len: u64,
         pages: Vec<SnapshotPage>,
+        coding: SnapshotCoding,
     },
 }
+
+/// How a [`Record::PagedSnapshot`] holds its state and pages (FORMAT.md, "Paged
+/// snapshots").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotCoding {
+    /// As they are (record kind 4).
+    Copy,
+    /// As differences from the previous snapshot (record kind 5): each page as its
+    /// exclusive-or with the previous snapshot's store page (zeros past that store's end),
+    /// so unchanged bytes are zeros, and the state as a zstd frame compressed against the
+    /// previous paged snapshot's state ([`encode_delta_state`]), so what did not change
+    /// costs a few bytes per run even where varints grew and moved everything after them.
+    Delta,
+}
+
+/// The `state` of a [`SnapshotCoding::Delta`] snapshot whose state is `state`, given the
+/// state of the previous paged snapshot of the trace (empty before the first and after a
+/// whole snapshot): one zstd frame of `state` compressed with the dictionary made of a
+/// zero byte followed by `previous`, as raw content (FORMAT.md, "Paged snapshots").
+pub fn encode_delta_state(state: &[u8], previous: &[u8]) -> Result<Vec<u8>, String> {
+    crate::frame::compress_against(state, previous, DELTA_LEVEL)
+}
+
+/// The state of a [`SnapshotCoding::Delta`] snapshot from its `coded` bytes and the
+/// previous paged snapshot's state: the inverse of [`encode_delta_state`]. The frame must
+/// record its size, of at most [`crate::limits::MAX_FRAME_RAW`] bytes.
+pub fn decode_delta_state(coded: &[u8], previous: &[u8]) -> Result<Vec<u8>, String> {
+    crate::frame::decompress_against(coded, previous, crate::limits::MAX_FRAME_RAW)
+}
+
+/// zstd level of a delta-coded state (a few tens of kilobytes, once per snapshot).
+const DELTA_LEVEL: i32 = 7;
 
 /// Size of a page of a [`Record::PagedSnapshot`], in bytes (the machine's page size).
 pub const SNAPSHOT_PAGE_SIZE: usize = 4096;
@@ -65,7 +99,7 @@ impl Record {
     }
 
     /// A short stable name of the kind: `input`, `observe`, `checkpoint`, `snapshot`,
-    /// `psnapshot` (a paged snapshot).
+    /// `psnapshot` (a paged snapshot, either coding).
     pub fn kind(&self) -> &'static str {
         match self {
             Record::Input { .. } => "input",
@@ -106,7 +140,20 @@ impl Record {
                 state,
                 store_len,
                 pages,
+                coding: SnapshotCoding::Copy,
             } => RawRecord::PagedSnapshot {
+                dt: tick - base,
+                state,
+                store_len,
+                pages,
+            },
+            Record::PagedSnapshot {
+                tick,
+                state,
+                store_len,
+                pages,
+                coding: SnapshotCoding::Delta,
+            } => RawRecord::DeltaSnapshot {
                 dt: tick - base,
                 state,
                 store_len,
@@ -165,8 +212,8 @@ pub(crate) fn check_paged_snapshot(store_len: u64, pages: &[SnapshotPage]) -> Re
 /// following one has `dt` = its tick minus the previous record's tick (so never negative).
 ///
 /// APPEND-ONLY: bincode stores the variant index (0 input, 1 observation, 2 checkpoint,
-/// 3 snapshot, 4 paged snapshot). Never reorder, remove or change a variant; add new ones
-/// at the end.
+/// 3 snapshot, 4 paged snapshot, 5 delta snapshot). Never reorder,
+/// remove or change a variant; add new ones at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RawRecord {
     Input {
@@ -193,6 +240,13 @@ pub(crate) enum RawRecord {
         store_len: u64,
         pages: Vec<SnapshotPage>,
     },
+    DeltaSnapshot {
+        dt: u64,
+        #[serde(with = "bytes")]
+        state: Vec<u8>,
+        store_len: u64,
+        pages: Vec<SnapshotPage>,
+    },
 }
 
 impl RawRecord {
@@ -202,7 +256,8 @@ impl RawRecord {
             | RawRecord::Observation { dt, .. }
             | RawRecord::Checkpoint { dt, .. }
             | RawRecord::Snapshot { dt, .. }
-            | RawRecord::PagedSnapshot { dt, .. } => dt,
+            | RawRecord::PagedSnapshot { dt, .. }
+            | RawRecord::DeltaSnapshot { dt, .. } => dt,
         }
     }
 
@@ -210,6 +265,9 @@ impl RawRecord {
     pub(crate) fn check(&self) -> Result<(), String> {
         match self {
             RawRecord::PagedSnapshot {
+                store_len, pages, ..
+            }
+            | RawRecord::DeltaSnapshot {
                 store_len, pages, ..
             } => check_paged_snapshot(*store_len, pages),
             _ => Ok(()),
@@ -233,6 +291,19 @@ impl RawRecord {
                 state,
                 store_len,
                 pages,
+                coding: SnapshotCoding::Copy,
+            },
+            RawRecord::DeltaSnapshot {
+                state,
+                store_len,
+                pages,
+                ..
+            } => Record::PagedSnapshot {
+                tick,
+                state,
+                store_len,
+                pages,
+                coding: SnapshotCoding::Delta,
             },
         }
     }

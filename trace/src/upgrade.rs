@@ -1,8 +1,9 @@
 //! Reading older format versions: the upgrade path (FORMAT.md, "Versions").
 //!
 //! The reader looks at the version field (byte offset 8) and asks [`layout`] how to decode
-//! the rest. Version 5 is the current version; version 1, 2, 3 and 4 files are read
-//! through the frozen types of [`v1`], [`v2`], [`v3`] and [`v4`] and converted. The policy, for whoever
+//! the rest. Version 6 is the current version; version 1, 2, 3 and 4 files are read
+//! through the frozen types of [`v1`], [`v2`], [`v3`] and [`v4`] and converted, and
+//! version 5 files decode as version 6 files do (only their hashes mean something else). The policy, for whoever
 //! changes the format:
 //!
 //! 1. Appending a variant at the end of a stored enum (`Record`/`RawRecord`, and
@@ -48,10 +49,19 @@
 //!   headers as [`v3::Header`] (whose VMM is now the frozen [`v4::VmmConfig`]), and read
 //!   with `system: None` (their recorders' system VM only idled). Records and the footer
 //!   did not change.
+//! - Version 6: the checkpoint and final hashes became the paged state hash
+//!   (`vexed_emu::machine::Machine::state_hash`: the state without memory's store, then a
+//!   hash per store page), which a recorder maintains for the pages written since the last
+//!   checkpoint instead of hashing all memory at each. No byte layout changed: version 5
+//!   files decode as they did, and [`Layout::hash_scheme`] tells a replayer to verify them
+//!   with the old whole-machine hash (`Machine::whole_state_hash`). The record kind 5, a
+//!   paged snapshot coded as a delta from the previous one (pages as exclusive-or, the
+//!   state compressed against the previous state), was appended with it.
 
 use crate::codec;
 use crate::record::RawRecord;
 use crate::{FORMAT_VERSION, Header, TraceError};
+use vexed_emu::machine::HashScheme;
 
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
@@ -76,13 +86,25 @@ pub(crate) enum Layout {
     /// Version 4: the header through [`v4::Header`] (no system VM program), records and
     /// the footer as in version 5.
     V4,
-    /// Version 5, the current version: decoded straight into the current types.
+    /// Version 5: decoded straight into the current types (it differs from version 6 only
+    /// in what its checkpoint hashes mean: [`Layout::hash_scheme`]).
     V5,
+    /// Version 6, the current version: decoded straight into the current types.
+    V6,
 }
 
 impl Layout {
     /// The layout of [`FORMAT_VERSION`], what this build writes.
-    pub(crate) const CURRENT: Layout = Layout::V5;
+    pub(crate) const CURRENT: Layout = Layout::V6;
+
+    /// Which state hash the checkpoints and the footer of a file of this layout hold:
+    /// the hash of the whole machine encoding up to version 5, the paged hash from 6.
+    pub(crate) fn hash_scheme(self) -> HashScheme {
+        match self {
+            Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 | Layout::V5 => HashScheme::Whole,
+            Layout::V6 => HashScheme::Paged,
+        }
+    }
 }
 
 /// The layout of format version `found`, or the error refusing it.
@@ -93,6 +115,7 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
         3 => Ok(Layout::V3),
         4 => Ok(Layout::V4),
         5 => Ok(Layout::V5),
+        6 => Ok(Layout::V6),
         _ => Err(TraceError::UnsupportedVersion {
             found,
             supported: FORMAT_VERSION,
@@ -107,7 +130,7 @@ pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, Stri
         // The header did not change in version 3.
         Layout::V2 | Layout::V3 => codec::decode_exact::<v3::Header>(bytes).map(Header::from),
         Layout::V4 => codec::decode_exact::<v4::Header>(bytes).map(Header::from),
-        Layout::V5 => codec::decode_exact(bytes),
+        Layout::V5 | Layout::V6 => codec::decode_exact(bytes),
     }
 }
 
@@ -115,7 +138,7 @@ pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, Stri
 pub(crate) fn decode_record(layout: Layout, bytes: &[u8]) -> Result<(RawRecord, usize), String> {
     match layout {
         // Records did not change in versions 2 to 5 (only variants were appended).
-        Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 | Layout::V5 => {
+        Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 | Layout::V5 | Layout::V6 => {
             codec::decode_prefix(bytes)
         }
     }
@@ -129,7 +152,7 @@ pub(crate) fn decode_footer(layout: Layout, bytes: &[u8]) -> Result<crate::Foote
         Layout::V1 | Layout::V2 => {
             codec::decode_exact::<v2::Footer>(bytes).map(crate::Footer::from)
         }
-        Layout::V3 | Layout::V4 | Layout::V5 => codec::decode_exact(bytes),
+        Layout::V3 | Layout::V4 | Layout::V5 | Layout::V6 => codec::decode_exact(bytes),
     }
 }
 
@@ -745,13 +768,16 @@ mod tests {
     #[test]
     fn the_current_layout_is_that_of_the_current_version() {
         assert_eq!(layout(FORMAT_VERSION).unwrap(), Layout::CURRENT);
-        assert_eq!(FORMAT_VERSION, 5);
+        assert_eq!(FORMAT_VERSION, 6);
         assert_eq!(OLDEST_READABLE_VERSION, 1);
         assert_eq!(layout(1).unwrap(), Layout::V1);
         assert_eq!(layout(2).unwrap(), Layout::V2);
         assert_eq!(layout(3).unwrap(), Layout::V3);
         assert_eq!(layout(4).unwrap(), Layout::V4);
         assert_eq!(layout(5).unwrap(), Layout::V5);
+        assert_eq!(layout(6).unwrap(), Layout::V6);
+        assert_eq!(Layout::V5.hash_scheme(), HashScheme::Whole);
+        assert_eq!(Layout::V6.hash_scheme(), HashScheme::Paged);
     }
 
     #[test]

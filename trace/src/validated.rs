@@ -213,6 +213,11 @@ impl Trace {
         self.version
     }
 
+    /// Which state hash the file's checkpoints and footer hold (its version says).
+    pub fn hash_scheme(&self) -> vexed_emu::machine::HashScheme {
+        self.layout.hash_scheme()
+    }
+
     /// Every record that is not a snapshot, in order.
     pub fn records(&self) -> &[Record] {
         &self.records
@@ -317,6 +322,7 @@ fn layout_version(layout: Layout) -> u32 {
         Layout::V3 => 3,
         Layout::V4 => 4,
         Layout::V5 => 5,
+        Layout::V6 => 6,
     }
 }
 

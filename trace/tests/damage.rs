@@ -459,6 +459,7 @@ fn forged_paged_snapshots_are_refused() {
             state,
             store_len: 12288,
             pages,
+            ..
         },
     ] = o.records.as_slice()
     else {

@@ -62,6 +62,7 @@ fn a_paged_machine_snapshot_round_trips_and_rebuilds_the_machine() {
         state,
         store_len: store.len() as u64,
         pages,
+        coding: vexed_trace::SnapshotCoding::Copy,
     };
     let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
     w.push(record.clone()).unwrap();

@@ -178,6 +178,7 @@ fn paged_snapshots_round_trip_in_frames_of_their_own() {
             state: vec![1, 2, 3],
             store_len: 16 << 20,
             pages: vec![page(0, 1), page(7, 2), page(4095, 3)],
+            coding: vexed_trace::SnapshotCoding::Copy,
         },
         Record::Checkpoint { tick: 2, hash: 2 },
         // A store that grew, with nothing changed.
@@ -186,6 +187,7 @@ fn paged_snapshots_round_trip_in_frames_of_their_own() {
             state: vec![],
             store_len: (16 << 20) + 4096,
             pages: vec![],
+            coding: vexed_trace::SnapshotCoding::Delta,
         },
         Record::Snapshot {
             tick: 6,
@@ -231,6 +233,7 @@ fn the_writer_refuses_a_paged_snapshot_the_reader_would_refuse() {
                 state: vec![],
                 store_len,
                 pages,
+                coding: vexed_trace::SnapshotCoding::Delta,
             })
             .unwrap_err();
         assert!(matches!(e, TraceError::Encode { .. }), "{e}");
@@ -426,6 +429,11 @@ fn paged_snapshot(tick: u64, n: usize, bits: u64) -> Record {
                 bytes: (0..4096).map(|k| (k as u32 ^ index) as u8).collect(),
             })
             .collect(),
+        coding: if bits & 1 == 0 {
+            vexed_trace::SnapshotCoding::Copy
+        } else {
+            vexed_trace::SnapshotCoding::Delta
+        },
     }
 }
 

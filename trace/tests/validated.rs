@@ -51,6 +51,7 @@ fn snapshot_records() -> Vec<Record> {
                 index: 3,
                 bytes: vec![9; 4096],
             }],
+            coding: vexed_trace::SnapshotCoding::Copy,
         },
         Record::Checkpoint {
             tick: 2000,

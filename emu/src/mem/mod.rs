@@ -19,11 +19,13 @@
 //! the bytes it stores.
 
 mod code;
+mod dirty;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use code::CodeTracker;
+use dirty::PageHashes;
 
 /// Size of one page of the physical page map.
 pub const PAGE_SIZE: u32 = 4096;
@@ -38,8 +40,14 @@ const UNMAPPED: u32 = NO_READ | NO_WRITE;
 /// Page entry bit: the store page holds bytes the CPU has decoded; writes go through the
 /// code tracker (see `code.rs`).
 const CODE: u32 = 4;
+/// Page entry bit: the store page's hash is up to date, so the first write through this
+/// entry must record that the page changed (see `dirty.rs`). Set on every writable entry
+/// when the page hashes are refreshed; cleared by that first write.
+const CLEAN: u32 = 8;
 /// Bits that keep a write off the fast path.
-const SLOW_WRITE: u32 = UNMAPPED | CODE;
+const SLOW_WRITE: u32 = UNMAPPED | CODE | CLEAN;
+/// Entry bits that are host bookkeeping, not machine state.
+const HOST_BITS: u32 = CODE | CLEAN;
 
 /// What a physical page does on access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +109,10 @@ pub struct Memory {
     /// Which store bytes hold decoded code (the CPU's cache bookkeeping, not machine state).
     #[serde(skip)]
     code: CodeTracker,
+    /// Which store pages were written since the page hashes were last refreshed, and the
+    /// hashes (host bookkeeping for checkpoints and snapshots, not machine state).
+    #[serde(skip)]
+    hashes: PageHashes,
     /// Bumped whenever something cached by address may have gone stale: the translation of
     /// physical addresses changed (A20, page mapping), a write changed decoded code, or the
     /// CPU decoded a block ([`Memory::bump_cache_epoch`]). The CPU's block links and its
@@ -118,9 +130,9 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// The page map as machine state: without the code marks.
+    /// The page map as machine state: without the code marks and clean bits.
     fn state_map(&self) -> impl Iterator<Item = u32> + '_ {
-        self.map.iter().map(|e| e & !CODE)
+        self.map.iter().map(|e| e & !HOST_BITS)
     }
 }
 
@@ -193,12 +205,14 @@ impl From<MemoryData> for Memory {
             a20: d.a20,
             mask: d.mask,
             code: CodeTracker::default(),
+            hashes: PageHashes::default(),
             cache_epoch: 0,
             direct: 0,
         };
-        // Code marks belong to a CPU cache that does not survive serialization.
+        // Code marks and clean bits belong to host caches that do not survive
+        // serialization.
         for e in &mut m.map {
-            *e &= !CODE;
+            *e &= !HOST_BITS;
         }
         m.recompute_direct();
         m
@@ -236,6 +250,7 @@ impl Memory {
             a20: true,
             mask: bus_mask,
             code: CodeTracker::default(),
+            hashes: PageHashes::default(),
             cache_epoch: 0,
             direct: 0,
         })
@@ -319,6 +334,7 @@ impl Memory {
         if self.code.page_marked(page.0 as usize) {
             self.invalidate_code_page(page.0 as usize);
         }
+        self.hashes.touch(page.0 as usize);
         self.store
             .get_mut(start..start + PAGE_SIZE as usize)
             .ok_or(MemError::BadStorePage(page.0))
@@ -345,12 +361,19 @@ impl Memory {
         } else {
             0
         };
+        // Writes through an entry without CLEAN do not record themselves: give it CLEAN
+        // while its target's hash is up to date.
+        let clean = match access {
+            Access::ReadWrite if self.hashes.is_clean(target.0 as usize) => CLEAN,
+            _ => 0,
+        };
         let entry = self
             .map
             .get_mut(page as usize)
             .ok_or(MemError::PageOutOfRange { page, limit })?;
         *entry = (target.0 << PAGE_SHIFT)
             | code
+            | clean
             | match access {
                 Access::ReadWrite => 0,
                 Access::ReadOnly => NO_WRITE,
@@ -418,7 +441,7 @@ impl Memory {
     fn write_index(&self, a: u32, len: usize) -> Option<usize> {
         match self.map.get((a >> PAGE_SHIFT) as usize) {
             Some(&e) if e & SLOW_WRITE == 0 => Some(((e & !PAGE_MASK) | (a & PAGE_MASK)) as usize),
-            Some(&e) if e & UNMAPPED == 0 => {
+            Some(&e) if e & (UNMAPPED | CLEAN) == 0 => {
                 let i = ((e & !PAGE_MASK) | (a & PAGE_MASK)) as usize;
                 (!self.code.any_marked(i, len)).then_some(i)
             }
@@ -426,12 +449,27 @@ impl Memory {
         }
     }
 
-    /// A byte write off the fast path: ROM and unmapped pages ignore it; on a page holding
+    /// The first write through a `CLEAN` entry: records that its store page changed and
+    /// clears the bit, so later writes through the entry take the fast path again. Returns
+    /// the entry as it is now (unchanged when it was not clean).
+    #[cold]
+    #[inline(never)]
+    fn unclean(&mut self, a: u32) -> Option<u32> {
+        let e = self.map.get_mut((a >> PAGE_SHIFT) as usize)?;
+        if *e & CLEAN != 0 {
+            *e &= !CLEAN;
+            self.hashes.touch((*e >> PAGE_SHIFT) as usize);
+        }
+        Some(*e)
+    }
+
+    /// A byte write off the fast path: the first write to a page since its hash was last
+    /// taken records that it changed; ROM and unmapped pages ignore it; on a page holding
     /// decoded code a write that changes a decoded byte invalidates the page's decodes.
     #[cold]
     #[inline(never)]
     fn write_u8_slow(&mut self, a: u32, value: u8) {
-        let Some(&e) = self.map.get((a >> PAGE_SHIFT) as usize) else {
+        let Some(e) = self.unclean(a) else {
             return;
         };
         if e & UNMAPPED != 0 {
@@ -610,6 +648,15 @@ impl Memory {
     #[inline(never)]
     fn write_le_slow<const N: usize>(&mut self, addr: u32, bytes: [u8; N]) {
         let a = addr & self.mask;
+        if (a & PAGE_MASK) as usize <= PAGE_SIZE as usize - N {
+            self.unclean(a);
+            if let Some(i) = self.write_index(a, N)
+                && let Some(b) = self.store.get_mut(i..i + N)
+            {
+                b.copy_from_slice(&bytes);
+                return;
+            }
+        }
         if (a & PAGE_MASK) as usize <= PAGE_SIZE as usize - N && self.write_code_page(a, &bytes) {
             return;
         }
@@ -630,6 +677,36 @@ impl Memory {
     #[inline(always)]
     pub(crate) fn store(&self) -> &[u8] {
         &self.store
+    }
+
+    /// Brings every store page's hash up to date, hashing the pages written since the last
+    /// refresh, and arms the page map so the next write to each page is recorded (see
+    /// `dirty.rs`). Costs O(pages written) plus one pass over the page map.
+    pub(crate) fn refresh_page_hashes(&mut self) {
+        self.hashes.refresh(&self.store);
+        for e in &mut self.map {
+            if *e & (NO_READ | NO_WRITE) == 0 {
+                *e |= CLEAN;
+            }
+        }
+    }
+
+    /// xxh3-64 of each 4 KiB page of the store, in order: cached for pages not written
+    /// since the last [`Memory::refresh_page_hashes`], computed for the others.
+    pub(crate) fn page_hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.store.len() >> PAGE_SHIFT).map(|p| self.hashes.page_hash(&self.store, p))
+    }
+
+    /// A mark for [`Memory::written_since`]: taken at a snapshot, it later tells which store
+    /// pages may have changed since.
+    pub(crate) fn write_mark(&self) -> u64 {
+        self.hashes.mark()
+    }
+
+    /// Whether store page `page` may have been written after `mark` was taken (false only
+    /// when it certainly was not).
+    pub(crate) fn written_since(&self, mark: u64, page: usize) -> bool {
+        self.hashes.written_since(mark, page)
     }
 
     /// Takes the backing store out, leaving an empty one: the rest of the state can then be
@@ -841,6 +918,63 @@ mod tests {
         // The marks are gone: further writes are plain.
         m.write_u8(0x1001, 0x00);
         assert_eq!(m.cache_epoch(), epoch + 1);
+    }
+
+    #[test]
+    fn cached_page_hashes_follow_every_kind_of_write() {
+        // 64 KiB of RAM and a ROM page; page 3 also appears at 0Eh (an alias), page 0Dh is
+        // ROM, page 0Ch unmapped; pages 1 and 2 hold decoded code. Writes of every width at
+        // pseudo-random addresses (many crossing pages), with refreshes in between: the
+        // cached hashes always equal the hashes of the bytes.
+        let mut m = Memory::new(0x1_0000, 24).unwrap();
+        let rom = m.alloc_store(1).unwrap();
+        m.map_page(0xD, rom, Access::ReadOnly).unwrap();
+        m.map_page(0xE, m.ram_page(3).unwrap(), Access::ReadWrite)
+            .unwrap();
+        m.unmap_page(0xC).unwrap();
+        m.mark_code(0x1000, 16);
+        m.mark_code(0x2FF0, 16);
+        let fresh = |m: &Memory| -> Vec<u64> {
+            m.store()
+                .chunks(4096)
+                .map(xxhash_rust::xxh3::xxh3_64)
+                .collect()
+        };
+        let mut x: u32 = 0x1234_5678;
+        for step in 0..4000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let addr = (x >> 8) % 0x1_0000;
+            match x % 7 {
+                0 => m.write_u8(addr, x as u8),
+                1 => m.write_u16(addr, x as u16),
+                2 => m.write_u32(addr, x),
+                3 => m.write_u32(addr | 0xFFE, x), // across a page boundary
+                4 => m.write_u16(addr | 0xFFF, x as u16),
+                5 => m.refresh_page_hashes(),
+                _ => {
+                    if step % 50 == 0 {
+                        m.mark_code((addr & !0xF) as usize, 8);
+                    }
+                }
+            }
+            assert_eq!(
+                m.page_hashes().collect::<Vec<_>>(),
+                fresh(&m),
+                "step {step}"
+            );
+        }
+        m.refresh_page_hashes();
+        assert_eq!(m.page_hashes().collect::<Vec<_>>(), fresh(&m));
+        // The clean bits are not state: equal and encoded alike with and without them.
+        let copy: Memory = bincode::serde::decode_from_slice(
+            &bincode::serde::encode_to_vec(&m, bincode::config::standard()).unwrap(),
+            bincode::config::standard(),
+        )
+        .unwrap()
+        .0;
+        assert!(copy == m);
     }
 
     #[test]

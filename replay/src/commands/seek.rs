@@ -51,12 +51,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => "from the start (no snapshot before it)".to_string(),
     };
     if args.dump_state {
-        out!("{}", vexed_replay::seek::describe_state(m)?);
+        out!(
+            "{}",
+            vexed_replay::seek::describe_state(m, rec.hash_scheme)?
+        );
     } else {
         outln!(
             "tick {} state {:016x} at {}",
             m.now(),
-            m.state_hash()?,
+            m.state_hash_as(rec.hash_scheme)?,
             vexed_replay::diff::Instruction::of(m)
         );
     }

@@ -24,7 +24,8 @@ use vexed_emu::machine::{ClockMode, Input, MachineConfig};
 use vexed_emu::observe::{Observation, Regs};
 pub use vexed_trace::RunEnd;
 use vexed_trace::{
-    Footer, GuestFile, Header, Record, TraceError, TraceReader, TraceWriter, WriterOptions,
+    Footer, GuestFile, Header, Record, SnapshotCoding, SnapshotPage, TraceError, TraceReader,
+    TraceWriter, WriterOptions,
 };
 
 /// A header with every field set to something recognisable.
@@ -225,6 +226,46 @@ pub fn records() -> Vec<Record> {
     out
 }
 
+/// [`records`] and two paged snapshots with their checkpoints: one of kind 4 (pages
+/// copied) and one of kind 5 (a delta; its state bytes are not a real zstd frame, which the
+/// trace layer does not look into). What `data/format_v6.trace` holds.
+pub fn records_v6() -> Vec<Record> {
+    let mut out = records();
+    let tick = out.last().map_or(0, Record::tick) + 1;
+    out.push(Record::PagedSnapshot {
+        tick,
+        state: vec![1, 2, 3],
+        store_len: 3 * 4096,
+        pages: vec![SnapshotPage {
+            index: 1,
+            bytes: vec![7; 4096],
+        }],
+        coding: SnapshotCoding::Copy,
+    });
+    out.push(Record::Checkpoint { tick, hash: 7 });
+    out.push(Record::PagedSnapshot {
+        tick: tick + 300,
+        state: vec![9, 8, 7, 6],
+        store_len: 4 * 4096,
+        pages: vec![
+            SnapshotPage {
+                index: 0,
+                bytes: (0..4096u32).map(|i| (i % 13) as u8).collect(),
+            },
+            SnapshotPage {
+                index: 3,
+                bytes: vec![0; 4096],
+            },
+        ],
+        coding: SnapshotCoding::Delta,
+    });
+    out.push(Record::Checkpoint {
+        tick: tick + 300,
+        hash: 0x6666_0000_0000_0006,
+    });
+    out
+}
+
 pub const FINAL_HASH: u64 = 0xFEED_FACE_CAFE_BEEF;
 /// The footer's end of the version 1 and 2 fixtures, as text.
 pub const END_TEXT: &str = "all programs finished (last exit code 0)";
@@ -265,6 +306,12 @@ pub fn sample_v4() -> Vec<u8> {
 /// [`sample`] with [`header_v5`]: what `data/format_v5.trace` holds.
 pub fn sample_v5() -> Vec<u8> {
     trace_bytes_with(&header_v5(), &records(), 4)
+}
+
+/// [`records_v6`] with [`header_v5`] (the header did not change in version 6): what
+/// `data/format_v6.trace` holds.
+pub fn sample_v6() -> Vec<u8> {
+    trace_bytes_with(&header_v5(), &records_v6(), 4)
 }
 
 /// What reading `bytes` gave: the records delivered before the end or the first error,

@@ -1,0 +1,161 @@
+//! Which pages of the backing store were written, and each page's hash as of the last
+//! refresh: so that a checkpoint's state hash and a trace's paged snapshot cost what
+//! changed since the previous one, not the 16 MiB and more of the whole store.
+//!
+//! - Time is cut into **epochs**: [`PageHashes::refresh`] (the machine's checkpoint hash)
+//!   hashes every page written in the current epoch and starts the next one.
+//! - Per store page, the epoch in which it was last **written** (or allocated, or loaded by
+//!   a caller holding the page's bytes): a page whose last write is older than the current
+//!   epoch has an up-to-date hash; one written in the current epoch is on the **dirty** list
+//!   (once) and is hashed at the next refresh, or on the fly by a reader that cannot wait.
+//! - The page map of `Memory` keeps writes to pages that are clean in this sense off its
+//!   fast path (the `CLEAN` entry bit, set on every writable entry at a refresh), so the
+//!   first write to a page after a refresh reaches [`PageHashes::touch`]; the fast path
+//!   itself is unchanged. Pages past the end of the tracked range (new store pages) count as
+//!   written in the current epoch.
+//!
+//! A page's hash is xxh3-64 of its 4,096 bytes. None of this is machine state: it describes
+//! what the host has hashed, is rebuilt after deserializing (every page then counts as
+//! written), and is skipped by serialization and equality.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Bytes per store page (the physical page size).
+const PAGE: usize = 4096;
+
+/// Page hashes and write epochs. See the module docs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PageHashes {
+    /// Per tracked store page: xxh3-64 of its bytes, valid when `written[p] < epoch`.
+    hash: Vec<u64>,
+    /// Per tracked store page: the epoch in which it was last written.
+    written: Vec<u64>,
+    /// The tracked pages written in the current epoch, each once.
+    dirty: Vec<u32>,
+    /// The current epoch: the number of refreshes so far.
+    epoch: u64,
+}
+
+impl PageHashes {
+    /// Records a write to store page `page`.
+    #[inline]
+    pub fn touch(&mut self, page: usize) {
+        match self.written.get_mut(page) {
+            Some(w) if *w == self.epoch => {}
+            Some(w) => {
+                *w = self.epoch;
+                self.dirty.push(page as u32);
+            }
+            // Untracked pages count as written already; `refresh` picks them up.
+            None => {}
+        }
+    }
+
+    /// Whether store page `page`'s hash is up to date (it was not written in this epoch).
+    #[inline]
+    pub fn is_clean(&self, page: usize) -> bool {
+        self.written.get(page).is_some_and(|&w| w < self.epoch)
+    }
+
+    /// Hashes every page of `store` written in the current epoch (and any untracked page)
+    /// and starts a new epoch: afterwards every page of `store` is clean.
+    pub fn refresh(&mut self, store: &[u8]) {
+        let pages = store.len() / PAGE;
+        if self.written.len() > pages {
+            // The store is never cut while tracked, but a shorter one may be put in.
+            self.written.truncate(pages);
+            self.hash.truncate(pages);
+            self.dirty.retain(|&p| (p as usize) < pages);
+        }
+        for p in self.written.len()..pages {
+            self.written.push(self.epoch);
+            self.hash.push(0);
+            self.dirty.push(p as u32);
+        }
+        for &p in &self.dirty {
+            let p = p as usize;
+            if let (Some(h), Some(bytes)) =
+                (self.hash.get_mut(p), store.get(p * PAGE..(p + 1) * PAGE))
+            {
+                *h = xxh3_64(bytes);
+            }
+        }
+        self.dirty.clear();
+        self.epoch += 1;
+    }
+
+    /// The hash of store page `page` of `store`: the cached one when clean, computed now
+    /// otherwise.
+    #[inline]
+    pub fn page_hash(&self, store: &[u8], page: usize) -> u64 {
+        match self.hash.get(page) {
+            Some(&h) if self.is_clean(page) => h,
+            _ => xxh3_64(store.get(page * PAGE..(page + 1) * PAGE).unwrap_or(&[])),
+        }
+    }
+
+    /// A mark to pass to [`PageHashes::written_since`] later: the current epoch.
+    pub fn mark(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Whether store page `page` may have been written since `mark` was taken: true for
+    /// every page written in that epoch or later and for untracked pages. (A mark from the
+    /// future, from another machine, means nothing is known: true.)
+    #[inline]
+    pub fn written_since(&self, mark: u64, page: usize) -> bool {
+        mark > self.epoch || self.written.get(page).is_none_or(|&w| w >= mark)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_dirty_until_refreshed_and_after_a_touch() {
+        let mut store = vec![0u8; 3 * PAGE];
+        let mut h = PageHashes::default();
+        assert!(!h.is_clean(0), "untracked pages are dirty");
+        assert_eq!(h.page_hash(&store, 1), xxh3_64(&store[PAGE..2 * PAGE]));
+        h.refresh(&store);
+        assert!((0..3).all(|p| h.is_clean(p)));
+        let mark = h.mark();
+        store[PAGE + 5] = 7;
+        h.touch(1);
+        h.touch(1);
+        assert!(h.is_clean(0) && !h.is_clean(1) && h.is_clean(2));
+        assert_eq!(h.dirty, vec![1], "a page is listed once per epoch");
+        // A dirty page's hash is computed on the fly; a refresh caches it.
+        let want = xxh3_64(&store[PAGE..2 * PAGE]);
+        assert_eq!(h.page_hash(&store, 1), want);
+        h.refresh(&store);
+        assert_eq!((h.hash[1], h.is_clean(1)), (want, true));
+        // Written since the mark: page 1 only.
+        assert_eq!(
+            (0..3).map(|p| h.written_since(mark, p)).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+        assert!(
+            h.written_since(h.mark() + 1, 0),
+            "a mark from the future knows nothing"
+        );
+    }
+
+    #[test]
+    fn a_grown_store_hashes_its_new_pages() {
+        let mut store = vec![1u8; PAGE];
+        let mut h = PageHashes::default();
+        h.refresh(&store);
+        let mark = h.mark();
+        store.resize(3 * PAGE, 2);
+        assert!(!h.is_clean(2) && h.written_since(mark, 2) && !h.written_since(mark, 0));
+        h.refresh(&store);
+        assert_eq!(h.page_hash(&store, 2), xxh3_64(&[2u8; PAGE]));
+        assert!(h.is_clean(2));
+        // A shorter store (one put in from elsewhere) drops the pages past its end.
+        store.truncate(PAGE);
+        h.refresh(&store);
+        assert_eq!(h.written.len(), 1);
+    }
+}

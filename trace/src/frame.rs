@@ -29,15 +29,39 @@ pub(crate) fn decompress(payload: &[u8], limit: u64) -> Result<Vec<u8>, String> 
     decompress_from(payload, decoder, limit)
 }
 
-/// The dictionary of [`compress_against`] for `previous`: a zero byte, then `previous`
-/// (the zero byte keeps zstd from taking bytes that happen to start with its dictionary
-/// magic for a formatted dictionary: this is always raw content).
+/// The dictionary of [`compress_against`] for `previous`: a zero byte, then `previous`,
+/// or when `previous` is empty the [`PRIMING_PAGES`] priming entries (the zero byte keeps
+/// zstd from taking bytes that happen to start with its dictionary magic for a formatted
+/// dictionary: this is always raw content).
 fn dictionary(previous: &[u8]) -> Vec<u8> {
     let mut d = Vec::with_capacity(previous.len() + 1);
     d.push(0);
-    d.extend_from_slice(previous);
+    if previous.is_empty() {
+        // What a machine state's page map holds for memory mapped to itself: physical page
+        // k at store offset k * 4096, in bincode's varint (FORMAT.md, "Conventions").
+        for k in 0..PRIMING_PAGES {
+            let v = k * 4096;
+            match v {
+                0..=250 => d.push(v as u8),
+                251..=0xFFFF => {
+                    d.push(0xFB);
+                    d.extend_from_slice(&(v as u16).to_le_bytes());
+                }
+                _ => {
+                    d.push(0xFC);
+                    d.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+    } else {
+        d.extend_from_slice(previous);
+    }
     d
 }
+
+/// How many identity page-map entries prime the dictionary when there is no previous
+/// state: 64 MiB of RAM, the most a trace's machine has (`limits::MAX_RAM`).
+const PRIMING_PAGES: u32 = 16_384;
 
 /// One zstd frame holding `raw` compressed with `previous` as a raw-content dictionary
 /// (see [`dictionary`]): what `raw` shares with `previous` costs a few bytes per match,
@@ -154,6 +178,16 @@ mod tests {
         assert_eq!(decompress_against(&z, &previous, 1 << 20).unwrap(), raw);
         // Without the same previous bytes it does not decode to the state.
         assert!(decompress_against(&z, &raw, 1 << 20).ok() != Some(raw.clone()));
+        // A first state holding an identity page map compresses against the priming.
+        let mut state = vec![0x42, 0x43];
+        for k in 0..4096u32 {
+            state.push(0xFC);
+            state.extend_from_slice(&(k.max(16) * 4096).to_le_bytes());
+        }
+        state.extend_from_slice(&raw[..100]);
+        let z = compress_against(&state, &[], 7).unwrap();
+        assert!(z.len() < 250, "{} bytes", z.len());
+        assert_eq!(decompress_against(&z, &[], 1 << 20).unwrap(), state);
         // Against nothing, and with a previous state that starts like a zstd dictionary.
         let z = compress_against(&raw, &[], 7).unwrap();
         assert_eq!(decompress_against(&z, &[], 1 << 20).unwrap(), raw);

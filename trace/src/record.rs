@@ -57,7 +57,8 @@ pub enum SnapshotCoding {
 /// The `state` of a [`SnapshotCoding::Delta`] snapshot whose state is `state`, given the
 /// state of the previous paged snapshot of the trace (empty before the first and after a
 /// whole snapshot): one zstd frame of `state` compressed with the dictionary made of a
-/// zero byte followed by `previous`, as raw content (FORMAT.md, "Paged snapshots").
+/// zero byte followed by `previous` (or, when it is empty, by identity page-map entries),
+/// as raw content (FORMAT.md, "Paged snapshots").
 pub fn encode_delta_state(state: &[u8], previous: &[u8]) -> Result<Vec<u8>, String> {
     crate::frame::compress_against(state, previous, DELTA_LEVEL)
 }

@@ -632,17 +632,19 @@ impl Machine {
         store_len: usize,
         page_hashes: impl IntoIterator<Item = u64>,
     ) -> Result<u64, MachineError> {
-        let mut h = HashWriter(xxhash_rust::xxh3::Xxh3::new());
-        bincode::serde::encode_into_std_write(
+        // Encoded into one buffer and hashed in one call: bincode writes a field at a time,
+        // and feeding a hasher thousands of few-byte pieces costs more than the copy
+        // (callgrind: about 1 M host instructions per checkpoint streamed, 0.2 M buffered).
+        let mut bytes = bincode::serde::encode_to_vec(
             self.state_without_store_of_len(store_len),
-            &mut h,
             bincode::config::standard(),
         )
         .map_err(|e| MachineError::Encode(e.to_string()))?;
+        bytes.reserve(store_len / crate::mem::PAGE_SIZE as usize * 8);
         for p in page_hashes {
-            h.0.update(&p.to_le_bytes());
+            bytes.extend_from_slice(&p.to_le_bytes());
         }
-        Ok(h.0.digest())
+        Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
     }
 
     /// The state hash of trace formats 1 to 5 ([`HashScheme::Whole`]): xxh3-64 of the whole

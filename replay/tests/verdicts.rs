@@ -1,7 +1,7 @@
 //! Every verb that reads a trace agrees on what a damaged trace is (issue 14: "verdicts that
 //! cannot lie"). Each fixture below is made from one real recording by the damage a careless
 //! or hostile user produced: a cut file, a damaged footer length, a changed snapshot page
-//! with its CRC recomputed, a snapshot that holds an empty store, a record tick forged to
+//! or snapshot state with its CRC recomputed, a snapshot that holds an empty store, a record tick forged to
 //! 2^63, two traces concatenated, a device instead of a file. `replay`, `info`, `dump`,
 //! `seek`, `diff` and `timeline` must all refuse each damaged fixture with exit status 2
 //! (bad input), within a bounded time; and `replay` exits 0 only on the intact trace.
@@ -112,6 +112,33 @@ fn fixtures(dir: &Path, base: &[u8]) -> Vec<(&'static str, PathBuf)> {
                 changed = true;
                 let middle = pages.len() / 2;
                 pages[middle].bytes[100] ^= 0x01;
+                Some(Record::PagedSnapshot {
+                    tick,
+                    state,
+                    store_len,
+                    pages,
+                    coding,
+                })
+            }
+            other => Some(other),
+        }),
+    );
+    // One byte of a delta-coded snapshot's state changed (inside its zstd frame, past the
+    // frame header): it no longer decodes, or decodes to another state.
+    let mut recoded = false;
+    put(
+        "snapshot-state",
+        rewrite(base, |r| match r {
+            Record::PagedSnapshot {
+                tick,
+                mut state,
+                store_len,
+                pages,
+                coding,
+            } if !recoded && state.len() > 24 => {
+                recoded = true;
+                let middle = state.len() / 2;
+                state[middle] ^= 0x10;
                 Some(Record::PagedSnapshot {
                     tick,
                     state,

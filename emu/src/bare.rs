@@ -109,7 +109,7 @@ impl BareSystem {
                 Exit::Shutdown => return Err(BareError::Shutdown(used)),
                 // Nothing drives INTR on a bare system.
                 // No trap sites are registered on the bare system.
-                Exit::Budget | Exit::IoYield | Exit::Interrupt | Exit::Trap(_) => {}
+                Exit::Budget | Exit::IoYield | Exit::Interrupt | Exit::Trap(_) | Exit::Watch => {}
             }
         }
         Err(BareError::TickLimit(used))

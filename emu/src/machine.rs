@@ -388,6 +388,11 @@ impl Machine {
 
     /// Runs until tick `deadline`, `HLT` with interrupts disabled, an exit-port write, or
     /// the firmware ending the run (after which the machine no longer runs).
+    ///
+    /// While a debugger's watch is set ([`Cpu::set_watch`]) it also returns
+    /// [`Stop::Deadline`] early, at an instruction boundary, when the watch hits or (with
+    /// `Watch::services`) right after a firmware service ran; [`Cpu::take_watch_hit`] then
+    /// says why. Nothing else sets a watch, so no other caller sees an early return.
     pub fn run_until(&mut self, deadline: u64) -> Stop {
         if let Some(end) = self.firmware.as_deref().and_then(Firmware::ended) {
             // The firmware ended the run: the machine stays where it stopped.
@@ -475,6 +480,11 @@ impl Machine {
                 // The AT's chipset turns a shutdown cycle into a CPU reset.
                 self.cpu.reset();
             }
+            if r.exit == Exit::Watch {
+                // The debugger's watch (`Cpu::set_watch`) stopped the CPU at an instruction
+                // boundary: return early, before the deadline.
+                return Stop::Deadline;
+            }
             if let Exit::Trap(service) = r.exit
                 && let Some(fw) = self.firmware.as_deref_mut()
             {
@@ -483,6 +493,10 @@ impl Machine {
                 let mut ctx = Ctx::new(&mut self.cpu, &mut self.bus, self.now);
                 if let Flow::Stop(why) = fw.service(service, &mut ctx) {
                     return Stop::Firmware(why);
+                }
+                if self.cpu.watch_services() {
+                    self.cpu.note_service_hit(service);
+                    return Stop::Deadline;
                 }
             }
         }

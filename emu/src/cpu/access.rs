@@ -167,6 +167,9 @@ impl Cpu {
         if self.model == Model::I8086 {
             // No limit: each byte's offset wraps within the 64 KiB segment.
             let base = self.segs[seg].base;
+            if self.watch_data {
+                self.watch_data_access(base.wrapping_add(off & 0xFFFF), len, false);
+            }
             let mem = bus.memory_ref();
             let mut v = 0;
             for i in 0..len {
@@ -187,6 +190,9 @@ impl Cpu {
     fn wr_checked<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, len: u32, v: u32) -> R<()> {
         if self.model == Model::I8086 {
             let base = self.segs[seg].base;
+            if self.watch_data {
+                self.watch_data_access(base.wrapping_add(off & 0xFFFF), len, true);
+            }
             let mem = bus.memory();
             for i in 0..len {
                 let a = base.wrapping_add(off.wrapping_add(i) & 0xFFFF);

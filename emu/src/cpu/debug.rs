@@ -183,7 +183,7 @@ impl Cpu {
     /// breakpoint is armed. Passed to [`super::Segment::refresh`].
     #[inline(always)]
     pub(crate) fn checked_accesses(&self) -> bool {
-        self.dr[7] & DR7_ENABLES != 0 && data_armed(self.dr[7])
+        (self.dr[7] & DR7_ENABLES != 0 && data_armed(self.dr[7])) || self.watch_data
     }
 
     /// Whether the debug registers need the slow path: a breakpoint enabled, a trap
@@ -253,6 +253,9 @@ impl Cpu {
         if self.dr[7] & DR7_ENABLES != 0 {
             let access = if write { Access::Write } else { Access::Read };
             self.dbg_hits |= matches(&self.dr, lin, len, access) as u8;
+        }
+        if self.watch_data {
+            self.watch_data_access(lin, len, write);
         }
     }
 

@@ -74,6 +74,7 @@ mod string;
 mod system;
 mod task;
 mod transfer;
+mod watch;
 
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +84,7 @@ use flags::{IOPL, NT};
 pub(crate) use paging::{PageWalk, mark_used};
 use regs::CS;
 pub use regs::{Reg8, Reg16, Reg32, SegReg, Segment, TableRegister};
+pub use watch::{DataWatch, Watch, WatchHit, WatchKind};
 
 /// Which processor the interpreter behaves as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -140,6 +142,8 @@ pub enum Exit {
     /// The CPU executed the emulator trap `FE 38 lo hi` at one of its [`TrapSites`]: a
     /// firmware service written in Rust is to run now. IP is past the 4-byte trap.
     Trap(u16),
+    /// The debugger's watch stopped the run ([`Cpu::set_watch`], [`Cpu::take_watch_hit`]).
+    Watch,
 }
 
 /// The first two bytes of the emulator trap: `FE 38` is group 4 with reg = 7, an invalid
@@ -361,6 +365,19 @@ pub struct Cpu {
     /// The data breakpoints (bit n for DRn) the current instruction's accesses matched.
     #[serde(skip)]
     dbg_hits: u8,
+    /// The debugger's watch (not machine state; see `watch.rs`).
+    #[serde(skip)]
+    watch: Option<Box<Watch>>,
+    /// The watch has data ranges: every step takes the slow path, every access the checked
+    /// one.
+    #[serde(skip)]
+    watch_data: bool,
+    /// Why the last run ended early for the watch.
+    #[serde(skip)]
+    watch_hit: Option<WatchHit>,
+    /// Linear address of the instruction executing on the slow path while watching.
+    #[serde(skip)]
+    watch_pc: u32,
 }
 
 /// The processor's architectural state as a VM manager saves it at a VM switch and loads
@@ -454,6 +471,10 @@ impl Cpu {
             exit: Exit::Budget,
             delivered: false,
             dbg_hits: 0,
+            watch: None,
+            watch_data: false,
+            watch_hit: None,
+            watch_pc: 0,
         };
         cpu.reset();
         cpu
@@ -719,7 +740,7 @@ impl Cpu {
     /// Whether steps must take the slow path (see the `attention` field).
     #[inline(always)]
     pub(crate) fn needs_attention(&self) -> bool {
-        self.flags.tf() || self.shadow || self.intr || self.debug_attention()
+        self.flags.tf() || self.shadow || self.intr || self.debug_attention() || self.watch_data
     }
 
     /// Bits the model forces to 1 in FLAGS.
@@ -774,6 +795,9 @@ impl Cpu {
                 exit: Exit::Halted,
             };
         }
+        if self.watch.is_some() {
+            self.watch_hit = None;
+        }
         self.budget = max_ticks;
         self.run_max = max_ticks;
         self.stopped = false;
@@ -790,8 +814,15 @@ impl Cpu {
                 self.budget -= 1;
                 self.slow_step(bus);
             } else if self.blocks.enabled() {
-                self.run_blocks(bus);
+                if self.watch.is_some() {
+                    self.run_blocks::<B, true>(bus);
+                } else {
+                    self.run_blocks::<B, false>(bus);
+                }
             } else {
+                if self.watch.is_some() && self.watch_before() {
+                    break;
+                }
                 self.budget -= 1;
                 self.interpret_one(bus);
             }
@@ -852,6 +883,13 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn slow_step<B: Bus>(&mut self, bus: &mut B) {
+        if self.watch.is_some() {
+            if self.watch_before() {
+                self.budget += 1;
+                return;
+            }
+            self.watch_pc = self.pc_linear();
+        }
         if self.is386() && self.debug_before(bus) {
             self.attention = self.needs_attention();
             return;
@@ -861,6 +899,9 @@ impl Cpu {
         self.delivered = false;
         if let Err(fault) = self.execute(bus) {
             self.deliver_fault(bus, fault);
+        }
+        if self.watch_data && self.watch_hit.is_some() {
+            self.stop(Exit::Watch);
         }
         let mut bits = if self.is386() { self.debug_after() } else { 0 };
         if trap {

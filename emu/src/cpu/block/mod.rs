@@ -322,7 +322,12 @@ impl Cpu {
     /// Runs blocks until the budget is used up or a step needs the slow path (TF or an
     /// interrupt shadow), consuming one tick per instruction. Instructions without a fast
     /// handler go through the full interpreter.
-    pub(crate) fn run_blocks<B: Bus>(&mut self, bus: &mut B) {
+    ///
+    /// With `WATCH` (the debugger's watch is set, see `watch.rs`) a block whose linear span
+    /// holds a watched instruction address is not run: its instructions go through the
+    /// interpreter one at a time, each compared first; and the instruction the debugger
+    /// resumes at runs first, uncompared.
+    pub(crate) fn run_blocks<B: Bus, const WATCH: bool>(&mut self, bus: &mut B) {
         if self.blocks.slots.is_empty() {
             // Op storage is allocated per slot as blocks are decoded, so a CPU that runs
             // little code (a test, a short program) costs little.
@@ -340,6 +345,12 @@ impl Cpu {
         self.d.rep_more = false;
         let mut prev = NO_SLOT;
         while self.budget != 0 && !self.attention && !self.stopped {
+            if WATCH && self.watch_resuming() {
+                self.budget -= 1;
+                self.interpret_one(bus);
+                prev = NO_SLOT;
+                continue;
+            }
             let n = match self.follow_link(bus, prev) {
                 Some(n) => n,
                 None => match self.lookup_block(bus, &mut ops) {
@@ -350,6 +361,9 @@ impl Cpu {
                         n
                     }
                     None => {
+                        if WATCH && self.watch_before() {
+                            break;
+                        }
                         self.budget -= 1;
                         self.interpret_one(bus);
                         prev = NO_SLOT;
@@ -360,6 +374,15 @@ impl Cpu {
             let Some(&slot) = self.blocks.slots.get(n) else {
                 break;
             };
+            if WATCH && self.watch_exec_in(self.pc_linear(), slot.len) {
+                if self.watch_before() {
+                    break;
+                }
+                self.budget -= 1;
+                self.interpret_one(bus);
+                prev = NO_SLOT;
+                continue;
+            }
             let count = usize::from(slot.ops);
             // Charge the whole block up front; ops not executed are refunded.
             let avail = (count as u64).min(self.budget) as usize;

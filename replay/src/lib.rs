@@ -20,6 +20,7 @@ pub mod bench;
 pub mod boot;
 pub mod conformance;
 pub mod cursor;
+pub mod debug;
 pub mod diff;
 pub mod disasm;
 pub mod drive;

@@ -22,6 +22,7 @@ macro_rules! outln {
 pub mod bench_cpu;
 pub mod boot;
 pub mod conformance;
+pub mod debug;
 pub mod diff;
 pub mod dump;
 pub mod fuzz;

@@ -1,0 +1,258 @@
+//! `vexed debug` driven by the real gdb (issue 19): gdb in batch mode (`gdb -nx -batch`)
+//! against the debugger serving `corpora/golden/xmsshare.trace` over the Remote Serial
+//! Protocol, and the same questions through the batch command language.
+//!
+//! Expected values come from the guests' sources and from the recording: instruction
+//! addresses from a nasm listing of `corpora/guests/xmsclnt.asm` made here, XMSCLNT's load
+//! segment (its PSP; a .COM runs with CS = PSP) and the XMS block's physical address from the
+//! observations the trace recorded (the ProgramStart of XMSCLNT.COM, and XMS 0Ch's DX:BX for
+//! XMSSHARE's lock), the XMS results from the source's comments (AX=1 is success). Skipped,
+//! with the reason printed, only when gdb (or nasm) is not installed.
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vexed_emu::observe::Observation;
+use vexed_replay::debug::{Debugger, batch, rsp};
+use vexed_replay::recording::Recording;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Offsets (in the segment, `org 100h` added) of XMSCLNT's two XMS 0Bh calls (`call far
+/// [xms_entry]`) and of the `cmp ax,1` after each, from a nasm listing.
+struct Listing {
+    calls: Vec<u32>,
+    checks: Vec<u32>,
+}
+
+fn listing(dir: &Path) -> Listing {
+    let lst = dir.join("xmsclnt.lst");
+    let out = Command::new("nasm")
+        .args(["-f", "bin", "-l"])
+        .arg(&lst)
+        .arg("-o")
+        .arg(dir.join("xmsclnt.com"))
+        .arg(root().join("corpora/guests/xmsclnt.asm"))
+        .output()
+        .expect("nasm runs");
+    assert!(out.status.success(), "nasm: {out:?}");
+    let text = std::fs::read_to_string(&lst).expect("listing");
+    // A listing line: line number, offset, bytes, source. The source of a macro call is
+    // `XMS 0Bh`; its expansion follows (`<1>` lines), then the next source line.
+    let offset = |line: &str| {
+        let mut w = line.split_whitespace();
+        w.next();
+        u32::from_str_radix(w.next().expect("offset"), 16).expect("hex offset") + 0x100
+    };
+    let (mut calls, mut checks) = (Vec::new(), Vec::new());
+    let mut in_move = false;
+    for line in text.lines() {
+        let source = line.get(40..).unwrap_or("").trim();
+        if source == "XMS 0Bh" {
+            in_move = true;
+        } else if in_move && line.contains("call far [xms_entry]") {
+            calls.push(offset(line));
+        } else if in_move && source == "cmp ax,1" {
+            checks.push(offset(line));
+            in_move = false;
+        }
+    }
+    assert_eq!((calls.len(), checks.len()), (2, 2), "two XMS 0Bh moves");
+    Listing { calls, checks }
+}
+
+/// XMSCLNT's PSP and the shared block's physical address, from the recorded observations.
+fn from_recording(rec: &Recording) -> (u16, u32) {
+    let psp = rec
+        .observations
+        .iter()
+        .find_map(|(_, o)| match o {
+            Observation::ProgramStart { psp, path } if path.ends_with("XMSCLNT.COM") => Some(*psp),
+            _ => None,
+        })
+        .expect("XMSCLNT started");
+    let block = rec
+        .observations
+        .iter()
+        .find_map(|(_, o)| match o {
+            Observation::Xms { input, output } if input.ax >> 8 == 0x0C && output.ax == 1 => {
+                Some((u32::from(output.dx) << 16) | u32::from(output.bx))
+            }
+            _ => None,
+        })
+        .expect("XMSSHARE locked its block");
+    (psp, block)
+}
+
+fn trace() -> PathBuf {
+    root().join("corpora/golden/xmsshare.trace")
+}
+
+/// Runs gdb with `commands` against a debugger on the trace; gdb's output.
+fn gdb(commands: &[String]) -> String {
+    let rec = Recording::open(&trace()).expect("trace");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let mut d = Debugger::new(rec).expect("debugger");
+        let (stream, _) = listener.accept().expect("gdb connects");
+        rsp::serve(&mut d, stream).expect("serve");
+    });
+    let mut cmd = Command::new("gdb");
+    cmd.args([
+        "-nx",
+        "-batch",
+        "-ex",
+        "set pagination off",
+        "-ex",
+        "set confirm off",
+    ]);
+    cmd.args(["-ex", "set remotetimeout 30"]);
+    cmd.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
+    for c in commands {
+        cmd.args(["-ex", c]);
+    }
+    cmd.args(["-ex", "kill"]);
+    let out = cmd.output().expect("gdb runs");
+    server.join().expect("server");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    text
+}
+
+/// The value after `NAME=` in gdb's `printf` lines (the n-th occurrence).
+fn value(text: &str, name: &str, n: usize) -> u64 {
+    let key = format!("{name}=");
+    let line = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(&key))
+        .nth(n)
+        .unwrap_or_else(|| panic!("no {key} #{n} in gdb's output"));
+    u64::from_str_radix(line.trim(), 16).expect("hex")
+}
+
+const REGS: &str = r#"printf "EIP=%x\nEAX=%x\nCS=%x\nESP=%x\nEBX=%x\nEFLAGS=%x\n", $eip, $eax, $cs, $esp, $ebx, $eflags"#;
+
+#[test]
+fn gdb_breaks_steps_back_and_finds_who_wrote_the_shared_block() {
+    if !have("gdb") || !have("nasm") {
+        eprintln!("skipped: gdb or nasm is not installed (CI installs both: .ci/run)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("vexed-debug-gdb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let l = listing(&dir);
+    let rec = Recording::open(&trace()).expect("trace");
+    let (psp, block) = from_recording(&rec);
+    let lin = |off: u32| u32::from(psp) * 16 + off;
+    // The read-back move (check 3) returns to its `cmp ax,1`.
+    let read_back = lin(l.checks[1]);
+    let out = gdb(&[
+        format!("break *{read_back:#x}"),
+        "continue".into(),
+        REGS.into(),
+        "monitor tick".into(),
+        "reverse-stepi".into(),
+        REGS.into(),
+        "monitor tick".into(),
+        format!("watch *(char*){block:#x}"),
+        "reverse-continue".into(),
+        REGS.into(),
+        "delete".into(),
+        "reverse-continue".into(),
+        REGS.into(),
+    ]);
+    // Stopped at the breakpoint: CS = XMSCLNT's PSP, AX = 1 (the move succeeded).
+    assert!(out.contains("Breakpoint 1,"), "{out}");
+    assert_eq!(value(&out, "EIP", 0), u64::from(read_back));
+    assert_eq!(value(&out, "CS", 0), u64::from(psp));
+    assert_eq!(value(&out, "EAX", 0) & 0xFFFF, 1);
+    // reverse-stepi: the machine `vexed seek` shows one tick earlier.
+    let tick = out
+        .lines()
+        .find_map(|l| l.strip_prefix("tick "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse::<u64>().ok())
+        .expect("monitor tick");
+    let before = vexed_replay::seek::seek(&rec, tick - 1, None).expect("seek");
+    let cpu = before.machine.cpu();
+    let seg = |s| u64::from(cpu.sreg(s));
+    use vexed_emu::cpu::{Reg32, SegReg};
+    assert_eq!(
+        value(&out, "EIP", 1),
+        u64::from(cpu.segment(SegReg::CS).base.wrapping_add(cpu.eip()))
+    );
+    assert_eq!(value(&out, "CS", 1), seg(SegReg::CS));
+    assert_eq!(value(&out, "EAX", 1), u64::from(cpu.reg32(Reg32::EAX)));
+    assert_eq!(value(&out, "ESP", 1), u64::from(cpu.reg32(Reg32::ESP)));
+    assert_eq!(value(&out, "EBX", 1), u64::from(cpu.reg32(Reg32::EBX)));
+    assert_eq!(value(&out, "EFLAGS", 1), u64::from(cpu.flags()));
+    assert!(out.contains(&format!("tick {} of", tick - 1)), "{out}");
+    // The block's first byte was last written by the pattern move (check 2): an XMS move,
+    // so the stop is at the guest's `call far [xms_entry]` of that move.
+    assert_eq!(value(&out, "EIP", 2), u64::from(lin(l.calls[0])));
+    assert!(out.contains("written by firmware service"), "{out}");
+    assert!(out.contains("Hardware watchpoint 2"), "{out}");
+    // Nothing earlier: the beginning of the replay log, at the reset vector FFFF:0000.
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+    assert_eq!(value(&out, "EIP", 3), 0xFFFF0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_batch_language_answers_without_gdb() {
+    if !have("nasm") {
+        eprintln!("skipped: nasm is not installed (CI installs it: .ci/run)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("vexed-debug-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let l = listing(&dir);
+    let rec = Recording::open(&trace()).expect("trace");
+    let (psp, block) = from_recording(&rec);
+    let end = rec.end_tick();
+    let mut d = Debugger::new(rec).expect("debugger");
+    let script = format!(
+        "break {psp:04X}:{:04X}\ncontinue\ntick\nlast-writer {block:#x}\ntick\nbogus\nregs\n",
+        l.checks[1]
+    );
+    let mut out = Vec::new();
+    let err = batch::run(&mut d, &script, &mut out).expect_err("line 6 is not a command");
+    let text = String::from_utf8_lossy(&out).to_string();
+    eprintln!("{text}");
+    let _ = writeln!(std::io::stderr(), "{err}");
+    assert_eq!(err.line, 6);
+    // The breakpoint's location, then the last writer: the pattern move's call.
+    assert!(
+        text.contains(&format!("{psp:04X}:{:04X}", l.checks[1])),
+        "{text}"
+    );
+    assert!(text.contains("last written by firmware service"), "{text}");
+    assert!(
+        text.contains(&format!("{psp:04X}:{:04X}  FF 1E", l.calls[0])),
+        "{text}"
+    );
+    // last-writer does not move: the tick is the breakpoint's both times.
+    let ticks: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with(&format!(" of {end}")))
+        .collect();
+    assert_eq!(ticks.len(), 2, "{text}");
+    assert_eq!(ticks[0], ticks[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,7 +16,8 @@
 //! before the firmware's stub (the `CALL FAR` to the XMS entry, the `INT` whose vector
 //! leads to the stub), found by stepping back over the stub's own instructions (the XMS
 //! entry's `JMP SHORT` and `NOP`s and the trap itself). Reads by services are not seen.
-//! Memory remapped by a VM switch is not a write and is not compared.
+//! The bytes are compared where they lie in physical memory: a VM switch or a new page
+//! mapping that shows other bytes at the watched linear address is not a write.
 
 use vexed_emu::cpu::{DataWatch, Watch, WatchHit, WatchKind};
 
@@ -154,12 +155,27 @@ impl Points {
     }
 }
 
-/// The values of the bytes the write and access watchpoints cover.
-fn watched_values(tape: &Tape, points: &Points) -> Vec<Vec<u8>> {
+/// The bytes the write and access watchpoints cover, with the physical address of each
+/// watch's first byte (`None` where it is not mapped in the running VM's view).
+fn watched_values(tape: &Tape, points: &Points) -> Vec<Option<(u32, Vec<u8>)>> {
+    let m = tape.machine();
     points
         .data()
-        .map(|d| super::target::read_memory(tape.machine(), d.addr, d.len as usize))
+        .map(|d| {
+            let phys = m.cpu().linear_to_physical(&m.bus().mem, d.addr)?;
+            let bytes = super::target::read_memory(m, d.addr, d.len as usize);
+            (bytes.len() == d.len as usize).then_some((phys, bytes))
+        })
         .collect()
+}
+
+/// Whether watch `i` holds other bytes than before at the same physical place (a change
+/// of mapping, such as a VM switch, is not a write).
+fn changed(before: &[Option<(u32, Vec<u8>)>], now: &[Option<(u32, Vec<u8>)>], i: usize) -> bool {
+    match (before.get(i), now.get(i)) {
+        (Some(Some((p0, b0))), Some(Some((p1, b1)))) => p0 == p1 && b0 != b1,
+        _ => false,
+    }
 }
 
 /// How a forward run ended.
@@ -225,7 +241,7 @@ pub fn run_forward(
             }
             Outcome::Hit(WatchHit::Service { service }) => {
                 let now = watched_values(tape, points);
-                if let Some(i) = (0..now.len()).find(|&i| now.get(i) != values.get(i))
+                if let Some(i) = (0..now.len()).find(|&i| changed(&values, &now, i))
                     && let Some(watch) = points.data().nth(i)
                 {
                     return Ok(Stopped::At(Event::Service {

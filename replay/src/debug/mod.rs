@@ -108,12 +108,24 @@ impl Debugger {
 
     /// `n` ticks backward (stopping at the start).
     pub fn reverse_stepi(&mut self, n: u64) -> Result<StopReason, DebugError> {
-        for _ in 0..n {
-            if reverse::step_back(&mut self.tape)? == reverse::Back::Begin {
-                return Ok(StopReason::Begin);
-            }
+        if n == 1 {
+            return Ok(match reverse::step_back(&mut self.tape)? {
+                reverse::Back::Begin => StopReason::Begin,
+                _ => StopReason::Moved,
+            });
         }
-        Ok(StopReason::Moved)
+        let now = self.tape.now();
+        if now == 0 {
+            return Ok(StopReason::Begin);
+        }
+        self.tape.mark();
+        self.tape.seek(now.saturating_sub(n))?;
+        self.tape.mark();
+        Ok(if n > now {
+            StopReason::Begin
+        } else {
+            StopReason::Moved
+        })
     }
 
     /// Back to the last point hit before the current position, or to the start.

@@ -99,9 +99,15 @@ fn trace() -> PathBuf {
     root().join("corpora/golden/xmsshare.trace")
 }
 
-/// Runs gdb with `commands` against a debugger on the trace; gdb's output.
+/// Runs gdb with `commands` against a debugger on `corpora/golden/xmsshare.trace`; gdb's
+/// output.
 fn gdb(commands: &[String]) -> String {
-    let rec = Recording::open(&trace()).expect("trace");
+    gdb_on(&trace(), commands)
+}
+
+/// Runs gdb with `commands` against a debugger on the trace at `path`; gdb's output.
+fn gdb_on(path: &Path, commands: &[String]) -> String {
+    let rec = Recording::open(path).expect("trace");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let server = std::thread::spawn(move || {
@@ -254,5 +260,106 @@ fn the_batch_language_answers_without_gdb() {
         .collect();
     assert_eq!(ticks.len(), 2, "{text}");
     assert_eq!(ticks[0], ticks[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The listing of `nasm -l` for `corpora/guests/NAME.asm` (assembled in `dir`, includes
+/// found beside the source).
+fn nasm_listing(dir: &Path, name: &str) -> String {
+    let guests = root().join("corpora/guests");
+    let lst = dir.join(format!("{name}.lst"));
+    let out = Command::new("nasm")
+        .args(["-f", "bin", "-l"])
+        .arg(&lst)
+        .arg("-o")
+        .arg(dir.join(format!("{name}.com")))
+        .arg(format!("{name}.asm"))
+        .current_dir(&guests)
+        .output()
+        .expect("nasm runs");
+    assert!(out.status.success(), "nasm: {out:?}");
+    std::fs::read_to_string(&lst).expect("listing")
+}
+
+/// The segment offset (`org 100h` added) of the first instruction whose source is `source`
+/// after the line whose source is `after`.
+fn offset_of(listing: &str, after: &str, source: &str) -> u32 {
+    let mut seen = false;
+    for line in listing.lines() {
+        let src = line.get(40..).unwrap_or("").trim();
+        if src == after {
+            seen = true;
+        } else if seen && (src == source || src.ends_with(&format!(" {source}"))) {
+            let off = line.split_whitespace().nth(1).expect("offset");
+            return u32::from_str_radix(off, 16).expect("hex offset") + 0x100;
+        }
+    }
+    panic!("no {source:?} after {after:?} in the listing");
+}
+
+#[test]
+fn gdb_follows_a_write_into_another_vm_in_protected_mode() {
+    if !have("gdb") || !have("nasm") {
+        eprintln!("skipped: gdb or nasm is not installed (CI installs both: .ci/run)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("vexed-debug-win-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // XMSVM (two DOS VMs) reads region PEER = 4 of the block with an XMS move into its
+    // buffer and checks it at check_peer's `.read:`; XMSWIN (the DPMI client in the system
+    // VM) writes region MY_REGION = 4 (REGION = 1024 bytes each) a byte at a time with
+    // put_pattern's `mov [es:di], al` through a descriptor on the linear address DPMI
+    // 0800h returned. A 16-bit client's first code selector has the base of its real-mode
+    // CS (DPMI 0.9, "Switching to protected mode"): its PSP.
+    let vm = nasm_listing(&dir, "xmsvm");
+    let win = nasm_listing(&dir, "xmswin");
+    let read = offset_of(&vm, "check_peer:", "mov al,[buffer]");
+    let write = offset_of(&win, "put_pattern:", "mov [es:di], al");
+    let path = root().join("corpora/golden/xmsshare-win.trace");
+    let rec = Recording::open(&path).expect("trace");
+    let psp = |name: &str| {
+        rec.observations
+            .iter()
+            .find_map(|(_, o)| match o {
+                Observation::ProgramStart { psp, path } if path.ends_with(name) => Some(*psp),
+                _ => None,
+            })
+            .expect("the program started")
+    };
+    let (vm_psp, win_psp) = (u32::from(psp("XMSVM.COM")), u32::from(psp("XMSWIN.COM")));
+    let mapped = rec
+        .observations
+        .iter()
+        .find_map(|(_, o)| match o {
+            Observation::Dpmi { input, output } if input.ax == 0x0800 => {
+                Some((u32::from(output.bx) << 16) | u32::from(output.cx))
+            }
+            _ => None,
+        })
+        .expect("XMSWIN mapped the block");
+    let region4 = mapped + 4 * 1024;
+    let out = gdb_on(
+        &path,
+        &[
+            "continue".into(),
+            format!("break *{:#x}", vm_psp * 16 + read),
+            "reverse-continue".into(),
+            REGS.into(),
+            "delete".into(),
+            format!("watch *(unsigned char *){region4:#x}"),
+            "reverse-continue".into(),
+            REGS.into(),
+            "monitor vm".into(),
+        ],
+    );
+    // The end of the log, then the last read of region 4 in a DOS VM (CS = XMSVM's PSP).
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+    assert!(out.contains("Breakpoint 1,"), "{out}");
+    assert_eq!(value(&out, "EIP", 0), u64::from(vm_psp * 16 + read));
+    assert_eq!(value(&out, "CS", 0), u64::from(vm_psp));
+    // Then the write of its first byte: XMSWIN's store, in protected mode in VM 1.
+    assert!(out.contains("Hardware watchpoint 2"), "{out}");
+    assert_eq!(value(&out, "EIP", 1), u64::from(win_psp * 16 + write));
+    assert!(out.contains("VM 1 runs; protected mode"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

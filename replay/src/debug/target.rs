@@ -15,7 +15,8 @@
 //! Breakpoints are set at linear addresses and memory is read by linear address, so the three
 //! agree. Writing the PC moves CS:IP to the new linear address: in real and virtual-8086 mode
 //! CS stays if the address lies within CS's 64 KiB (IP = address - CS*16), otherwise CS
-//! becomes address >> 4 and IP address & 0Fh; in protected mode EIP = address - CS.base.
+//! becomes address >> 4 (at most FFFFh) and IP the rest; in protected mode EIP = address -
+//! CS.base.
 //! (`info registers` in gdb shows the real EIP only through `monitor vm` or `p $cs`.)
 //!
 //! # Memory
@@ -161,9 +162,11 @@ pub fn write_register(m: &mut Machine, n: usize, bytes: &[u8]) -> Result<(), Reg
                 let off = v.wrapping_sub(cs.base);
                 if off <= 0xFFFF {
                     cpu.set_eip(off);
-                } else if v <= 0xF_FFFF + 0xFFF0 {
-                    cpu.set_sreg(SegReg::CS, (v >> 4) as u16);
-                    cpu.set_eip(v & 0xF);
+                } else if v <= 0xFFFF * 16 + 0xFFFF {
+                    // CS = v / 16 (at most FFFFh), IP the rest (at most FFFFh).
+                    let cs = (v >> 4).min(0xFFFF);
+                    cpu.set_sreg(SegReg::CS, cs as u16);
+                    cpu.set_eip(v - cs * 16);
                 } else {
                     return Err(RegisterError::ReadOnly);
                 }
@@ -225,4 +228,38 @@ pub fn write_memory(m: &mut Machine, addr: u32, bytes: &[u8]) -> bool {
         mem.write_u8(p, *b);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vexed_emu::machine::MachineConfig;
+
+    #[test]
+    fn writing_the_pc_moves_cs_ip_in_real_mode() {
+        let mut m = Machine::new(MachineConfig::default()).expect("machine");
+        m.cpu_mut().set_sreg(SegReg::CS, 0x1000);
+        m.cpu_mut().set_ip(0);
+        // Within CS's 64 KiB: IP moves.
+        write_register(&mut m, PC, &0x1_0123u32.to_le_bytes()).expect("pc");
+        assert_eq!((m.cpu().sreg(SegReg::CS), m.cpu().ip()), (0x1000, 0x0123));
+        assert_eq!(pc(&m), 0x1_0123);
+        // Outside: CS = address >> 4.
+        write_register(&mut m, PC, &0x5_4321u32.to_le_bytes()).expect("pc");
+        assert_eq!((m.cpu().sreg(SegReg::CS), m.cpu().ip()), (0x5432, 0x0001));
+        // Above 1 MiB: the HMA through CS = FFFFh; beyond FFFF:FFFF it cannot be reached.
+        write_register(&mut m, PC, &0x10_FFEFu32.to_le_bytes()).expect("pc");
+        assert_eq!((m.cpu().sreg(SegReg::CS), m.cpu().ip()), (0xFFFF, 0xFFFF));
+        assert_eq!(
+            write_register(&mut m, PC, &0x11_0000u32.to_le_bytes()),
+            Err(RegisterError::ReadOnly)
+        );
+        // The g packet: 16 registers of 4 bytes, 8 of 10, 8 of 4.
+        assert_eq!(read_registers(&m).len(), G_BYTES);
+        assert_eq!(write_register(&mut m, 3, &[1, 2]), Err(RegisterError::Size));
+        assert_eq!(
+            write_register(&mut m, 16, &[0; 10]),
+            Err(RegisterError::ReadOnly)
+        );
+    }
 }

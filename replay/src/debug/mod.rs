@@ -95,7 +95,11 @@ impl Debugger {
     /// the replay log, not a completed step).
     fn forward_to(&mut self, target: u64, cont: bool) -> Result<StopReason, DebugError> {
         let r = breakpoints::run_forward(&mut self.tape, &self.points, target, true)?;
-        self.tape.mark();
+        if cont {
+            // A long way forward: keep where it stopped, for going back to it later. (A
+            // step is not kept: a copy of the machine costs more than a step.)
+            self.tape.mark();
+        }
         Ok(match r {
             breakpoints::Stopped::At(event) => StopReason::Hit {
                 event,
@@ -118,9 +122,7 @@ impl Debugger {
         if now == 0 {
             return Ok(StopReason::Begin);
         }
-        self.tape.mark();
         self.tape.seek(now.saturating_sub(n))?;
-        self.tape.mark();
         Ok(if n > now {
             StopReason::Begin
         } else {
@@ -145,7 +147,6 @@ impl Debugger {
     /// Moves to tick `tick`.
     pub fn seek(&mut self, tick: u64) -> Result<StopReason, DebugError> {
         self.tape.seek(tick)?;
-        self.tape.mark();
         Ok(StopReason::Moved)
     }
 }

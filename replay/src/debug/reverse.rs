@@ -47,7 +47,8 @@ pub fn step_back(tape: &mut Tape) -> Result<Back, DebugError> {
     if now == 0 {
         return Ok(Back::Begin);
     }
-    tape.mark();
+    // The position left is not kept: going forward again from one tick earlier is one
+    // instruction, and a copy costs as much as a step back.
     tape.seek(now - 1)?;
     Ok(Back::Stepped)
 }
@@ -55,7 +56,6 @@ pub fn step_back(tape: &mut Tape) -> Result<Back, DebugError> {
 /// Back to the last point hit before the current position, or to the start.
 pub fn continue_back(tape: &mut Tape, points: &Points) -> Result<Back, DebugError> {
     let start = tape.now();
-    tape.mark();
     let mut upto = start;
     while upto > 0 {
         let from = tape.restore_base(upto - 1)?;
@@ -84,7 +84,6 @@ pub fn continue_back(tape: &mut Tape, points: &Points) -> Result<Back, DebugErro
                     e
                 }
             };
-            tape.mark();
             return Ok(Back::At(e));
         }
         upto = from;

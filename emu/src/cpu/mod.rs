@@ -522,7 +522,7 @@ impl Cpu {
         CpuContext {
             regs: self.regs,
             eip: self.eip,
-            segs: self.segs,
+            segs: self.unwatched_segments(),
             flags: self.flags,
             cr0: self.cr0,
             cr2: self.cr2,
@@ -560,6 +560,9 @@ impl Cpu {
         self.halted = c.halted;
         self.shutdown = c.shutdown;
         self.shadow = c.shadow;
+        if self.watch_data {
+            self.refresh_segments();
+        }
         self.win_len = 0;
         self.tlb.flush();
         self.attention = self.needs_attention();

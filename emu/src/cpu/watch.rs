@@ -29,6 +29,12 @@
 //! is there (the debugger stopped before it and now wants to run it), as RF does for the
 //! debug registers.
 //!
+//! # State
+//!
+//! The watch itself is not saved. A data watch changes the segments' fast-path bounds,
+//! which are part of the saved CPU state; [`Cpu::context`] saves them as they would be
+//! without the watch, so a watched run leaves the same machine state as an unwatched one.
+//!
 //! # Cost
 //!
 //! Nothing changes while no watch is set: the decoded-block loop is compiled twice
@@ -151,6 +157,24 @@ impl Cpu {
         self.peek_translation(mem, lin, false, false)
             .ok()
             .map(|w| w.physical(lin))
+    }
+
+    /// The segment registers as they would be without the watch: a data watch makes every
+    /// segment's fast-path bounds -1 (`Segment::refresh`), and those bounds are saved with a
+    /// VM's or a mode's CPU context ([`Cpu::context`]), which is machine state. Saved
+    /// contexts get the bounds the debug registers alone would give, and
+    /// [`Cpu::load_context`] computes them afresh while a data watch is set, so a watched run
+    /// leaves the state (and its hash) as an unwatched one.
+    pub(crate) fn unwatched_segments(&self) -> [super::Segment; 6] {
+        let mut segs = self.segs;
+        if self.watch_data {
+            let dr7 = self.dr[7];
+            let checked = dr7 & super::debug::DR7_ENABLES != 0 && super::debug::data_armed(dr7);
+            for s in &mut segs {
+                s.refresh(checked);
+            }
+        }
+        segs
     }
 
     /// CS.base + EIP.

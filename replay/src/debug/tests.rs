@@ -186,3 +186,26 @@ fn malformed_packets_get_errors_not_panics() {
     }
     assert_eq!(d.tape.now(), 0);
 }
+
+#[test]
+fn a_watched_run_leaves_the_state_the_recording_has() {
+    // Under the VM manager the CPU state of the VMs that do not run is saved state: a watch
+    // (which sends accesses down the checked path) must leave no trace in it.
+    let rec = golden("xmsshare-win.trace");
+    let mut d = Debugger::new(rec.clone()).expect("debugger");
+    let n = d
+        .points
+        .add(Point::Watch(vexed_emu::cpu::DataWatch {
+            addr: 0xFFFF_F000,
+            len: 4,
+            kind: vexed_emu::cpu::WatchKind::Access,
+        }))
+        .expect("watch");
+    // Over many VM switches (the slice is 2 ms, the first 1.7 M ticks hold hundreds).
+    let r = d.stepi(1_500_000).expect("stepi");
+    assert_eq!(r, StopReason::Moved);
+    assert_eq!(hash(&d), seek_hash(&rec, d.tape.now()));
+    assert!(d.points.remove_number(n));
+    d.reverse_stepi(1).expect("reverse-stepi");
+    assert_eq!(hash(&d), seek_hash(&rec, d.tape.now()));
+}

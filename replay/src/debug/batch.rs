@@ -12,7 +12,7 @@ pub const MAX_SCRIPT: usize = 1 << 20;
 
 /// A failed script: where and why.
 #[derive(Debug, thiserror::Error)]
-#[error("line {line}: {command:?}: {source}")]
+#[error("line {line}: {command:?}")]
 pub struct ScriptError {
     pub line: usize,
     pub command: String,

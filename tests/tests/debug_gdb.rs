@@ -363,3 +363,68 @@ fn gdb_follows_a_write_into_another_vm_in_protected_mode() {
     assert!(out.contains("VM 1 runs; protected mode"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn gdb_reads_memory_through_the_page_tables_in_virtual_8086_mode() {
+    if !have("gdb") || !have("nasm") {
+        eprintln!("skipped: gdb or nasm is not installed (CI installs both: .ci/run)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("vexed-debug-v86-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // corpora/guests/v86page.asm: its page tables start at the first 4 KiB boundary after
+    // the program (the label `pages:` ends the file), directory, table, then the window W,
+    // which maps the physical page A after it. W's own page holds msg_wrong, A msg_right;
+    // `v86_code:` is the first instruction run in virtual-8086 mode, with paging on.
+    let listing = nasm_listing(&dir, "v86page");
+    let v86 = offset_of(&listing, "v86_code:", "cmp byte [fault_run], 0");
+    let size = std::fs::metadata(dir.join("v86page.com"))
+        .expect("assembled")
+        .len() as u32;
+    let path = root().join("corpora/golden/v86page.trace");
+    let rec = Recording::open(&path).expect("trace");
+    let psp = rec
+        .observations
+        .iter()
+        .find_map(|(_, o)| match o {
+            Observation::ProgramStart { psp, path } if path.ends_with("V86PAGE.COM") => {
+                Some(u32::from(*psp))
+            }
+            _ => None,
+        })
+        .expect("V86PAGE started");
+    let base = psp * 16;
+    let directory = (base + 0x100 + size + 0xFFF) & !0xFFF;
+    let window = directory + 0x2000;
+    let out = gdb_on(
+        &path,
+        &[
+            format!("break *{:#x}", base + v86),
+            "continue".into(),
+            REGS.into(),
+            "monitor vm".into(),
+            format!("x/s {window:#x}"),
+            format!("x/s {:#x}", window + 0x1000),
+            // At the end, back in real mode with paging off, W is its own page.
+            "delete".into(),
+            "continue".into(),
+            "monitor vm".into(),
+            format!("x/s {window:#x}"),
+        ],
+    );
+    assert_eq!(value(&out, "EIP", 0), u64::from(base + v86));
+    assert!(out.contains("virtual-8086 mode"), "{out}");
+    // Through the page tables W shows A's bytes (msg_right), not its own page's.
+    let right = "Int 21h AH=09h reads DS:DX through the page tables: ok";
+    assert_eq!(out.matches(right).count(), 2, "{out}");
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+    let end = out
+        .split("No more reverse-execution history.")
+        .nth(1)
+        .unwrap_or("");
+    assert!(end.contains("; real mode;"), "{out}");
+    let wrong = "Int 21h AH=09h reads DS:DX through the page tables: FAIL (physical page)";
+    assert_eq!(out.matches(wrong).count(), 1, "{out}");
+    assert!(end.contains(wrong), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -94,7 +94,7 @@ impl Tape {
             cache: Vec::new(),
             diverged: false,
         };
-        t.make_ready();
+        t.make_ready()?;
         t.remember();
         Ok(t)
     }
@@ -148,7 +148,7 @@ impl Tape {
 
     /// From the checkpoint state at the machine's tick: injects the inputs recorded at it
     /// and does the zero-time work they cause (see the module documentation).
-    fn make_ready(&mut self) {
+    fn make_ready(&mut self) -> Result<(), DebugError> {
         let now = self.m.now();
         // Whatever is due at `now` without spending a tick (a no-op when already done).
         let stop = self.m.run_until(now);
@@ -162,8 +162,11 @@ impl Tape {
             }
             self.next_input += 1;
             if t == now {
-                // The recording's inputs were injected once already: they are valid.
-                let _ = self.m.inject(input);
+                self.m.inject(input).map_err(|e| {
+                    DebugError::Command(format!(
+                        "the input recorded at tick {t} cannot be injected: {e}"
+                    ))
+                })?;
                 injected = true;
             }
         }
@@ -176,6 +179,7 @@ impl Tape {
         self.drain();
         // A watch stop inside the zero-time work is not a stop here.
         let _ = self.m.cpu_mut().take_watch_hit();
+        Ok(())
     }
 
     /// Keeps a copy of the current machine in the cache (not while diverged).
@@ -245,7 +249,7 @@ impl Tape {
             self.next_input = self.inputs.partition_point(|&(t, _)| t < s);
             self.ended = None;
             self.diverged = false;
-            self.make_ready();
+            self.make_ready()?;
             self.remember();
             return Ok(s);
         }
@@ -254,7 +258,7 @@ impl Tape {
         self.next_input = 0;
         self.ended = None;
         self.diverged = false;
-        self.make_ready();
+        self.make_ready()?;
         self.remember();
         Ok(0)
     }
@@ -344,7 +348,7 @@ impl Tape {
             if stop != Stop::Deadline {
                 self.ended = Some(stop);
             }
-            self.make_ready();
+            self.make_ready()?;
             if let Some(h) = hit {
                 break Outcome::Hit(h);
             }

@@ -186,6 +186,8 @@ pub enum Stopped {
     Reached,
     /// The recorded run ends here.
     End,
+    /// The user stopped the run.
+    Interrupted,
 }
 
 /// Runs forward to `target` until a point is hit. `resume`: the instruction at the current
@@ -204,6 +206,7 @@ pub fn run_forward(
         match outcome {
             Outcome::Reached => return Ok(Stopped::Reached),
             Outcome::Ended(_) => return Ok(Stopped::End),
+            Outcome::Interrupted => return Ok(Stopped::Interrupted),
             Outcome::Hit(WatchHit::Exec { addr }) => {
                 return Ok(Stopped::At(Event::Break {
                     addr,

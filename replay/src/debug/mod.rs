@@ -53,6 +53,8 @@ pub enum StopReason {
     Begin,
     /// The end of the recorded run (going forward).
     End,
+    /// The user stopped a run (gdb's Ctrl-C) before it got anywhere.
+    Interrupted,
 }
 
 /// A debugging session on one trace.
@@ -105,9 +107,11 @@ impl Debugger {
                 event,
                 reverse: false,
             },
+            breakpoints::Stopped::Interrupted => StopReason::Interrupted,
             breakpoints::Stopped::Reached if !cont => StopReason::Moved,
             breakpoints::Stopped::Reached | breakpoints::Stopped::End => StopReason::End,
         })
+        .map(|r| self.unless_interrupted(r))
     }
 
     /// `n` ticks backward (stopping at the start).
@@ -132,21 +136,30 @@ impl Debugger {
 
     /// Back to the last point hit before the current position, or to the start.
     pub fn reverse_cont(&mut self) -> Result<StopReason, DebugError> {
-        Ok(
-            match reverse::continue_back(&mut self.tape, &self.points)? {
-                reverse::Back::At(event) => StopReason::Hit {
-                    event,
-                    reverse: true,
-                },
-                reverse::Back::Begin => StopReason::Begin,
-                reverse::Back::Stepped => StopReason::Moved,
+        let r = match reverse::continue_back(&mut self.tape, &self.points)? {
+            reverse::Back::At(event) => StopReason::Hit {
+                event,
+                reverse: true,
             },
-        )
+            reverse::Back::Begin => StopReason::Begin,
+            reverse::Back::Stepped => StopReason::Moved,
+            reverse::Back::Interrupted => StopReason::Interrupted,
+        };
+        Ok(self.unless_interrupted(r))
     }
 
     /// Moves to tick `tick`.
     pub fn seek(&mut self, tick: u64) -> Result<StopReason, DebugError> {
         self.tape.seek(tick)?;
-        Ok(StopReason::Moved)
+        Ok(self.unless_interrupted(StopReason::Moved))
+    }
+
+    /// `r`, or [`StopReason::Interrupted`] if the user stopped the move on the way.
+    fn unless_interrupted(&mut self, r: StopReason) -> StopReason {
+        if self.tape.take_interrupted() {
+            StopReason::Interrupted
+        } else {
+            r
+        }
     }
 }

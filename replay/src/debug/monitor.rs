@@ -91,6 +91,7 @@ pub fn describe_stop(d: &Debugger, r: &StopReason) -> String {
     let here = location(d.tape.machine());
     match r {
         StopReason::Moved => here,
+        StopReason::Interrupted => format!("{here}\ninterrupted"),
         StopReason::Begin => format!("{here}\nthe start of the recording (replay log begin)"),
         StopReason::End => format!("{here}\nthe end of the recorded run (replay log end)"),
         StopReason::Hit { event, reverse } => {

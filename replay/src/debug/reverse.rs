@@ -30,6 +30,8 @@ pub enum Back {
     Stepped,
     /// At the start of the recording: nothing earlier.
     Begin,
+    /// The user stopped the search (the tape stands where it was searching).
+    Interrupted,
 }
 
 /// The tick a backward search stops at for `e`, found during a scan (before any caller
@@ -71,6 +73,9 @@ pub fn continue_back(tape: &mut Tape, points: &Points) -> Result<Back, DebugErro
             if tape.now() >= upto {
                 break;
             }
+        }
+        if tape.interrupted() {
+            return Ok(Back::Interrupted);
         }
         if let Some((at, e)) = last {
             let e = match e {

@@ -13,8 +13,10 @@
 //! A gdb client is untrusted input: a packet longer than [`MAX_PACKET`] is refused with a
 //! NAK and dropped, a bad checksum is NAKed, malformed arguments get an `E` reply, unknown
 //! packets the empty reply; nothing a client sends can panic the server or make it hold
-//! more than one packet. The one thread serves one connection at a time; a request runs to
-//! completion (there is no interrupting a `continue` with Ctrl-C: the replay is finite).
+//! more than one packet. The one thread serves one connection at a time. While a `continue`,
+//! `stepi` or their reverse runs, the socket is looked at between slices of a few million
+//! ticks for gdb's interrupt (the byte 03h, E.9 "Interrupts"): the run stops where it is and
+//! answers with SIGINT (`T02`).
 //!
 //! One process, one thread (`qfThreadInfo` answers thread 1). `vCont` is not offered, so gdb
 //! uses `c`, `s`, `bc` and `bs`. A `monitor` command's answer comes back as `O` packets
@@ -188,6 +190,8 @@ fn unescape(data: &[u8]) -> Vec<u8> {
 /// The stop reply for `r`.
 fn stop_reply(r: &StopReason) -> String {
     let why = match r {
+        // SIGINT, as a stub reports gdb's Ctrl-C.
+        StopReason::Interrupted => return "T02thread:1;".into(),
         StopReason::Moved => String::new(),
         StopReason::Begin => "replaylog:begin;".into(),
         StopReason::End => "replaylog:end;".into(),
@@ -465,8 +469,43 @@ fn query<S: Read + Write>(
     Ok(Some(Reply::Packet(reply.into_bytes())))
 }
 
+/// Whether gdb has sent its interrupt (03h) on `s`, without waiting: looks at what has
+/// arrived, dropping acknowledgments in front of it.
+fn interrupt_pending(s: &TcpStream) -> bool {
+    if s.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    let mut hit = false;
+    // A few acknowledgments at most can be in front of the interrupt.
+    for _ in 0..16 {
+        match s.peek(&mut b) {
+            Ok(1) if matches!(b[0], b'+' | b'-' | 0x03) => {
+                let mut r: &TcpStream = s;
+                let _ = r.read(&mut b);
+                if b[0] == 0x03 {
+                    hit = true;
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    let _ = s.set_nonblocking(false);
+    hit
+}
+
 /// Serves one gdb connection on `stream` until gdb detaches, kills or disconnects.
 pub fn serve(d: &mut Debugger, stream: TcpStream) -> Result<(), DebugError> {
+    let probe = stream.try_clone()?;
+    d.tape
+        .set_poll(Some(Box::new(move || interrupt_pending(&probe))));
+    let served = serve_packets(d, stream);
+    d.tape.set_poll(None);
+    served
+}
+
+fn serve_packets(d: &mut Debugger, stream: TcpStream) -> Result<(), DebugError> {
     let wr = stream.try_clone()?;
     let mut conn = Conn {
         rd: BufReader::new(stream),

@@ -56,6 +56,8 @@ pub enum Outcome {
     Hit(WatchHit),
     /// The machine stopped for good (the recorded run ends there).
     Ended(Stop),
+    /// The user interrupted the run ([`Tape::set_poll`]).
+    Interrupted,
 }
 
 /// A cached machine at a position.
@@ -78,6 +80,13 @@ pub struct Tape {
     ended: Option<Stop>,
     cache: Vec<Cached>,
     diverged: bool,
+    /// Asked between slices of a run whether the user wants it stopped.
+    poll: Option<Box<dyn FnMut() -> bool>>,
+    /// The user stopped a run: every run returns at once until this is taken.
+    interrupted: bool,
+    /// Where the poll was last asked (it is asked once per slice of ticks run, however
+    /// many stops the runs make).
+    polled_at: u64,
 }
 
 impl Tape {
@@ -93,6 +102,9 @@ impl Tape {
             ended: None,
             cache: Vec::new(),
             diverged: false,
+            poll: None,
+            interrupted: false,
+            polled_at: 0,
         };
         t.make_ready()?;
         t.remember();
@@ -339,6 +351,15 @@ impl Tape {
             if now >= target {
                 break Outcome::Reached;
             }
+            if now.abs_diff(self.polled_at) >= SLICE {
+                self.polled_at = now;
+                if self.poll.as_mut().is_some_and(|p| p()) {
+                    self.interrupted = true;
+                }
+            }
+            if self.interrupted {
+                break Outcome::Interrupted;
+            }
             let mut deadline = target.min(now + SLICE);
             if let Some(&(t, _)) = self.inputs.get(self.next_input) {
                 deadline = deadline.min(t.max(now + 1));
@@ -357,6 +378,22 @@ impl Tape {
             self.m.cpu_mut().set_watch(None);
         }
         Ok(result)
+    }
+
+    /// Sets what a run asks, between slices of a few million ticks, whether the user wants
+    /// it stopped (gdb's Ctrl-C).
+    pub fn set_poll(&mut self, poll: Option<Box<dyn FnMut() -> bool>>) {
+        self.poll = poll;
+    }
+
+    /// Whether the user stopped a run since the last call (and forgets it).
+    pub fn take_interrupted(&mut self) -> bool {
+        std::mem::take(&mut self.interrupted)
+    }
+
+    /// Whether the user stopped a run (kept until taken).
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
     }
 
     /// Keeps the current machine in the cache (the debugger stopped here for the user).

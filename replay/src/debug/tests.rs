@@ -209,3 +209,38 @@ fn a_watched_run_leaves_the_state_the_recording_has() {
     d.reverse_stepi(1).expect("reverse-stepi");
     assert_eq!(hash(&d), seek_hash(&rec, d.tape.now()));
 }
+
+#[test]
+fn gdb_s_interrupt_stops_a_long_continue() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    // loop.trace: 720.9 M ticks of LOOP.COM, seconds to run through.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let client = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(b"$c#63").expect("write");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        s.write_all(b"\x03").expect("write");
+        // The ack, then the stop reply.
+        let mut got = Vec::new();
+        let mut b = [0u8; 64];
+        while !got.windows(1).any(|w| w == b"#") {
+            match s.read(&mut b) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&b[..n]),
+            }
+        }
+        s.write_all(b"+$k#6b").expect("write");
+        String::from_utf8_lossy(&got).to_string()
+    });
+    let (stream, _) = listener.accept().expect("accept");
+    let mut d = Debugger::new(golden("loop.trace")).expect("debugger");
+    let start = std::time::Instant::now();
+    super::rsp::serve(&mut d, stream).expect("serve");
+    let reply = client.join().expect("client");
+    assert!(reply.starts_with("+$T02thread:1;#"), "{reply}");
+    let now = d.tape.now();
+    assert!(now > 0 && now < d.tape.end(), "stopped at {now}");
+    assert!(start.elapsed().as_secs() < 30);
+}

@@ -7,6 +7,22 @@
 //! driven by gdb over the Remote Serial Protocol ([`rsp`], registers and memory in
 //! [`target`]) or by a script ([`batch`]); both speak vexed's own command language
 //! ([`monitor`]: gdb's `monitor` commands are the same commands).
+//!
+//! # Limits
+//!
+//! * A position is a tick: a REP string instruction is at its address for every iteration
+//!   (each is a tick), so a breakpoint on it stops before each iteration; a CPU halted in
+//!   `HLT` executes nothing, so a breakpoint on the instruction after it stops when that
+//!   instruction runs, not while the CPU waits.
+//! * At a tick where the trace recorded an input, the position is after the input (and the
+//!   interrupt it raises), where `vexed seek` shows the state before it ([`tape`]).
+//! * Watchpoints see the guest's operand accesses and the writes of firmware services; the
+//!   reads of firmware services (an XMS move out of a watched buffer) are not seen.
+//!   Addresses are linear: under the VM manager each VM has its own linear space below its
+//!   load point, and a watchpoint compares the linear address whichever VM runs.
+//! * After `monitor seek` or `monitor goto`, gdb still shows its cached registers until
+//!   `maintenance flush register-cache` (or a step).
+//! * One gdb connection, one thread (`vCont` is not offered; `c`, `s`, `bc`, `bs` are).
 
 pub mod batch;
 pub mod breakpoints;

@@ -4,15 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn vexed(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_vexed"))
-        .args(args)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!("cannot run vexed: {e}"),
-    }
-}
+mod common;
+use common::vexed;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

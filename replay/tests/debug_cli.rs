@@ -3,17 +3,9 @@
 //! on stderr (DESIGN.md section 10).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn vexed(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_vexed"))
-        .args(args)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!("cannot run vexed: {e}"),
-    }
-}
+mod common;
+use common::vexed;
 
 fn trace() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -5,17 +5,9 @@
 //! run disjoint cases.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn vexed(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_vexed"))
-        .args(args)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!("cannot run vexed: {e}"),
-    }
-}
+mod common;
+use common::vexed;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -5,17 +5,10 @@
 //! run every scenario exactly once.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn vexed(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_vexed"))
-        .args(args)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!("cannot run vexed: {e}"),
-    }
-}
+mod common;
+use common::vexed;
 
 fn text(out: &Output) -> String {
     format!(

@@ -7,20 +7,13 @@
 //! (bad input), within a bounded time; and `replay` exits 0 only on the intact trace.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use vexed_trace::{Record, TraceReader, TraceWriter};
 
-fn vexed(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_vexed"))
-        .args(args)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!("cannot run vexed: {e}"),
-    }
-}
+mod common;
+use common::vexed;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);

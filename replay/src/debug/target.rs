@@ -36,17 +36,8 @@ pub const REGISTERS: usize = 32;
 /// Bytes of the `g` packet.
 pub const G_BYTES: usize = 16 * 4 + 8 * 10 + 8 * 4;
 
-/// The general registers in gdb's order.
-const GPRS: [Reg32; 8] = [
-    Reg32::EAX,
-    Reg32::ECX,
-    Reg32::EDX,
-    Reg32::EBX,
-    Reg32::ESP,
-    Reg32::EBP,
-    Reg32::ESI,
-    Reg32::EDI,
-];
+/// The general registers in gdb's order, which is the encoding order.
+const GPRS: [Reg32; 8] = Reg32::ALL;
 /// The segment registers in gdb's order (register numbers 10-15).
 const SEGS: [SegReg; 6] = [
     SegReg::CS,

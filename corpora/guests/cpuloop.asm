@@ -9,34 +9,14 @@
 ;
 ; Assemble: nasm -f bin -o cpuloop.bin cpuloop.asm
 
+%include "cpuloop.inc"
+
         bits 16
         org 0
 
 start:
         xor si, si
-        mov bp, 1000            ; outer iterations
-outer:
-        xor cx, cx              ; 65,536 inner iterations
-inner:
-        mov ax, [data]
-        add ax, cx
-        xor bx, ax
-        mov [data], bx
-        shl ax, 1
-        adc dx, ax
-        inc si
-        and si, 0FFh
-        mov al, [si+data]
-        sub di, ax
-        loop inner
-        dec bp
-        jnz outer
+        CPULOOP_BODY
         hlt
 
-        align 16
-data:
-%assign i 0
-%rep 256
-        db (i * 37 + 11) & 0FFh
-%assign i i+1
-%endrep
+        CPULOOP_DATA

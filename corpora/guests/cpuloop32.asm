@@ -14,6 +14,8 @@
 ; Assemble: nasm -f bin -o cpuloop32.bin cpuloop32.asm
 
         cpu 386
+%include "cpuloop.inc"
+
         bits 16
         org 0
 
@@ -86,10 +88,4 @@ gdt:    dq 0
 gdtr:   dw 23
         dd gdt + LOAD
 
-        align 16
-data:
-%assign i 0
-%rep 256
-        db (i * 37 + 11) & 0FFh
-%assign i i+1
-%endrep
+        CPULOOP_DATA

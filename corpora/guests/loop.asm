@@ -6,6 +6,8 @@
 ;
 ; Assemble: nasm -f bin -o loop.com loop.asm
 
+%include "cpuloop.inc"
+
         bits 16
         org 0x100
 
@@ -14,23 +16,7 @@ start:
         xor dx, dx
         xor di, di
         xor si, si
-        mov bp, 1000            ; outer iterations
-outer:
-        xor cx, cx              ; 65,536 inner iterations
-inner:
-        mov ax, [data]
-        add ax, cx
-        xor bx, ax
-        mov [data], bx
-        shl ax, 1
-        adc dx, ax
-        inc si
-        and si, 0FFh
-        mov al, [si+data]
-        sub di, ax
-        loop inner
-        dec bp
-        jnz outer
+        CPULOOP_BODY
 
         ; Print DX and DI (the loop's checksums) in hex, then exit 0.
         mov ax, dx
@@ -64,10 +50,4 @@ hex4:   mov cx, 4
 
 crlf    db 13, 10, '$'
 
-        align 16
-data:
-%assign i 0
-%rep 256
-        db (i * 37 + 11) & 0FFh
-%assign i i+1
-%endrep
+        CPULOOP_DATA

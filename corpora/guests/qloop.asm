@@ -11,6 +11,8 @@
 ; Assemble: nasm -f bin qloop.asm -o qloop.bin (512 bytes; the script pads a copy to a
 ; 1.44 MB floppy image).
 
+%include "cpuloop.inc"
+
         bits 16
         org 7C00h
 
@@ -25,35 +27,13 @@ start:
         xor dx, dx
         xor di, di
         xor si, si
-        mov bp, 1000            ; outer iterations
-outer:
-        xor cx, cx              ; 65,536 inner iterations
-inner:
-        mov ax, [data]
-        add ax, cx
-        xor bx, ax
-        mov [data], bx
-        shl ax, 1
-        adc dx, ax
-        inc si
-        and si, 0FFh
-        mov al, [si+data]
-        sub di, ax
-        loop inner
-        dec bp
-        jnz outer
+        CPULOOP_BODY
         mov al, dl
         out 0F4h, al
 .halt:  hlt
         jmp .halt
 
-        align 16
-data:
-%assign i 0
-%rep 256
-        db (i * 37 + 11) & 0FFh
-%assign i i+1
-%endrep
+        CPULOOP_DATA
 
         times 510 - ($ - $$) db 0
         dw 0AA55h

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use vexed_trace::{Record, TraceReader, TraceWriter};
+use vexed_trace::{Record, SnapshotPage, TraceReader, TraceWriter};
 
 mod common;
 use common::vexed;
@@ -75,6 +75,28 @@ fn rewrite(bytes: &[u8], mut edit: impl FnMut(Record) -> Option<Record>) -> Vec<
         .expect("finish")
 }
 
+/// `bytes` with the first paged snapshot that `damage` changes (it says whether it did) given
+/// its state, store length and pages.
+fn damage_snapshot(
+    bytes: &[u8],
+    mut damage: impl FnMut(&mut Vec<u8>, &mut u64, &mut Vec<SnapshotPage>) -> bool,
+) -> Vec<u8> {
+    let mut done = false;
+    rewrite(bytes, |mut r| {
+        if !done
+            && let Record::PagedSnapshot {
+                state,
+                store_len,
+                pages,
+                ..
+            } = &mut r
+        {
+            done = damage(state, store_len, pages);
+        }
+        Some(r)
+    })
+}
+
 fn fixtures(dir: &Path, base: &[u8]) -> Vec<(&'static str, PathBuf)> {
     let mut out = Vec::new();
     let mut put = |name: &'static str, bytes: Vec<u8>| {
@@ -91,79 +113,35 @@ fn fixtures(dir: &Path, base: &[u8]) -> Vec<(&'static str, PathBuf)> {
     b[tag + 4] ^= 0x40;
     put("footer-length", b);
     // One byte of a snapshot page changed; CRCs recomputed by the writer.
-    let mut changed = false;
     put(
         "snapshot-page",
-        rewrite(base, |r| match r {
-            Record::PagedSnapshot {
-                tick,
-                state,
-                store_len,
-                mut pages,
-                coding,
-            } if !changed && !pages.is_empty() => {
-                changed = true;
-                let middle = pages.len() / 2;
-                pages[middle].bytes[100] ^= 0x01;
-                Some(Record::PagedSnapshot {
-                    tick,
-                    state,
-                    store_len,
-                    pages,
-                    coding,
-                })
-            }
-            other => Some(other),
+        damage_snapshot(base, |_, _, pages| {
+            let middle = pages.len() / 2;
+            pages.get_mut(middle).is_some_and(|p| {
+                p.bytes[100] ^= 0x01;
+                true
+            })
         }),
     );
     // One byte of a delta-coded snapshot's state changed (inside its zstd frame, past the
     // frame header): it no longer decodes, or decodes to another state.
-    let mut recoded = false;
     put(
         "snapshot-state",
-        rewrite(base, |r| match r {
-            Record::PagedSnapshot {
-                tick,
-                mut state,
-                store_len,
-                pages,
-                coding,
-            } if !recoded && state.len() > 24 => {
-                recoded = true;
-                let middle = state.len() / 2;
+        damage_snapshot(base, |state, _, _| {
+            let middle = state.len() / 2;
+            state.len() > 24 && {
                 state[middle] ^= 0x10;
-                Some(Record::PagedSnapshot {
-                    tick,
-                    state,
-                    store_len,
-                    pages,
-                    coding,
-                })
+                true
             }
-            other => Some(other),
         }),
     );
     // A snapshot that claims an empty store.
-    let mut emptied = false;
     put(
         "snapshot-empty-store",
-        rewrite(base, |r| match r {
-            Record::PagedSnapshot {
-                tick,
-                state,
-                coding,
-                ..
-            } if !emptied => {
-                emptied = true;
-                Some(Record::PagedSnapshot {
-                    tick,
-                    state,
-                    store_len: 0,
-                    pages: Vec::new(),
-                    coding,
-                })
-            }
-            other => Some(other),
+        damage_snapshot(base, |_, store_len, pages| {
+            *store_len = 0;
+            pages.clear();
+            true
         }),
     );
     // The last input's tick forged to 2^63.

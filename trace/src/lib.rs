@@ -133,6 +133,12 @@ pub mod limits {
     /// AH=40h writes at most 65,535 bytes, each of which (a tab) becomes at most 8
     /// spaces, 524,280 bytes (Int 10h AH=13h and AH=09h write at most 65,535).
     pub const MAX_OBSERVATION: u64 = 1 << 20;
+    /// The state of a delta snapshot once decoded (`decode_delta_state`): the machine
+    /// without its memory store, which holds the drive C: files (at most
+    /// [`MAX_GUEST_FILES_BYTES`]) and CPU, device and firmware state of kilobytes, with
+    /// room to spare. Its zstd frame must declare a size up to this before it is decoded,
+    /// so a few forged bytes cannot make a reader produce hundreds of megabytes per snapshot.
+    pub const MAX_SNAPSHOT_STATE: u64 = MAX_GUEST_FILES_BYTES + (32 << 20);
     /// A trace file ([`crate::Trace::open`] refuses a larger one before reading it).
     pub const MAX_TRACE_SIZE: u64 = 4 << 30;
     /// The machine's RAM (`MachineConfig::ram` in the header). emu allows up to 3 GiB, but

@@ -60,14 +60,22 @@ pub enum SnapshotCoding {
 /// zero byte followed by `previous` (or, when it is empty, by identity page-map entries),
 /// as raw content (FORMAT.md, "Paged snapshots").
 pub fn encode_delta_state(state: &[u8], previous: &[u8]) -> Result<Vec<u8>, String> {
+    // Never write what the reader refuses.
+    let limit = crate::limits::MAX_SNAPSHOT_STATE;
+    if state.len() as u64 > limit {
+        return Err(format!(
+            "a snapshot state of {} bytes is more than the limit of {limit}",
+            state.len()
+        ));
+    }
     crate::frame::compress_against(state, previous, DELTA_LEVEL)
 }
 
 /// The state of a [`SnapshotCoding::Delta`] snapshot from its `coded` bytes and the
 /// previous paged snapshot's state: the inverse of [`encode_delta_state`]. The frame must
-/// record its size, of at most [`crate::limits::MAX_FRAME_RAW`] bytes.
+/// record its size, of at most [`crate::limits::MAX_SNAPSHOT_STATE`] bytes.
 pub fn decode_delta_state(coded: &[u8], previous: &[u8]) -> Result<Vec<u8>, String> {
-    crate::frame::decompress_against(coded, previous, crate::limits::MAX_FRAME_RAW)
+    crate::frame::decompress_against(coded, previous, crate::limits::MAX_SNAPSHOT_STATE)
 }
 
 /// zstd level of a delta-coded state (a few tens of kilobytes, once per snapshot).
@@ -351,6 +359,26 @@ pub(crate) mod bytes {
 mod tests {
     use super::*;
     use crate::codec;
+
+    #[test]
+    fn a_delta_state_past_the_limit_is_refused_both_ways() {
+        use crate::limits::MAX_SNAPSHOT_STATE;
+        // 97 MiB of zeros compress to a few kilobytes: a forger's cheap way to make a reader
+        // produce them. The frame declares its size, so it is refused before decoding.
+        let big = vec![0u8; (MAX_SNAPSHOT_STATE + 1) as usize];
+        let forged = zstd::bulk::compress(&big, 1).unwrap();
+        assert!(forged.len() < 64 << 10, "{} bytes", forged.len());
+        let e = decode_delta_state(&forged, &[]).unwrap_err();
+        assert!(e.contains("more than the limit"), "{e}");
+        let e = encode_delta_state(&big, &[]).unwrap_err();
+        assert!(e.contains("more than the limit"), "{e}");
+        // At the limit, both work.
+        let coded = encode_delta_state(&big[1..], &[]).unwrap();
+        assert_eq!(
+            decode_delta_state(&coded, &[]).unwrap().len(),
+            big.len() - 1
+        );
+    }
 
     #[test]
     fn snapshot_bytes_encode_like_a_vec() {

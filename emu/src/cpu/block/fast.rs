@@ -11,7 +11,7 @@
 //! below list every code as a named constant (rustc turns literal arms into a jump table,
 //! but range patterns or guards into comparison chains).
 
-use super::{COUNT_ECX, EA_32, Flow, Kind, Op};
+use super::{COUNT_ECX, EA_32, EaForm, Flow, Kind, Op};
 use crate::bus::Bus;
 use crate::cpu::alu::width_mask;
 use crate::cpu::regs::{CS, CX};
@@ -200,14 +200,15 @@ impl Cpu {
     /// The effective address of a decoded memory operand.
     #[inline(always)]
     fn op_ea(&self, op: &Op) -> u32 {
-        let base = self.regs[usize::from(op.base & 7)] & op.base_mask;
-        let index = (self.regs[usize::from(op.index & 7)] & op.index_mask) << op.scale;
-        let off = base.wrapping_add(index).wrapping_add(op.disp);
-        if op.ea & EA_32 != 0 {
-            off
-        } else {
-            off & 0xFFFF
-        }
+        let base = || self.regs[usize::from(op.base & 7)];
+        let index = || self.regs[usize::from(op.index & 7)] << op.scale;
+        let off = match op.form {
+            EaForm::Disp => return op.disp,
+            EaForm::Base => base().wrapping_add(op.disp),
+            EaForm::BaseIndex => base().wrapping_add(index()).wrapping_add(op.disp),
+            EaForm::Index => index().wrapping_add(op.disp),
+        };
+        off & op.ea_mask
     }
 
     #[inline(always)]

@@ -8,7 +8,9 @@
 //! `decode.rs` (80386 PRM tables 17-2 to 17-4); what may be fast on which model is decided
 //! here.
 
-use super::{COUNT_ECX, EA_32, EA_BASE, EA_INDEX, EA_SCALE_SHIFT, Kind, MAX_OPS, NO_OPS, Op, Slot};
+use super::{
+    COUNT_ECX, EA_32, EA_BASE, EA_INDEX, EA_SCALE_SHIFT, EaForm, Kind, MAX_OPS, NO_OPS, Op, Slot,
+};
 use crate::bus::Bus;
 use crate::cpu::regs::{BP, BX, CS, DI, DS, SI, SP, SS};
 use crate::cpu::{Cpu, Model, NO_SEG};
@@ -519,9 +521,11 @@ impl Cpu {
             op.start = pos as u16;
             op.end = (pos + c.pos) as u16;
             op.code = super::fast::specialize(self.model, &mut op);
-            let all_if = |bit: u8| if op.ea & bit != 0 { u32::MAX } else { 0 };
-            op.base_mask = all_if(EA_BASE);
-            op.index_mask = all_if(EA_INDEX);
+            op.ea_mask = if op.ea & EA_32 != 0 { u32::MAX } else { 0xFFFF };
+            op.form = EaForm::of(op.ea);
+            if op.form == EaForm::Disp {
+                op.disp &= op.ea_mask;
+            }
             op.scale = (op.ea >> EA_SCALE_SHIFT) & 3;
             pos += c.pos;
             if let Some(o) = ops.get_mut(ops_at + count) {

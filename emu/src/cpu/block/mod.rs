@@ -15,7 +15,8 @@
 //! Each block remembers its last two successors (*links*) with the cache epoch at the time;
 //! the epoch also moves when the address translation changes or any block is decoded, so a
 //! link with the current epoch needs no lookup. In a steady loop, going from one block to
-//! the next is a key and an epoch comparison.
+//! the next is a key and an epoch comparison, and a block that jumps back to its own start
+//! (a loop body) runs again without even that ([`Cpu::run_block`]).
 //!
 //! The cache is not machine state: it is rebuilt as code runs and never changes what an
 //! instruction does. Every instruction that has a fast handler is exercised through it by
@@ -125,12 +126,10 @@ pub(crate) struct Op {
 /// Which registers an effective address adds to its displacement, so the executor adds
 /// only those: a displacement alone (`[1234h]`, the form of globals) costs a load.
 ///
-/// Measured with callgrind on the cpuloop (11 M ticks; two of its three memory operands are
-/// `[disp]`): masks selecting the base and index registers (`(base & mask) + ((index & mask)
-/// << scale)` for every form, then a test of the address size) took 18 host instructions
-/// per address; with the split a `[disp]` takes 7 (a jump on the form and a load), and the
-/// loop went from 58.7 to 57.0 host instructions per guest instruction in real mode, 70.9 to
-/// 69.7 in protected mode with paging.
+/// Measured with callgrind on the cpuloop (two of its three memory operands are `[disp]`):
+/// masks selecting the base and index registers (`(base & mask) + ((index & mask) << scale)`
+/// for every form) cost 18 host instructions per address; this split costs 2 for `[disp]`
+/// and 10 for `[base+disp]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum EaForm {
@@ -278,6 +277,16 @@ pub(crate) enum Flow {
     Jump,
 }
 
+/// How a run of ops ended.
+enum End {
+    /// Control fell through the last op.
+    Fell,
+    /// An op set EIP (a taken branch or a control transfer).
+    Jumped,
+    /// An op faulted or wrote into decoded code.
+    Left,
+}
+
 /// No previous block to link from.
 const NO_SLOT: usize = usize::MAX;
 
@@ -406,10 +415,16 @@ impl Cpu {
                     }
                 },
             };
-            let Some(&slot) = self.blocks.slots.get(n) else {
+            let Some(slot) = self.blocks.slots.get(n) else {
                 break;
             };
-            if WATCH && self.watch_exec_in(self.pc_linear(), slot.len) {
+            let (len, first, count, slow_tail) = (
+                slot.len,
+                slot.ops_at as usize,
+                usize::from(slot.ops),
+                slot.slow_tail,
+            );
+            if WATCH && self.watch_exec_in(self.pc_linear(), len) {
                 if self.watch_before() {
                     break;
                 }
@@ -418,20 +433,12 @@ impl Cpu {
                 prev = NO_SLOT;
                 continue;
             }
-            let count = usize::from(slot.ops);
-            // Charge the whole block up front; ops not executed are refunded.
-            let avail = (count as u64).min(self.budget) as usize;
-            self.budget -= avail as u64;
-            let entry = self.eip;
-            let first = slot.ops_at as usize;
-            let (executed, fell_through) = match ops.get(first..first + avail) {
-                Some(run) => self.run_ops(bus, run, entry),
-                None => (0, false),
+            let Some(block) = ops.get(first..first + count) else {
+                break;
             };
-            self.budget += (avail - executed) as u64;
+            let fell_through = self.run_block(bus, block);
             prev = n;
-            if fell_through && avail == count && slot.slow_tail && self.budget != 0 && !self.stopped
-            {
+            if fell_through && slow_tail && self.budget != 0 && !self.stopped {
                 self.budget -= 1;
                 self.interpret_one(bus);
                 prev = NO_SLOT;
@@ -440,10 +447,45 @@ impl Cpu {
         self.blocks.ops = ops;
     }
 
-    /// Executes `ops` in order. Returns how many ran and whether control fell through the
-    /// last one (rather than jumping, faulting or modifying decoded code).
+    /// Runs the block whose ops are `block` from its start at the current EIP, as long as the
+    /// budget lasts, one tick per op. Returns whether control fell through its last op (so
+    /// its tail, if it has one, comes next).
+    ///
+    /// A block that jumps back to its own start (a loop body) runs again at once: the same
+    /// CS and EIP find the same block for as long as memory's cache epoch (which covers the
+    /// decoded bytes, the address translation and, with paging, the TLB) has not moved, so
+    /// the lookup, the link and the slot are skipped. Measured on the cpuloop (callgrind, 11 M
+    /// ticks, one pass of its 11-instruction body per block): 92 host instructions fewer per
+    /// pass in real mode (57.0 -> 48.6 per guest instruction) and 192 fewer in protected mode
+    /// with paging, where the lookup walks the TLB (69.7 -> 52.3).
     #[inline(always)]
-    fn run_ops<B: Bus>(&mut self, bus: &mut B, ops: &[Op], entry: u32) -> (usize, bool) {
+    fn run_block<B: Bus>(&mut self, bus: &mut B, block: &[Op]) -> bool {
+        let entry = self.eip;
+        loop {
+            // Charge the ops up front; those not executed are refunded.
+            let avail = (block.len() as u64).min(self.budget) as usize;
+            self.budget -= avail as u64;
+            let Some(run) = block.get(..avail) else {
+                return false;
+            };
+            let (executed, end) = self.run_ops(bus, run, entry);
+            self.budget += (avail - executed) as u64;
+            match end {
+                End::Fell => return avail == block.len(),
+                End::Jumped
+                    if self.eip == entry
+                        && self.budget != 0
+                        && !self.attention
+                        && !self.stopped
+                        && bus.memory_ref().cache_epoch() == self.block_epoch => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// Executes `ops` in order. Returns how many ran and how the run ended.
+    #[inline(always)]
+    fn run_ops<B: Bus>(&mut self, bus: &mut B, ops: &[Op], entry: u32) -> (usize, End) {
         self.block_epoch = bus.memory_ref().cache_epoch();
         // Position of `op` in `ops`, computed only when leaving early (no counter per op).
         let ran =
@@ -451,24 +493,24 @@ impl Cpu {
         for op in ops {
             match self.exec_fast(bus, op, entry) {
                 Ok(Flow::Next) => {}
-                Ok(Flow::Jump) => return (ran(op), false),
+                Ok(Flow::Jump) => return (ran(op), End::Jumped),
                 Err(BLOCK_STALE) => {
                     // The op wrote into decoded code: continue from memory after it.
                     self.eip = entry.wrapping_add(u32::from(op.end));
-                    return (ran(op), false);
+                    return (ran(op), End::Left);
                 }
                 Err(fault) => {
                     self.d.start_eip = entry.wrapping_add(u32::from(op.start));
                     self.eip = entry.wrapping_add(u32::from(op.end));
                     self.deliver_fault(bus, fault);
-                    return (ran(op), false);
+                    return (ran(op), End::Left);
                 }
             }
         }
         if let Some(last) = ops.last() {
             self.eip = entry.wrapping_add(u32::from(last.end));
         }
-        (ops.len(), true)
+        (ops.len(), End::Fell)
     }
 
     /// After a fast op wrote memory: `BLOCK_STALE` if the write changed decoded code.
@@ -501,6 +543,63 @@ mod tests {
         assert_eq!((r.ticks, r.exit), (5, Exit::Budget));
         // #GP, then four 2-byte ADDs from 0000:0000.
         assert_eq!((sys.cpu.sreg(SegReg::CS), sys.cpu.ip()), (0, 8));
+    }
+
+    /// A block that loops back to its own start runs again without leaving `run_block`: it
+    /// still stops at the exact tick of every budget, mid-pass included, as the interpreter
+    /// does (one tick per instruction, 80386 PRM: LOOP decrements CX and jumps while it is
+    /// not zero).
+    #[test]
+    fn a_loop_body_stops_at_every_tick() {
+        // 0000:0100  INC AX; ADD BX,AX; LOOP 0100h; HLT   (CX = 1000)
+        let code = [0x40, 0x01, 0xC3, 0xE2, 0xFB, 0xF4];
+        for budget in (1..40).chain([299, 300, 301, 2999, 3000, 3001, 3002]) {
+            let mut sys =
+                BareSystem::new(Model::I80386, 0x1_0000).expect("64 KiB is a valid RAM size");
+            sys.load_code(0, 0x100, &code);
+            sys.cpu.set_reg16(Reg16::CX, 1000);
+            let r = sys.run(budget);
+            // Whole passes of three instructions, then the part of one.
+            let (passes, part) = ((budget.min(3000)) / 3, budget.min(3000) % 3);
+            let ax = passes + u64::from(part >= 1);
+            let bx = passes * (passes + 1) / 2 + if part >= 2 { ax } else { 0 };
+            let cx = 1000 - passes;
+            assert_eq!(r.ticks, budget.min(3001), "budget {budget}");
+            assert_eq!(u64::from(sys.cpu.reg16(Reg16::AX)), ax, "budget {budget}");
+            assert_eq!(
+                u64::from(sys.cpu.reg16(Reg16::BX)),
+                bx & 0xFFFF,
+                "budget {budget}"
+            );
+            assert_eq!(u64::from(sys.cpu.reg16(Reg16::CX)), cx, "budget {budget}");
+            let ip = match budget {
+                3001.. => 0x106,
+                3000 => 0x105,
+                _ => 0x100 + [0, 1, 3][part as usize],
+            };
+            assert_eq!(sys.cpu.ip(), ip, "budget {budget}");
+        }
+    }
+
+    /// A loop whose body rewrites its own first instruction runs the new instruction from
+    /// the next pass on (the taken LOOP refetches it, as on the processor): the write moves
+    /// the cache epoch, so the pass is not repeated from the stale decoded block.
+    #[test]
+    fn a_loop_that_rewrites_its_body_runs_the_new_code() {
+        for cache in [true, false] {
+            let mut sys =
+                BareSystem::new(Model::I80386, 0x1_0000).expect("64 KiB is a valid RAM size");
+            sys.cpu.set_block_cache(cache);
+            // 0000:0100  INC AX; MOV [0100h],BL; LOOP 0100h; HLT   (BL = 48h: DEC AX)
+            sys.load_code(0, 0x100, &[0x40, 0x88, 0x1E, 0x00, 0x01, 0xE2, 0xF9, 0xF4]);
+            sys.cpu.set_sreg(SegReg::DS, 0);
+            sys.cpu.set_reg16(Reg16::BX, 0x48);
+            sys.cpu.set_reg16(Reg16::CX, 3);
+            let r = sys.run(100);
+            assert_eq!((r.ticks, r.exit), (10, Exit::Halted), "block cache {cache}");
+            // +1, then -1 twice.
+            assert_eq!(sys.cpu.reg16(Reg16::AX), 0xFFFF, "block cache {cache}");
+        }
     }
 
     /// A CALL whose return-address push lands on the bytes of the block being executed

@@ -21,83 +21,101 @@ use crate::cpu::{Cpu, Model, R};
 /// ALU families have a run of six per operation.
 pub(crate) mod code {
     // AluRmReg: eight operations (ADD OR ADC SBB AND SUB XOR CMP) of six shapes each.
-    pub const ALU_RM_REG: u8 = 0;
+    pub const ALU_RM_REG: u16 = 0;
     // AluRegRm: eight operations (ADD OR ADC SBB AND SUB XOR CMP) of six shapes each.
-    pub const ALU_REG_RM: u8 = 48;
+    pub const ALU_REG_RM: u16 = 48;
     // AluRmImm: eight operations (ADD OR ADC SBB AND SUB XOR CMP) of six shapes each.
-    pub const ALU_RM_IMM: u8 = 96;
+    pub const ALU_RM_IMM: u16 = 96;
     // TestRmReg
-    pub const TEST_RM_REG: u8 = 144;
+    pub const TEST_RM_REG: u16 = 144;
     // TestRmImm
-    pub const TEST_RM_IMM: u8 = 150;
+    pub const TEST_RM_IMM: u16 = 150;
     // MovRmReg
-    pub const MOV_RM_REG: u8 = 156;
+    pub const MOV_RM_REG: u16 = 156;
     // MovRegRm
-    pub const MOV_REG_RM: u8 = 162;
+    pub const MOV_REG_RM: u16 = 162;
     // MovRmImm
-    pub const MOV_RM_IMM: u8 = 168;
+    pub const MOV_RM_IMM: u16 = 168;
     // IncRm
-    pub const INC_RM: u8 = 174;
+    pub const INC_RM: u16 = 174;
     // DecRm
-    pub const DEC_RM: u8 = 180;
+    pub const DEC_RM: u16 = 180;
     // ShiftRmImm
-    pub const SHIFT_RM_IMM: u8 = 186;
+    pub const SHIFT_RM_IMM: u16 = 186;
     // ShiftRmCl
-    pub const SHIFT_RM_CL: u8 = 192;
+    pub const SHIFT_RM_CL: u16 = 192;
     // XchgRmReg
-    pub const XCHG_RM_REG: u8 = 198;
+    pub const XCHG_RM_REG: u16 = 198;
     /// First code of the kinds that are not split by shape.
-    pub const OTHERS: u8 = 204;
-    pub const LEA: u8 = OTHERS;
-    pub const NOT_RM: u8 = OTHERS + 1;
-    pub const NEG_RM: u8 = OTHERS + 2;
-    pub const PUSH_REG: u8 = OTHERS + 3;
-    pub const POP_REG: u8 = OTHERS + 4;
-    pub const PUSH_IMM: u8 = OTHERS + 5;
-    pub const PUSH_RM: u8 = OTHERS + 6;
-    pub const PUSH_SEG: u8 = OTHERS + 7;
-    pub const POP_SEG: u8 = OTHERS + 8;
-    pub const MOV_RM_SEG: u8 = OTHERS + 9;
-    pub const MOV_SEG_RM: u8 = OTHERS + 10;
-    pub const CBW: u8 = OTHERS + 11;
-    pub const CWD: u8 = OTHERS + 12;
-    pub const CLC: u8 = OTHERS + 13;
-    pub const STC: u8 = OTHERS + 14;
-    pub const CMC: u8 = OTHERS + 15;
-    pub const CLD: u8 = OTHERS + 16;
-    pub const STD: u8 = OTHERS + 17;
-    pub const CLI: u8 = OTHERS + 18;
-    pub const NOP: u8 = OTHERS + 19;
-    pub const SALC: u8 = OTHERS + 20;
-    pub const LAHF: u8 = OTHERS + 21;
-    pub const SAHF: u8 = OTHERS + 22;
-    pub const XLAT: u8 = OTHERS + 23;
-    pub const MOVZX: u8 = OTHERS + 24;
-    pub const MOVSX: u8 = OTHERS + 25;
-    pub const SETCC: u8 = OTHERS + 26;
-    pub const IMUL: u8 = OTHERS + 27;
-    pub const JCC: u8 = OTHERS + 28;
-    pub const JMP: u8 = OTHERS + 29;
-    pub const CALL: u8 = OTHERS + 30;
-    pub const RET: u8 = OTHERS + 31;
-    pub const LOOP: u8 = OTHERS + 32;
-    pub const JMP_RM: u8 = OTHERS + 33;
-    pub const CALL_RM: u8 = OTHERS + 34;
-    pub const PUSH_REG32: u8 = OTHERS + 35;
-    pub const POP_REG32: u8 = OTHERS + 36;
+    pub const OTHERS: u16 = 204;
+    pub const LEA: u16 = OTHERS;
+    pub const NOT_RM: u16 = OTHERS + 1;
+    pub const NEG_RM: u16 = OTHERS + 2;
+    pub const PUSH_REG: u16 = OTHERS + 3;
+    pub const POP_REG: u16 = OTHERS + 4;
+    pub const PUSH_IMM: u16 = OTHERS + 5;
+    pub const PUSH_RM: u16 = OTHERS + 6;
+    pub const PUSH_SEG: u16 = OTHERS + 7;
+    pub const POP_SEG: u16 = OTHERS + 8;
+    pub const MOV_RM_SEG: u16 = OTHERS + 9;
+    pub const MOV_SEG_RM: u16 = OTHERS + 10;
+    pub const CBW: u16 = OTHERS + 11;
+    pub const CWD: u16 = OTHERS + 12;
+    pub const CLC: u16 = OTHERS + 13;
+    pub const STC: u16 = OTHERS + 14;
+    pub const CMC: u16 = OTHERS + 15;
+    pub const CLD: u16 = OTHERS + 16;
+    pub const STD: u16 = OTHERS + 17;
+    pub const CLI: u16 = OTHERS + 18;
+    pub const NOP: u16 = OTHERS + 19;
+    pub const SALC: u16 = OTHERS + 20;
+    pub const LAHF: u16 = OTHERS + 21;
+    pub const SAHF: u16 = OTHERS + 22;
+    pub const XLAT: u16 = OTHERS + 23;
+    pub const MOVZX: u16 = OTHERS + 24;
+    pub const MOVSX: u16 = OTHERS + 25;
+    pub const SETCC: u16 = OTHERS + 26;
+    pub const IMUL: u16 = OTHERS + 27;
+    pub const JCC: u16 = OTHERS + 28;
+    pub const JMP: u16 = OTHERS + 29;
+    pub const CALL: u16 = OTHERS + 30;
+    pub const RET: u16 = OTHERS + 31;
+    pub const LOOP: u16 = OTHERS + 32;
+    pub const JMP_RM: u16 = OTHERS + 33;
+    pub const CALL_RM: u16 = OTHERS + 34;
+    pub const PUSH_REG32: u16 = OTHERS + 35;
+    pub const POP_REG32: u16 = OTHERS + 36;
     /// SHL/SHR of a register by a constant count in 1..=width (after the model's count
     /// masking), the shifts compilers emit; [`specialize`] picks them.
-    pub const SHL_R8_IMM: u8 = OTHERS + 37;
-    pub const SHL_R16_IMM: u8 = OTHERS + 38;
-    pub const SHL_R32_IMM: u8 = OTHERS + 39;
-    pub const SHR_R8_IMM: u8 = OTHERS + 40;
-    pub const SHR_R16_IMM: u8 = OTHERS + 41;
-    pub const SHR_R32_IMM: u8 = OTHERS + 42;
+    pub const SHL_R8_IMM: u16 = OTHERS + 37;
+    pub const SHL_R16_IMM: u16 = OTHERS + 38;
+    pub const SHL_R32_IMM: u16 = OTHERS + 39;
+    pub const SHR_R8_IMM: u16 = OTHERS + 40;
+    pub const SHR_R16_IMM: u16 = OTHERS + 41;
+    pub const SHR_R32_IMM: u16 = OTHERS + 42;
+    /// Register forms whose flags no later instruction can observe (see `flags_live.rs`):
+    /// the result without the flags. ADD OR ADC SBB AND SUB XOR of a register with a
+    /// register (R8, R16, R32 each), the destination in `Op::rm` and the source in
+    /// `Op::reg`.
+    pub const ALU_RR_NF: u16 = OTHERS + 43;
+    /// The same with the immediate `Op::imm` as the source.
+    pub const ALU_RI_NF: u16 = ALU_RR_NF + 24;
+    pub const INC_R_NF: u16 = ALU_RI_NF + 24;
+    pub const DEC_R_NF: u16 = INC_R_NF + 3;
+    pub const SHL_R_IMM_NF: u16 = DEC_R_NF + 3;
+    pub const SHR_R_IMM_NF: u16 = SHL_R_IMM_NF + 3;
+    /// One past the last code.
+    pub const END: u16 = SHR_R_IMM_NF + 3;
+
+    // The dispatch arms in `exec_fast` are literals (see the module documentation).
+    const _: () = assert!(ALU_RR_NF == 247 && ALU_RI_NF == 271 && INC_R_NF == 295);
+    const _: () = assert!(DEC_R_NF == 298 && SHL_R_IMM_NF == 301 && SHR_R_IMM_NF == 304);
+    const _: () = assert!(END == 307);
 }
 
 /// The dispatch code for `op` on `model`: [`lower`], then a narrower handler where the
 /// decoded operands allow one. May rewrite `op.imm` to the effective shift count.
-pub(crate) fn specialize(model: Model, op: &mut Op) -> u8 {
+pub(crate) fn specialize(model: Model, op: &mut Op) -> u16 {
     let general = lower(op.kind, op.sub, op.w, op.mem);
     if op.kind == Kind::ShiftRmImm && !op.mem {
         // The same count masking as `Cpu::shift`: the 8086 uses the whole count byte.
@@ -128,12 +146,13 @@ pub(crate) fn specialize(model: Model, op: &mut Op) -> u8 {
 
 /// The dispatch code for an op of `kind` (and ALU operation `op`) with operand width `w` and
 /// a memory (`mem`) or register r/m operand.
-pub(crate) fn lower(kind: Kind, op: u8, w: u8, mem: bool) -> u8 {
+pub(crate) fn lower(kind: Kind, op: u8, w: u8, mem: bool) -> u16 {
+    let op = u16::from(op);
     let shape = match w {
         8 => 0,
         16 => 2,
         _ => 4,
-    } + u8::from(mem);
+    } + u16::from(mem);
     let family = match kind {
         Kind::AluRmReg => Some(code::ALU_RM_REG + op * 6),
         Kind::AluRegRm => Some(code::ALU_REG_RM + op * 6),
@@ -194,6 +213,37 @@ pub(crate) fn lower(kind: Kind, op: u8, w: u8, mem: bool) -> u8 {
         // Family kinds were handled above.
         _ => code::NOP,
     }
+}
+
+/// The code of `op` without its flags ([`code::ALU_RR_NF`] and the others after it), for a
+/// register-form op whose flags are dead, or `None` when it has no such form. CMP and TEST
+/// without flags do nothing and become [`code::NOP`]. Rewrites `rm`/`reg` so that `rm` is
+/// the destination.
+pub(crate) fn without_flags(op: &mut Op) -> Option<u16> {
+    let width = match op.w {
+        8 => 0,
+        16 => 1,
+        _ => 2,
+    };
+    if op.mem {
+        return None;
+    }
+    let alu = u16::from(op.sub & 7);
+    Some(match (op.kind, op.code) {
+        (Kind::AluRmReg | Kind::AluRegRm | Kind::AluRmImm, _) if alu == 7 => code::NOP,
+        (Kind::TestRmReg | Kind::TestRmImm, _) => code::NOP,
+        (Kind::AluRmReg, _) => code::ALU_RR_NF + alu * 3 + width,
+        (Kind::AluRegRm, _) => {
+            std::mem::swap(&mut op.rm, &mut op.reg);
+            code::ALU_RR_NF + alu * 3 + width
+        }
+        (Kind::AluRmImm, _) => code::ALU_RI_NF + alu * 3 + width,
+        (Kind::IncRm, _) => code::INC_R_NF + width,
+        (Kind::DecRm, _) => code::DEC_R_NF + width,
+        (_, c) if (code::SHL_R8_IMM..=code::SHL_R32_IMM).contains(&c) => code::SHL_R_IMM_NF + width,
+        (_, c) if (code::SHR_R8_IMM..=code::SHR_R32_IMM).contains(&c) => code::SHR_R_IMM_NF + width,
+        _ => return None,
+    })
 }
 
 impl Cpu {
@@ -415,6 +465,40 @@ impl Cpu {
         let of = count == 1 && (v >> (W - 1)) & 1 != 0;
         self.flags.set_result(r, W, cf, of, false);
         self.set_reg_w::<W>(op.rm, r);
+    }
+
+    /// An ALU operation on register `rm` with a register (`IMM` false) or immediate source,
+    /// without the flags (see [`without_flags`]).
+    #[inline(always)]
+    fn alu_nf<const OP: usize, const W: u32, const IMM: bool>(&mut self, op: &Op) {
+        let a = self.reg_w::<W>(op.rm);
+        let b = if IMM { op.imm } else { self.reg_w::<W>(op.reg) };
+        let cf = u32::from(self.flags.cf());
+        let r = match OP {
+            0 => a.wrapping_add(b),
+            1 => a | b,
+            2 => a.wrapping_add(b).wrapping_add(cf),
+            3 => a.wrapping_sub(b).wrapping_sub(cf),
+            4 => a & b,
+            5 => a.wrapping_sub(b),
+            _ => a ^ b,
+        };
+        self.set_reg_w::<W>(op.rm, r & width_mask(W));
+    }
+
+    /// INC (`STEP` 1) or DEC (`STEP` -1) of register `rm` without the flags.
+    #[inline(always)]
+    fn step_nf<const W: u32, const STEP: i32>(&mut self, op: &Op) {
+        let r = self.reg_w::<W>(op.rm).wrapping_add(STEP as u32);
+        self.set_reg_w::<W>(op.rm, r & width_mask(W));
+    }
+
+    /// SHL (`LEFT`) or SHR of register `rm` by `imm` (1..=W) without the flags.
+    #[inline(always)]
+    fn shift_nf<const W: u32, const LEFT: bool>(&mut self, op: &Op) {
+        let v = self.reg_w::<W>(op.rm);
+        let r = if LEFT { v << op.imm } else { v >> op.imm };
+        self.set_reg_w::<W>(op.rm, r & width_mask(W));
     }
 
     #[inline(always)]
@@ -865,9 +949,68 @@ impl Cpu {
             code::SHR_R8_IMM => self.shr_reg_imm::<8>(op),
             code::SHR_R16_IMM => self.shr_reg_imm::<16>(op),
             code::SHR_R32_IMM => self.shr_reg_imm::<32>(op),
-            // Unused codes, listed so that the table covers every byte value and needs no
-            // range check.
-            247..=255 => {}
+            247 => self.alu_nf::<0, 8, false>(op),
+            248 => self.alu_nf::<0, 16, false>(op),
+            249 => self.alu_nf::<0, 32, false>(op),
+            250 => self.alu_nf::<1, 8, false>(op),
+            251 => self.alu_nf::<1, 16, false>(op),
+            252 => self.alu_nf::<1, 32, false>(op),
+            253 => self.alu_nf::<2, 8, false>(op),
+            254 => self.alu_nf::<2, 16, false>(op),
+            255 => self.alu_nf::<2, 32, false>(op),
+            256 => self.alu_nf::<3, 8, false>(op),
+            257 => self.alu_nf::<3, 16, false>(op),
+            258 => self.alu_nf::<3, 32, false>(op),
+            259 => self.alu_nf::<4, 8, false>(op),
+            260 => self.alu_nf::<4, 16, false>(op),
+            261 => self.alu_nf::<4, 32, false>(op),
+            262 => self.alu_nf::<5, 8, false>(op),
+            263 => self.alu_nf::<5, 16, false>(op),
+            264 => self.alu_nf::<5, 32, false>(op),
+            265 => self.alu_nf::<6, 8, false>(op),
+            266 => self.alu_nf::<6, 16, false>(op),
+            267 => self.alu_nf::<6, 32, false>(op),
+            268 => {} // CMP R8: never produced (CMP without flags is NOP)
+            269 => {} // CMP R16: never produced (CMP without flags is NOP)
+            270 => {} // CMP R32: never produced (CMP without flags is NOP)
+            271 => self.alu_nf::<0, 8, true>(op),
+            272 => self.alu_nf::<0, 16, true>(op),
+            273 => self.alu_nf::<0, 32, true>(op),
+            274 => self.alu_nf::<1, 8, true>(op),
+            275 => self.alu_nf::<1, 16, true>(op),
+            276 => self.alu_nf::<1, 32, true>(op),
+            277 => self.alu_nf::<2, 8, true>(op),
+            278 => self.alu_nf::<2, 16, true>(op),
+            279 => self.alu_nf::<2, 32, true>(op),
+            280 => self.alu_nf::<3, 8, true>(op),
+            281 => self.alu_nf::<3, 16, true>(op),
+            282 => self.alu_nf::<3, 32, true>(op),
+            283 => self.alu_nf::<4, 8, true>(op),
+            284 => self.alu_nf::<4, 16, true>(op),
+            285 => self.alu_nf::<4, 32, true>(op),
+            286 => self.alu_nf::<5, 8, true>(op),
+            287 => self.alu_nf::<5, 16, true>(op),
+            288 => self.alu_nf::<5, 32, true>(op),
+            289 => self.alu_nf::<6, 8, true>(op),
+            290 => self.alu_nf::<6, 16, true>(op),
+            291 => self.alu_nf::<6, 32, true>(op),
+            292 => {} // CMP R8: never produced (CMP without flags is NOP)
+            293 => {} // CMP R16: never produced (CMP without flags is NOP)
+            294 => {} // CMP R32: never produced (CMP without flags is NOP)
+            295 => self.step_nf::<8, 1>(op),
+            296 => self.step_nf::<16, 1>(op),
+            297 => self.step_nf::<32, 1>(op),
+            298 => self.step_nf::<8, -1>(op),
+            299 => self.step_nf::<16, -1>(op),
+            300 => self.step_nf::<32, -1>(op),
+            301 => self.shift_nf::<8, true>(op),
+            302 => self.shift_nf::<16, true>(op),
+            303 => self.shift_nf::<32, true>(op),
+            304 => self.shift_nf::<8, false>(op),
+            305 => self.shift_nf::<16, false>(op),
+            306 => self.shift_nf::<32, false>(op),
+            // Unused codes.
+            code::END.. => {}
         }
         Ok(Flow::Next)
     }

@@ -24,6 +24,7 @@
 //! off and compares the machines.
 
 mod fast;
+mod flags_live;
 mod translate;
 
 use super::{BLOCK_STALE, Cpu, R, regs::CS};
@@ -93,7 +94,7 @@ pub(crate) enum Kind {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Op {
     /// Dispatch code (see `fast.rs`): the kind specialised by operand shape.
-    pub code: u8,
+    pub code: u16,
     pub kind: Kind,
     /// ALU operation, shift operation, condition code, segment register, or LOOP variant.
     pub sub: u8,
@@ -200,6 +201,9 @@ struct Slot {
     slow_tail: bool,
     /// Decoded for a 32-bit code segment.
     big: bool,
+    /// Some ops run without their flags (`flags_live.rs`): the block only runs whole, and
+    /// a budget shorter than it goes through the full interpreter.
+    whole_only: bool,
     /// Which of `links` to replace next.
     next_link: u8,
     links: [Link; 2],
@@ -418,11 +422,12 @@ impl Cpu {
             let Some(slot) = self.blocks.slots.get(n) else {
                 break;
             };
-            let (len, first, count, slow_tail) = (
+            let (len, first, count, slow_tail, whole_only) = (
                 slot.len,
                 slot.ops_at as usize,
                 usize::from(slot.ops),
                 slot.slow_tail,
+                slot.whole_only,
             );
             if WATCH && self.watch_exec_in(self.pc_linear(), len) {
                 if self.watch_before() {
@@ -433,10 +438,16 @@ impl Cpu {
                 prev = NO_SLOT;
                 continue;
             }
+            if whole_only && count as u64 > self.budget {
+                self.budget -= 1;
+                self.interpret_one(bus);
+                prev = NO_SLOT;
+                continue;
+            }
             let Some(block) = ops.get(first..first + count) else {
                 break;
             };
-            let fell_through = self.run_block(bus, block);
+            let fell_through = self.run_block(bus, block, whole_only);
             prev = n;
             if fell_through && slow_tail && self.budget != 0 && !self.stopped {
                 self.budget -= 1;
@@ -459,7 +470,10 @@ impl Cpu {
     /// pass in real mode (57.0 -> 48.6 per guest instruction) and 192 fewer in protected mode
     /// with paging, where the lookup walks the TLB (69.7 -> 52.3).
     #[inline(always)]
-    fn run_block<B: Bus>(&mut self, bus: &mut B, block: &[Op]) -> bool {
+    ///
+    /// With `whole_only` (the block has flagless ops) a pass starts only while the budget
+    /// covers the whole block.
+    fn run_block<B: Bus>(&mut self, bus: &mut B, block: &[Op], whole_only: bool) -> bool {
         let entry = self.eip;
         loop {
             // Charge the ops up front; those not executed are refunded.
@@ -475,6 +489,7 @@ impl Cpu {
                 End::Jumped
                     if self.eip == entry
                         && self.budget != 0
+                        && (!whole_only || self.budget >= block.len() as u64)
                         && !self.attention
                         && !self.stopped
                         && bus.memory_ref().cache_epoch() == self.block_epoch => {}

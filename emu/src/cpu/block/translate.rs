@@ -147,6 +147,40 @@ impl Ctx {
     }
 }
 
+/// Decodes the instruction at the start of `bytes` (at offset `pos` in its block) into an op
+/// ready to run: its dispatch code and unpacked effective address. Returns it with its
+/// length, or `None` when it has no fast handler.
+fn decode_op(model: Model, big: bool, bytes: &[u8], pos: usize) -> Option<(Op, usize)> {
+    let mut c = Cursor { bytes, pos: 0 };
+    let mut op = decode_one(model, big, &mut c)?;
+    op.start = pos as u16;
+    op.end = (pos + c.pos) as u16;
+    op.code = super::fast::specialize(model, &mut op);
+    op.ea_mask = if op.ea & EA_32 != 0 { u32::MAX } else { 0xFFFF };
+    op.form = EaForm::of(op.ea);
+    if op.form == EaForm::Disp {
+        op.disp &= op.ea_mask;
+    }
+    op.scale = (op.ea >> EA_SCALE_SHIFT) & 3;
+    Some((op, c.pos))
+}
+
+/// The ops of the straight run of instructions in `bytes` (16-bit code), as a block holds
+/// them before the flag pass.
+#[cfg(test)]
+pub(super) fn decode_run(model: Model, bytes: &[u8]) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let mut pos = 0;
+    while let Some((op, len)) = bytes
+        .get(pos..)
+        .and_then(|b| decode_op(model, false, b, pos))
+    {
+        ops.push(op);
+        pos += len;
+    }
+    ops
+}
+
 /// Whether `kind` ends a block.
 fn is_terminator(kind: Kind) -> bool {
     matches!(
@@ -511,23 +545,10 @@ impl Cpu {
         let mut count = 0usize;
         let mut slow_tail = true;
         while count < MAX_OPS {
-            let mut c = Cursor {
-                bytes: &bytes[pos..],
-                pos: 0,
-            };
-            let Some(mut op) = decode_one(self.model, cs.big, &mut c) else {
+            let Some((op, len)) = decode_op(self.model, cs.big, &bytes[pos..], pos) else {
                 break;
             };
-            op.start = pos as u16;
-            op.end = (pos + c.pos) as u16;
-            op.code = super::fast::specialize(self.model, &mut op);
-            op.ea_mask = if op.ea & EA_32 != 0 { u32::MAX } else { 0xFFFF };
-            op.form = EaForm::of(op.ea);
-            if op.form == EaForm::Disp {
-                op.disp &= op.ea_mask;
-            }
-            op.scale = (op.ea >> EA_SCALE_SHIFT) & 3;
-            pos += c.pos;
+            pos += len;
             if let Some(o) = ops.get_mut(ops_at + count) {
                 *o = op;
             }
@@ -540,6 +561,9 @@ impl Cpu {
         if count == MAX_OPS {
             slow_tail = false;
         }
+        let whole_only = ops
+            .get_mut(ops_at..ops_at + count)
+            .is_some_and(super::flags_live::drop_dead_flags);
         if pos > 0 {
             bus.memory().mark_code(idx, pos);
         }
@@ -553,6 +577,7 @@ impl Cpu {
                 ops: count as u8,
                 slow_tail,
                 big: cs.big,
+                whole_only,
                 ops_at: ops_at as u32,
                 ..Slot::default()
             };

@@ -22,6 +22,29 @@
 //! instruction does. Every instruction that has a fast handler is exercised through it by
 //! the conformance vectors, and a differential test runs random code with the cache on and
 //! off and compares the machines.
+//!
+//! # What the fast path costs, and what was tried
+//!
+//! The figure is host instructions per guest instruction on the cpuloop (`vexed bench-cpu`
+//! under callgrind, first 11 M instructions; real mode / flat protected mode with paging).
+//! Issue 18 asks for at most 20; each step below was measured alone (a build of `emu`
+//! without the binary's fat LTO, so the absolute numbers differ slightly from `vexed`'s):
+//!
+//! | step | real | paged |
+//! |---|---|---|
+//! | before (2026-12-06) | 58.7 | 70.9 |
+//! | effective addresses by form ([`EaForm`]) | 57.0 | 69.7 |
+//! | a loop body re-runs itself ([`Cpu::run_block`]) | 48.6 | 52.3 |
+//! | flags nobody can observe not computed (`flags_live.rs`) | 42.7 | 48.2 |
+//! | tried and dropped: the shaped handlers out of line (`#[inline(never)]`, fewer live registers in the dispatch loop) | 59.8 | 69.5 |
+//!
+//! `vexed bench-cpu` itself went from 56.6 / 68.5 to 44.5 / 50.5. Where the rest goes (after
+//! the steps): dispatch about 10 per op (the jump table and the op pointer), a memory
+//! operand about 30 (address, segment limit, the paging test, the direct-RAM window, and for
+//! a store the code-page test), a register operand 3-4, lazy flags 10-15 where they live.
+//! Reaching 20 needs the dispatch and the memory path gone from the common case: translation
+//! to host code (a JIT with exact tick accounting, falling back here when the budget is
+//! shorter than a block), which is the next step.
 
 mod fast;
 mod flags_live;

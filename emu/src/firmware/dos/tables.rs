@@ -19,7 +19,7 @@
 //! | 0B00h-0B1Fh | the 32 bytes before the List of Lists: OEM handler FFFF:FFFF at -18h, first MCB at -2 |
 //! | 0B20h-0B8Fh | the List of Lists (AH=52h: ES:BX = 0060:0B20h), NUL header at +22h |
 //! | 0B90h | CON header (attribute 8013h) |
-//! | 0BA0h | CLOCK$ header (attribute 8008h) |
+//! | 0BA4h | CLOCK$ header (attribute 8008h) |
 //! | 0BC0h | the block device header of drive C: (1 unit, attribute 0002h) |
 //! | 0BE0h | the devices' strategy routine (marks the request done) and interrupt routine (`RETF`) |
 //! | 0BF0h | drive parameter block of C: |
@@ -49,20 +49,27 @@ pub const LOL_OFF: u16 = 0x0B20;
 /// Offset of the NUL device header (inside the List of Lists).
 pub const NUL_OFF: u16 = LOL_OFF + 0x22;
 pub const CON_OFF: u16 = 0x0B90;
-pub const CLOCK_OFF: u16 = 0x0BA0;
+pub const CLOCK_OFF: u16 = 0x0BA4;
 pub const BLOCK_OFF: u16 = 0x0BC0;
 const STRATEGY_OFF: u16 = 0x0BE0;
 const INTERRUPT_OFF: u16 = STRATEGY_OFF + 7;
 pub const DPB_OFF: u16 = 0x0BF0;
 pub const SFT_OFF: u16 = 0x0C20;
 const SFT_ENTRIES: u16 = 5;
+/// Bytes of a device driver header: next pointer, attribute, strategy and interrupt
+/// offsets, 8-byte name (RBIL #01646).
+const DEVICE_HEADER_BYTES: u16 = 0x12;
 const SFT_ENTRY_BYTES: u16 = 0x3B;
 const FCB_TABLE_OFF: u16 = 0x0D50;
 pub const CDS_OFF: u16 = 0x0D60;
 pub const CDS_BYTES: u16 = 0x58;
 
-// The tables fit their places: the SFT block before the FCB table, the CDS array in the
-// area.
+// The tables fit their places: each device header (12h bytes) before the next, the SFT
+// block before the FCB table, the CDS array in the area.
+const _: () = assert!(CON_OFF + DEVICE_HEADER_BYTES <= CLOCK_OFF);
+const _: () = assert!(CLOCK_OFF + DEVICE_HEADER_BYTES <= BLOCK_OFF);
+const _: () = assert!(BLOCK_OFF + DEVICE_HEADER_BYTES <= STRATEGY_OFF);
+const _: () = assert!(NUL_OFF + DEVICE_HEADER_BYTES <= LOL_OFF + 0x34);
 const _: () = assert!(SFT_OFF + 6 + SFT_ENTRIES * SFT_ENTRY_BYTES <= FCB_TABLE_OFF);
 const _: () = assert!(CDS_OFF + LAST_DRIVE as u16 * CDS_BYTES <= TABLES_OFF + TABLES_BYTES);
 
@@ -320,5 +327,14 @@ mod tests {
             (0xFFFF, 0xFFFF)
         );
         assert_eq!(m.bus().mem.read_u8(list_of_lists() + 0x21), 5);
+        // Each header keeps its whole name (the headers do not overlap).
+        for (off, name) in [
+            (CON_OFF, b"CON     "),
+            (CLOCK_OFF, b"CLOCK$  "),
+            (NUL_OFF, b"NUL     "),
+        ] {
+            let got = m.bus().mem.read_bytes(linear(DOS_DATA_SEG, off + 0x0A), 8);
+            assert_eq!(got, name);
+        }
     }
 }

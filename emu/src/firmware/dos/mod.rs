@@ -49,6 +49,7 @@
 //! (DBCS lead bytes), 67h (set handle count), 69h (disk serial number). FCB file
 //! functions fail with AL=FFh. No Ctrl-C checking.
 
+pub mod config;
 pub mod drive;
 pub mod files;
 pub mod memory;

@@ -105,6 +105,34 @@ pub enum Observation {
         file: String,
         result: crate::firmware::vmm::vxd::VxdCheck,
     },
+    /// A device driver's INIT request returned (CONFIG.SYS `DEVICE=`, file `file`): its
+    /// header at `seg:off` with its attribute word and 8-byte name field, the request's
+    /// status word, the units a block driver reported and the break address. `installed`:
+    /// DOS linked the header into the device chain (see `firmware/dos/sysinit.rs`).
+    DriverLoaded {
+        file: String,
+        seg: u16,
+        off: u16,
+        attributes: u16,
+        name: Vec<u8>,
+        status: u16,
+        units: u8,
+        break_seg: u16,
+        break_off: u16,
+        installed: bool,
+    },
+    /// DOS sent a request to the driver whose header is at `seg:off` (name field `name`)
+    /// and the driver's interrupt routine returned: the unit, the command code and the
+    /// status word it left (bit 15 error with the code in bits 0-7, bit 9 busy, bit 8
+    /// done).
+    DeviceRequest {
+        seg: u16,
+        off: u16,
+        name: Vec<u8>,
+        unit: u8,
+        command: u8,
+        status: u16,
+    },
 }
 
 /// Why the VMM's scheduler switched VMs (DESIGN.md section 7; dos-memory.md section 4.5).
@@ -210,6 +238,8 @@ impl Observation {
             Observation::DpmiExit { .. } => "dpmi-exit",
             Observation::DpmiFault { .. } => "dpmi-fault",
             Observation::VxdChecked { .. } => "vxd",
+            Observation::DriverLoaded { .. } => "driver",
+            Observation::DeviceRequest { .. } => "device",
         }
     }
 }
@@ -339,8 +369,53 @@ impl std::fmt::Display for Observation {
                 crate::firmware::exception_name(*vector)
             ),
             Observation::VxdChecked { file, result } => write!(f, "vxd {file}: {result}"),
+            Observation::DriverLoaded {
+                file,
+                seg,
+                off,
+                attributes,
+                name,
+                status,
+                units,
+                break_seg,
+                break_off,
+                installed,
+            } => write!(
+                f,
+                "driver {file}: \"{}\" at {seg:04X}:{off:04X} attributes={attributes:04X} \
+                 status={status:04X} units={units} break={break_seg:04X}:{break_off:04X} {}",
+                name_text(name),
+                if *installed {
+                    "installed"
+                } else {
+                    "not installed"
+                }
+            ),
+            Observation::DeviceRequest {
+                seg,
+                off,
+                name,
+                unit,
+                command,
+                status,
+            } => write!(
+                f,
+                "device \"{}\" at {seg:04X}:{off:04X} unit={unit} command={command:02X}h \
+                 status={status:04X}",
+                name_text(name)
+            ),
         }
     }
+}
+
+/// A device name field as text (printable ASCII; other bytes as `\xNN`).
+fn name_text(name: &[u8]) -> String {
+    name.iter()
+        .map(|&b| match b {
+            0x20..=0x7E if b != b'"' && b != b'\\' => char::from(b).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -359,5 +434,17 @@ mod tests {
             kind: 0,
         };
         assert_eq!(o.to_string(), "exit PSP=1234 code=3 type=0");
+        let o = Observation::DeviceRequest {
+            seg: 0x0170,
+            off: 0,
+            name: b"DRV$\x01   ".to_vec(),
+            unit: 0,
+            command: 8,
+            status: 0x0100,
+        };
+        assert_eq!(
+            o.to_string(),
+            "device \"DRV$\\x01   \" at 0170:0000 unit=0 command=08h status=0100"
+        );
     }
 }

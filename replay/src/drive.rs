@@ -41,8 +41,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
-use vexed_emu::firmware::dos::DriveC;
 use vexed_emu::firmware::dos::drive::DriveError;
+use vexed_emu::firmware::dos::{CONFIG_FILE, DriveC};
 
 /// How much of a host directory [`load_drive_with`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,6 +443,36 @@ pub(crate) fn open_no_wait(path: &Path, _follow_links: bool) -> io::Result<File>
 /// Drive C: of a scenario: its directory, or only the files it lists (`files = [...]`),
 /// which must all exist.
 pub fn load_scenario_drive(s: &crate::scenario::Scenario) -> Result<LoadedDrive, DriveLoadError> {
+    let mut loaded = drive_files(s)?;
+    if let Some(text) = &s.config {
+        // The manifest's `config` becomes C:\CONFIG.SYS; one from the directory as well
+        // would leave it unclear which DOS reads.
+        if loaded.drive.file(CONFIG_FILE).is_some() {
+            return Err(DriveLoadError::Listed {
+                name: CONFIG_FILE.to_string(),
+                reason: format!(
+                    "the manifest has a `config` and {} has a CONFIG.SYS too",
+                    s.drive_dir.display()
+                ),
+            });
+        }
+        let bytes = text
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .into_bytes();
+        loaded
+            .drive
+            .insert_file(CONFIG_FILE, bytes)
+            .map_err(|e| DriveLoadError::Listed {
+                name: CONFIG_FILE.to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(loaded)
+}
+
+/// The files of a scenario's directory that go on drive C:.
+fn drive_files(s: &crate::scenario::Scenario) -> Result<LoadedDrive, DriveLoadError> {
     let loaded = load_drive(&s.drive_dir, s.writable)?;
     let Some(wanted) = &s.drive_files else {
         return Ok(loaded);

@@ -48,6 +48,8 @@ pub const MAX_INPUTS: usize = 10_000;
 /// Most machine inputs the `[[input]]` entries expand to (a `keys` character is two to
 /// four scancodes, a `serial` string one input per byte).
 pub const MAX_MACHINE_INPUTS: usize = 1_000_000;
+/// The longest `config` text (MS-DOS reads CONFIG.SYS into one 64 KiB segment).
+pub const MAX_CONFIG_BYTES: usize = 0xFFFF;
 /// Most `files` and `console_contains` entries.
 pub const MAX_LIST: usize = 10_000;
 /// Largest `max_ticks`, `checkpoint_interval` and `at_tick` (about 463 days of guest time
@@ -89,6 +91,8 @@ struct Manifest {
     writable: bool,
     /// Only these files of the directory go on drive C: (default: all of them).
     files: Option<Vec<String>>,
+    /// The text of C:\CONFIG.SYS, which DOS reads at boot.
+    config: Option<String>,
     max_ticks: Option<u64>,
     /// Ticks between the state-hash checkpoints of a recording.
     checkpoint_interval: Option<u64>,
@@ -231,6 +235,8 @@ pub struct Scenario {
     pub writable: bool,
     /// Only these DOS paths of the directory are on drive C: (`None`: every file).
     pub drive_files: Option<Vec<String>>,
+    /// `config`: the text put on drive C: as `CONFIG.SYS` (DOS processes it at boot).
+    pub config: Option<String>,
     /// Ticks between checkpoints when this scenario is recorded (`None`: the default).
     pub checkpoint_interval: Option<u64>,
     pub max_ticks: u64,
@@ -356,6 +362,7 @@ impl Scenario {
             drive_dir: dir.to_path_buf(),
             writable: false,
             drive_files: None,
+            config: None,
             checkpoint_interval: None,
             max_ticks: DEFAULT_MAX_TICKS,
             machine: MachineConfig::default(),
@@ -484,6 +491,7 @@ impl Scenario {
             drive_dir: base.join(&m.drive),
             writable: m.writable,
             drive_files: m.files,
+            config: m.config,
             checkpoint_interval: m.checkpoint_interval,
             max_ticks: m.max_ticks.unwrap_or(DEFAULT_MAX_TICKS),
             machine,
@@ -549,6 +557,14 @@ fn check_bounds(m: &Manifest) -> Result<(), String> {
             Ok(())
         }
     };
+    if let Some(c) = &m.config
+        && c.len() > MAX_CONFIG_BYTES
+    {
+        return Err(format!(
+            "config is {} bytes: at most {MAX_CONFIG_BYTES} are allowed",
+            c.len()
+        ));
+    }
     count("[[program]]", m.programs.len(), MAX_PROGRAMS)?;
     count("[[vm]]", m.vms.len(), MAX_VMS)?;
     count("[[input]]", m.inputs.len(), MAX_INPUTS)?;

@@ -23,8 +23,11 @@
 //! The generated BIOS ROM's reset vector runs the power-on self test ([`svc::POST`]): it
 //! fills the interrupt vector table and the BIOS data area, programs the PIC and the 8254
 //! as an AT BIOS does, installs DOS, XMS and EMS (and the VMM's stub when one is
-//! configured), and starts the shell (`shell.rs`, COMMAND.COM's role), a small guest
-//! program that `EXEC`s the configured programs one after another through Int 21h. When the
+//! configured), lets DOS process `C:\CONFIG.SYS` when the drive has one (its device
+//! drivers' INIT routines run as guest code from a loop in DOS's code segment,
+//! `dos/sysinit.rs`), and starts the shell (`shell.rs`, COMMAND.COM's role), a small guest
+//! program that runs CONFIG.SYS's `INSTALL=` programs and then `EXEC`s the configured
+//! programs one after another through Int 21h. When the
 //! last program ends (with a VMM: after the VMM has started, run its VMs and exited), the
 //! shell stops the machine with [`FirmwareStop::Finished`].
 //!
@@ -44,7 +47,9 @@
 //! No disks (drive C: is an in-memory directory handed in by the host, [`dos::DriveC`]),
 //! no printer or serial BIOS services, no Ctrl-C checking, no FCB file functions. DOS
 //! writes console output through the BIOS in Rust rather than through a CON device driver
-//! and Int 29h, so a program hooking Int 10h does not see DOS's output.
+//! and Int 29h, so a program hooking Int 10h does not see DOS's output. Installable
+//! device drivers run as guest code, but block device drivers get no drive letters
+//! (`dos/sysinit.rs`).
 
 pub mod bios;
 pub mod dos;
@@ -377,6 +382,13 @@ impl Firmware {
                 bios::service_internal(self, service, ctx)
             }
             svc::SHELL_NEXT | svc::SHELL_DONE => shell::service(self, service, ctx),
+            svc::SYSINIT_NEXT => {
+                // CONFIG.SYS is done: the shell starts (DOS does not call the layer above).
+                if dos::sysinit::next(self, ctx) == dos::sysinit::Next::Finished {
+                    shell::start(self, ctx);
+                }
+                Flow::Continue
+            }
             svc::DOS_IDLE => {
                 multiplex::dos_idle(self);
                 Flow::Continue
@@ -423,7 +435,11 @@ impl Firmware {
         if self.vmm.is_some() {
             vmm::startup::install(ctx);
         }
-        shell::start(self, ctx);
+        // CONFIG.SYS first (its drivers run as guest code, then the loop starts the
+        // shell), or the shell at once.
+        if !dos::sysinit::begin(self, ctx) {
+            shell::start(self, ctx);
+        }
         Flow::Continue
     }
 }

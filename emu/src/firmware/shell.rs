@@ -1,5 +1,6 @@
-//! The shell: COMMAND.COM's role in a run. It runs the scenario's programs one after
-//! another, starts the VM manager when they have all run (the TSRs are loaded before
+//! The shell: COMMAND.COM's role in a run. It runs CONFIG.SYS's `INSTALL=` programs (as
+//! MS-DOS's SYSINIT does before the shell; one that cannot be started gets "Bad or
+//! missing" and the boot goes on), then the scenario's programs one after another, starts the VM manager when they have all run (the TSRs are loaded before
 //! Windows starts, DESIGN.md section 7), and finishes the run when there is nothing left
 //! to do, with a last observation of extended memory (DESIGN.md section 4).
 //!
@@ -110,8 +111,19 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
 fn next(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     let shell = fw.dos.instance.shell_psp;
     let index = fw.dos.instance.terminations.len();
-    let Some(p) = fw.dos.instance.programs.get(index).cloned() else {
-        return no_program_left(fw, ctx);
+    // CONFIG.SYS's INSTALL= programs first (only the first shell: they all run before
+    // any VM exists).
+    let install = fw.dos.installs.get(fw.dos.installs_started).cloned();
+    let p = match install {
+        Some(p) => {
+            fw.dos.installs_started += 1;
+            fw.dos.instance.running_install = true;
+            p
+        }
+        None => match fw.dos.instance.programs.get(index).cloned() {
+            Some(p) => p,
+            None => return no_program_left(fw, ctx),
+        },
     };
     let mut name = p.name.clone().into_bytes();
     name.truncate(0x7F);
@@ -211,6 +223,17 @@ fn done(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     let index = fw.dos.instance.terminations.len();
     // DOS does not preserve registers across EXEC: restore the shell's own.
     registers(fw, ctx);
+    if std::mem::take(&mut fw.dos.instance.running_install) {
+        // An INSTALL= program: MS-DOS goes on when one cannot be started (it has said
+        // "Bad or missing"), and its exit code is nobody's.
+        if ctx.cpu.flags() & 1 != 0 {
+            let i = fw.dos.installs_started.saturating_sub(1);
+            let name = fw.dos.installs.get(i).map(|p| p.name.clone());
+            let text = format!("\r\nBad or missing {}\r\n", name.unwrap_or_default());
+            super::dos::files::write_console(fw, ctx, text.as_bytes());
+        }
+        return Flow::Continue;
+    }
     if ctx.cpu.flags() & 1 != 0 {
         return Flow::Stop(FirmwareStop::ExecFailed {
             index,

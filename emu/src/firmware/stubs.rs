@@ -14,7 +14,7 @@
 //! | 00500h-005FFh | 0050h | DOS communication area (print-screen status at 0500h) |
 //! | 00600h-0063Fh | [`DOS_DATA_SEG`] | DOS data: critical-error flag, InDOS (the swappable data area's first bytes) |
 //! | 00640h-006FFh | [`VMM_SEG`] | the VMM's real-mode stubs: start-up and exit broadcasts, the system VM's idle loop |
-//! | 00700h-009FFh | [`DOS_CODE_SEG`] | DOS entry stubs (Int 20h-2Fh, the shell, CP/M entry) |
+//! | 00700h-009FFh | [`DOS_CODE_SEG`] | DOS entry stubs (Int 20h-2Fh, the shell, CP/M entry, the device request stub and the CONFIG.SYS loop) |
 //! | 00A00h-00AFFh | [`EMM_SEG`] | EMS driver: `EMMXXXX0` device header and the Int 67h entry |
 //! | 00B00h-010FFh | [`XMS_SEG`] | XMS driver: hookable entry, Int 15h hook, handle table for 2Fh/4309h |
 //! | 01100h-015FFh | [`DOS_DATA_SEG`] (offsets 0B00h-0FFFh) | DOS tables: List of Lists with the NUL device, CON, CLOCK$ and C: device headers, C:'s drive parameter block, system file table, current directory structures (see [`super::dos::tables`]) |
@@ -77,6 +77,13 @@ pub mod svc {
     pub const DIVIDE_ERROR: u16 = 0x0284;
     /// The bottom of Int 28h (DOS idle): under the VMM another VM may run.
     pub const DOS_IDLE: u16 = 0x0285;
+    /// CONFIG.SYS processing: the next driver's INIT request, or the shell when none is
+    /// left (`dos/sysinit.rs`).
+    pub const SYSINIT_NEXT: u16 = 0x0286;
+    /// A driver's INIT returned.
+    pub const SYSINIT_DONE: u16 = 0x0287;
+    /// A driver answered the request of an Int 21h function (`dos/device.rs`).
+    pub const DEVICE_DONE: u16 = 0x0288;
     /// The XMS driver entry (function in AH).
     pub const XMS: u16 = 0x0300;
     /// The XMS driver's Int 15h hook (AH=87h and 88h; other functions chain).
@@ -215,6 +222,13 @@ impl Asm {
         self.raw(&[0xEA]);
         self.raw(&off.to_le_bytes());
         self.raw(&seg.to_le_bytes())
+    }
+
+    /// `CALL FAR [CS:ptr]`: a far call through the pointer at offset `ptr` of the code
+    /// segment.
+    pub fn call_far_cs(&mut self, ptr: u16) -> &mut Asm {
+        self.raw(&[0x2E, 0xFF, 0x1E]);
+        self.raw(&ptr.to_le_bytes())
     }
 
     /// Pads with `NOP`s (so a later stub starts on a round offset).

@@ -1,6 +1,10 @@
 //! DOS 5 in Rust: the Int 20h-2Fh entry points, InDOS and the critical-error flag, console
 //! I/O, date and time, interrupt vectors, version, and the dispatch to memory
 //! (`memory.rs`), programs (`process.rs`) and files (`files/`, on drive C:, `drive.rs`).
+//! At boot it processes `C:\CONFIG.SYS` (`config.rs` parses it, `sysinit.rs` acts on it)
+//! and loads the device drivers it names; their character devices are reached by name
+//! through the handle functions, which send requests to the driver's own routines as
+//! guest code (`device.rs`).
 //!
 //! Sources: RBIL INT 20-2F (function by function), `../shared/reference/dos-memory.md`
 //! section 5.1 (InDOS, the critical-error flag, PSP, memory functions) and section 4.5 (how
@@ -24,7 +28,8 @@
 //! drivers (it only asks whether an EMM is installed, to open its `EMMXXXX0` device), the
 //! DPMI host, the VMM or the shell. Its code segment holds the stubs of Int 20h-2Fh and
 //! the shell's loop, but the firmware (`../mod.rs`) hands three kinds of trap in it to the
-//! layers above: the shell's `SHELL_NEXT` and `SHELL_DONE` (COMMAND.COM's role,
+//! layers above (and starts the shell when the CONFIG.SYS loop's `SYSINIT_NEXT` finds no
+//! line left): the shell's `SHELL_NEXT` and `SHELL_DONE` (COMMAND.COM's role,
 //! `../shell.rs`), and the bottoms of Int 2Fh and Int 28h (`../multiplex.rs`: XMS 43h,
 //! DPMI 1687h and the VMM's 16xxh; DOS idle as a switch point for the VMM). Int 2Fh calls
 //! with other function numbers come back here ([`int2f`]: 4A01h/4A02h, no HMA to share).
@@ -50,10 +55,12 @@
 //! functions fail with AL=FFh. No Ctrl-C checking.
 
 pub mod config;
+pub mod device;
 pub mod drive;
 pub mod files;
 pub mod memory;
 pub mod process;
+pub(crate) mod sysinit;
 pub mod tables;
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +75,7 @@ use crate::observe::Observation;
 pub use drive::DriveC;
 use memory::Arena;
 use process::Ending;
+pub use sysinit::CONFIG_FILE;
 
 /// The top of conventional memory (640 KiB) as a segment.
 const CONVENTIONAL_TOP: u16 = 0xA000;
@@ -92,6 +100,8 @@ pub(crate) struct DosStubs {
     pub int21_wait: u16,
     pub shell: u16,
     pub call5: u16,
+    /// The device request stub and the CONFIG.SYS loop (`device.rs`, `sysinit.rs`).
+    pub device: device::DeviceStubs,
 }
 
 /// How an Int 21h function ended.
@@ -103,6 +113,8 @@ pub(crate) enum DosCode {
     Wait,
     /// Control went elsewhere (a program started or ended).
     Switched,
+    /// A driver is answering the function's request (InDOS stays raised until it has).
+    Device,
     /// Not a DOS 5 function: AL = 00h, everything else (CF too) as the caller left it.
     Unsupported,
 }
@@ -115,6 +127,12 @@ pub struct Dos {
     pub(crate) files: files::FileTable,
     pub(crate) arena: Arena,
     pub(crate) stubs: DosStubs,
+    /// CONFIG.SYS processing at boot (`sysinit.rs`).
+    pub(crate) sysinit: sysinit::Sysinit,
+    /// The programs of CONFIG.SYS's `INSTALL=` lines, which the shell runs first, and how
+    /// many it has started.
+    pub(crate) installs: Vec<Program>,
+    pub(crate) installs_started: usize,
     /// The state each virtual machine has its own copy of under the VMM.
     pub(crate) instance: DosInstance,
 }
@@ -144,6 +162,10 @@ pub(crate) struct DosInstance {
     pub(crate) last_error: u16,
     /// The function of the Int 21h call waiting for a key (InDOS stays raised meanwhile).
     pub(crate) waiting: Option<u8>,
+    /// The Int 21h call waiting for a driver's answer (`device.rs`).
+    pub(crate) request: Option<device::Pending>,
+    /// The shell's `EXEC` running is of a CONFIG.SYS `INSTALL=` program.
+    pub(crate) running_install: bool,
 }
 
 impl DosInstance {
@@ -172,6 +194,9 @@ impl Dos {
                 strategy: 0,
             },
             stubs: DosStubs::default(),
+            sysinit: sysinit::Sysinit::default(),
+            installs: Vec::new(),
+            installs_started: 0,
             instance: DosInstance::for_programs(programs),
         }
     }
@@ -272,6 +297,20 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     stubs.shell = a.here();
     a.trap(svc::SHELL_NEXT).int(0x21).trap(svc::SHELL_DONE);
     a.jmp_short(stubs.shell);
+    stubs.device.routines = a.here();
+    a.raw(&[0; 8]);
+    let routines = stubs.device.routines;
+    stubs.device.call = a.here();
+    a.call_far_cs(routines)
+        .call_far_cs(routines + 4)
+        .trap(svc::DEVICE_DONE)
+        .iret();
+    stubs.device.sysinit = a.here();
+    a.trap(svc::SYSINIT_NEXT)
+        .call_far_cs(routines)
+        .call_far_cs(routines + 4)
+        .trap(svc::SYSINIT_DONE);
+    a.jmp_short(stubs.device.sysinit);
     debug_assert!(a.bytes.len() <= 0x300);
     ctx.place(&a);
     fw.dos.stubs = stubs;
@@ -305,11 +344,11 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     tables::install(ctx, FIRST_MCB_SEG);
 }
 
-fn indos(ctx: &Ctx) -> u8 {
+pub(crate) fn indos(ctx: &Ctx) -> u8 {
     ctx.rd8(DOS_DATA_SEG, INDOS_OFF)
 }
 
-fn set_indos(ctx: &mut Ctx, v: u8) {
+pub(crate) fn set_indos(ctx: &mut Ctx, v: u8) {
     ctx.wr8(DOS_DATA_SEG, INDOS_OFF, v);
 }
 
@@ -346,6 +385,8 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
             finish_int21(fw, ctx);
         }
         svc::INT21_RESUME => finish_int21(fw, ctx),
+        svc::DEVICE_DONE => device::done(fw, ctx),
+        svc::SYSINIT_DONE => sysinit::done(fw, ctx),
         s if s == svc::dos(0x20) => {
             process::terminate(fw, ctx, Ending::Exit(0));
         }
@@ -397,6 +438,7 @@ fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx) {
             fw.dos.instance.waiting = Some(ah);
             ctx.jump(DOS_CODE_SEG, fw.dos.stubs.int21_wait)
         }
+        DosCode::Device => {}
         code => {
             if fw.dos.instance.waiting.is_some() && indos(ctx) == 1 {
                 fw.dos.instance.waiting = None;
@@ -448,7 +490,12 @@ fn key_ready(fw: &Firmware, ctx: &Ctx) -> bool {
 /// 0Ah): DOS writes it to standard output, handle 1, so it follows a redirection (46h).
 /// A closed handle 1 swallows it, as on DOS.
 fn echo(fw: &mut Firmware, ctx: &mut Ctx, bytes: &[u8]) {
-    let _ = files::write_handle(fw, ctx, 1, bytes);
+    if fw.dos.instance.current_psp == 0 {
+        // No process yet (a driver's INIT): DOS writes to CON.
+        files::write_console(fw, ctx, bytes);
+    } else {
+        let _ = files::write_handle(fw, ctx, 1, bytes);
+    }
 }
 
 /// AH=0Ah: buffered keyboard input into the buffer at DS:DX.
@@ -785,6 +832,9 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
                 return DosCode::Wait;
             }
             if files::int21(fw, ctx) {
+                if device::pending(&fw.dos.instance) {
+                    return DosCode::Device;
+                }
                 return DosCode::Done;
             }
             if NOT_PROVIDED.contains(&ah) {

@@ -356,7 +356,7 @@ fn load_process(
 }
 
 /// Applies the .EXE relocation table: each entry's word gets `factor` added.
-fn relocate(ctx: &mut Ctx, file: &[u8], h: &ExeHeader, load_seg: u16, factor: u16) {
+pub(crate) fn relocate(ctx: &mut Ctx, file: &[u8], h: &ExeHeader, load_seg: u16, factor: u16) {
     for i in 0..usize::from(h.relocations) {
         let at = usize::from(h.reloc_offset) + i * 4;
         let (Some(o), Some(s)) = (file.get(at..at + 2), file.get(at + 2..at + 4)) else {

@@ -26,6 +26,7 @@
 //! | 0C20h | first system file table block: 5 entries |
 //! | 0D50h | FCB table: a system file table header with no entries |
 //! | 0D60h | current directory structures A:-E: (only C: valid, path `C:\`) |
+//! | 0F20h | the request header DOS sends to installable drivers, then DOS's device stack up to 1000h (`device.rs`) |
 //!
 //! Device chain: NUL -> (EMMXXXX0, when the EMS driver is installed: [`link_device`]) ->
 //! CON -> CLOCK$ -> C: -> FFFF:FFFF.

@@ -35,7 +35,7 @@ pub(super) fn mkdir(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     };
     let key = drive::join(&p.dir, &name);
     let d = &fw.dos.drive;
-    if device(fw, &name).is_some() || d.is_dir(&key) || d.is_file(&key) {
+    if device(fw, ctx, &name).is_some() || d.is_dir(&key) || d.is_file(&key) {
         return Err(0x05);
     }
     if key.len() > drive::MAX_DIR_PATH {

@@ -28,7 +28,7 @@ pub(super) fn delete(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
-    if device(fw, &name).is_some() {
+    if device(fw, ctx, &name).is_some() {
         return Err(0x05);
     }
     let key = drive::join(&p.dir, &name);
@@ -58,7 +58,7 @@ pub(super) fn attributes(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
-    if device(fw, &name).is_some() {
+    if device(fw, ctx, &name).is_some() {
         // A device has no directory entry: it reads as attribute 0 and cannot be changed.
         if set {
             return Err(0x05);
@@ -102,7 +102,7 @@ pub(super) fn rename(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let (Last::Name(on), Last::Name(nn)) = (&po.last, &pn.last) else {
         return Err(0x03);
     };
-    if device(fw, on).is_some() || device(fw, nn).is_some() {
+    if device(fw, ctx, on).is_some() || device(fw, ctx, nn).is_some() {
         return Err(0x05);
     }
     let from = drive::join(&po.dir, on);

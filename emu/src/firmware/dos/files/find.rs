@@ -115,16 +115,16 @@ pub(super) fn find_first(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
         Last::Here => return Err(0x03),
         Last::Pattern(t) => t,
         Last::Name(name) => {
-            if let Some(dev) = device(fw, &name) {
+            if let Some(dev) = device(fw, ctx, &name) {
                 let mut state = [0u8; 0x15];
                 state[usize::from(FIND_DRIVE)] = DRIVE_C + 1;
-                state[1..12].copy_from_slice(&drive::template(dev.name()));
+                state[1..12].copy_from_slice(&drive::template(dev.name(&name)));
                 state[usize::from(FIND_SEARCH_ATTR)] = search_attr;
                 let next = usize::from(FIND_NEXT_ENTRY);
                 state[next..next + 2].copy_from_slice(&FIND_DONE.to_le_bytes());
                 ctx.write_bytes(seg, off, &state);
                 let stamp = now_stamp(ctx);
-                put_found(ctx, (seg, off), ATTR_DEVICE, stamp, 0, dev.name());
+                put_found(ctx, (seg, off), ATTR_DEVICE, stamp, 0, dev.name(&name));
                 return Ok(());
             }
             drive::template(&name)

@@ -7,14 +7,20 @@
 //! - Positions are 32-bit and wrap as in DOS; seeking a device leaves it at 0.
 //! - Writes to NUL, AUX, PRN and EMMXXXX0 are accepted and discarded (no serial or printer
 //!   BIOS); reads from them return 0 bytes. CON is in `con.rs`.
+//! - A driver's character device (`../device.rs`) gets an INPUT (04h) request for 3Fh and
+//!   an OUTPUT (08h) request for 40h with the caller's buffer and count, and a CLOSE (0Eh)
+//!   for every 3Eh when its attribute has bit 11; AX is the count the driver returns. A
+//!   count of 0 sends nothing. (DOS's character output functions 02h/06h/09h through a
+//!   handle 1 redirected to such a device are not sent to it.)
 //! - After a delete an open handle reads end of file and writes fail with 05h.
 //! - A write stamps the file with the guest's wall clock unless 5701h has fixed the stamp
 //!   through that handle (device information bit 14), and clears bit 6 (not written).
 
+use super::super::device::{ATTR_OPEN_CLOSE, After, LEN_STATIC, LEN_TRANSFER, cmd};
 use super::con::{con_collect, con_write};
 use super::{
-    Device, INFO_KEEP_STAMP, INFO_NOT_WRITTEN, INFO_RAW, Target, UNUSED, entry, entry_mut, jft,
-    now_stamp, sft_index, write_handle,
+    Device, INFO_KEEP_STAMP, INFO_NOT_WRITTEN, INFO_RAW, Target, UNUSED, driver_request, entry,
+    entry_mut, jft, now_stamp, sft_index, write_handle,
 };
 use crate::firmware::{Ctx, Firmware};
 
@@ -25,7 +31,14 @@ pub(super) fn close(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     if let Some((seg, off, _)) = jft(ctx, fw.dos.instance.current_psp) {
         ctx.wr8(seg, off.wrapping_add(handle), UNUSED);
     }
+    let target = entry(fw, idx)?.target.clone();
     fw.dos.files.release(idx);
+    // A driver that asks for them gets a CLOSE request for every handle closed.
+    if let Target::Device(Device::Driver { attr, .. }) = target
+        && attr & ATTR_OPEN_CLOSE != 0
+    {
+        driver_request(fw, ctx, &target, LEN_STATIC, cmd::CLOSE, None, After::Close);
+    }
     Ok(())
 }
 
@@ -37,9 +50,17 @@ pub(super) fn read(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     if !e.can_read() {
         return Err(0x05);
     }
-    let bytes = match e.target.clone() {
+    let (target, pos, info) = (e.target.clone(), e.pos, e.info);
+    if count > 0 {
+        let transfer = Some((ctx.ds(), ctx.dx(), count as u16));
+        let (len, input) = (LEN_TRANSFER, cmd::INPUT);
+        if driver_request(fw, ctx, &target, len, input, transfer, After::Transfer) {
+            return Ok(());
+        }
+    }
+    let bytes = match target {
         Target::File { key: Some(key) } => {
-            let pos = e.pos as usize;
+            let pos = pos as usize;
             let data = fw.dos.drive.node(&key).map_or(&[][..], |n| &n.data[..]);
             let end = data.len().min(pos.saturating_add(count));
             let bytes = data.get(pos..end).unwrap_or_default().to_vec();
@@ -48,7 +69,7 @@ pub(super) fn read(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
         }
         Target::File { key: None } => Vec::new(),
         Target::Device(Device::Con) => {
-            let raw = e.info & INFO_RAW != 0;
+            let raw = info & INFO_RAW != 0;
             con_collect(fw, ctx, raw, count);
             let ready = &mut fw.dos.files.con_ready;
             let n = count.min(ready.len());
@@ -109,6 +130,30 @@ pub(super) fn write_entry(
 
 /// AH=40h: BX = handle, CX = bytes, DS:DX → data; AX = bytes written.
 pub(super) fn write(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
+    let idx = sft_index(fw, ctx, ctx.bx())?;
+    let e = entry(fw, idx)?;
+    if let Target::Device(Device::Driver { .. }) = e.target {
+        if !e.can_write() {
+            return Err(0x05);
+        }
+        let target = e.target.clone();
+        let count = ctx.cx();
+        if count == 0 {
+            ctx.set_ax(0);
+            return Ok(());
+        }
+        let transfer = Some((ctx.ds(), ctx.dx(), count));
+        driver_request(
+            fw,
+            ctx,
+            &target,
+            LEN_TRANSFER,
+            cmd::OUTPUT,
+            transfer,
+            After::Transfer,
+        );
+        return Ok(());
+    }
     let bytes = ctx.read_bytes(ctx.ds(), ctx.dx(), usize::from(ctx.cx()));
     let n = write_handle(fw, ctx, ctx.bx(), &bytes)?;
     ctx.set_ax(n);

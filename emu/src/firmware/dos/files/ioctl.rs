@@ -9,13 +9,35 @@
 //!   4401h sets the low byte (bit 7 kept) of a device's word; files 01h, DH ≠ 0 0Dh.
 //!   4406h: files FFh before the end, 00h at it; CON FFh when a key is buffered; NUL, AUX,
 //!   PRN, EMMXXXX0 00h. 4407h: FFh. 4408h: C: is fixed (AX = 1).
+//! - An installed driver's character device (`../device.rs`): 4400h gives the word built
+//!   from its attribute; 4402h/4403h send IOCTL input/output (03h/0Ch) with DS:DX and CX
+//!   when the attribute has bit 14, else fail with 01h; 4406h sends the non-destructive
+//!   read (05h) and 4407h output status (0Ah): AL = 00h when the driver answers busy, FFh
+//!   otherwise.
 
-use super::{Device, INFO_DEVICE, Target, entry, entry_mut, sft_index};
+use super::super::device::{ATTR_IOCTL, After, LEN_NDREAD, LEN_STATIC, LEN_TRANSFER, cmd};
+use super::{Device, INFO_DEVICE, Target, driver_request, entry, entry_mut, sft_index};
 use crate::firmware::bios;
 use crate::firmware::{Ctx, Firmware};
 
 /// AH=44h, IOCTL: AL = 00h, 01h, 06h, 07h, 08h.
 pub(super) fn ioctl(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
+    if matches!(ctx.al(), 0x02 | 0x03 | 0x06 | 0x07) {
+        let idx = sft_index(fw, ctx, ctx.bx())?;
+        let target = entry(fw, idx)?.target.clone();
+        if let Target::Device(Device::Driver { attr, .. }) = target {
+            let transfer = Some((ctx.ds(), ctx.dx(), ctx.cx()));
+            let (len, command, transfer, after) = match ctx.al() {
+                0x02 | 0x03 if attr & ATTR_IOCTL == 0 => return Err(0x01),
+                0x02 => (LEN_TRANSFER, cmd::IOCTL_INPUT, transfer, After::Transfer),
+                0x03 => (LEN_TRANSFER, cmd::IOCTL_OUTPUT, transfer, After::Transfer),
+                0x06 => (LEN_NDREAD, cmd::NONDESTRUCTIVE_INPUT, None, After::Status),
+                _ => (LEN_STATIC, cmd::OUTPUT_STATUS, None, After::Status),
+            };
+            driver_request(fw, ctx, &target, len, command, transfer, after);
+            return Ok(());
+        }
+    }
     match ctx.al() {
         0x00 => {
             let idx = sft_index(fw, ctx, ctx.bx())?;

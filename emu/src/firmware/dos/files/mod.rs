@@ -1,6 +1,7 @@
 //! DOS file handles: the system file table, each process's job file table, the Int 21h
 //! handle, directory and find functions on drive C:, and the character devices `CON`,
-//! `NUL`, `AUX`, `PRN` and `EMMXXXX0`.
+//! `NUL`, `AUX`, `PRN` and `EMMXXXX0`, and those of installed device drivers (found by
+//! name in the device chain, before DOS's own; their requests are in `../device.rs`).
 //!
 //! This file holds the two tables, the devices, the Int 21h dispatcher (`int21`) and what
 //! the functions share (paths, time stamps). The functions are in `open.rs` (3Ch, 3Dh, 5Bh,
@@ -15,7 +16,8 @@
 //! # Structures
 //!
 //! - **System file table** ([`FileTable`], in Rust, not in guest memory): at most
-//!   [`SFT_ENTRIES`] = 40 open files or devices (as `FILES=40`), each with a reference
+//!   [`SFT_ENTRIES`] = 40 open files or devices (as `FILES=40`; CONFIG.SYS's `FILES=`
+//!   sets another number), each with a reference
 //!   count (handles sharing it), open mode, 32-bit position and device information word.
 //!   Full: error 04h.
 //! - **Job file table**: in guest memory, as DOS has it: the far pointer at PSP:34h and the
@@ -121,16 +123,25 @@ pub enum Device {
     Prn,
     /// The EMS driver's device (only with an EMS driver).
     Emm,
+    /// A character device of an installed driver: its header at `seg:off` and attribute
+    /// word (`../device.rs`).
+    Driver {
+        seg: u16,
+        off: u16,
+        attr: u16,
+    },
 }
 
 impl Device {
-    fn name(self) -> &'static str {
+    /// The device's name; a driver's device is named by what the caller looked up.
+    fn name(self, looked_up: &str) -> &str {
         match self {
             Device::Con => "CON",
             Device::Nul => "NUL",
             Device::Aux => "AUX",
             Device::Prn => "PRN",
             Device::Emm => "EMMXXXX0",
+            Device::Driver { .. } => looked_up.split('.').next().unwrap_or(looked_up),
         }
     }
 
@@ -142,13 +153,23 @@ impl Device {
             Device::Aux => 0x80C0,
             Device::Prn => 0xA0C0,
             Device::Emm => 0xC0C0,
+            Device::Driver { attr, .. } => super::device::info_word(attr),
         }
     }
 }
 
 /// The device a (final, upper-case) name refers to, if any: DOS ignores the extension.
-fn device(fw: &Firmware, name: &str) -> Option<Device> {
+/// An installed driver's character device comes first (it is earlier in the chain than
+/// DOS's own devices).
+fn device(fw: &Firmware, ctx: &Ctx, name: &str) -> Option<Device> {
     let base = name.split_once('.').map_or(name, |(b, _)| b);
+    if let Some(h) = super::device::find_driver(ctx, base) {
+        return Some(Device::Driver {
+            seg: h.seg,
+            off: h.off,
+            attr: h.attr,
+        });
+    }
     match base {
         "CON" => Some(Device::Con),
         "NUL" => Some(Device::Nul),
@@ -201,11 +222,26 @@ pub struct FileTable {
     con_line: Vec<u8>,
     /// A finished CON line (ending CR LF), or raw keys, not yet returned by a read.
     con_ready: Vec<u8>,
+    /// The number of entries CONFIG.SYS's `FILES=` set (0: [`SFT_ENTRIES`]).
+    limit: usize,
 }
 
 impl FileTable {
     pub fn new() -> FileTable {
         FileTable::default()
+    }
+
+    /// Sets the number of entries (CONFIG.SYS `FILES=`; [`SFT_ENTRIES`] without one).
+    pub(crate) fn set_limit(&mut self, n: usize) {
+        self.limit = n;
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        if self.limit == 0 {
+            SFT_ENTRIES
+        } else {
+            self.limit
+        }
     }
 
     /// Open entries (for tests and observations).
@@ -217,7 +253,7 @@ impl FileTable {
         if let Some(i) = self.entries.iter().position(Option::is_none) {
             self.entries[i] = Some(sft);
             Some(i)
-        } else if self.entries.len() < SFT_ENTRIES {
+        } else if self.entries.len() < self.capacity() {
             self.entries.push(Some(sft));
             Some(self.entries.len() - 1)
         } else {
@@ -483,10 +519,51 @@ pub(crate) fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
         0x6C => extended_open(fw, ctx),
         _ => return false,
     };
+    if super::device::pending(&fw.dos.instance) {
+        // A driver answers: its request sets the result (`../device.rs`).
+        return true;
+    }
     match result {
         Ok(()) => ok(ctx),
         Err(code) => fail(ctx, code),
     }
+    true
+}
+
+/// Writes `bytes` to CON (DOS's boot messages, and console output before any process
+/// exists).
+pub(crate) fn write_console(fw: &mut Firmware, ctx: &mut Ctx, bytes: &[u8]) {
+    con::con_write(fw, ctx, bytes, false);
+}
+
+/// Undoes an open whose driver refused the OPEN request: frees `handle` of the current
+/// process and its system file table entry `sft`.
+pub(crate) fn undo_open(fw: &mut Firmware, ctx: &mut Ctx, handle: u16, sft: u8) {
+    if let Some((seg, off, size)) = jft(ctx, fw.dos.instance.current_psp)
+        && handle < size
+    {
+        ctx.wr8(seg, off.wrapping_add(handle), UNUSED);
+    }
+    fw.dos.files.release(usize::from(sft));
+}
+
+/// Sends request `command` to the driver of `dev` for the running Int 21h function, when
+/// `dev` is a driver's device (`transfer`: the caller's buffer and count). Returns whether
+/// a request was started (the function's result then comes from the driver).
+fn driver_request(
+    fw: &mut Firmware,
+    ctx: &mut Ctx,
+    dev: &Target,
+    len: u8,
+    command: u8,
+    transfer: Option<(u16, u16, u16)>,
+    after: super::device::After,
+) -> bool {
+    let Target::Device(Device::Driver { seg, off, .. }) = *dev else {
+        return false;
+    };
+    super::device::prepare(ctx, len, command, transfer);
+    super::device::start(fw, ctx, seg, off, after);
     true
 }
 

@@ -5,16 +5,42 @@
 //! behaviour as described there.
 //!
 //! - A device name (DOS ignores the extension and the directory) opens the device;
-//!   `EMMXXXX0` exists only with an EMS driver.
+//!   `EMMXXXX0` exists only with an EMS driver. An installed driver's character device is
+//!   found by the name in its header (`../device.rs`); 3Ch and 3Dh send it an OPEN
+//!   request when its attribute has bit 11 (open/close), and a refusal closes the handle
+//!   again. (6Ch opens such a device without the OPEN request.)
 //! - Read-only drive (`DriveC::is_writable` false): opening for writing succeeds (many
 //!   programs open read/write and only read); creating fails with 05h.
 //! - Sharing modes (AL bits 4–6) are kept but not enforced (no SHARE); AL bit 7 is the
 //!   no-inherit bit.
 //! - 5Bh, and 6Ch told to fail on an existing file, return 50h (file exists).
 
+use super::super::device::{ATTR_OPEN_CLOSE, After, LEN_STATIC, cmd};
 use super::drive::{self, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME, Last};
-use super::{Target, device, guest_path, install, now_stamp};
+use super::{Device, Target, device, driver_request, guest_path, install, now_stamp, sft_index};
 use crate::firmware::{Ctx, Firmware};
+
+/// Opens device `dev` with `mode`; a driver that asks for them (attribute bit 11) gets its
+/// OPEN request, and the handle is the caller's only if the driver accepts.
+fn open_device(fw: &mut Firmware, ctx: &mut Ctx, dev: Device, mode: u8) -> Result<u16, u16> {
+    let handle = install(fw, ctx, Target::Device(dev), mode)?;
+    if let Device::Driver { attr, .. } = dev
+        && attr & ATTR_OPEN_CLOSE != 0
+    {
+        let sft = sft_index(fw, ctx, handle)? as u8;
+        let after = After::Open { handle, sft };
+        driver_request(
+            fw,
+            ctx,
+            &Target::Device(dev),
+            LEN_STATIC,
+            cmd::OPEN,
+            None,
+            after,
+        );
+    }
+    Ok(handle)
+}
 
 /// Opens the existing file `key` with `mode` (05h for write access to a read-only file).
 fn open_key(fw: &mut Firmware, ctx: &mut Ctx, key: String, mode: u8) -> Result<u16, u16> {
@@ -73,8 +99,8 @@ pub(super) fn create(fw: &mut Firmware, ctx: &mut Ctx, new_only: bool) -> Result
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
-    let handle = if let Some(dev) = device(fw, &name) {
-        install(fw, ctx, Target::Device(dev), 2)?
+    let handle = if let Some(dev) = device(fw, ctx, &name) {
+        open_device(fw, ctx, dev, 2)?
     } else {
         let key = drive::join(&p.dir, &name);
         if new_only && fw.dos.drive.is_file(&key) {
@@ -96,8 +122,8 @@ pub(super) fn open(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
-    let handle = if let Some(dev) = device(fw, &name) {
-        install(fw, ctx, Target::Device(dev), mode)?
+    let handle = if let Some(dev) = device(fw, ctx, &name) {
+        open_device(fw, ctx, dev, mode)?
     } else {
         let key = drive::join(&p.dir, &name);
         if fw.dos.drive.is_dir(&key) {
@@ -131,7 +157,7 @@ pub(super) fn extended_open(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16>
     let Last::Name(name) = p.last else {
         return Err(0x03);
     };
-    let (handle, taken) = if let Some(dev) = device(fw, &name) {
+    let (handle, taken) = if let Some(dev) = device(fw, ctx, &name) {
         (install(fw, ctx, Target::Device(dev), mode)?, 1)
     } else {
         let key = drive::join(&p.dir, &name);

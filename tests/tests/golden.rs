@@ -79,6 +79,7 @@ golden_tests!(
     critsec,
     critsec_nocs,
     dostest,
+    drivers,
     dpmi32,
     dpmitest,
     dpmitest_286,

@@ -49,7 +49,7 @@ pub const MAX_INPUTS: usize = 10_000;
 /// four scancodes, a `serial` string one input per byte).
 pub const MAX_MACHINE_INPUTS: usize = 1_000_000;
 /// The longest `config` text (MS-DOS reads CONFIG.SYS into one 64 KiB segment).
-pub const MAX_CONFIG_BYTES: usize = 0xFFFF;
+pub use vexed_emu::firmware::dos::config::MAX_CONFIG_BYTES;
 /// Most `files` and `console_contains` entries.
 pub const MAX_LIST: usize = 10_000;
 /// Largest `max_ticks`, `checkpoint_interval` and `at_tick` (about 463 days of guest time

@@ -101,25 +101,56 @@ pub fn missing_message(path: &str, line: u32) -> Vec<u8> {
     format!("\r\nBad or missing {path}\r\n{}", line_message(line)).into_bytes()
 }
 
-/// Every non-blank line of `text` up to a Ctrl-Z.
-pub fn parse(text: &[u8]) -> Vec<Line> {
-    let text = match text.iter().position(|&b| b == 0x1A) {
+/// The most of CONFIG.SYS that DOS reads: MS-DOS reads the file into one 64 KiB segment
+/// (a scenario's `config` may not be longer; a longer file on drive C: is read this far).
+pub const MAX_CONFIG_BYTES: usize = 0xFFFF;
+
+/// What DOS reads of a CONFIG.SYS file: at most [`MAX_CONFIG_BYTES`], up to a Ctrl-Z.
+pub fn content(text: &[u8]) -> &[u8] {
+    let text = &text[..text.len().min(MAX_CONFIG_BYTES)];
+    match text.iter().position(|&b| b == 0x1A) {
         Some(end) => &text[..end],
         None => text,
-    };
+    }
+}
+
+/// Every non-blank line of `text` (as [`content`] cuts it).
+pub fn parse(text: &[u8]) -> Vec<Line> {
+    let text = content(text);
     let mut out = Vec::new();
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let trimmed = trim(raw);
-        if trimmed.is_empty() {
-            continue;
-        }
-        out.push(Line {
-            number: i as u32 + 1,
-            directive: directive(trimmed),
-        });
+    let mut pos = 0;
+    while let Some((line, after)) = next_line(text, pos) {
+        out.push(line);
+        pos = after;
     }
     out
+}
+
+/// The first non-blank line of `text` that starts at or after byte `pos` (a line start),
+/// with the position after it: processing a file line by line costs its length once.
+pub fn next_line(text: &[u8], mut pos: usize) -> Option<(Line, usize)> {
+    let mut number = text
+        .get(..pos)
+        .map_or(0, |t| t.iter().filter(|&&b| b == b'\n').count()) as u32
+        + 1;
+    while let Some(rest) = text.get(pos..).filter(|r| !r.is_empty()) {
+        let (raw, len) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        pos += len;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let trimmed = trim(raw);
+        if !trimmed.is_empty() {
+            let line = Line {
+                number,
+                directive: directive(trimmed),
+            };
+            return Some((line, pos));
+        }
+        number += 1;
+    }
+    None
 }
 
 fn is_blank(b: u8) -> bool {
@@ -275,6 +306,46 @@ mod tests {
         assert_eq!(numbers, [1, 4, 5]);
         assert_eq!(lines[0].directive, Ok(Directive::Files(20)));
         assert_eq!(lines[2].directive, Err(ConfigError::Unrecognized));
+    }
+
+    /// SYSINIT reads one line at a time from a byte position: the same lines and numbers as
+    /// a whole parse, the last line without a line end included.
+    #[test]
+    fn lines_one_at_a_time_from_a_position() {
+        let text = b"\r\nFILES=20\r\n\n  \nBREAK=ON\nLASTDRIVE=Z";
+        let mut pos = 0;
+        let mut got = Vec::new();
+        while let Some((line, after)) = next_line(text, pos) {
+            assert!(after > pos && after <= text.len());
+            got.push((line.number, line.directive));
+            pos = after;
+        }
+        assert_eq!(
+            got,
+            [
+                (2, Ok(Directive::Files(20))),
+                (5, Ok(Directive::Break(true))),
+                (6, Ok(Directive::LastDrive(25))),
+            ]
+        );
+        let whole: Vec<(u32, Result<Directive, ConfigError>)> = parse(text)
+            .into_iter()
+            .map(|l| (l.number, l.directive))
+            .collect();
+        assert_eq!(got, whole);
+        assert!(next_line(text, text.len()).is_none());
+    }
+
+    /// DOS reads at most one 64 KiB segment of CONFIG.SYS: a line past it is never seen.
+    #[test]
+    fn a_file_longer_than_a_segment_is_read_to_its_end() {
+        let mut text = vec![b' '; MAX_CONFIG_BYTES - 1];
+        text.extend_from_slice(b"\nFILES=20\n");
+        assert_eq!(content(&text).len(), MAX_CONFIG_BYTES);
+        assert!(parse(&text).is_empty());
+        let mut text = b"FILES=20\n".to_vec();
+        text.extend_from_slice(&vec![b'\n'; MAX_CONFIG_BYTES]);
+        assert_eq!(parse(&text).len(), 1);
     }
 
     #[test]

@@ -83,7 +83,7 @@ const LINE_BYTES: u16 = 0x80;
 pub(crate) struct Sysinit {
     /// CONFIG.SYS as read at boot.
     text: Vec<u8>,
-    /// How many of its non-blank lines have been processed.
+    /// Where the next line starts (a byte offset into `text`).
     next: usize,
     /// The driver file being initialized.
     loading: Option<Loading>,
@@ -120,7 +120,7 @@ pub(crate) fn begin(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
         return false;
     };
     fw.dos.sysinit = Sysinit {
-        text: text.to_vec(),
+        text: config::content(text).to_vec(),
         next: 0,
         loading: None,
     };
@@ -142,9 +142,8 @@ pub(crate) fn next(fw: &mut Firmware, ctx: &mut Ctx) -> Next {
         init_request(fw, ctx, &l);
         return Next::Driver;
     }
-    let lines = config::parse(&fw.dos.sysinit.text);
-    while let Some(line) = lines.get(fw.dos.sysinit.next) {
-        fw.dos.sysinit.next += 1;
+    while let Some((line, after)) = config::next_line(&fw.dos.sysinit.text, fw.dos.sysinit.next) {
+        fw.dos.sysinit.next = after;
         let number = line.number;
         match &line.directive {
             Err(e) => {

@@ -78,6 +78,8 @@ macro_rules! golden_tests {
 golden_tests!(
     critsec,
     critsec_nocs,
+    doshigh,
+    doshigh_noxms,
     dostest,
     drivers,
     dpmi32,

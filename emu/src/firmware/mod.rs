@@ -300,6 +300,22 @@ impl Firmware {
         self.dos.drive()
     }
 
+    /// The XMS driver's entry point (segment, offset) as Int 2Fh AX=4310h gave it after
+    /// CONFIG.SYS: found when `DOS=HIGH` was given or the built-in XMS driver is off
+    /// (`dos/sysinit.rs`); `None` when no XMS driver answered or nobody asked.
+    pub fn xms_entry(&self) -> Option<(u16, u16)> {
+        self.dos.xms_entry
+    }
+
+    /// [`Firmware::xms_entry`] when it is not the built-in driver's own entry: the entry of
+    /// an XMS driver loaded from CONFIG.SYS, whose calls the firmware does not see.
+    pub fn foreign_xms_entry(&self) -> Option<(u16, u16)> {
+        let builtin = self.xms.as_ref().is_some_and(|x| x.installed());
+        self.dos
+            .xms_entry
+            .filter(|&e| !builtin || e != (stubs::XMS_SEG, xms::ENTRY_OFF))
+    }
+
     /// Why the firmware ended the run, if it has (the machine then runs no more).
     pub fn ended(&self) -> Option<FirmwareStop> {
         self.ended
@@ -383,8 +399,17 @@ impl Firmware {
             }
             svc::SHELL_NEXT | svc::SHELL_DONE => shell::service(self, service, ctx),
             svc::SYSINIT_NEXT => {
-                // CONFIG.SYS is done: the shell starts (DOS does not call the layer above).
-                if dos::sysinit::next(self, ctx) == dos::sysinit::Next::Finished {
+                // CONFIG.SYS is done: the XMS steps, then the shell starts (DOS does not
+                // call the layer above).
+                if dos::sysinit::next(self, ctx) == dos::sysinit::Next::Finished
+                    && !dos::sysinit::find_xms(self, ctx)
+                {
+                    shell::start(self, ctx);
+                }
+                Flow::Continue
+            }
+            svc::SYSINIT_XMS => {
+                if dos::sysinit::xms_step(self, ctx) == dos::sysinit::Next::Finished {
                     shell::start(self, ctx);
                 }
                 Flow::Continue

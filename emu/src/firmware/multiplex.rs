@@ -12,7 +12,7 @@
 //! |---|---|
 //! | 43h | the XMS driver, when installed (4300h, 4309h, 4310h) |
 //! | 16h | the DPMI host for 1687h (in plain DOS with `[dpmi]`, and in every VM), else the VMM while its VMs run (`vmm/mod.rs`) |
-//! | any other | DOS ([`dos::int2f`]: 4A01h/4A02h) |
+//! | any other | DOS ([`dos::int2f`]: 4A01h/4A02h, the HMA under `DOS=HIGH`) |
 //!
 //! Everything not answered (1600h: no Windows; 1605h with no handler; 1680h unsupported)
 //! returns with the registers unchanged, which is what callers test for. The firmware
@@ -41,7 +41,7 @@ pub(crate) fn int2f(fw: &mut Firmware, ctx: &mut Ctx) {
                 vmm::int2f(v, ctx);
             }
         }
-        _ => dos::int2f(ctx),
+        _ => dos::int2f(&mut fw.dos, ctx),
     }
 }
 

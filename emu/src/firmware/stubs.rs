@@ -14,7 +14,7 @@
 //! | 00500h-005FFh | 0050h | DOS communication area (print-screen status at 0500h) |
 //! | 00600h-0063Fh | [`DOS_DATA_SEG`] | DOS data: critical-error flag, InDOS (the swappable data area's first bytes) |
 //! | 00640h-006FFh | [`VMM_SEG`] | the VMM's real-mode stubs: start-up and exit broadcasts, the system VM's idle loop |
-//! | 00700h-009FFh | [`DOS_CODE_SEG`] | DOS entry stubs (Int 20h-2Fh, the shell, CP/M entry, the device request stub and the CONFIG.SYS loop) |
+//! | 00700h-009FFh | [`DOS_CODE_SEG`] | DOS entry stubs (Int 20h-2Fh, the shell, CP/M entry, the device request stub, the CONFIG.SYS loop and the XMS steps after it) |
 //! | 00A00h-00AFFh | [`EMM_SEG`] | EMS driver: `EMMXXXX0` device header and the Int 67h entry |
 //! | 00B00h-010FFh | [`XMS_SEG`] | XMS driver: hookable entry, Int 15h hook, handle table for 2Fh/4309h |
 //! | 01100h-015FFh | [`DOS_DATA_SEG`] (offsets 0B00h-0FFFh) | DOS tables: List of Lists with the NUL device, CON, CLOCK$ and C: device headers, C:'s drive parameter block, system file table, current directory structures (see [`super::dos::tables`]) |
@@ -84,6 +84,9 @@ pub mod svc {
     pub const SYSINIT_DONE: u16 = 0x0287;
     /// A driver answered the request of an Int 21h function (`dos/device.rs`).
     pub const DEVICE_DONE: u16 = 0x0288;
+    /// After CONFIG.SYS: the next step of finding the XMS driver and, for `DOS=HIGH`,
+    /// taking the HMA through it (`dos/sysinit.rs`).
+    pub const SYSINIT_XMS: u16 = 0x0289;
     /// The XMS driver entry (function in AH).
     pub const XMS: u16 = 0x0300;
     /// The XMS driver's Int 15h hook (AH=87h and 88h; other functions chain).

@@ -101,6 +101,12 @@ pub(crate) struct DeviceStubs {
     pub sysinit: u16,
     /// Two far pointers: the strategy routine, then the interrupt routine.
     pub routines: u16,
+    /// After CONFIG.SYS, the XMS steps (`sysinit.rs`): the trap, then `INT 2Fh`.
+    pub xms_step: u16,
+    /// `CALL FAR [CS:xms_entry]`, then back to the trap.
+    pub xms_call: u16,
+    /// The far pointer to the XMS driver's entry the call goes through.
+    pub xms_entry: u16,
 }
 
 /// One device header in the chain.

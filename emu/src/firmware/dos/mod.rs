@@ -8,8 +8,8 @@
 //!
 //! Sources: RBIL INT 20-2F (function by function), `../shared/reference/dos-memory.md`
 //! section 5.1 (InDOS, the critical-error flag, PSP, memory functions) and section 4.5 (how
-//! a VMM reads InDOS and Int 28h). Behaviour follows MS-DOS 5.0 (version 5.00, DOS low,
-//! no UMBs).
+//! a VMM reads InDOS and Int 28h). Behaviour follows MS-DOS 5.0 (version 5.00, no UMBs;
+//! DOS low, or in the HMA with CONFIG.SYS `DOS=HIGH`: `hma.rs`).
 //!
 //! InDOS counts active Int 21h calls and sits at DOS_DATA:0001 with the critical-error
 //! flag in the byte before it (AH=34h returns its address). Functions that wait for the
@@ -32,7 +32,8 @@
 //! line left): the shell's `SHELL_NEXT` and `SHELL_DONE` (COMMAND.COM's role,
 //! `../shell.rs`), and the bottoms of Int 2Fh and Int 28h (`../multiplex.rs`: XMS 43h,
 //! DPMI 1687h and the VMM's 16xxh; DOS idle as a switch point for the VMM). Int 2Fh calls
-//! with other function numbers come back here ([`int2f`]: 4A01h/4A02h, no HMA to share).
+//! with other function numbers come back here ([`int2f`]: 4A01h/4A02h, the HMA's free
+//! space under `DOS=HIGH`).
 //! The VMM uses DOS in turn: [`DosInstance`] is the state it swaps at every VM switch, and
 //! it takes and names memory blocks through `memory.rs`.
 //!
@@ -58,6 +59,7 @@ pub mod config;
 pub mod device;
 pub mod drive;
 pub mod files;
+pub mod hma;
 pub mod memory;
 pub mod process;
 pub(crate) mod sysinit;
@@ -133,6 +135,11 @@ pub struct Dos {
     /// many it has started.
     pub(crate) installs: Vec<Program>,
     pub(crate) installs_started: usize,
+    /// The XMS driver's entry point as Int 2Fh AX=4310h gave it after CONFIG.SYS (found
+    /// when `DOS=HIGH` was given or the built-in XMS driver is off; `sysinit.rs`).
+    pub(crate) xms_entry: Option<(u16, u16)>,
+    /// DOS's hold on the HMA under `DOS=HIGH` (`hma.rs`).
+    pub(crate) high: Option<hma::Hma>,
     /// The state each virtual machine has its own copy of under the VMM.
     pub(crate) instance: DosInstance,
 }
@@ -197,6 +204,8 @@ impl Dos {
             sysinit: sysinit::Sysinit::default(),
             installs: Vec::new(),
             installs_started: 0,
+            xms_entry: None,
+            high: None,
             instance: DosInstance::for_programs(programs),
         }
     }
@@ -311,6 +320,14 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
         .call_far_cs(routines + 4)
         .trap(svc::SYSINIT_DONE);
     a.jmp_short(stubs.device.sysinit);
+    stubs.device.xms_step = a.here();
+    a.trap(svc::SYSINIT_XMS).int(0x2F);
+    a.jmp_short(stubs.device.xms_step);
+    stubs.device.xms_entry = a.here();
+    a.raw(&[0; 4]);
+    stubs.device.xms_call = a.here();
+    a.call_far_cs(stubs.device.xms_entry);
+    a.jmp_short(stubs.device.xms_step);
     debug_assert!(a.bytes.len() <= 0x300);
     ctx.place(&a);
     fw.dos.stubs = stubs;
@@ -699,8 +716,9 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         }
         0x2E => fw.dos.instance.verify = ctx.al() != 0,
         0x30 => {
-            // MS-DOS 5.00; AL=01h asks for the version flag in BH (00h: DOS not in ROM or
-            // the HMA), otherwise BH is the OEM number (FFh = Microsoft).
+            // MS-DOS 5.00; AL=01h asks for the version flag in BH (00h: DOS not in ROM, the
+            // one bit RBIL documents there; 3306h reports the HMA), otherwise BH is the
+            // OEM number (FFh = Microsoft).
             let bh = if ctx.al() == 0x01 { 0x00 } else { 0xFF };
             ctx.set_ax(0x0005);
             ctx.set_bh(bh);
@@ -725,7 +743,9 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             0x05 => ctx.set_dl(3), // booted from C:
             0x06 => {
                 ctx.set_bx(0x0005); // true version 5.00
-                ctx.set_dx(0x0000); // revision 0; not in ROM or the HMA
+                // Revision 0; DH bit 4: DOS is in the HMA (not in ROM).
+                let in_hma = if fw.dos.high.is_some() { 0x1000 } else { 0 };
+                ctx.set_dx(in_hma);
             }
             _ => ctx.set_al(0xFF),
         },
@@ -851,13 +871,11 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
 }
 
 /// DOS's own functions at the bottom of Int 2Fh (the firmware's `multiplex.rs` hands it
-/// the calls whose function number, AH, belongs to no other part).
-pub(crate) fn int2f(ctx: &mut Ctx) {
-    if ctx.ah() == 0x4A && matches!(ctx.al(), 0x01 | 0x02) {
-        // DOS is low: no HMA space to share (BX = 0, ES:DI = FFFF:FFFF).
-        ctx.set_bx(0);
-        ctx.set_es(0xFFFF);
-        ctx.set_di(0xFFFF);
+/// the calls whose function number, AH, belongs to no other part): 4A01h and 4A02h, the
+/// HMA DOS shares under `DOS=HIGH` (`hma.rs`).
+pub(crate) fn int2f(dos: &mut Dos, ctx: &mut Ctx) {
+    if ctx.ah() == 0x4A {
+        hma::int2f(&mut dos.high, ctx);
     }
 }
 

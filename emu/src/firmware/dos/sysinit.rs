@@ -26,8 +26,25 @@
 //!          jmp sysinit
 //! ```
 //!
-//! `SYSINIT_NEXT` with no line left reports [`Next::Finished`]: the firmware then starts
-//! the shell (DOS does not call the layer above it).
+//! `SYSINIT_NEXT` with no line left reports [`Next::Finished`]. Then, when `DOS=HIGH` was
+//! given or the built-in XMS driver is not installed, DOS finds the XMS driver as a program
+//! would, through a second loop on DOS's device stack:
+//!
+//! ```text
+//! xms_step: trap SYSINIT_XMS       ; the previous call's answer; set up the next call
+//!           int 2Fh                ; AX=4300h (installed?), then AX=4310h (entry: ES:BX)
+//!           jmp xms_step
+//! xms_call: call far [cs:xms_entry] ; XMS 01h (HMA, DX=FFFFh), 03h (global enable A20),
+//!           jmp xms_step             ; 02h (release the HMA if 03h failed)
+//! ```
+//!
+//! The entry found is kept ([`crate::firmware::Firmware::xms_entry`]): a driver from
+//! CONFIG.SYS may be the XMS driver, and its calls are then observed through it. Under
+//! `DOS=HIGH`, DOS takes the HMA with those calls (`hma.rs`), or prints MS-DOS 5's "HMA not
+//! available : Loading DOS low" when there is no driver or it refuses. With the built-in
+//! driver and no `DOS=HIGH` nothing is asked, as MS-DOS asks nothing then. When the steps
+//! are over (or not needed) the firmware starts the shell (DOS does not call the layer
+//! above it).
 //!
 //! # Memory
 //!
@@ -52,8 +69,8 @@
 //! - Block device drivers are initialized and linked, and their unit count observed, but
 //!   they get no drive letters: DOS's drives are C: alone (`drive.rs`).
 //! - There are no upper memory blocks, so `DEVICEHIGH=` loads low, as MS-DOS 5 does when
-//!   no UMB is available, and `DOS=UMB` links none. `DOS=HIGH` is accepted but DOS stays
-//!   low (its code is the stubs at fixed low addresses). `LASTDRIVE=` is checked but the
+//!   no UMB is available, and `DOS=UMB` links none. `DOS=HIGH` takes the HMA, but what
+//!   DOS keeps there is small (`hma.rs`: its code is Rust). `LASTDRIVE=` is checked but the
 //!   current directory structures stay A: to E:. `SHELL=` is checked; the shell is the
 //!   firmware's. COUNTRY, DRIVPARM, FCBS, STACKS and SWITCHES are ignored.
 //! - The drivers' INIT may use Int 21h functions 01h-0Ch and 30h, as on MS-DOS; with no
@@ -87,6 +104,29 @@ pub(crate) struct Sysinit {
     next: usize,
     /// The driver file being initialized.
     loading: Option<Loading>,
+    /// `DOS=HIGH` was given (the last `DOS=` line naming HIGH or LOW decides).
+    dos_high: bool,
+    /// After the last line: where finding the XMS driver stands.
+    xms: XmsStep,
+}
+
+/// The steps after the last CONFIG.SYS line, each a call the guest code makes
+/// (`INT 2Fh` or a far call to the XMS driver's entry) followed by the `SYSINIT_XMS` trap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+enum XmsStep {
+    /// Nothing asked yet.
+    #[default]
+    Start,
+    /// Int 2Fh AX=4300h (is an XMS driver installed?) was called.
+    Installed,
+    /// Int 2Fh AX=4310h (its entry point) was called.
+    Entry,
+    /// XMS 01h, request the HMA with DX = FFFFh, was called.
+    RequestHma,
+    /// XMS 03h, global enable A20, was called.
+    EnableA20,
+    /// XMS 02h, release the HMA (A20 could not be enabled), was called.
+    ReleaseHma,
 }
 
 /// A driver file whose headers are being initialized.
@@ -109,6 +149,8 @@ struct Loading {
 pub(crate) enum Next {
     /// An INIT request is ready: the loop calls the driver.
     Driver,
+    /// After the last line, the next call of the XMS steps is ready.
+    Call,
     /// No line left: start the shell.
     Finished,
 }
@@ -121,8 +163,7 @@ pub(crate) fn begin(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
     };
     fw.dos.sysinit = Sysinit {
         text: config::content(text).to_vec(),
-        next: 0,
-        loading: None,
+        ..Sysinit::default()
     };
     ctx.jump(DOS_CODE_SEG, fw.dos.stubs.device.sysinit);
     let f = ctx.cpu.flags();
@@ -173,6 +214,90 @@ pub(crate) fn next(fw: &mut Firmware, ctx: &mut Ctx) -> Next {
             Ok(d) => apply(fw, ctx, d),
         }
     }
+    fw.dos.sysinit = Sysinit {
+        dos_high: fw.dos.sysinit.dos_high,
+        ..Sysinit::default()
+    };
+    Next::Finished
+}
+
+/// MS-DOS 5's message when `DOS=HIGH` cannot be done (SYSINIT's text, spacing included).
+const HMA_NOT_AVAILABLE: &[u8] = b"HMA not available : Loading DOS low\r\n";
+
+/// After the last line: starts the steps that find the XMS driver's entry (and, for
+/// `DOS=HIGH`, take the HMA through it), on DOS's device stack. They are needed when
+/// `DOS=HIGH` was given, or when the built-in XMS driver is not installed (a driver from
+/// CONFIG.SYS may be the XMS driver: its entry is then known, and its calls observed).
+/// Returns false when there is nothing to do: the shell starts.
+pub(crate) fn find_xms(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
+    let builtin = fw.xms.as_ref().is_some_and(|x| x.installed());
+    if builtin && !fw.dos.sysinit.dos_high {
+        fw.dos.sysinit = Sysinit::default();
+        return false;
+    }
+    fw.dos.sysinit.xms = XmsStep::Start;
+    ctx.cpu.set_sreg(SegReg::SS, DOS_DATA_SEG);
+    ctx.cpu.set_reg16(Reg16::SP, device::DEVICE_STACK_TOP);
+    ctx.jump(DOS_CODE_SEG, fw.dos.stubs.device.xms_step);
+    true
+}
+
+/// `SYSINIT_XMS`: the call of the previous step returned; make the next one, or report
+/// [`Next::Finished`] (the shell starts).
+pub(crate) fn xms_step(fw: &mut Firmware, ctx: &mut Ctx) -> Next {
+    let stubs = fw.dos.stubs.device;
+    let high = fw.dos.sysinit.dos_high;
+    // `call`: the next call is the XMS entry's (false: the `INT 2Fh` after the trap).
+    let (next, call) = match fw.dos.sysinit.xms {
+        XmsStep::Start => {
+            ctx.set_ax(0x4300);
+            (XmsStep::Installed, false)
+        }
+        XmsStep::Installed if ctx.al() == 0x80 => {
+            ctx.set_ax(0x4310);
+            (XmsStep::Entry, false)
+        }
+        XmsStep::Entry => {
+            let (seg, off) = (ctx.es(), ctx.bx());
+            fw.dos.xms_entry = Some((seg, off));
+            ctx.wr16(DOS_CODE_SEG, stubs.xms_entry, off);
+            ctx.wr16(DOS_CODE_SEG, stubs.xms_entry + 2, seg);
+            if !high {
+                return xms_done(fw);
+            }
+            ctx.set_ah(0x01);
+            ctx.set_dx(0xFFFF);
+            (XmsStep::RequestHma, true)
+        }
+        XmsStep::RequestHma if ctx.ax() == 0x0001 => {
+            ctx.set_ah(0x03);
+            (XmsStep::EnableA20, true)
+        }
+        XmsStep::EnableA20 if ctx.ax() == 0x0001 => {
+            super::hma::load_high(fw, ctx);
+            return xms_done(fw);
+        }
+        XmsStep::EnableA20 => {
+            ctx.set_ah(0x02);
+            (XmsStep::ReleaseHma, true)
+        }
+        // No XMS driver, or it refused the HMA.
+        XmsStep::Installed | XmsStep::RequestHma | XmsStep::ReleaseHma => {
+            if high {
+                print(fw, ctx, HMA_NOT_AVAILABLE);
+            }
+            return xms_done(fw);
+        }
+    };
+    fw.dos.sysinit.xms = next;
+    if call {
+        ctx.jump(DOS_CODE_SEG, stubs.xms_call);
+    }
+    Next::Call
+}
+
+/// The XMS steps are over: the boot-time state is dropped.
+fn xms_done(fw: &mut Firmware) -> Next {
     fw.dos.sysinit = Sysinit::default();
     Next::Finished
 }
@@ -191,6 +316,7 @@ fn apply(fw: &mut Firmware, ctx: &mut Ctx, d: &Directive) {
             args: args.clone(),
         }),
         Directive::Break(on) => fw.dos.instance.break_check = *on,
+        Directive::Dos { high: Some(h), .. } => fw.dos.sysinit.dos_high = *h,
         Directive::Device { .. }
         | Directive::LastDrive(_)
         | Directive::Dos { .. }

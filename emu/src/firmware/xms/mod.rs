@@ -283,6 +283,13 @@ fn handle_of(index: usize) -> u16 {
 }
 
 impl Xms {
+    /// Whether [`Xms::install`] placed the driver (false on an 8086, or before POST).
+    pub fn installed(&self) -> bool {
+        self.installed
+    }
+}
+
+impl Xms {
     /// A Windows 3.x VMM starts (`true`) or exits: while it runs, blocks allocated from
     /// now on cannot be locked (XMS 0Ch fails with ADh, dos-memory.md section 1.3: a TSR
     /// sharing a block with Windows must allocate and lock it before Windows loads).

@@ -92,6 +92,7 @@ golden_tests!(
     r#loop,
     narrow,
     pmswitch,
+    ramdisk,
     timeslice_naive,
     timeslice_tsr,
     tsr_identify,

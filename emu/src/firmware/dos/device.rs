@@ -58,6 +58,7 @@ pub mod cmd {
     pub const INPUT: u8 = 0x04;
     pub const NONDESTRUCTIVE_INPUT: u8 = 0x05;
     pub const OUTPUT: u8 = 0x08;
+    pub const OUTPUT_VERIFY: u8 = 0x09;
     pub const OUTPUT_STATUS: u8 = 0x0A;
     pub const IOCTL_OUTPUT: u8 = 0x0C;
     pub const OPEN: u8 = 0x0D;
@@ -107,6 +108,8 @@ pub(crate) struct DeviceStubs {
     pub xms_call: u16,
     /// The far pointer to the XMS driver's entry the call goes through.
     pub xms_entry: u16,
+    /// The request stub of Int 25h/26h, ending in `RETF` (`block.rs`).
+    pub disk: u16,
 }
 
 /// One device header in the chain.
@@ -180,6 +183,8 @@ pub(crate) enum After {
     Transfer,
     /// Input or output status (4406h/4407h): AL = 00h when busy, FFh when ready.
     Status,
+    /// Int 25h/26h (`block.rs`): CF and AX from the status, InDOS untouched.
+    Disk,
 }
 
 /// The caller's registers while its Int 21h function waits for a driver.
@@ -269,6 +274,19 @@ pub(crate) fn prepare(ctx: &mut Ctx, len: u8, command: u8, transfer: Option<(u16
 /// saves the caller, switches to DOS's device stack and runs the `devreq` stub. The Int 21h
 /// dispatcher then leaves InDOS raised until [`done`].
 pub(crate) fn start(fw: &mut Firmware, ctx: &mut Ctx, seg: u16, off: u16, after: After) {
+    let stub = fw.dos.stubs.device.call;
+    start_with(fw, ctx, seg, off, after, stub);
+}
+
+/// [`start`] through the request stub at `stub` in DOS's code segment.
+pub(crate) fn start_with(
+    fw: &mut Firmware,
+    ctx: &mut Ctx,
+    seg: u16,
+    off: u16,
+    after: After,
+    stub: u16,
+) {
     let mut caller = Saved {
         ds: ctx.ds(),
         es: ctx.es(),
@@ -288,7 +306,7 @@ pub(crate) fn start(fw: &mut Firmware, ctx: &mut Ctx, seg: u16, off: u16, after:
     aim(fw, ctx, seg, off);
     ctx.cpu.set_sreg(SegReg::SS, DOS_DATA_SEG);
     ctx.cpu.set_reg16(Reg16::SP, DEVICE_STACK_TOP);
-    ctx.jump(DOS_CODE_SEG, fw.dos.stubs.device.call);
+    ctx.jump(DOS_CODE_SEG, stub);
 }
 
 /// Whether an Int 21h function has handed its work to a driver.
@@ -311,6 +329,10 @@ pub(crate) fn done(fw: &mut Firmware, ctx: &mut Ctx) {
     ctx.set_es(p.caller.es);
     ctx.cpu.set_sreg(SegReg::SS, p.caller.ss);
     ctx.cpu.set_reg16(Reg16::SP, p.caller.sp);
+    if p.after == After::Disk {
+        super::block::finish(ctx, status);
+        return;
+    }
     let error = (status & STATUS_ERROR != 0).then(|| 0x13 + (status & 0xFF).min(0x0C));
     match (p.after, error) {
         (After::Open { handle, sft }, Some(e)) => {
@@ -327,6 +349,7 @@ pub(crate) fn done(fw: &mut Firmware, ctx: &mut Ctx) {
             ctx.set_ax(count);
             super::ok(ctx);
         }
+        (After::Disk, None) => {}
         (After::Status, None) => {
             ctx.set_al(if status & STATUS_BUSY != 0 {
                 0x00

@@ -21,8 +21,9 @@
 //! the idle time.)
 //!
 //! DOS's internal tables (the List of Lists of 52h, the device chain from NUL, the drive
-//! parameter block of 1Fh/32h, the current directory structures) are real structures in
-//! guest memory (`tables.rs`).
+//! parameter blocks of 1Fh/32h, the current directory structures) are real structures in
+//! guest memory (`tables.rs`). Block device drivers' units get drives after C: and serve
+//! absolute disk I/O, Int 25h/26h (`block.rs`).
 //!
 //! DOS is the bottom of the firmware's software layers: it calls the BIOS and none of the
 //! drivers (it only asks whether an EMM is installed, to open its `EMMXXXX0` device), the
@@ -55,6 +56,7 @@
 //! (DBCS lead bytes), 67h (set handle count), 69h (disk serial number). FCB file
 //! functions fail with AL=FFh. No Ctrl-C checking.
 
+pub mod block;
 pub mod config;
 pub mod device;
 pub mod drive;
@@ -140,6 +142,8 @@ pub struct Dos {
     pub(crate) xms_entry: Option<(u16, u16)>,
     /// DOS's hold on the HMA under `DOS=HIGH` (`hma.rs`).
     pub(crate) high: Option<hma::Hma>,
+    /// The units of block drivers from CONFIG.SYS, with their drives (`block.rs`).
+    pub(crate) block_units: Vec<block::Unit>,
     /// The state each virtual machine has its own copy of under the VMM.
     pub(crate) instance: DosInstance,
 }
@@ -206,6 +210,7 @@ impl Dos {
             installs_started: 0,
             xms_entry: None,
             high: None,
+            block_units: Vec::new(),
             instance: DosInstance::for_programs(programs),
         }
     }
@@ -320,6 +325,11 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
         .call_far_cs(routines + 4)
         .trap(svc::SYSINIT_DONE);
     a.jmp_short(stubs.device.sysinit);
+    stubs.device.disk = a.here();
+    a.call_far_cs(routines)
+        .call_far_cs(routines + 4)
+        .trap(svc::DEVICE_DONE)
+        .retf();
     stubs.device.xms_step = a.here();
     a.trap(svc::SYSINIT_XMS).int(0x2F);
     a.jmp_short(stubs.device.xms_step);
@@ -411,9 +421,8 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
             process::terminate(fw, ctx, Ending::Abort);
         }
         s if s == svc::dos(0x25) || s == svc::dos(0x26) => {
-            // Absolute disk read/write: no block devices ("drive not ready").
-            ctx.set_ax(0x8002);
-            ctx.set_cf(true);
+            // Absolute disk read/write: through a block driver's unit (`block.rs`).
+            block::absolute(fw, ctx, s == svc::dos(0x26));
         }
         s if s == svc::dos(0x27) => {
             let paras = ctx.dx().div_ceil(16).max(1);

@@ -66,8 +66,8 @@
 //!
 //! # Limits
 //!
-//! - Block device drivers are initialized and linked, and their unit count observed, but
-//!   they get no drive letters: DOS's drives are C: alone (`drive.rs`).
+//! - Block device drivers' units get drive letters from D: to E: and DPBs, and serve
+//!   Int 25h/26h, but not the file functions (`block.rs`).
 //! - There are no upper memory blocks, so `DEVICEHIGH=` loads low, as MS-DOS 5 does when
 //!   no UMB is available, and `DOS=UMB` links none. `DOS=HIGH` takes the HMA, but what
 //!   DOS keeps there is small (`hma.rs`: its code is Rust). `LASTDRIVE=` is checked but the
@@ -78,6 +78,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::block;
 use super::config::{self, Directive};
 use super::device::{self, ATTR_CHAR, LEN_INIT, STATUS_ERROR, cmd};
 use super::memory::{self, DOS_OWNER};
@@ -439,7 +440,18 @@ pub(crate) fn done(fw: &mut Firmware, ctx: &mut Ctx) {
     }
     if installed {
         tables::link_device(ctx, l.block, l.header);
-        l.keep = l.keep.max((brk - u32::from(l.block)) as u16);
+        let mut keep = (brk - u32::from(l.block)) as u16;
+        if header.attr & ATTR_CHAR == 0 {
+            // A block driver's units get drives, their DPBs placed at its break address.
+            let array = (
+                ctx.rd16(DOS_DATA_SEG, r + 0x14),
+                ctx.rd16(DOS_DATA_SEG, r + 0x12),
+            );
+            let at = brk as u16;
+            let room = end.saturating_sub(at);
+            keep += block::install_units(fw, ctx, (l.block, l.header), units, array, at, room);
+        }
+        l.keep = l.keep.max(keep);
     }
     if l.next != 0xFFFF && l.next > l.header {
         l.header = l.next;

@@ -29,7 +29,9 @@
 //! | 0F20h | the request header DOS sends to installable drivers, then DOS's device stack up to 1000h (`device.rs`) |
 //!
 //! Device chain: NUL -> (EMMXXXX0, when the EMS driver is installed: [`link_device`]) ->
-//! CON -> CLOCK$ -> C: -> FFFF:FFFF.
+//! CON -> CLOCK$ -> C: -> FFFF:FFFF, with the drivers from CONFIG.SYS linked in after NUL.
+//! The DPB chain starts with C:'s; each unit of a block driver from CONFIG.SYS appends its
+//! DPB and makes its drive's CDS entry valid ([`add_drive`], `block.rs`).
 //!
 //! Limits: the system file table entries stay zero (free): the open files live in Rust
 //! (`files/`), so a program walking the SFT sees no open files. The CDS path of C: is the
@@ -242,31 +244,86 @@ pub(crate) fn link_device(ctx: &mut Ctx, seg: u16, off: u16) {
     far(ctx, NUL_OFF, seg, off);
 }
 
+/// The number of block devices (units) DOS has (List of Lists +20h).
+pub(crate) fn block_devices(ctx: &Ctx) -> u8 {
+    ctx.rd8(DOS_DATA_SEG, LOL_OFF + 0x20)
+}
+
+/// Gives drive `drive` (0 = A:) the drive parameter block at `seg:off`: appends it to the
+/// DPB chain, makes the drive's current directory structure valid (its root) and counts
+/// one more block device. The caller checks that the drive has a CDS entry.
+pub(crate) fn add_drive(ctx: &mut Ctx, drive: u8, seg: u16, off: u16) {
+    // The last DPB of the chain (its next offset is FFFFh); the chain is DOS's own and
+    // short, but a guest could have linked it into a loop.
+    let (mut s, mut o) = (DOS_DATA_SEG, DPB_OFF);
+    for _ in 0..32 {
+        let next_off = ctx.rd16(s, o.wrapping_add(0x19));
+        if next_off == 0xFFFF {
+            break;
+        }
+        (s, o) = (ctx.rd16(s, o.wrapping_add(0x1B)), next_off);
+    }
+    ctx.wr16(s, o.wrapping_add(0x19), off);
+    ctx.wr16(s, o.wrapping_add(0x1B), seg);
+    let e = CDS_OFF + u16::from(drive) * CDS_BYTES;
+    ctx.wr16(DOS_DATA_SEG, e + 0x43, CDS_PHYSICAL);
+    far(ctx, e + 0x45, seg, off);
+    ctx.wr16(DOS_DATA_SEG, e + 0x49, 0); // current directory: the root
+    let n = block_devices(ctx);
+    ctx.wr8(DOS_DATA_SEG, LOL_OFF + 0x20, n + 1);
+}
+
+/// The DPB of drive `drive` (1 = A:, 0 = the default, C:) from its current directory
+/// structure: `None` for a drive that is not valid (RBIL #01644: flags 0000h).
+fn dpb_of(ctx: &Ctx, drive: u8) -> Option<(u16, u16)> {
+    let n = if drive == 0 { 2 } else { drive - 1 };
+    if n >= LAST_DRIVE {
+        return None;
+    }
+    let e = CDS_OFF + u16::from(n) * CDS_BYTES;
+    if ctx.rd16(DOS_DATA_SEG, e + 0x43) & CDS_PHYSICAL == 0 {
+        return None;
+    }
+    Some((
+        ctx.rd16(DOS_DATA_SEG, e + 0x47),
+        ctx.rd16(DOS_DATA_SEG, e + 0x45),
+    ))
+}
+
 /// AH=1Bh/1Ch: allocation information of drive `drive` (0 = default, 3 = C:): AL =
 /// sectors per cluster, CX = bytes per sector, DX = total clusters, DS:BX -> media ID
-/// byte; AL = FFh for any other drive (RBIL INT 21/AH=1Bh, 1Ch).
+/// byte (the DPB's), from the drive's DPB; AL = FFh for an invalid drive (RBIL INT
+/// 21/AH=1Bh, 1Ch).
 pub(crate) fn allocation_info(ctx: &mut Ctx, drive: u8) {
-    if !matches!(drive, 0 | 3) {
+    let Some((seg, off)) = dpb_of(ctx, drive) else {
         ctx.set_al(0xFF);
         return;
+    };
+    if (seg, off) == (DOS_DATA_SEG, DPB_OFF) {
+        // C:'s cluster count does not fit the DPB's 16-bit highest cluster number.
+        ctx.set_dx(drive::TOTAL_CLUSTERS.min(0xFFFF) as u16);
+    } else {
+        let max = ctx.rd16(seg, off.wrapping_add(0x0D));
+        ctx.set_dx(max.saturating_sub(1));
     }
-    ctx.set_al(drive::SECTORS_PER_CLUSTER as u8);
-    ctx.set_cx(drive::BYTES_PER_SECTOR);
-    ctx.set_dx(drive::TOTAL_CLUSTERS.min(0xFFFF) as u16);
-    ctx.set_ds(DOS_DATA_SEG);
-    ctx.set_bx(DPB_OFF + 0x17);
+    let spc = ctx.rd8(seg, off.wrapping_add(0x04)).wrapping_add(1);
+    let bps = ctx.rd16(seg, off.wrapping_add(0x02));
+    ctx.set_al(spc);
+    ctx.set_cx(bps);
+    ctx.set_ds(seg);
+    ctx.set_bx(off.wrapping_add(0x17));
 }
 
 /// AH=1Fh/32h: DS:BX -> the drive parameter block of drive `drive` (0 = default, 3 = C:)
-/// and AL = 00h, or AL = FFh for any other drive (RBIL INT 21/AH=1Fh, 32h).
+/// and AL = 00h, or AL = FFh for an invalid drive (RBIL INT 21/AH=1Fh, 32h).
 pub(crate) fn drive_parameter_block(ctx: &mut Ctx, drive: u8) {
-    if !matches!(drive, 0 | 3) {
+    let Some((seg, off)) = dpb_of(ctx, drive) else {
         ctx.set_al(0xFF);
         return;
-    }
+    };
     ctx.set_al(0);
-    ctx.set_ds(DOS_DATA_SEG);
-    ctx.set_bx(DPB_OFF);
+    ctx.set_ds(seg);
+    ctx.set_bx(off);
 }
 
 /// The linear address of the List of Lists.

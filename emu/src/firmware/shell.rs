@@ -240,7 +240,7 @@ fn done(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
             error: ctx.ax(),
         });
     }
-    let t = fw.dos.instance.return_code;
+    let t = super::dos::sda::return_code(ctx);
     fw.dos.instance.terminations.push(t);
     Flow::Continue
 }

@@ -5,31 +5,34 @@
 //! short stub that executes the emulator trap ([`crate::cpu::TRAP_OPCODE`] plus a service
 //! number from [`svc`]) and then returns the way the real service would (`IRET`, `RETF`).
 //!
-//! Layout of the first 5.5 KiB of RAM (everything else below 640 KiB is the DOS arena):
+//! Layout of the first 8.5 KiB of RAM (everything else below 640 KiB is the DOS arena):
 //!
 //! | Address | Segment | Contents |
 //! |---|---|---|
 //! | 00000h-003FFh | 0000h | interrupt vector table |
 //! | 00400h-004FFh | 0040h | BIOS data area |
 //! | 00500h-005FFh | 0050h | DOS communication area (print-screen status at 0500h) |
-//! | 00600h-0063Fh | [`DOS_DATA_SEG`] | DOS data: critical-error flag, InDOS (the swappable data area's first bytes) |
+//! | 00600h-0063Fh | [`DOS_DATA_SEG`] | DOS data: the SDA format byte at 0604h (01h, DOS 4.0-6.0) |
 //! | 00640h-006FFh | [`VMM_SEG`] | the VMM's real-mode stubs: start-up and exit broadcasts, the system VM's idle loop |
 //! | 00700h-009FFh | [`DOS_CODE_SEG`] | DOS entry stubs (Int 20h-2Fh, the shell, CP/M entry, the device request stub, the CONFIG.SYS loop and the XMS steps after it) |
 //! | 00A00h-00AFFh | [`EMM_SEG`] | EMS driver: `EMMXXXX0` device header and the Int 67h entry |
 //! | 00B00h-010FFh | [`XMS_SEG`] | XMS driver: hookable entry, Int 15h hook, handle table for 2Fh/4309h |
 //! | 01100h-015FFh | [`DOS_DATA_SEG`] (offsets 0B00h-0FFFh) | DOS tables: List of Lists with the NUL device, CON, CLOCK$ and C: device headers, C:'s drive parameter block, system file table, current directory structures (see [`super::dos::tables`]) |
-//! | 01600h- | [`FIRST_MCB_SEG`] | first memory control block of the DOS arena |
+//! | 01600h-021FFh | [`DOS_DATA_SEG`] (offsets 1000h-1BFFh) | DOS's swappable data area at 0060:1030h (critical-error flag, InDOS, current PSP and DTA, last error; the fields before it from 100Eh; see [`super::dos::sda`]) |
+//! | 02200h- | [`FIRST_MCB_SEG`] | first memory control block of the DOS arena |
 //!
 //! The BIOS entry points live in a generated 64 KiB ROM at F0000h ([`super::bios`]).
 
 use crate::cpu::TRAP_OPCODE;
 
-/// Segment of the DOS data (critical-error flag at offset 0, InDOS at offset 1).
+/// Segment of the DOS data (the SDA format byte at offset 4, the tables from 0B00h, the
+/// swappable data area from 1000h).
 pub const DOS_DATA_SEG: u16 = 0x0060;
-/// Offset of the critical-error flag (ErrorMode) in [`DOS_DATA_SEG`]: the byte before InDOS.
-pub const CRIT_ERROR_OFF: u16 = 0x0000;
+/// Offset of the critical-error flag (ErrorMode) in [`DOS_DATA_SEG`]: the swappable data
+/// area's first byte, the byte before InDOS.
+pub const CRIT_ERROR_OFF: u16 = super::dos::sda::CRIT_ERROR_OFF;
 /// Offset of the InDOS byte in [`DOS_DATA_SEG`] (what Int 21h AH=34h returns).
-pub const INDOS_OFF: u16 = 0x0001;
+pub const INDOS_OFF: u16 = super::dos::sda::INDOS_OFF;
 /// Segment of the VM manager's stubs (192 bytes).
 pub const VMM_SEG: u16 = 0x0064;
 /// Segment of the DOS entry stubs.
@@ -41,7 +44,7 @@ pub const XMS_SEG: u16 = 0x00B0;
 /// Bytes available at [`XMS_SEG`] (entry stubs, header and up to 128 10-byte handles).
 pub const XMS_AREA_BYTES: u32 = 0x600;
 /// The first memory control block of the DOS arena.
-pub const FIRST_MCB_SEG: u16 = 0x0160;
+pub const FIRST_MCB_SEG: u16 = 0x0220;
 /// Segment of the BIOS ROM.
 pub const BIOS_SEG: u16 = 0xF000;
 
@@ -279,6 +282,9 @@ mod tests {
         assert!(dos_code + 0x300 <= emm && emm + 0x100 <= xms);
         let tables = dos + u32::from(crate::firmware::dos::tables::TABLES_OFF);
         let tables_end = tables + u32::from(crate::firmware::dos::tables::TABLES_BYTES);
-        assert!(xms + XMS_AREA_BYTES <= tables && tables_end <= arena);
+        assert!(xms + XMS_AREA_BYTES <= tables && tables_end <= dos + 0x1000);
+        use crate::firmware::dos::sda::{SDA_BYTES, SDA_OFF};
+        let sda = dos + u32::from(SDA_OFF);
+        assert!(dos + 0x1000 <= sda - 0x22 && sda + u32::from(SDA_BYTES) <= arena);
     }
 }

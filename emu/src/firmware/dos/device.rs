@@ -360,7 +360,8 @@ pub(crate) fn done(fw: &mut Firmware, ctx: &mut Ctx) {
         }
     }
     if error.is_some() {
-        fw.dos.instance.last_error = ctx.ax();
+        let e = ctx.ax();
+        super::sda::set_last_error(ctx, e);
     }
     let n = super::indos(ctx).saturating_sub(1);
     super::set_indos(ctx, n);

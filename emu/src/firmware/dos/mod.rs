@@ -11,8 +11,10 @@
 //! a VMM reads InDOS and Int 28h). Behaviour follows MS-DOS 5.0 (version 5.00, no UMBs;
 //! DOS low, or in the HMA with CONFIG.SYS `DOS=HIGH`: `hma.rs`).
 //!
-//! InDOS counts active Int 21h calls and sits at DOS_DATA:0001 with the critical-error
-//! flag in the byte before it (AH=34h returns its address). Functions that wait for the
+//! InDOS counts active Int 21h calls and sits in the swappable data area (`sda.rs`, AX=5D06h)
+//! with the critical-error flag in the byte before it (AH=34h returns its address); the
+//! SDA in guest memory also holds the current PSP and DTA, the last error, the return code
+//! and the break flag, and is the only copy of them. Functions that wait for the
 //! keyboard (01h, 07h, 08h, 0Ah, 0Ch with those, 3Fh on CON) leave InDOS raised and loop in
 //! guest code: `STI`, Int 28h (the DOS idle call TSRs hook), `HLT` until the next
 //! interrupt, then try again, so a TSR sees InDOS = 1 and Int 28h calls exactly while DOS
@@ -51,10 +53,11 @@
 //!
 //! Not provided (CF set, AX = 0001h, see `NOT_PROVIDED`): 38h and 65h/66h (country and
 //! code page), 53h (translate BPB), 55h (create child PSP), 5Ah (temporary file), 5Ch
-//! (record locks: MS-DOS too answers 01h without SHARE), 5Dh (server call, swappable
-//! data area), 5Eh/5Fh (network: 01h without a network, as MS-DOS), 60h (truename), 63h
-//! (DBCS lead bytes), 67h (set handle count), 69h (disk serial number). FCB file
-//! functions fail with AL=FFh. No Ctrl-C checking.
+//! (record locks: MS-DOS too answers 01h without SHARE), 5Dh other than 5D06h (swappable
+//! data area) and 5D0Ah (set extended error): the server call, SHARE and network printer
+//! functions, and 5D0Bh, which only DOS 4.x has (RBIL), 5Eh/5Fh (network: 01h without a
+//! network, as MS-DOS), 60h (truename), 63h (DBCS lead bytes), 67h (set handle count),
+//! 69h (disk serial number). FCB file functions fail with AL=FFh. No Ctrl-C checking.
 
 pub mod block;
 pub mod config;
@@ -64,15 +67,14 @@ pub mod files;
 pub mod hma;
 pub mod memory;
 pub mod process;
+pub mod sda;
 pub(crate) mod sysinit;
 pub mod tables;
 
 use serde::{Deserialize, Serialize};
 
 use super::bios::{self, DateTime};
-use super::stubs::{
-    Asm, CRIT_ERROR_OFF, DOS_CODE_SEG, DOS_DATA_SEG, FIRST_MCB_SEG, INDOS_OFF, svc,
-};
+use super::stubs::{Asm, DOS_CODE_SEG, DOS_DATA_SEG, FIRST_MCB_SEG, INDOS_OFF, svc};
 use super::{Ctx, Firmware, Flow, Program, Termination};
 use crate::cpu::{Reg16, SegReg};
 use crate::observe::Observation;
@@ -153,24 +155,19 @@ pub struct Dos {
 /// VM switch together with InDOS in guest memory (see `vmm/`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct DosInstance {
-    /// The current PSP (Int 21h AH=50h/51h/62h).
-    pub(crate) current_psp: u16,
-    /// The disk transfer address (AH=1Ah/2Fh), segment and offset.
-    pub(crate) dta: (u16, u16),
+    /// The swappable data area's bytes 02h-19h (current PSP and DTA, the last error, the
+    /// return code, the current drive, the break flag) while this instance is not the
+    /// running one; the running instance's live in guest memory (`sda.rs`).
+    pub(crate) sda: Vec<u8>,
     /// The programs the shell runs, and how each has ended so far.
     pub(crate) programs: Vec<Program>,
     pub(crate) terminations: Vec<Termination>,
-    /// What AH=4Dh returns next.
-    pub(crate) return_code: Termination,
     pub(crate) shell_psp: u16,
     /// The scancode of an extended key whose ASCII 0 was already returned.
     pub(crate) pending_scan: Option<u8>,
     /// The line AH=0Ah is editing while it waits for keys.
     pub(crate) line: Vec<u8>,
-    pub(crate) break_check: bool,
     pub(crate) verify: bool,
-    /// The last error (AH=59h).
-    pub(crate) last_error: u16,
     /// The function of the Int 21h call waiting for a key (InDOS stays raised meanwhile).
     pub(crate) waiting: Option<u8>,
     /// The Int 21h call waiting for a driver's answer (`device.rs`).
@@ -183,7 +180,7 @@ impl DosInstance {
     /// A fresh instance whose shell runs `programs`.
     pub(crate) fn for_programs(programs: Vec<Program>) -> DosInstance {
         DosInstance {
-            dta: (0, 0x80),
+            sda: sda::fresh_instance(),
             programs,
             ..DosInstance::default()
         }
@@ -342,8 +339,7 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     ctx.place(&a);
     fw.dos.stubs = stubs;
 
-    ctx.wr8(DOS_DATA_SEG, CRIT_ERROR_OFF, 0);
-    ctx.wr8(DOS_DATA_SEG, INDOS_OFF, 0);
+    sda::install(ctx);
     for (v, off) in [
         (0x00u8, divide),
         (0x20, int20),
@@ -401,8 +397,10 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx) -> Flow {
             }
             let n = before.wrapping_add(1);
             set_indos(ctx, n);
+            let ax = ctx.ax();
+            sda::set_call_ax(ctx, ax);
             // DOS saves the caller's SS:SP in its PSP on every call (PSP:2Eh).
-            let psp = fw.dos.instance.current_psp;
+            let psp = sda::current_psp(ctx);
             if psp != 0 {
                 let sp = ctx.cpu.reg16(Reg16::SP);
                 let ss = ctx.cpu.sreg(SegReg::SS);
@@ -474,7 +472,8 @@ fn finish_int21(fw: &mut Firmware, ctx: &mut Ctx) {
             // CF here is the function's error report, except after an unsupported
             // function, which leaves the caller's CF alone.
             if code == DosCode::Done && ah >= 0x2F && ctx.cpu.flags() & 1 != 0 {
-                fw.dos.instance.last_error = ctx.ax();
+                let e = ctx.ax();
+                sda::set_last_error(ctx, e);
             }
         }
     }
@@ -516,7 +515,7 @@ fn key_ready(fw: &Firmware, ctx: &Ctx) -> bool {
 /// 0Ah): DOS writes it to standard output, handle 1, so it follows a redirection (46h).
 /// A closed handle 1 swallows it, as on DOS.
 fn echo(fw: &mut Firmware, ctx: &mut Ctx, bytes: &[u8]) {
-    if fw.dos.instance.current_psp == 0 {
+    if sda::current_psp(ctx) == 0 {
         // No process yet (a driver's INIT): DOS writes to CON.
         files::write_console(fw, ctx, bytes);
     } else {
@@ -668,6 +667,14 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             ctx.set_bx(tables::LOL_OFF);
         }
         0x64 => {} // set the device driver lookahead flag: no drivers look ahead
+        0x5D if ctx.al() == 0x06 => {
+            sda::address(ctx);
+            ok(ctx);
+        }
+        0x5D if ctx.al() == 0x0A => {
+            sda::set_error_from_dpl(ctx);
+            ok(ctx);
+        }
         0x0F..=0x17 | 0x21..=0x24 | 0x27 | 0x28 | 0x29 => ctx.set_al(0xFF), // FCBs: not provided
         0x18 | 0x1D | 0x1E | 0x20 => ctx.set_al(0),
         0x25 => {
@@ -676,7 +683,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         }
         0x26 => {
             // Create a PSP at DX: a copy of the current one (DOS 1 style).
-            let (src, dst) = (fw.dos.instance.current_psp, ctx.dx());
+            let (src, dst) = (sda::current_psp(ctx), ctx.dx());
             let bytes = ctx.read_bytes(src, 0, 0x100);
             ctx.write_bytes(dst, 0, &bytes);
         }
@@ -740,13 +747,17 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         }
         0x33 => match ctx.al() {
             0x00 => {
-                let b = fw.dos.instance.break_check;
+                let b = sda::break_flag(ctx);
                 ctx.set_dl(u8::from(b));
             }
-            0x01 => fw.dos.instance.break_check = ctx.dl() & 1 != 0,
+            0x01 => {
+                let on = ctx.dl() & 1 != 0;
+                sda::set_break_flag(ctx, on);
+            }
             0x02 => {
-                let old = fw.dos.instance.break_check;
-                fw.dos.instance.break_check = ctx.dl() & 1 != 0;
+                let old = sda::break_flag(ctx);
+                let on = ctx.dl() & 1 != 0;
+                sda::set_break_flag(ctx, on);
                 ctx.set_dl(u8::from(old));
             }
             0x05 => ctx.set_dl(3), // booted from C:
@@ -776,7 +787,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             _ => ctx.set_al(0xFF),
         },
         0x48 => {
-            let owner = fw.dos.instance.current_psp;
+            let owner = sda::current_psp(ctx);
             match fw.dos.arena.alloc(ctx, ctx.bx(), owner) {
                 Ok(seg) => {
                     ctx.set_ax(seg);
@@ -802,14 +813,17 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
         0x4B => return process::exec(fw, ctx),
         0x4C => return process::terminate(fw, ctx, Ending::Exit(ctx.al())),
         0x4D => {
-            let t = fw.dos.instance.return_code;
+            let t = sda::return_code(ctx);
             ctx.set_ax(u16::from(t.kind) << 8 | u16::from(t.code));
-            fw.dos.instance.return_code = Termination { code: 0, kind: 0 };
+            sda::set_return_code(ctx, Termination { code: 0, kind: 0 });
             ok(ctx);
         }
-        0x50 => fw.dos.instance.current_psp = ctx.bx(),
+        0x50 => {
+            let bx = ctx.bx();
+            sda::set_current_psp(ctx, bx);
+        }
         0x51 | 0x62 => {
-            let p = fw.dos.instance.current_psp;
+            let p = sda::current_psp(ctx);
             ctx.set_bx(p);
         }
         0x54 => {
@@ -827,6 +841,7 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
                 // Low-memory strategies only: no UMBs exist.
                 if s <= 2 || (0x40..=0x42).contains(&s) || (0x80..=0x82).contains(&s) {
                     fw.dos.arena.strategy = s & 0x3;
+                    sda::set_strategy(ctx, s & 0x3);
                     ok(ctx);
                 } else {
                     fail(ctx, 0x01);
@@ -840,21 +855,15 @@ fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             _ => fail(ctx, 0x01),
         },
         0x59 => {
-            // Extended error: class, action and locus for the codes this DOS returns
-            // (RBIL #01680-#01682).
-            let e = fw.dos.instance.last_error;
-            let (class, action, locus) = match e {
-                0x02 | 0x03 | 0x12 => (8, 3, 2), // not found, user, block device
-                0x04 | 0x08 => (1, 4, 5),        // out of resource, abort, memory
-                0x05 | 0x13 => (3, 3, 2),        // authorization, user, block device
-                0x07 | 0x09 | 0x0A | 0x0B => (7, 4, 5), // application error... memory
-                0x00 => (0, 0, 0),
-                _ => (7, 4, 1),
-            };
+            // Extended error: the code, class, action and locus in the SDA.
+            let (e, class, action, locus) = sda::last_error(ctx);
+            let (es, di) = sda::error_pointer(ctx);
             ctx.set_ax(e);
             ctx.set_bh(class);
             ctx.set_bl(action);
-            ctx.set_cx(u16::from(locus as u8) << 8);
+            ctx.set_cx(u16::from(locus) << 8);
+            ctx.set_es(es);
+            ctx.set_di(di);
         }
         _ => {
             if files::read_needs_input(fw, ctx) {
@@ -916,7 +925,7 @@ mod tests {
         ] {
             m.with_service_context(|fw, ctx| {
                 let fw = fw.expect("firmware");
-                fw.dos.instance.last_error = 0x0002;
+                sda::set_last_error(ctx, 0x0002);
                 ctx.cpu.set_sreg(SegReg::SS, 0x2000);
                 ctx.cpu.set_reg16(Reg16::SP, 0x100);
                 ctx.set_ax(ax);
@@ -925,7 +934,7 @@ mod tests {
                 assert_eq!(ctx.ax(), want, "{ax:04X}");
                 assert_eq!(ctx.cpu.flags() & 1 != 0, cf, "{ax:04X}");
                 // The caller's CF is not an error report: AH=59h's code stays.
-                assert_eq!(fw.dos.instance.last_error, 0x0002, "{ax:04X}");
+                assert_eq!(sda::last_error(ctx).0, 0x0002, "{ax:04X}");
             });
         }
         // A DOS 5 function vexed does not provide still fails with 01h.

@@ -24,6 +24,7 @@
 use super::super::stubs::DOS_CODE_SEG;
 use super::super::{Ctx, Firmware, Termination};
 use super::memory::set_name;
+use super::sda;
 use super::{DosCode, fail, files, ok};
 use crate::cpu::{Reg16, SegReg};
 use crate::observe::Observation;
@@ -265,7 +266,7 @@ fn load_process(
     tail: &[u8],
     fcbs: [[u8; 16]; 2],
 ) -> Result<Entry, u16> {
-    let parent = fw.dos.instance.current_psp;
+    let parent = sda::current_psp(ctx);
     let env_src = if env_src == 0 {
         ctx.rd16(parent, PSP_ENV)
     } else {
@@ -413,7 +414,7 @@ pub(crate) fn exec(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
     ctx.wr16(entry.psp, PSP_INT22, ret_ip);
     ctx.wr16(entry.psp, PSP_INT22 + 2, ret_cs);
     ok(ctx);
-    fw.dos.instance.current_psp = entry.psp;
+    sda::set_current_psp(ctx, entry.psp);
     fw.observe(
         ctx,
         Observation::ProgramStart {
@@ -421,7 +422,7 @@ pub(crate) fn exec(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {
             path: prog.path.clone(),
         },
     );
-    fw.dos.instance.dta = (entry.psp, 0x80);
+    sda::set_dta(ctx, entry.psp, 0x80);
     if mode == 0x01 {
         // Load but do not run: the caller gets SS:SP (with the initial AX on the stack, as
         // DOS pushes it) and CS:IP in the parameter block.
@@ -491,7 +492,7 @@ pub(crate) enum Ending {
 
 /// Ends the current process and returns to its parent's `EXEC` (see the module docs).
 pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCode {
-    let psp = fw.dos.instance.current_psp;
+    let psp = sda::current_psp(ctx);
     let parent = ctx.rd16(psp, PSP_PARENT);
     if parent == psp || parent == 0 {
         // The root process has nowhere to return to (DOS would hang); stay put.
@@ -518,7 +519,7 @@ pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCod
         let s = ctx.rd16(psp, off + 2);
         ctx.set_vector(v, s, o);
     }
-    fw.dos.instance.return_code = Termination { code, kind };
+    sda::set_return_code(ctx, Termination { code, kind });
     if let Ending::Resident { paras, .. } = how {
         fw.observe(
             ctx,
@@ -529,8 +530,8 @@ pub(crate) fn terminate(fw: &mut Firmware, ctx: &mut Ctx, how: Ending) -> DosCod
         );
     }
     fw.observe(ctx, Observation::ProgramExit { psp, code, kind });
-    fw.dos.instance.current_psp = parent;
-    fw.dos.instance.dta = (parent, 0x80);
+    sda::set_current_psp(ctx, parent);
+    sda::set_dta(ctx, parent, 0x80);
     // Back on the parent's stack, inside its EXEC call: the INT 21h frame returns to the
     // terminate address with CF clear.
     let sp = ctx.rd16(parent, PSP_SAVED_SP);
@@ -567,7 +568,7 @@ pub(crate) fn create_root_process(
     let env_seg = alloc_copy(fw, ctx, &env, psp).unwrap_or(0);
     ctx.wr16(psp - 1, 1, psp);
     set_name(ctx, psp, name);
-    fw.dos.instance.current_psp = psp;
+    sda::set_current_psp(ctx, psp);
     build_psp(
         fw,
         ctx,
@@ -578,7 +579,7 @@ pub(crate) fn create_root_process(
         b"",
         [blank_fcb(), blank_fcb()],
     );
-    fw.dos.instance.dta = (psp, 0x80);
+    sda::set_dta(ctx, psp, 0x80);
     Some(psp)
 }
 

@@ -316,7 +316,7 @@ fn apply(fw: &mut Firmware, ctx: &mut Ctx, d: &Directive) {
             name: path.clone(),
             args: args.clone(),
         }),
-        Directive::Break(on) => fw.dos.instance.break_check = *on,
+        Directive::Break(on) => super::sda::set_break_flag(ctx, *on),
         Directive::Dos { high: Some(h), .. } => fw.dos.sysinit.dos_high = *h,
         Directive::Device { .. }
         | Directive::LastDrive(_)

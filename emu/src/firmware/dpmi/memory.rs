@@ -7,6 +7,7 @@
 //! locked: there is no virtual memory, and 0600h-0603h, 0702h and 0703h succeed without
 //! changing anything).
 
+use crate::firmware::dos::sda;
 use serde::{Deserialize, Serialize};
 
 use super::descriptors::{self, DATA};
@@ -345,7 +346,7 @@ impl Client {
 
 /// Int 31h 0100h-0102h: DOS memory with descriptors (one per 64 KiB, consecutive).
 pub(super) fn dos_memory(fw: &mut Firmware, ax: u16, ctx: &mut Ctx) -> Result<(), u16> {
-    let owner = fw.dos.instance.current_psp;
+    let owner = sda::current_psp(ctx);
     match ax {
         0x0100 => {
             let paras = ctx.bx();

@@ -10,6 +10,7 @@
 use super::descriptors::{self, GDT_LIMIT, HOST_CS, HOST_SS, LDT_SEL, TSS_SEL};
 use super::{Client, Dpmi, HOST_PARAGRAPHS, Owner, Saved, SavedKind, err, memory};
 use crate::cpu::{Reg16, Reg32, SegReg, TableRegister};
+use crate::firmware::dos::sda;
 use crate::firmware::stubs::{Asm, BIOS_SEG, svc};
 use crate::firmware::{Ctx, Firmware, Flow, Regs, linear};
 use crate::observe::Observation;
@@ -126,7 +127,7 @@ pub(super) fn entry(fw: &mut Firmware, ctx: &mut Ctx) -> Flow {
     let (ret_ip, ret_cs) = (ctx.rd16(ss, sp), ctx.rd16(ss, sp.wrapping_add(2)));
     let ds = ctx.ds();
     let host_data = ctx.es();
-    let psp = fw.dos.instance.current_psp;
+    let psp = sda::current_psp(ctx);
     let env_segment = ctx.rd16(psp, 0x2C);
     let before = ctx.cpu.context();
     let a20_was = ctx.a20();

@@ -4,7 +4,8 @@
 
 use super::super::dos::DosInstance;
 use super::super::dos::memory::{read_mcb, set_name};
-use super::super::stubs::VMM_SEG;
+use super::super::dos::sda::swap_instance;
+use super::super::stubs::{CRIT_ERROR_OFF, DOS_DATA_SEG, VMM_SEG};
 use super::super::{Ctx, Firmware};
 use super::{ShellOps, Vm, Vmm};
 use crate::mem::{Access, PAGE_SIZE};
@@ -20,9 +21,14 @@ pub(crate) const VMM_OWNER: u16 = 0x0008;
 const MIN_VM_PARAS: u16 = 0x1000;
 
 /// Ranges below the load point every VM has its own copy of, whatever the TSRs say: the
-/// interrupt vector table and BIOS data area, DOS's InDOS and critical-error flag, and the
-/// colour text screen.
-const BUILTIN_INSTANCE: [(u32, u32); 3] = [(0, 0x500), (0x600, 2), (0xB_8000, 0x1000)];
+/// interrupt vector table and BIOS data area, DOS's critical-error flag and InDOS (the
+/// first two bytes of the swappable data area, whose other swap-always bytes move with
+/// the VM's [`DosInstance`]), and the colour text screen.
+const BUILTIN_INSTANCE: [(u32, u32); 3] = [
+    (0, 0x500),
+    ((DOS_DATA_SEG as u32) << 4 | CRIT_ERROR_OFF as u32, 2),
+    (0xB_8000, 0x1000),
+];
 
 /// Why the VMs could not be created.
 #[derive(Debug)]
@@ -151,9 +157,9 @@ pub(crate) fn create_vms(
     // Each DOS VM's shell is set up inside the VM's own memory.
     for i in 1..vmm.vms.len() {
         map_pages(&vmm, ctx, i);
-        std::mem::swap(&mut fw.dos.instance, &mut vmm.vms[i].dos);
+        swap_instance(fw, ctx, &mut vmm.vms[i].dos);
         (shell.start)(fw, ctx);
-        std::mem::swap(&mut fw.dos.instance, &mut vmm.vms[i].dos);
+        swap_instance(fw, ctx, &mut vmm.vms[i].dos);
         vmm.vms[i].cpu = Some(ctx.cpu.context());
     }
     map_pages(&vmm, ctx, 0);
@@ -162,10 +168,11 @@ pub(crate) fn create_vms(
         // The system VM's program runs in a second shell in the system VM's own memory;
         // the plain shell's DOS state waits aside until the program ends.
         vmm.vms[0].program = program.name.clone();
-        let plain = std::mem::replace(&mut fw.dos.instance, DosInstance::for_program(program));
+        let mut plain = DosInstance::for_program(program);
+        swap_instance(fw, ctx, &mut plain);
         (shell.start)(fw, ctx);
         if fw.dos.instance.shell_psp == 0 {
-            fw.dos.instance = plain;
+            swap_instance(fw, ctx, &mut plain);
             ctx.cpu.load_context(&system_cpu);
             fw.vmm = Some(vmm);
             return Err(CreateError::NoMemory);
@@ -239,7 +246,7 @@ pub(crate) fn switch(fw: &mut Firmware, ctx: &mut Ctx, to: usize, reason: Switch
         vm.cpu = Some(ctx.cpu.context());
         vm.saved = saved;
         vm.critical = vmm.critical;
-        std::mem::swap(&mut fw.dos.instance, &mut vm.dos);
+        swap_instance(fw, ctx, &mut vm.dos);
         if let Some(d) = fw.dpmi.as_mut() {
             d.swap_client(&mut vm.dpmi);
         }
@@ -248,7 +255,7 @@ pub(crate) fn switch(fw: &mut Firmware, ctx: &mut Ctx, to: usize, reason: Switch
     map_pages(&vmm, ctx, to);
     let bytes = std::mem::take(&mut vmm.vms[to].saved);
     load_ranges(&vmm, ctx, &bytes);
-    std::mem::swap(&mut fw.dos.instance, &mut vmm.vms[to].dos);
+    swap_instance(fw, ctx, &mut vmm.vms[to].dos);
     if let Some(d) = fw.dpmi.as_mut() {
         d.swap_client(&mut vmm.vms[to].dpmi);
     }
@@ -300,9 +307,9 @@ pub(crate) fn end_current_vm(fw: &mut Firmware, ctx: &mut Ctx, code: u8, shell: 
     if let (Some(ems), Some(start)) = (fw.ems.as_mut(), vmm.ems_at_start.as_ref()) {
         ems.release_instance(start);
     }
-    if let Some(plain) = plain {
+    if let Some(mut plain) = plain {
         let system_shell = fw.dos.instance.shell_psp;
-        fw.dos.instance = plain;
+        swap_instance(fw, ctx, &mut plain);
         let arena = fw.dos.arena;
         arena.free_owned_by(ctx, system_shell);
         (shell.registers)(fw, ctx);

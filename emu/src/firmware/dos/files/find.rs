@@ -18,6 +18,7 @@ use super::drive::{
     self, ATTR_DEVICE, ATTR_DIRECTORY, ATTR_HIDDEN, ATTR_SYSTEM, ATTR_VOLUME, Last, Stamp,
 };
 use super::{DRIVE_C, boot_stamp, device, now_stamp, read_path};
+use crate::firmware::dos::sda;
 use crate::firmware::{Ctx, Firmware};
 
 // Find data offsets in the DTA.
@@ -76,7 +77,7 @@ fn search(
     search_attr: u8,
     resume: Option<(u16, String)>,
 ) -> Result<(), u16> {
-    let (seg, off) = fw.dos.instance.dta;
+    let (seg, off) = sda::dta(ctx);
     if search_attr != ATTR_VOLUME {
         let listing = fw.dos.drive.listing(dir);
         let start = resume.map_or(0, |(hint, last)| resume_at(&listing, hint, &last));
@@ -110,7 +111,7 @@ pub(super) fn find_first(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
         .drive
         .parse_path(&path, true)
         .map_err(|e| e.code(0x03))?;
-    let (seg, off) = fw.dos.instance.dta;
+    let (seg, off) = sda::dta(ctx);
     let pattern = match p.last {
         Last::Here => return Err(0x03),
         Last::Pattern(t) => t,
@@ -143,7 +144,7 @@ pub(super) fn find_first(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 
 /// AH=4Fh: continues the search whose state is in the DTA.
 pub(super) fn find_next(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
-    let (seg, off) = fw.dos.instance.dta;
+    let (seg, off) = sda::dta(ctx);
     let state = ctx.read_bytes(seg, off, 0x15);
     let word = |at: u16| {
         let at = usize::from(at);
@@ -246,7 +247,10 @@ mod tests {
             ..Regs::default()
         });
         assert_eq!(o.bx, 0x0900);
-        assert_eq!(t.fw().dos.instance.dta, (DATA, 0x0900));
+        assert_eq!(
+            t.m.with_service_context(|_, ctx| crate::firmware::dos::sda::dta(ctx)),
+            (DATA, 0x0900)
+        );
         t.path_call(0x4E00, 0, "README.TXT").unwrap();
         assert_eq!(t.get(0x0900 + 0x1E, 11), b"README.TXT\0");
     }

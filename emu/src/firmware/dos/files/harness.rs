@@ -4,6 +4,7 @@
 use super::{init_psp_handles, int21, read_needs_input};
 use crate::cpu::{Reg16, SegReg};
 use crate::firmware::dos::DriveC;
+use crate::firmware::dos::sda;
 use crate::firmware::{Firmware, FirmwareConfig};
 use crate::machine::{Machine, MachineConfig};
 
@@ -68,8 +69,9 @@ impl T {
             let fw = fw.unwrap();
             ctx.cpu.set_sreg(SegReg::SS, STACK);
             ctx.cpu.set_reg16(Reg16::SP, 0x100);
-            fw.dos.instance.current_psp = PSP;
-            fw.dos.instance.dta = (DATA, DTA);
+            sda::install(ctx);
+            sda::set_current_psp(ctx, PSP);
+            sda::set_dta(ctx, DATA, DTA);
             init_psp_handles(fw, ctx, PSP, None);
         });
         T { m }
@@ -100,7 +102,8 @@ impl T {
     }
 
     pub(super) fn set_psp(&mut self, psp: u16) {
-        self.fw().dos.instance.current_psp = psp;
+        self.m
+            .with_service_context(|_, ctx| sda::set_current_psp(ctx, psp));
     }
 
     pub(super) fn call(&mut self, r: Regs) -> Out {

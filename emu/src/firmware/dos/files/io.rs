@@ -22,13 +22,14 @@ use super::{
     Device, INFO_KEEP_STAMP, INFO_NOT_WRITTEN, INFO_RAW, Target, UNUSED, driver_request, entry,
     entry_mut, jft, now_stamp, sft_index, write_handle,
 };
+use crate::firmware::dos::sda;
 use crate::firmware::{Ctx, Firmware};
 
 /// AH=3Eh.
 pub(super) fn close(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let handle = ctx.bx();
     let idx = sft_index(fw, ctx, handle)?;
-    if let Some((seg, off, _)) = jft(ctx, fw.dos.instance.current_psp) {
+    if let Some((seg, off, _)) = jft(ctx, sda::current_psp(ctx)) {
         ctx.wr8(seg, off.wrapping_add(handle), UNUSED);
     }
     let target = entry(fw, idx)?.target.clone();
@@ -194,7 +195,7 @@ pub(super) fn lseek(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 /// AH=45h: BX = handle; AX = new handle (the lowest free), sharing the entry.
 pub(super) fn dup(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let idx = sft_index(fw, ctx, ctx.bx())?;
-    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x06u16)?;
+    let (seg, off, size) = jft(ctx, sda::current_psp(ctx)).ok_or(0x06u16)?;
     let handle = (0..size)
         .find(|&h| ctx.rd8(seg, off.wrapping_add(h)) == UNUSED)
         .ok_or(0x04u16)?;
@@ -208,7 +209,7 @@ pub(super) fn dup(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
 pub(super) fn force_dup(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
     let (from, to) = (ctx.bx(), ctx.cx());
     let idx = sft_index(fw, ctx, from)?;
-    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x06u16)?;
+    let (seg, off, size) = jft(ctx, sda::current_psp(ctx)).ok_or(0x06u16)?;
     if to >= size {
         return Err(0x06);
     }

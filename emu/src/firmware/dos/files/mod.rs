@@ -78,6 +78,7 @@ mod io;
 mod ioctl;
 mod open;
 
+use crate::firmware::dos::sda;
 use serde::{Deserialize, Serialize};
 
 use super::drive::{self, Parsed, Stamp};
@@ -320,7 +321,7 @@ fn jft(ctx: &Ctx, psp: u16) -> Option<(u16, u16, u16)> {
 
 /// The system file table index behind `handle` of the current process: 06h if none.
 fn sft_index(fw: &Firmware, ctx: &Ctx, handle: u16) -> Result<usize, u16> {
-    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x06u16)?;
+    let (seg, off, size) = jft(ctx, sda::current_psp(ctx)).ok_or(0x06u16)?;
     if handle >= size {
         return Err(0x06);
     }
@@ -344,7 +345,7 @@ fn entry_mut(fw: &mut Firmware, idx: usize) -> Result<&mut Sft, u16> {
 /// Opens `target` in a new system file table entry and a free handle of the current
 /// process (04h when either table is full).
 fn install(fw: &mut Firmware, ctx: &mut Ctx, target: Target, mode: u8) -> Result<u16, u16> {
-    let (seg, off, size) = jft(ctx, fw.dos.instance.current_psp).ok_or(0x04u16)?;
+    let (seg, off, size) = jft(ctx, sda::current_psp(ctx)).ok_or(0x04u16)?;
     let handle = (0..size)
         .find(|&h| ctx.rd8(seg, off.wrapping_add(h)) == UNUSED)
         .ok_or(0x04u16)?;
@@ -478,15 +479,16 @@ pub(crate) fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
             return true;
         }
         0x19 => {
-            ctx.set_al(DRIVE_C);
+            let drive = sda::current_drive(ctx);
+            ctx.set_al(drive);
             return true;
         }
         0x1A => {
-            fw.dos.instance.dta = (ctx.ds(), ctx.dx());
+            sda::set_dta(ctx, ctx.ds(), ctx.dx());
             return true;
         }
         0x2F => {
-            let (seg, off) = fw.dos.instance.dta;
+            let (seg, off) = sda::dta(ctx);
             ctx.set_es(seg);
             ctx.set_bx(off);
             return true;
@@ -539,7 +541,7 @@ pub(crate) fn write_console(fw: &mut Firmware, ctx: &mut Ctx, bytes: &[u8]) {
 /// Undoes an open whose driver refused the OPEN request: frees `handle` of the current
 /// process and its system file table entry `sft`.
 pub(crate) fn undo_open(fw: &mut Firmware, ctx: &mut Ctx, handle: u16, sft: u8) {
-    if let Some((seg, off, size)) = jft(ctx, fw.dos.instance.current_psp)
+    if let Some((seg, off, size)) = jft(ctx, sda::current_psp(ctx))
         && handle < size
     {
         ctx.wr8(seg, off.wrapping_add(handle), UNUSED);

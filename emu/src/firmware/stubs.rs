@@ -18,7 +18,7 @@
 //! | 00A00h-00AFFh | [`EMM_SEG`] | EMS driver: `EMMXXXX0` device header and the Int 67h entry |
 //! | 00B00h-010FFh | [`XMS_SEG`] | XMS driver: hookable entry, Int 15h hook, handle table for 2Fh/4309h |
 //! | 01100h-015FFh | [`DOS_DATA_SEG`] (offsets 0B00h-0FFFh) | DOS tables: List of Lists with the NUL device, CON, CLOCK$ and C: device headers, C:'s drive parameter block, system file table, current directory structures (see [`super::dos::tables`]) |
-//! | 01600h-021FFh | [`DOS_DATA_SEG`] (offsets 1000h-1BFFh) | DOS's swappable data area at 0060:1030h (critical-error flag, InDOS, current PSP and DTA, last error; the fields before it from 100Eh; see [`super::dos::sda`]) |
+//! | 01600h-021FFh | [`DOS_DATA_SEG`] (offsets 1000h-1BFFh) | DOS's swappable data area at 0060:1030h (critical-error flag, InDOS, current PSP and DTA, last error; the fields before it from 100Eh; see [`super::dos::sda`]); from 17C0h the country tables of code page 437 and the case-map routine ([`super::dos::country`]) |
 //! | 02200h- | [`FIRST_MCB_SEG`] | first memory control block of the DOS arena |
 //!
 //! The BIOS entry points live in a generated 64 KiB ROM at F0000h ([`super::bios`]).

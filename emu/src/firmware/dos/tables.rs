@@ -28,6 +28,7 @@
 //! | 0D60h | current directory structures A:-E: (only C: valid, path `C:\`) |
 //! | 0F20h | the request header DOS sends to installable drivers, then DOS's device stack up to 1000h (`device.rs`) |
 //! | 100Eh-17BBh | the swappable data area at 1030h, with the fields before it (`sda.rs`; not part of this area) |
+//! | 17C0h-1A3Fh | the case-map routine and the uppercase, filename, collating and DBCS tables (`country.rs`; not part of this area) |
 //!
 //! Device chain: NUL -> (EMMXXXX0, when the EMS driver is installed: [`link_device`]) ->
 //! CON -> CLOCK$ -> C: -> FFFF:FFFF, with the drivers from CONFIG.SYS linked in after NUL.

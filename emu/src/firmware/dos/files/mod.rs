@@ -7,10 +7,10 @@
 //! the functions share (paths, time stamps). The functions are in `open.rs` (3Ch, 3Dh, 5Bh,
 //! 6Ch), `io.rs` (3Eh, 3Fh, 40h, 42h, 45h, 46h), `con.rs` (the CON device), `ioctl.rs`
 //! (44h), `dirs.rs` (36h, 39h, 3Ah, 3Bh, 47h), `entries.rs` (41h, 43h, 56h, 57h) and
-//! `find.rs` (4Eh, 4Fh); 0Eh, 19h, 1Ah, 2Fh and 68h/6Ah are here.
+//! `find.rs` (4Eh, 4Fh); 0Eh, 19h, 1Ah, 2Fh, 67h and 68h/6Ah are here.
 //!
 //! Sources: RBIL INT 21 pages for functions 0Eh, 19h, 1Ah, 2Fh, 36h, 39h–47h, 4Eh/4Fh, 56h,
-//! 57h, 5Bh, 68h, 6Ch, tables #01378 (PSP), #01423 (IOCTL device information), #01626
+//! 57h, 5Bh, 67h, 68h, 6Ch, tables #01378 (PSP), #01423 (IOCTL device information), #01626
 //! (find data) and #01680 (error codes); MS-DOS 5 behaviour as described there.
 //!
 //! # Structures
@@ -24,7 +24,9 @@
 //!   size at PSP:32h; each byte indexes the system file table, FFh = unused.
 //!   `init_psp_handles` points it at the 20 bytes at PSP:18h. Handles are looked up in
 //!   the table of `Dos::current_psp`; with no current PSP (0) every handle is
-//!   invalid (06h). A table enlarged by the guest (AH=67h) is honoured through PSP:32h/34h.
+//!   invalid (06h). AH=67h moves a table of more than 20 handles into a block of DOS
+//!   memory owned by the process (and back into the PSP for 20 or fewer); everything
+//!   reaches the table through PSP:32h/34h. A child inherits only the first 20 handles.
 //! - The first process (no parent) gets handles 0–2 = CON, 3 = AUX, 4 = PRN, with the
 //!   system file table entries opened in DOS's order AUX, CON, PRN, so its table reads
 //!   `01 01 01 00 02 FF …` as under MS-DOS. A child inherits every handle whose open mode
@@ -37,7 +39,7 @@
 //! clusters: see [`super::drive`]), 39h/3Ah/3Bh/47h directories, 3Ch create, 3Dh open, 3Eh
 //! close, 3Fh read, 40h write, 41h delete, 42h seek, 43h attributes, 44h IOCTL (00h, 01h,
 //! 06h, 07h, 08h; others 01h), 45h/46h duplicate, 4Eh/4Fh find, 56h rename, 57h time, 5Bh
-//! create new, 68h and 6Ah (DOS 4+) commit, 6Ch extended open/create. `int21` returns
+//! create new, 67h set handle count, 68h and 6Ah (DOS 4+) commit, 6Ch extended open/create. `int21` returns
 //! false for any other AH.
 //!
 //! # Decisions and limits
@@ -319,6 +321,46 @@ fn jft(ctx: &Ctx, psp: u16) -> Option<(u16, u16, u16)> {
     (size != 0).then_some((seg, off, size))
 }
 
+/// AH=67h: BX = the number of handles the current process may have (RBIL INT 21/AH=67h).
+/// Up to [`JFT_SIZE`] the table is the PSP's own (at 18h): nothing to do if it still is,
+/// else its first 20 entries go back there. More than 20 take a new block of DOS memory
+/// owned by the process; the handles are copied, the rest unused, and PSP 32h (size) and
+/// 34h (far pointer) updated; a previous block is freed. Error 04h if a handle that would
+/// be dropped is open (as MS-DOS), 08h if the memory is not there.
+fn set_handle_count(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
+    let psp = sda::current_psp(ctx);
+    let (seg, off, size) = jft(ctx, psp).ok_or(0x06u16)?;
+    let wanted = ctx.bx();
+    let in_psp = seg == psp && off == 0x18;
+    if wanted <= JFT_SIZE && in_psp {
+        return Ok(());
+    }
+    let new_size = wanted.max(JFT_SIZE);
+    if (new_size..size).any(|h| ctx.rd8(seg, off.wrapping_add(h)) != UNUSED) {
+        return Err(0x04);
+    }
+    let (new_seg, new_off) = if new_size == JFT_SIZE {
+        (psp, 0x18)
+    } else {
+        let paras = new_size.div_ceil(16);
+        let block = fw.dos.arena.alloc(ctx, paras, psp).map_err(|(e, _)| e)?;
+        (block, 0)
+    };
+    let keep = size.min(new_size);
+    let handles = ctx.read_bytes(seg, off, usize::from(keep));
+    ctx.write_bytes(new_seg, new_off, &handles);
+    for h in keep..new_size {
+        ctx.wr8(new_seg, new_off + h, UNUSED);
+    }
+    ctx.wr16(psp, 0x32, new_size);
+    ctx.wr16(psp, 0x34, new_off);
+    ctx.wr16(psp, 0x36, new_seg);
+    if !in_psp {
+        fw.dos.arena.free(ctx, seg)?;
+    }
+    Ok(())
+}
+
 /// The system file table index behind `handle` of the current process: 06h if none.
 fn sft_index(fw: &Firmware, ctx: &Ctx, handle: u16) -> Result<usize, u16> {
     let (seg, off, size) = jft(ctx, sda::current_psp(ctx)).ok_or(0x06u16)?;
@@ -517,6 +559,7 @@ pub(crate) fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
         0x56 => rename(fw, ctx),
         0x57 => file_time(fw, ctx),
         0x5B => create(fw, ctx, true),
+        0x67 => set_handle_count(fw, ctx),
         0x68 | 0x6A => sft_index(fw, ctx, ctx.bx()).map(|_| ()),
         0x6C => extended_open(fw, ctx),
         _ => return false,
@@ -711,5 +754,55 @@ mod tests {
             int21(fw.unwrap(), ctx)
         });
         assert!(!handled);
+    }
+
+    #[test]
+    fn set_handle_count_moves_the_table_out_of_the_psp_and_back() {
+        let mut t = T::new(sample_drive(true));
+        t.m.with_service_context(|fw, ctx| {
+            fw.unwrap().dos.arena =
+                crate::firmware::dos::memory::Arena::format(ctx, 0x4000, 0x9000);
+        });
+        let h = t.open("README.TXT", 0).unwrap();
+        let set = |t: &mut T, n: u16| {
+            t.call(Regs {
+                ax: 0x6700,
+                bx: n,
+                ..Regs::default()
+            })
+            .result()
+        };
+        // 20 or fewer with the table still in the PSP: nothing changes.
+        assert!(set(&mut t, 10).is_ok());
+        let psp_word = |t: &mut T, off: u16| t.m.with_service_context(|_, ctx| ctx.rd16(PSP, off));
+        assert_eq!((psp_word(&mut t, 0x32), psp_word(&mut t, 0x34)), (20, 0x18));
+        // 30: a new table in DOS memory (PSP 32h = size, 34h = far pointer, RBIL #01378),
+        // the open handles copied, the rest unused; 24 more files open (30 in all).
+        assert!(set(&mut t, 30).is_ok());
+        assert_eq!(psp_word(&mut t, 0x32), 30);
+        let (off, seg) = (psp_word(&mut t, 0x34), psp_word(&mut t, 0x36));
+        assert_eq!(off, 0);
+        assert_ne!(seg, PSP);
+        let table =
+            t.m.with_service_context(|_, ctx| ctx.read_bytes(seg, 0, 30));
+        assert_eq!(table[..6], t.jft(PSP)[..6]);
+        assert!(table[6..].iter().all(|&b| b == UNUSED));
+        let handles: Vec<u16> = (0..24).map(|_| t.open("README.TXT", 0).unwrap()).collect();
+        assert_eq!(handles.last(), Some(&29));
+        assert_eq!(t.open("README.TXT", 0), Err(0x04)); // the table is full
+        assert_eq!(t.read(h, 3).unwrap(), b"012");
+        assert_eq!(t.read(29, 2).unwrap(), b"01");
+        // Back to 20 while handles above 19 are open: error 04h, nothing changes.
+        assert_eq!(set(&mut t, 20), Err(0x04));
+        for &k in &handles[14..] {
+            t.close(k).unwrap();
+        }
+        // Now the first 20 go back into the PSP and the block is freed.
+        assert!(set(&mut t, 20).is_ok());
+        assert_eq!((psp_word(&mut t, 0x32), psp_word(&mut t, 0x34)), (20, 0x18));
+        assert_eq!(psp_word(&mut t, 0x36), PSP);
+        assert_eq!(t.read(h, 1).unwrap(), b"3");
+        let owner = t.m.with_service_context(|_, ctx| ctx.rd16(seg - 1, 1));
+        assert_eq!(owner, 0, "the old table's block is free");
     }
 }

@@ -52,15 +52,16 @@
 //! be set on call to ensure that it is set on exit").
 //!
 //! Country and code page information (38h, 65h, 66h) is the United States' with code page
-//! 437, in tables in guest memory (`country.rs`); 67h (set handle count) is in `files/`.
+//! 437, in tables in guest memory (`country.rs`); 5Ah (temporary file) and 67h (set
+//! handle count) are in `files/`.
 //!
 //! Not provided (CF set, AX = 0001h, see `NOT_PROVIDED`): 53h (translate BPB), 55h
-//! (create child PSP), 5Ah (temporary file), 5Ch (record locks: MS-DOS too answers 01h
-//! without SHARE), 5Dh other than 5D06h (swappable data area) and 5D0Ah (set extended
-//! error): the server call, SHARE and network printer functions, and 5D0Bh, which only
-//! DOS 4.x has (RBIL), 5Eh/5Fh (network: 01h without a network, as MS-DOS), 60h
-//! (truename), 63h (DBCS lead bytes), 69h (disk serial number). FCB file functions fail
-//! with AL=FFh. No Ctrl-C checking.
+//! (create child PSP), 5Ch (record locks: MS-DOS too answers 01h without SHARE), 5Dh
+//! other than 5D06h (swappable data area) and 5D0Ah (set extended error): the server
+//! call, SHARE and network printer functions, and 5D0Bh, which only DOS 4.x has (RBIL),
+//! 5Eh/5Fh (network: 01h without a network, as MS-DOS), 60h (truename), 63h (DBCS lead
+//! bytes), 69h (disk serial number). FCB file functions fail with AL=FFh. No Ctrl-C
+//! checking.
 
 pub mod block;
 pub mod config;
@@ -586,7 +587,7 @@ fn days_in_month(year: u16, month: u8) -> u8 {
 /// (invalid function). For 5Ch (no SHARE) and 5Eh/5Fh (no network) that is MS-DOS's own
 /// answer. Every other function number not handled here or in `files/` is not a DOS 5
 /// function and answers AL = 00h (see the module header).
-const NOT_PROVIDED: [u8; 10] = [0x53, 0x55, 0x5A, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x63, 0x69];
+const NOT_PROVIDED: [u8; 9] = [0x53, 0x55, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x63, 0x69];
 
 /// One Int 21h function.
 fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> DosCode {

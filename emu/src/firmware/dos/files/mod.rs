@@ -4,13 +4,13 @@
 //! name in the device chain, before DOS's own; their requests are in `../device.rs`).
 //!
 //! This file holds the two tables, the devices, the Int 21h dispatcher (`int21`) and what
-//! the functions share (paths, time stamps). The functions are in `open.rs` (3Ch, 3Dh, 5Bh,
-//! 6Ch), `io.rs` (3Eh, 3Fh, 40h, 42h, 45h, 46h), `con.rs` (the CON device), `ioctl.rs`
+//! the functions share (paths, time stamps). The functions are in `open.rs` (3Ch, 3Dh, 5Ah,
+//! 5Bh, 6Ch), `io.rs` (3Eh, 3Fh, 40h, 42h, 45h, 46h), `con.rs` (the CON device), `ioctl.rs`
 //! (44h), `dirs.rs` (36h, 39h, 3Ah, 3Bh, 47h), `entries.rs` (41h, 43h, 56h, 57h) and
 //! `find.rs` (4Eh, 4Fh); 0Eh, 19h, 1Ah, 2Fh, 67h and 68h/6Ah are here.
 //!
 //! Sources: RBIL INT 21 pages for functions 0Eh, 19h, 1Ah, 2Fh, 36h, 39h–47h, 4Eh/4Fh, 56h,
-//! 57h, 5Bh, 67h, 68h, 6Ch, tables #01378 (PSP), #01423 (IOCTL device information), #01626
+//! 57h, 5Ah, 5Bh, 67h, 68h, 6Ch, tables #01378 (PSP), #01423 (IOCTL device information), #01626
 //! (find data) and #01680 (error codes); MS-DOS 5 behaviour as described there.
 //!
 //! # Structures
@@ -38,8 +38,8 @@
 //! (AL = 2), 1Ah/2Fh DTA, 36h free space (8 sectors of 512 bytes per cluster, 32,768
 //! clusters: see [`super::drive`]), 39h/3Ah/3Bh/47h directories, 3Ch create, 3Dh open, 3Eh
 //! close, 3Fh read, 40h write, 41h delete, 42h seek, 43h attributes, 44h IOCTL (00h, 01h,
-//! 06h, 07h, 08h; others 01h), 45h/46h duplicate, 4Eh/4Fh find, 56h rename, 57h time, 5Bh
-//! create new, 67h set handle count, 68h and 6Ah (DOS 4+) commit, 6Ch extended open/create. `int21` returns
+//! 06h, 07h, 08h; others 01h), 45h/46h duplicate, 4Eh/4Fh find, 56h rename, 57h time, 5Ah
+//! create temporary file, 5Bh create new, 67h set handle count, 68h and 6Ah (DOS 4+) commit, 6Ch extended open/create. `int21` returns
 //! false for any other AH.
 //!
 //! # Decisions and limits
@@ -558,6 +558,7 @@ pub(crate) fn int21(fw: &mut Firmware, ctx: &mut Ctx) -> bool {
         0x4F => find_next(fw, ctx),
         0x56 => rename(fw, ctx),
         0x57 => file_time(fw, ctx),
+        0x5A => open::create_temp(fw, ctx),
         0x5B => create(fw, ctx, true),
         0x67 => set_handle_count(fw, ctx),
         0x68 | 0x6A => sft_index(fw, ctx, ctx.bx()).map(|_| ()),
@@ -804,5 +805,35 @@ mod tests {
         assert_eq!(t.read(h, 1).unwrap(), b"3");
         let owner = t.m.with_service_context(|_, ctx| ctx.rd16(seg - 1, 1));
         assert_eq!(owner, 0, "the old table's block is free");
+    }
+
+    #[test]
+    fn create_temporary_file_appends_a_unique_name() {
+        let mut t = T::new(sample_drive(true));
+        let name_after = |t: &mut T, dir_len: u16| {
+            let b = t.get(NAME + dir_len, 9);
+            String::from_utf8_lossy(&b).into_owned()
+        };
+        let first = t.path_call(0x5A00, 0, "SUB\\").unwrap();
+        assert_eq!(first, 5); // handles 0-4 are the standard devices
+        let a = name_after(&mut t, 4);
+        assert!(
+            a.ends_with('\0')
+                && a[..8]
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()),
+            "{a:?}"
+        );
+        // Without the trailing backslash DOS adds it; the same time gives the next name.
+        let second = t.path_call(0x5A00, 0, "SUB").unwrap();
+        assert_eq!(second, 6);
+        assert_eq!(t.get(NAME + 3, 1), b"\\");
+        let b = name_after(&mut t, 4);
+        assert_ne!(a, b);
+        assert!(t.drive().is_file(&format!("SUB\\{}", &a[..8])));
+        assert!(t.drive().is_file(&format!("SUB\\{}", &b[..8])));
+        // A volume-label or directory attribute: access denied; a missing directory: 03h.
+        assert_eq!(t.path_call(0x5A00, 0x08, "SUB\\"), Err(0x05));
+        assert_eq!(t.path_call(0x5A00, 0, "NONE\\"), Err(0x03));
     }
 }

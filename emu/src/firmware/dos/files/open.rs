@@ -1,7 +1,7 @@
-//! Opening and creating files and devices by name: Int 21h AH=3Ch create, 3Dh open, 5Bh
-//! create new, 6Ch extended open/create.
+//! Opening and creating files and devices by name: Int 21h AH=3Ch create, 3Dh open, 5Ah
+//! create temporary file, 5Bh create new, 6Ch extended open/create.
 //!
-//! Sources: RBIL INT 21 AH=3Ch, 3Dh, 5Bh, 6Ch and table #01680 (error codes); MS-DOS 5
+//! Sources: RBIL INT 21 AH=3Ch, 3Dh, 5Ah, 5Bh, 6Ch and table #01680 (error codes); MS-DOS 5
 //! behaviour as described there.
 //!
 //! - A device name (DOS ignores the extension and the directory) opens the device;
@@ -14,10 +14,12 @@
 //! - Sharing modes (AL bits 4–6) are kept but not enforced (no SHARE); AL bit 7 is the
 //!   no-inherit bit.
 //! - 5Bh, and 6Ch told to fail on an existing file, return 50h (file exists).
+//! - 5Ah creates a uniquely named file in a directory ([`create_temp`]).
 
 use super::super::device::{ATTR_OPEN_CLOSE, After, LEN_STATIC, cmd};
 use super::drive::{self, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME, Last};
 use super::{Device, Target, device, driver_request, guest_path, install, now_stamp, sft_index};
+use crate::firmware::bios;
 use crate::firmware::{Ctx, Firmware};
 
 /// Opens device `dev` with `mode`; a driver that asks for them (attribute bit 11) gets its
@@ -89,6 +91,50 @@ fn create_key(
         .drive
         .create_file(&key, attr | drive::ATTR_ARCHIVE, Some(stamp));
     Ok(handle)
+}
+
+/// Attributes a temporary file may have (read-only, hidden, system, archive: MS-DOS's
+/// `attr_changeable`).
+const TEMP_ATTRS: u16 = 0x27;
+/// Names 5Ah tries before giving up (MS-DOS retries with the time until one is free).
+const TEMP_TRIES: u32 = 256;
+
+/// AH=5Ah: create a file with a unique name in the directory at DS:DX (CX = attributes).
+/// As MS-DOS 5 (its FILE.ASM `$CreateTempFile`, RBIL INT 21/AH=5Ah): a missing trailing
+/// backslash is added (so an empty path means the root), the name is the time of day as
+/// eight hex digits (CH hour, CL minute, DH second, DL hundredths, as AH=2Ch returns
+/// them) with no extension, written after the path with its NUL, and the file is created
+/// as 5Bh would, the handle read/write in AX. Other attribute bits fail with 05h. MS-DOS
+/// takes a new time and tries again while the name exists; the clock stands still during
+/// a DOS call here, so the next number is tried instead, [`TEMP_TRIES`] times at most.
+pub(super) fn create_temp(fw: &mut Firmware, ctx: &mut Ctx) -> Result<(), u16> {
+    if ctx.cx() & !TEMP_ATTRS != 0 {
+        return Err(0x05);
+    }
+    let (ds, dx) = (ctx.ds(), ctx.dx());
+    let mut end = dx;
+    while ctx.rd8(ds, end) != 0 {
+        end = end.wrapping_add(1);
+        if end == dx {
+            return Err(0x03); // no NUL in the whole segment
+        }
+    }
+    if end == dx || !matches!(ctx.rd8(ds, end.wrapping_sub(1)), b'\\' | b'/') {
+        ctx.wr8(ds, end, b'\\');
+        end = end.wrapping_add(1);
+    }
+    let (now, hundredths) = bios::wall_clock_fine(ctx);
+    let time = now.hour << 24 | now.minute << 16 | now.second << 8 | u32::from(hundredths);
+    for k in 0..TEMP_TRIES {
+        let name = format!("{:08X}", time.wrapping_add(k));
+        ctx.write_bytes(ds, end, name.as_bytes());
+        ctx.wr8(ds, end.wrapping_add(8), 0);
+        match create(fw, ctx, true) {
+            Err(0x50) => continue,
+            result => return result,
+        }
+    }
+    Err(0x05)
 }
 
 /// AH=3Ch (create or truncate) and AH=5Bh (`new_only`: create new file, 50h if it exists).

@@ -14,7 +14,10 @@
 ;     "physical drive" bit 4000h (#01644) is set;
 ;   - the drive parameter block at [BX+00h] (RBIL #01395): drive number 2 (C:) and bytes
 ;     per sector, the same pointer AH=32h DL=3 returns in DS:BX;
-;   - the first system file table block at [BX+04h] has a non-zero entry count.
+;   - the first system file table block at [BX+04h] has a non-zero entry count;
+;   - AX=5D06h (RBIL INT 21/AX=5D06h, table #01690) returns the swappable data area: InDOS
+;     (AH=34h) is its second byte, the current PSP (AH=62h) the word at +10h and the DTA
+;     (AH=2Fh) the dword at +0Ch; CX (swapped in DOS) and DX (always swapped) are printed.
 ; Then it asks for the Windows 95 long-file-name open AX=716Ch with CF set and with CF
 ; clear: MS-DOS 5 does not have function 71h and answers AL = 00h with AH and CF as they
 ; were (Microsoft, Windows 95 SDK, "long filenames on down-level systems"), so AX=7100h.
@@ -162,8 +165,53 @@ start:
         cmp word [es:bx+4],0
         je .no_sft
         SAY s_yes
-        jmp .lfn
+        jmp .sda
 .no_sft:
+        SAY s_no
+
+.sda:
+        ; -- the swappable data area (AX=5D06h, RBIL #01690) --
+        SAY s_sda
+        push ds
+        mov ax,5D06h
+        int 21h
+        mov ax,ds
+        pop ds
+        jc .no_sda
+        mov [sda],si
+        mov [sda+2],ax
+        mov [sda_cx],cx
+        mov [sda_dx],dx
+        mov ah,34h              ; InDOS is the SDA's second byte
+        int 21h
+        mov ax,es
+        cmp ax,[sda+2]
+        jne .no_sda
+        dec bx
+        cmp bx,[sda]
+        jne .no_sda
+        mov ah,62h              ; the current PSP is at +10h
+        int 21h
+        les di,[sda]
+        cmp bx,[es:di+10h]
+        jne .no_sda
+        mov ah,2Fh              ; the DTA at +0Ch
+        int 21h
+        mov ax,es
+        les di,[sda]
+        cmp bx,[es:di+0Ch]
+        jne .no_sda
+        cmp ax,[es:di+0Eh]
+        jne .no_sda
+        SAY s_sda_ok
+        mov ax,[sda_cx]
+        call print_hex
+        SAY s_sda_dx
+        mov ax,[sda_dx]
+        call print_hex
+        SAY s_crlf
+        jmp .lfn
+.no_sda:
         SAY s_no
 
 .lfn:
@@ -290,6 +338,9 @@ s_bps          db ' bytes per sector$'
 s_same         db ', as AH=32h', 13, 10, '$'
 s_other        db ', AH=32h gives another', 13, 10, '$'
 s_sft          db 'system file table entries: $'
+s_sda          db 'swappable data area: $'
+s_sda_ok       db 'InDOS at +1, PSP at +10h, DTA at +0Ch; CX=$'
+s_sda_dx       db ' DX=$'
 s_lfn_stc      db 'AX=716Ch with CF=1: $'
 s_lfn_clc      db 'AX=716Ch with CF=0: $'
 s_ax           db 'AX=$'
@@ -302,3 +353,6 @@ name           db 'LONGNAME.TXT', 0
 lol      dd 0
 dpb      dd 0
 ours     dw 0
+sda      dd 0
+sda_cx   dw 0
+sda_dx   dw 0

@@ -2,7 +2,9 @@
 //! not have, as the guest corpora/guests/doslol.asm sees them. Expected lines follow RBIL
 //! INT 21/AH=52h (table #01627: first MCB at [BX-2], NUL header at +22h heading the device
 //! chain, which ends at offset FFFFh; CLOCK$ at +08h, CON at +0Ch; LASTDRIVE default E;
-//! CDS of C: "C:\" with the physical bit; DPB of C:), vexed's documented device order
+//! CDS of C: "C:\" with the physical bit; DPB of C:), INT 21/AX=5D06h (table #01690: InDOS,
+//! the current PSP and the DTA at +01h, +10h and +0Ch; CX = 78Ch to the table's last field,
+//! DX = 1Ah swapped always), vexed's documented device order
 //! (NUL, the CONFIG.SYS driver EMMXXXX0 when EMS is on, CON, CLOCK$, the C: block device;
 //! `emu/src/firmware/dos/tables.rs`), and Microsoft's Windows 95 SDK on down-level systems
 //! for AX=716Ch: AL = 00h, AH and CF unchanged, so AX=7100h.
@@ -37,6 +39,7 @@ fn expected(devices: &str) -> String {
          C: directory: C:\\ (physical drive)\r\n\
          drive parameter block: drive C: 512 bytes per sector, as AH=32h\r\n\
          system file table entries: yes\r\n\
+         swappable data area: InDOS at +1, PSP at +10h, DTA at +0Ch; CX=078C DX=001A\r\n\
          AX=716Ch with CF=1: AX=7100 CF=1\r\n\
          AX=716Ch with CF=0: AX=7100 CF=0\r\n"
     )

@@ -6,6 +6,9 @@
 //! pair, and delivers an interrupt when the PIC asserts INTR and the CPU accepts it. Only
 //! instruction boundaries see interrupts: the CPU's INTR input makes it stop at the first
 //! boundary where interrupts become enabled. A halted CPU skips straight to the next event.
+//! The CPU also stops before the firmware's probes (the calls of a foreign XMS driver's
+//! entry, `firmware/xms/foreign.rs`): the machine records the observation and runs on from
+//! the same instruction, which changes nothing the guest can see.
 //!
 //! Ports wired here (IBM PC/AT Technical Reference): 8259A pair at 20h/A0h, 8254 at 40h-43h,
 //! port 61h (bit 0 = PIT channel 2 gate, bit 1 = speaker data, bit 5 = channel 2 OUT), the
@@ -398,6 +401,7 @@ impl Machine {
             // The firmware ended the run: the machine stays where it stopped.
             return Stop::Firmware(end);
         }
+        self.sync_probes();
         loop {
             self.fire_due_events();
             if self
@@ -481,8 +485,21 @@ impl Machine {
                 self.cpu.reset();
             }
             if r.exit == Exit::Watch {
-                // The debugger's watch (`Cpu::set_watch`) stopped the CPU at an instruction
-                // boundary: return early, before the deadline.
+                // A probe (`Cpu::set_probes`) or the debugger's watch (`Cpu::set_watch`)
+                // stopped the CPU at an instruction boundary. A probe is the machine's own
+                // business: observe, and run on from the same instruction (how a run is cut
+                // into slices changes nothing). The debugger's hit returns early, before
+                // the deadline.
+                if let Some(addr) = self.cpu.take_probe_hit()
+                    && let Some(fw) = self.firmware.as_deref_mut()
+                {
+                    fw.probe_hit(addr, &self.cpu, &self.bus.mem, self.now);
+                    self.sync_probes();
+                    if !self.cpu.watch_hit_pending() {
+                        self.cpu.resume_probe(addr);
+                        continue;
+                    }
+                }
                 return Stop::Deadline;
             }
             if let Exit::Trap(service) = r.exit
@@ -494,11 +511,22 @@ impl Machine {
                 if let Flow::Stop(why) = fw.service(service, &mut ctx) {
                     return Stop::Firmware(why);
                 }
+                self.sync_probes();
                 if self.cpu.watch_services() {
                     self.cpu.note_service_hit(service);
                     return Stop::Deadline;
                 }
             }
+        }
+    }
+
+    /// Sets the CPU's probes to the addresses the firmware observes (the foreign XMS
+    /// driver's entry and pending returns, `firmware/xms/foreign.rs`): after anything that
+    /// may change them (a service, a probe hit) and at the start of every run, so a restored
+    /// or cloned machine gets them back. Costs a comparison when nothing changed.
+    fn sync_probes(&mut self) {
+        if let Some(fw) = self.firmware.as_deref() {
+            self.cpu.set_probes(fw.probes());
         }
     }
 

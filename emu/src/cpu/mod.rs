@@ -142,7 +142,8 @@ pub enum Exit {
     /// The CPU executed the emulator trap `FE 38 lo hi` at one of its [`TrapSites`]: a
     /// firmware service written in Rust is to run now. IP is past the 4-byte trap.
     Trap(u16),
-    /// The debugger's watch stopped the run ([`Cpu::set_watch`], [`Cpu::take_watch_hit`]).
+    /// The debugger's watch stopped the run ([`Cpu::set_watch`], [`Cpu::take_watch_hit`]), or
+    /// a probe of the machine's did ([`Cpu::set_probes`], [`Cpu::take_probe_hit`]).
     Watch,
 }
 
@@ -378,6 +379,19 @@ pub struct Cpu {
     /// Linear address of the instruction executing on the slow path while watching.
     #[serde(skip)]
     watch_pc: u32,
+    /// The machine's probes (not machine state; see `watch.rs`): linear addresses of
+    /// instructions to stop before, sorted.
+    #[serde(skip)]
+    probes: Vec<u32>,
+    /// The first instruction of a run is not compared with the probes if it lies here.
+    #[serde(skip)]
+    probe_resume: Option<u32>,
+    /// The probe the last run stopped before.
+    #[serde(skip)]
+    probe_hit: Option<u32>,
+    /// A watch or a probe is set: the run compares instruction addresses.
+    #[serde(skip)]
+    watching: bool,
 }
 
 /// The processor's architectural state as a VM manager saves it at a VM switch and loads
@@ -475,6 +489,10 @@ impl Cpu {
             watch_data: false,
             watch_hit: None,
             watch_pc: 0,
+            probes: Vec::new(),
+            probe_resume: None,
+            probe_hit: None,
+            watching: false,
         };
         cpu.reset();
         cpu
@@ -798,8 +816,9 @@ impl Cpu {
                 exit: Exit::Halted,
             };
         }
-        if self.watch.is_some() {
+        if self.watching {
             self.watch_hit = None;
+            self.probe_hit = None;
         }
         self.budget = max_ticks;
         self.run_max = max_ticks;
@@ -817,13 +836,13 @@ impl Cpu {
                 self.budget -= 1;
                 self.slow_step(bus);
             } else if self.blocks.enabled() {
-                if self.watch.is_some() {
+                if self.watching {
                     self.run_blocks::<B, true>(bus);
                 } else {
                     self.run_blocks::<B, false>(bus);
                 }
             } else {
-                if self.watch.is_some() && self.watch_before() {
+                if self.watching && self.watch_before() {
                     break;
                 }
                 self.budget -= 1;
@@ -886,7 +905,7 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn slow_step<B: Bus>(&mut self, bus: &mut B) {
-        if self.watch.is_some() {
+        if self.watching {
             if self.watch_before() {
                 self.budget += 1;
                 return;

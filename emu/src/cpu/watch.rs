@@ -1,5 +1,6 @@
-//! Debugger watches: what a debugger outside the machine (`vexed debug`, issue 19) asks the
-//! CPU to stop at. Unlike the 80386 debug registers (`debug.rs`), which are guest-visible
+//! Debugger watches and machine probes: what a debugger outside the machine (`vexed debug`,
+//! issue 19) asks the CPU to stop at, and where the machine itself stops to observe (the
+//! calls of a foreign XMS driver's entry, `firmware/xms/foreign.rs`). Unlike the 80386 debug registers (`debug.rs`), which are guest-visible
 //! state and raise #DB inside the guest, a watch is invisible to the guest: it is not
 //! machine state (not saved, not hashed), it never changes what an instruction does, and a
 //! hit only ends the current run early ([`super::Exit::Watch`]) so that the caller sees the
@@ -22,6 +23,18 @@
 //!   compare the bytes it watches: a service writes memory without executing guest
 //!   instructions.
 //!
+//! # Probes
+//!
+//! [`Cpu::set_probes`] sets linear addresses the machine stops before, on the same terms as
+//! execution watches (no tick spent, invisible to the guest), but apart from the debugger's
+//! watch: a probe hit is taken with [`Cpu::take_probe_hit`], the debugger's
+//! [`Cpu::take_watch_hit`] does not see it, and `Machine::run_until` handles it and runs on
+//! ([`Cpu::resume_probe`] lets the instruction there run uncompared) unless the debugger
+//! watches the same address, when both hits are reported and the run returns to the
+//! debugger. Probes are not machine state either: the machine derives them from its state
+//! (the foreign entry point and the calls awaiting their return) and sets them again after a
+//! restore.
+//!
 //! # Resuming
 //!
 //! [`Watch::resume_from`] names the linear address the CPU stands at when the debugger
@@ -37,9 +50,10 @@
 //!
 //! # Cost
 //!
-//! Nothing changes while no watch is set: the decoded-block loop is compiled twice
-//! (`run_blocks::<false>` is the ordinary one). With execution watches only, blocks still
-//! run; before a block runs its linear span is compared with the watched addresses, and a
+//! Nothing changes while no watch and no probe is set: the decoded-block loop is compiled
+//! twice (`run_blocks::<false>` is the ordinary one; `Cpu::watching` picks it, one flag as
+//! before probes existed). With execution watches or probes only, blocks still run; before a
+//! block runs its linear span is compared with the watched and probed addresses, and a
 //! block that holds one is executed an instruction at a time through the interpreter, each
 //! compared first. Data watches send every step down the slow path and every access down the
 //! checked path (as armed data breakpoints do).
@@ -119,11 +133,47 @@ impl Cpu {
             Box::new(w)
         });
         self.watch_data = self.watch.as_ref().is_some_and(|w| !w.data.is_empty());
+        self.watching = self.watch.is_some() || !self.probes.is_empty();
         self.watch_hit = None;
         if self.checked_accesses() != before {
             self.refresh_segments();
         }
         self.attention = self.needs_attention();
+    }
+
+    /// Sets the machine's probes to `addrs` (linear addresses, any order) unless they are
+    /// those already set: what the machine stops before for its own bookkeeping (see the
+    /// module documentation). Not machine state.
+    pub fn set_probes(&mut self, addrs: impl Iterator<Item = u32> + Clone) {
+        if self.probes.iter().copied().eq(addrs.clone()) {
+            return;
+        }
+        self.probes.clear();
+        self.probes.extend(addrs);
+        self.probes.sort_unstable();
+        self.probes.dedup();
+        self.watching = self.watch.is_some() || !self.probes.is_empty();
+    }
+
+    /// The machine's probes, sorted.
+    pub fn probes(&self) -> &[u32] {
+        &self.probes
+    }
+
+    /// Takes the probe the last run stopped before, if it did.
+    pub fn take_probe_hit(&mut self) -> Option<u32> {
+        self.probe_hit.take()
+    }
+
+    /// Whether the last run stopped for the debugger's watch (a hit not yet taken).
+    pub fn watch_hit_pending(&self) -> bool {
+        self.watch_hit.is_some()
+    }
+
+    /// The next run's first instruction is not compared with the probes if it lies at
+    /// linear `addr` (the machine has handled the probe there and goes on).
+    pub fn resume_probe(&mut self, addr: u32) {
+        self.probe_resume = Some(addr);
     }
 
     /// The debugger's watch, if set.
@@ -187,27 +237,30 @@ impl Cpu {
     /// span and the first byte after it, where its interpreted tail starts).
     #[inline]
     pub(crate) fn watch_exec_in(&self, lin: u32, len: u32) -> bool {
-        let Some(w) = self.watch.as_deref() else {
-            return false;
-        };
         let end = u64::from(lin) + u64::from(len);
-        let i = w.exec.partition_point(|&a| a < lin);
-        w.exec.get(i).is_some_and(|&a| u64::from(a) <= end)
+        let within = |addrs: &[u32]| {
+            let i = addrs.partition_point(|&a| a < lin);
+            addrs.get(i).is_some_and(|&a| u64::from(a) <= end)
+        };
+        self.watch.as_deref().is_some_and(|w| within(&w.exec)) || within(&self.probes)
     }
 
-    /// Takes the resume address: whether the instruction at CS:EIP is the one the debugger
-    /// resumes at (it then executes without being compared).
+    /// Takes the resume addresses: whether the instruction at CS:EIP is the one the
+    /// debugger or the machine resumes at (it then executes without being compared).
     #[inline]
     pub(crate) fn watch_resuming(&mut self) -> bool {
         let pc = self.pc_linear();
-        self.watch
+        let debugger = self
+            .watch
             .as_deref_mut()
             .and_then(|w| w.resume_from.take())
-            .is_some_and(|r| r == pc)
+            .is_some_and(|r| r == pc);
+        let machine = self.probe_resume.take().is_some_and(|r| r == pc);
+        debugger || machine
     }
 
-    /// Before an instruction: whether an execution watch stops the run here. Then the run
-    /// ends with [`Exit::Watch`]; the caller gives back the tick it charged.
+    /// Before an instruction: whether an execution watch or a probe stops the run here.
+    /// Then the run ends with [`Exit::Watch`]; the caller gives back the tick it charged.
     #[cold]
     #[inline(never)]
     pub(crate) fn watch_before(&mut self) -> bool {
@@ -215,15 +268,21 @@ impl Cpu {
             return false;
         }
         let pc = self.pc_linear();
-        let hit = self
+        let watched = self
             .watch
             .as_deref()
             .is_some_and(|w| w.exec.binary_search(&pc).is_ok());
-        if hit {
+        let probed = self.probes.binary_search(&pc).is_ok();
+        if watched {
             self.watch_hit = Some(WatchHit::Exec { addr: pc });
+        }
+        if probed {
+            self.probe_hit = Some(pc);
+        }
+        if watched || probed {
             self.stop(Exit::Watch);
         }
-        hit
+        watched || probed
     }
 
     /// An operand access of `len` bytes at linear `lin` (checked path only).

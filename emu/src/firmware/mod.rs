@@ -18,6 +18,10 @@
 //! interrupt has arrived, so interrupts, TSRs watching InDOS and Int 28h hooks run as on a
 //! real machine, and halted time is skipped by the machine's clock.
 //!
+//! Calls of an XMS driver loaded from CONFIG.SYS (with the built-in one off) are observed
+//! too, with no trap: the machine stops before the entry and the caller's return address
+//! (`xms/foreign.rs`) and records the same [`Observation::Xms`].
+//!
 //! # Booting
 //!
 //! The generated BIOS ROM's reset vector runs the power-on self test ([`svc::POST`]): it
@@ -216,6 +220,9 @@ pub struct Firmware {
     ended: Option<FirmwareStop>,
     /// Observations not yet taken, with their ticks (DESIGN.md section 4).
     observations: Vec<(u64, Observation)>,
+    /// The foreign XMS driver's entry and its calls awaiting their return
+    /// (`xms/foreign.rs`).
+    foreign_xms: xms::foreign::ForeignXms,
     /// How much of `console` the running service has already reported (only meaningful
     /// inside a service).
     #[serde(skip)]
@@ -242,6 +249,7 @@ impl Firmware {
             booted: false,
             ended: None,
             observations: Vec::new(),
+            foreign_xms: xms::foreign::ForeignXms::default(),
             console_mark: 0,
         }
     }
@@ -292,6 +300,36 @@ impl Firmware {
     pub fn plant_xms_error(&mut self, function: u8, code: u8) {
         if let Some(x) = &mut self.xms {
             x.plant_error(function, code);
+        }
+    }
+
+    /// Observes the calls of the XMS driver entry `entry` (segment, offset) as the built-in
+    /// driver's calls are observed (`xms/foreign.rs`); `None` stops. For a driver that is
+    /// not the built-in one.
+    pub fn set_foreign_xms_entry(&mut self, entry: Option<(u16, u16)>) {
+        self.foreign_xms.set_entry(entry);
+    }
+
+    /// The foreign XMS driver's entry and its calls in flight.
+    pub fn foreign_xms(&self) -> &xms::foreign::ForeignXms {
+        &self.foreign_xms
+    }
+
+    /// The linear addresses the machine stops before to observe the foreign XMS driver.
+    pub(crate) fn probes(&self) -> impl Iterator<Item = u32> + Clone + '_ {
+        self.foreign_xms.probes()
+    }
+
+    /// The CPU stopped before probe `addr` at tick `now`: records the foreign XMS call that
+    /// returns there, or notes the one starting there. Changes no guest state.
+    pub(crate) fn probe_hit(&mut self, addr: u32, cpu: &Cpu, mem: &Memory, now: u64) {
+        let vm = self
+            .vmm
+            .as_deref()
+            .filter(|v| v.running())
+            .map_or(0, |v| v.current_vm());
+        if let Some(o) = self.foreign_xms.hit(addr, vm, cpu, mem) {
+            self.observations.push((now, o));
         }
     }
 
@@ -500,15 +538,20 @@ struct PagedAccesses {
 impl Regs {
     /// The registers of `ctx`'s CPU.
     pub(crate) fn of(ctx: &Ctx) -> Regs {
+        Regs::of_cpu(ctx.cpu)
+    }
+
+    /// The registers of `cpu`.
+    pub(crate) fn of_cpu(cpu: &Cpu) -> Regs {
         Regs {
-            ax: ctx.ax(),
-            bx: ctx.bx(),
-            cx: ctx.cx(),
-            dx: ctx.dx(),
-            si: ctx.si(),
-            di: ctx.di(),
-            ds: ctx.ds(),
-            es: ctx.es(),
+            ax: cpu.reg16(Reg16::AX),
+            bx: cpu.reg16(Reg16::BX),
+            cx: cpu.reg16(Reg16::CX),
+            dx: cpu.reg16(Reg16::DX),
+            si: cpu.reg16(Reg16::SI),
+            di: cpu.reg16(Reg16::DI),
+            ds: cpu.sreg(SegReg::DS),
+            es: cpu.sreg(SegReg::ES),
         }
     }
 }

@@ -117,6 +117,7 @@
 //! (the Int 15h hook); `harness.rs` holds the tests' machine and calls.
 
 mod blocks;
+pub mod foreign;
 #[cfg(test)]
 mod harness;
 mod hma;

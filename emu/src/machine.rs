@@ -443,6 +443,9 @@ impl Machine {
                 continue;
             }
             if self.now >= deadline {
+                // A probe where the CPU stands is work at this tick: done before returning,
+                // so the observation is made at the same tick however runs are cut.
+                self.probe_here();
                 return Stop::Deadline;
             }
             let mut until = self
@@ -490,13 +493,9 @@ impl Machine {
                 // business: observe, and run on from the same instruction (how a run is cut
                 // into slices changes nothing). The debugger's hit returns early, before
                 // the deadline.
-                if let Some(addr) = self.cpu.take_probe_hit()
-                    && let Some(fw) = self.firmware.as_deref_mut()
-                {
-                    fw.probe_hit(addr, &self.cpu, &self.bus.mem, self.now);
-                    self.sync_probes();
+                if let Some(addr) = self.cpu.take_probe_hit() {
+                    self.handle_probe(addr);
                     if !self.cpu.watch_hit_pending() {
-                        self.cpu.resume_probe(addr);
                         continue;
                     }
                 }
@@ -527,6 +526,27 @@ impl Machine {
     fn sync_probes(&mut self) {
         if let Some(fw) = self.firmware.as_deref() {
             self.cpu.set_probes(fw.probes());
+        }
+    }
+
+    /// The CPU stands before probe `addr`: the firmware observes, the probes follow, and
+    /// the instruction there runs next without stopping for it again.
+    fn handle_probe(&mut self, addr: u32) {
+        if let Some(fw) = self.firmware.as_deref_mut() {
+            fw.probe_hit(addr, &self.cpu, &self.bus.mem, self.now);
+        }
+        self.sync_probes();
+        self.cpu.resume_probe(addr);
+    }
+
+    /// Handles the probe at CS:EIP, if there is one not handled yet.
+    fn probe_here(&mut self) {
+        if self.cpu.probes().is_empty() || self.cpu.halted() {
+            return;
+        }
+        let pc = self.cpu.pc_linear();
+        if self.cpu.probes().binary_search(&pc).is_ok() && !self.cpu.probe_resuming_at(pc) {
+            self.handle_probe(pc);
         }
     }
 

@@ -245,34 +245,39 @@ impl Cpu {
         self.watch.as_deref().is_some_and(|w| within(&w.exec)) || within(&self.probes)
     }
 
-    /// Takes the resume addresses: whether the instruction at CS:EIP is the one the
-    /// debugger or the machine resumes at (it then executes without being compared).
+    /// Whether a resume address is set: the next instruction goes through
+    /// [`Cpu::watch_before`] on its own, which skips the comparisons the resume names.
     #[inline]
-    pub(crate) fn watch_resuming(&mut self) -> bool {
-        let pc = self.pc_linear();
-        let debugger = self
-            .watch
-            .as_deref_mut()
-            .and_then(|w| w.resume_from.take())
-            .is_some_and(|r| r == pc);
-        let machine = self.probe_resume.take().is_some_and(|r| r == pc);
-        debugger || machine
+    pub(crate) fn resume_pending(&self) -> bool {
+        self.probe_resume.is_some()
+            || self
+                .watch
+                .as_deref()
+                .is_some_and(|w| w.resume_from.is_some())
+    }
+
+    /// Whether the machine has set the probe at linear `addr` to be resumed past (it has
+    /// handled the probe there already).
+    pub fn probe_resuming_at(&self, addr: u32) -> bool {
+        self.probe_resume == Some(addr)
     }
 
     /// Before an instruction: whether an execution watch or a probe stops the run here.
     /// Then the run ends with [`Exit::Watch`]; the caller gives back the tick it charged.
+    /// The resume addresses are taken: the debugger's skips the watch, the machine's the
+    /// probes, each only for an instruction at its address.
     #[cold]
     #[inline(never)]
     pub(crate) fn watch_before(&mut self) -> bool {
-        if self.watch_resuming() {
-            return false;
-        }
         let pc = self.pc_linear();
-        let watched = self
-            .watch
-            .as_deref()
-            .is_some_and(|w| w.exec.binary_search(&pc).is_ok());
-        let probed = self.probes.binary_search(&pc).is_ok();
+        let skip_watch = self.watch.as_deref_mut().and_then(|w| w.resume_from.take()) == Some(pc);
+        let skip_probe = self.probe_resume.take() == Some(pc);
+        let watched = !skip_watch
+            && self
+                .watch
+                .as_deref()
+                .is_some_and(|w| w.exec.binary_search(&pc).is_ok());
+        let probed = !skip_probe && self.probes.binary_search(&pc).is_ok();
         if watched {
             self.watch_hit = Some(WatchHit::Exec { addr: pc });
         }

@@ -304,10 +304,18 @@ impl Firmware {
     }
 
     /// Observes the calls of the XMS driver entry `entry` (segment, offset) as the built-in
-    /// driver's calls are observed (`xms/foreign.rs`); `None` stops. For a driver that is
-    /// not the built-in one.
+    /// driver's calls are observed (`xms/foreign.rs`), instead of those of
+    /// [`Firmware::foreign_xms_entry`] (`None`: that one again). For tests and tools.
     pub fn set_foreign_xms_entry(&mut self, entry: Option<(u16, u16)>) {
         self.foreign_xms.set_entry(entry);
+    }
+
+    /// The entry whose calls the probes observe: the one set by hand, or the foreign
+    /// driver's that SYSINIT found.
+    fn observed_xms_entry(&self) -> Option<(u16, u16)> {
+        self.foreign_xms
+            .entry()
+            .or_else(|| self.foreign_xms_entry())
     }
 
     /// The foreign XMS driver's entry and its calls in flight.
@@ -317,7 +325,7 @@ impl Firmware {
 
     /// The linear addresses the machine stops before to observe the foreign XMS driver.
     pub(crate) fn probes(&self) -> impl Iterator<Item = u32> + Clone + '_ {
-        self.foreign_xms.probes()
+        self.foreign_xms.probes(self.observed_xms_entry())
     }
 
     /// The CPU stopped before probe `addr` at tick `now`: records the foreign XMS call that
@@ -328,7 +336,8 @@ impl Firmware {
             .as_deref()
             .filter(|v| v.running())
             .map_or(0, |v| v.current_vm());
-        if let Some(o) = self.foreign_xms.hit(addr, vm, cpu, mem) {
+        let entry = self.observed_xms_entry();
+        if let Some(o) = self.foreign_xms.hit(addr, entry, vm, cpu, mem) {
             self.observations.push((now, o));
         }
     }

@@ -396,8 +396,9 @@ impl Cpu {
     ///
     /// With `WATCH` (the debugger's watch is set, see `watch.rs`) a block whose linear span
     /// holds a watched instruction address is not run: its instructions go through the
-    /// interpreter one at a time, each compared first; and the instruction the debugger
-    /// resumes at runs first, uncompared.
+    /// interpreter one at a time, each compared first; and the instruction the debugger or
+    /// the machine resumes at runs first, on its own, compared only with what it was not
+    /// resumed past.
     pub(crate) fn run_blocks<B: Bus, const WATCH: bool>(&mut self, bus: &mut B) {
         if self.blocks.slots.is_empty() {
             // Op storage is allocated per slot as blocks are decoded, so a CPU that runs
@@ -416,7 +417,10 @@ impl Cpu {
         self.d.rep_more = false;
         let mut prev = NO_SLOT;
         while self.budget != 0 && !self.attention && !self.stopped {
-            if WATCH && self.watch_resuming() {
+            if WATCH && self.resume_pending() {
+                if self.watch_before() {
+                    break;
+                }
                 self.budget -= 1;
                 self.interpret_one(bus);
                 prev = NO_SLOT;

@@ -5,6 +5,10 @@
 //!
 //! # How
 //!
+//! The entry is the one SYSINIT found through Int 2Fh AX=4310h after CONFIG.SYS when it is
+//! not the built-in driver's (`Firmware::foreign_xms_entry`), or one set by hand
+//! (`Firmware::set_foreign_xms_entry`, for tests and tools).
+//!
 //! The machine stops before the instruction at the entry's linear address and before the
 //! return addresses of the calls still running, with the CPU's probes (`cpu/watch.rs`:
 //! invisible to the guest, no tick spent, nothing written). At the entry ([`ForeignXms::hit`])
@@ -64,10 +68,11 @@ struct PendingCall {
     input: Regs,
 }
 
-/// The foreign XMS entry and its calls in flight (part of the firmware's state).
+/// The foreign XMS entry's calls in flight (part of the firmware's state).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForeignXms {
-    /// The entry point (segment, offset) whose calls are observed.
+    /// An entry point (segment, offset) set by hand, observed instead of the one SYSINIT
+    /// found (`Firmware::foreign_xms_entry`): for tests and tools.
     entry: Option<(u16, u16)>,
     pending: Vec<PendingCall>,
 }
@@ -78,13 +83,14 @@ fn linear(seg: u16, off: u16) -> u32 {
 }
 
 impl ForeignXms {
-    /// The entry point observed, if any.
+    /// The entry point set by hand, if any.
     pub fn entry(&self) -> Option<(u16, u16)> {
         self.entry
     }
 
-    /// Observes the calls of `entry` from now on (`None`: none). Calls in flight stay
-    /// pending: a return is matched by its own address.
+    /// Observes the calls of `entry` from now on instead of the one SYSINIT found (`None`:
+    /// that one again). Calls in flight stay pending: a return is matched by its own
+    /// address.
     pub fn set_entry(&mut self, entry: Option<(u16, u16)>) {
         self.entry = entry;
     }
@@ -94,19 +100,26 @@ impl ForeignXms {
         self.pending.len()
     }
 
-    /// The linear addresses the machine must stop before: the entry and every pending
-    /// call's return address (unsorted, possibly repeated).
-    pub fn probes(&self) -> impl Iterator<Item = u32> + Clone + '_ {
-        self.entry
+    /// The linear addresses the machine must stop before: `entry` (the entry observed)
+    /// and every pending call's return address (unsorted, possibly repeated).
+    pub fn probes(&self, entry: Option<(u16, u16)>) -> impl Iterator<Item = u32> + Clone + '_ {
+        entry
             .map(|(s, o)| linear(s, o))
             .into_iter()
             .chain(self.pending.iter().map(|p| p.ret))
     }
 
     /// The CPU stands before the instruction at linear `addr`, a probe of
-    /// [`ForeignXms::probes`], in VM `vm`: a call's return gives its observation; the entry
-    /// starts a pending call. Reads registers and memory only.
-    pub fn hit(&mut self, addr: u32, vm: u16, cpu: &Cpu, mem: &Memory) -> Option<Observation> {
+    /// [`ForeignXms::probes`], in VM `vm`: a call's return gives its observation; `entry`
+    /// (the entry observed) starts a pending call. Reads registers and memory only.
+    pub fn hit(
+        &mut self,
+        addr: u32,
+        entry: Option<(u16, u16)>,
+        vm: u16,
+        cpu: &Cpu,
+        mem: &Memory,
+    ) -> Option<Observation> {
         if cpu.in_protected_mode() && !cpu.in_v86_mode() {
             return None;
         }
@@ -127,7 +140,7 @@ impl ForeignXms {
                 output: regs,
             });
         }
-        if self.entry.map(|(s, o)| linear(s, o)) != Some(addr) {
+        if entry.map(|(s, o)| linear(s, o)) != Some(addr) {
             return None;
         }
         let read16 = |lin: u32| -> Option<u16> {
@@ -160,6 +173,8 @@ mod tests {
     use crate::bare::BareSystem;
     use crate::cpu::{Exit, Model};
 
+    const ENTRY: Option<(u16, u16)> = Some((0, 0x200));
+
     /// 0000:0100 CALL FAR 0000:0200; HLT. 0000:0200 MOV AX,1234h; RETF.
     fn system() -> BareSystem {
         let mut sys = BareSystem::new(Model::I80386, 0x1_0000).expect("64 KiB of RAM");
@@ -176,15 +191,15 @@ mod tests {
     fn run(sys: &mut BareSystem, fx: &mut ForeignXms) -> (u64, Vec<Observation>) {
         let mut ticks = 0;
         let mut obs = Vec::new();
-        sys.cpu.set_probes(fx.probes());
+        sys.cpu.set_probes(fx.probes(ENTRY));
         loop {
             let r = sys.cpu.run(&mut sys.bus, 100);
             ticks += r.ticks;
             match r.exit {
                 Exit::Watch => {
                     let addr = sys.cpu.take_probe_hit().expect("a probe hit");
-                    obs.extend(fx.hit(addr, 0, &sys.cpu, &sys.bus.mem));
-                    sys.cpu.set_probes(fx.probes());
+                    obs.extend(fx.hit(addr, ENTRY, 0, &sys.cpu, &sys.bus.mem));
+                    sys.cpu.set_probes(fx.probes(ENTRY));
                     sys.cpu.resume_probe(addr);
                 }
                 Exit::Halted => return (ticks, obs),
@@ -204,7 +219,6 @@ mod tests {
             let mut sys = system();
             sys.cpu.set_block_cache(cache);
             let mut fx = ForeignXms::default();
-            fx.set_entry(Some((0, 0x200)));
             let (ticks, obs) = run(&mut sys, &mut fx);
             assert_eq!(ticks, 4);
             let input = Regs {
@@ -225,9 +239,8 @@ mod tests {
     #[test]
     fn a_debugger_watch_at_the_entry_still_stops_the_debugger() {
         let mut sys = system();
-        let mut fx = ForeignXms::default();
-        fx.set_entry(Some((0, 0x200)));
-        sys.cpu.set_probes(fx.probes());
+        let fx = ForeignXms::default();
+        sys.cpu.set_probes(fx.probes(ENTRY));
         sys.cpu.set_watch(Some(crate::cpu::Watch {
             exec: vec![0x200],
             ..crate::cpu::Watch::default()
@@ -254,21 +267,20 @@ mod tests {
     fn pending_calls_are_bounded_and_unwound_calls_dropped() {
         let mut sys = system();
         let mut fx = ForeignXms::default();
-        fx.set_entry(Some((0, 0x200)));
         // Nested calls, each deeper on the stack: only the last MAX_PENDING are kept.
         for i in 0..12u16 {
             at_entry(&mut sys, 0x1000 - 0x10 * i, 0x300 + i);
-            assert_eq!(fx.hit(0x200, 0, &sys.cpu, &sys.bus.mem), None);
+            assert_eq!(fx.hit(0x200, ENTRY, 0, &sys.cpu, &sys.bus.mem), None);
         }
         assert_eq!(fx.pending(), MAX_PENDING);
-        let rets: Vec<u32> = fx.probes().skip(1).collect();
+        let rets: Vec<u32> = fx.probes(ENTRY).skip(1).collect();
         assert_eq!(rets, (0x304..0x30C).collect::<Vec<u32>>());
         // A new call higher on the stack than all of them: they never returned.
         at_entry(&mut sys, 0x0FF8, 0x400);
-        fx.hit(0x200, 0, &sys.cpu, &sys.bus.mem);
+        fx.hit(0x200, ENTRY, 0, &sys.cpu, &sys.bus.mem);
         assert_eq!(fx.pending(), 1);
         // The same call met again at the same SS:SP replaces itself.
-        fx.hit(0x200, 0, &sys.cpu, &sys.bus.mem);
+        fx.hit(0x200, ENTRY, 0, &sys.cpu, &sys.bus.mem);
         assert_eq!(fx.pending(), 1);
     }
 
@@ -276,21 +288,20 @@ mod tests {
     fn a_return_pairs_only_with_a_call_of_the_same_vm_and_stack() {
         let mut sys = system();
         let mut fx = ForeignXms::default();
-        fx.set_entry(Some((0, 0x200)));
         at_entry(&mut sys, 0x0FFC, 0x105);
-        fx.hit(0x200, 1, &sys.cpu, &sys.bus.mem);
+        fx.hit(0x200, ENTRY, 1, &sys.cpu, &sys.bus.mem);
         at_entry(&mut sys, 0x0FFC, 0x105);
-        fx.hit(0x200, 2, &sys.cpu, &sys.bus.mem);
+        fx.hit(0x200, ENTRY, 2, &sys.cpu, &sys.bus.mem);
         assert_eq!(fx.pending(), 2);
         // At the return address with the stack not yet above the call: not a return.
-        assert_eq!(fx.hit(0x105, 1, &sys.cpu, &sys.bus.mem), None);
+        assert_eq!(fx.hit(0x105, ENTRY, 1, &sys.cpu, &sys.bus.mem), None);
         sys.cpu.set_reg16(Reg16::SP, 0x1000);
         sys.cpu.set_reg16(Reg16::AX, 1);
-        let o = fx.hit(0x105, 2, &sys.cpu, &sys.bus.mem);
+        let o = fx.hit(0x105, ENTRY, 2, &sys.cpu, &sys.bus.mem);
         assert!(matches!(o, Some(Observation::Xms { output, .. }) if output.ax == 1));
         assert_eq!(fx.pending(), 1);
-        assert!(fx.hit(0x105, 1, &sys.cpu, &sys.bus.mem).is_some());
+        assert!(fx.hit(0x105, ENTRY, 1, &sys.cpu, &sys.bus.mem).is_some());
         assert_eq!(fx.pending(), 0);
-        assert_eq!(fx.hit(0x105, 1, &sys.cpu, &sys.bus.mem), None);
+        assert_eq!(fx.hit(0x105, ENTRY, 1, &sys.cpu, &sys.bus.mem), None);
     }
 }

@@ -105,5 +105,6 @@ golden_tests!(
     xmsshare_vms,
     xmsshare_win,
     xmsshare_win_nocs,
+    xmsdrv,
     xmstest,
 );

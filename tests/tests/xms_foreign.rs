@@ -10,6 +10,11 @@
 //! `RETF` after the trap change no register (XMS 3.0: the entry is reached by `CALL FAR`;
 //! dos-memory.md 1.1: the stub is a short jump over three NOPs), so the two observations of
 //! each call must be equal, and the run must otherwise be the run without the probes.
+//!
+//! The last test runs `corpora/xmsdrv.toml`: the built-in driver off and XMSDRV.SYS
+//! (`corpora/guests/xmsdrv.asm`) loaded from CONFIG.SYS, found by SYSINIT through Int 2Fh
+//! AX=4310h, with xmstest calling it; its answers are checked against the XMS 3.0
+//! specification.
 
 use vexed_emu::firmware::stubs::XMS_SEG;
 use vexed_emu::firmware::xms::ENTRY_OFF;
@@ -155,4 +160,59 @@ fn calls_from_several_vms_are_paired_with_their_own_returns() {
     }
     assert!(pending.is_empty(), "unpaired: {pending:?}");
     assert!(probed > 20, "{probed}");
+}
+
+#[test]
+fn a_foreign_driver_s_calls_are_observed_with_what_it_answered() {
+    let (m, max) = machine("xmsdrv", false);
+    let mut m = m;
+    let stop = m.run_until(max);
+    assert!(matches!(stop, Stop::Firmware(_)), "{stop:?}");
+    let fw = m.firmware().expect("firmware");
+    let entry = fw
+        .foreign_xms_entry()
+        .expect("SYSINIT found XMSDRV's entry");
+    assert_ne!(entry, (XMS_SEG, ENTRY_OFF));
+    assert_eq!(fw.foreign_xms().pending(), 0);
+    let calls = xms_calls(&m.take_observations());
+    // xmstest's calls: its checks, 255 locks and unlocks, 0-KB blocks until the handles
+    // run out.
+    assert!(calls.len() > 500, "{}", calls.len());
+    let ah = |r: &Regs| r.ax >> 8;
+    let bl = |r: &Regs| r.bx & 0xFF;
+    // XMS 3.0 function 00h, xmstest's first call: AX = 0300h (version 3.00), DX = 0001h
+    // (an HMA exists).
+    let (_, (input, output)) = calls[0];
+    assert_eq!(ah(&input), 0x00);
+    assert_eq!((output.ax, output.dx), (0x0300, 0x0001));
+    let mut seen = [false; 3];
+    for (_, (input, output)) in &calls {
+        match ah(input) {
+            // Undefined (13h) and the UMB functions XMSDRV leaves out (10h-12h): AX=0000h,
+            // BL=80h (function not implemented).
+            0x10..=0x13 => {
+                assert_eq!((output.ax, bl(output)), (0, 0x80), "{input:?}");
+                seen[0] = true;
+            }
+            // 07h, query A20: AX = 0 or 1, BL = 00h.
+            0x07 => {
+                assert!(output.ax <= 1 && bl(output) == 0, "{output:?}");
+                seen[1] = true;
+            }
+            // 0Ch, lock: on success DX:BX is the 32-bit physical address, above the HMA.
+            0x0C if output.ax == 1 => {
+                assert!(u32::from(output.dx) << 16 | u32::from(output.bx) >= 0x11_0000);
+                seen[2] = true;
+            }
+            _ => {}
+        }
+        // Every function returns in AX, BX, CX (8Eh) and DX only: SI, DI, DS and ES are the
+        // caller's.
+        assert_eq!(
+            (input.si, input.di, input.ds, input.es),
+            (output.si, output.di, output.ds, output.es),
+            "{input:?} -> {output:?}"
+        );
+    }
+    assert_eq!(seen, [true; 3]);
 }

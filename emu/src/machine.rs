@@ -25,10 +25,12 @@
 //!
 //! The whole machine is plain data: [`Machine::snapshot`] encodes it (bincode), [`Machine::
 //! restore`] decodes it, and [`Machine::state_hash`] hashes it: the encoding of everything
-//! but memory's backing store, then a hash per 4 KiB page of the store, which memory keeps
-//! cached for the pages not written since the last checkpoint (`mem/dirty.rs`), so a
-//! checkpoint costs what changed. ([`Machine::whole_state_hash`], xxh3-64 of the whole
-//! encoding, is the hash of trace formats 1 to 5.) The CPU's
+//! but memory's backing store, with the page map as its hash, then a hash per 4 KiB page of
+//! the store; memory keeps the hashes of the pages not written since the last checkpoint
+//! (`mem/dirty.rs`) and the map's while the map does not change, so a checkpoint costs
+//! what changed. ([`HashScheme`] names the hashes of older trace formats:
+//! [`Machine::whole_state_hash`], xxh3-64 of the whole encoding, for formats 1 to 5, and
+//! format 6's, with every entry of the page map encoded.) The CPU's
 //! decoded-block cache is rebuilt after a restore and is not part of the state. DESIGN.md
 //! section 6 stores snapshots as zstd(bincode(state)): the compression belongs to the trace
 //! format (`vexed-trace`), which is where snapshots are written, so `emu` stays free of it.
@@ -665,43 +667,56 @@ impl Machine {
             .map_err(|e| MachineError::Decode(format!("the memory store does not fit: {e}")))
     }
 
-    /// The state hash that trace checkpoints record (format version 6 on: [`HashScheme::
-    /// Paged`]): equal states give equal hashes, in any process. It is xxh3-64 over the
-    /// bincode encoding of [`Machine::state_without_store`] (everything but the bytes of
-    /// memory's backing store, including the store's length and page map) followed by the
-    /// xxh3-64 of each 4 KiB page of the store, in store order, as little-endian u64s. Pages
-    /// whose hash is cached (not written since the last [`Machine::checkpoint_hash`]) are
-    /// not read again, so this costs the pages written since then, not the whole store.
+    /// The state hash that trace checkpoints record (format version 7 on: [`HashScheme::
+    /// PagedMap`]): equal states give equal hashes, in any process. It is xxh3-64 over the
+    /// bincode encoding of [`Machine::state_without_store`] with the page map replaced by
+    /// its length and its hash (everything but the bytes of memory's backing store and the
+    /// map's entries) followed by the xxh3-64 of each 4 KiB page of the store, in store
+    /// order, as little-endian u64s. The map's hash and the hashes of the pages not written
+    /// since the last [`Machine::checkpoint_hash`] are cached, so this costs the pages
+    /// written since then (and the map if it changed), not the whole store.
     pub fn state_hash(&self) -> Result<u64, MachineError> {
-        let mem = &self.bus.mem;
-        self.hash_with_store_pages(mem.store().len(), mem.page_hashes())
+        self.state_hash_as(HashScheme::PagedMap)
     }
 
-    /// [`Machine::state_hash`], leaving every page's hash cached, so that the next call
-    /// costs only the pages written in between: what a recorder or a verifying replay calls
-    /// at each checkpoint.
+    /// [`Machine::state_hash`], leaving every page's hash and the map's cached, so that the
+    /// next call costs only what was written in between: what a recorder or a verifying
+    /// replay calls at each checkpoint.
     pub fn checkpoint_hash(&mut self) -> Result<u64, MachineError> {
-        self.bus.mem.refresh_page_hashes();
-        self.state_hash()
+        self.checkpoint_hash_as(HashScheme::PagedMap)
     }
 
-    /// [`Machine::state_hash`] of this machine with a store of `store_len` bytes whose pages
-    /// hash to `page_hashes` in place of its own: for a reader that rebuilds a store page by
-    /// page and keeps the hashes itself (`vexed_replay::snapshots`), given the machine
-    /// decoded from a [`Machine::snapshot_without_store`].
+    /// The state hash under a paged `scheme` of this machine with a store of `store_len`
+    /// bytes whose pages hash to `page_hashes` in place of its own: for a reader that
+    /// rebuilds a store page by page and keeps the hashes itself
+    /// (`vexed_replay::snapshots`), given the machine decoded from a [`Machine::
+    /// snapshot_without_store`]. [`HashScheme::Whole`] is not made of page hashes: an error.
     pub fn hash_with_store_pages(
         &self,
+        scheme: HashScheme,
         store_len: usize,
         page_hashes: impl IntoIterator<Item = u64>,
     ) -> Result<u64, MachineError> {
         // Encoded into one buffer and hashed in one call: bincode writes a field at a time,
         // and feeding a hasher thousands of few-byte pieces costs more than the copy
         // (callgrind: about 1 M host instructions per checkpoint streamed, 0.2 M buffered).
-        let mut bytes = bincode::serde::encode_to_vec(
-            self.state_without_store_of_len(store_len),
-            bincode::config::standard(),
-        )
-        .map_err(|e| MachineError::Encode(e.to_string()))?;
+        let config = bincode::config::standard();
+        let encoded = match scheme {
+            HashScheme::Whole => {
+                return Err(MachineError::Encode(
+                    "the whole-state hash (trace formats 1 to 5) is not made of page hashes".into(),
+                ));
+            }
+            HashScheme::Paged => bincode::serde::encode_to_vec(
+                self.state_without_store_with(self.bus.mem.map_layout(store_len)),
+                config,
+            ),
+            HashScheme::PagedMap => bincode::serde::encode_to_vec(
+                self.state_without_store_with(self.bus.mem.map_hash_layout(store_len)),
+                config,
+            ),
+        };
+        let mut bytes = encoded.map_err(|e| MachineError::Encode(e.to_string()))?;
         bytes.reserve(store_len / crate::mem::PAGE_SIZE as usize * 8);
         for p in page_hashes {
             bytes.extend_from_slice(&p.to_le_bytes());
@@ -723,7 +738,10 @@ impl Machine {
     pub fn state_hash_as(&self, scheme: HashScheme) -> Result<u64, MachineError> {
         match scheme {
             HashScheme::Whole => self.whole_state_hash(),
-            HashScheme::Paged => self.state_hash(),
+            HashScheme::Paged | HashScheme::PagedMap => {
+                let mem = &self.bus.mem;
+                self.hash_with_store_pages(scheme, mem.store().len(), mem.page_hashes())
+            }
         }
     }
 
@@ -732,7 +750,10 @@ impl Machine {
     pub fn checkpoint_hash_as(&mut self, scheme: HashScheme) -> Result<u64, MachineError> {
         match scheme {
             HashScheme::Whole => self.whole_state_hash(),
-            HashScheme::Paged => self.checkpoint_hash(),
+            HashScheme::Paged | HashScheme::PagedMap => {
+                self.bus.mem.refresh_page_hashes();
+                self.state_hash_as(scheme)
+            }
         }
     }
 
@@ -755,8 +776,12 @@ impl Machine {
 pub enum HashScheme {
     /// Formats 1 to 5: [`Machine::whole_state_hash`].
     Whole,
-    /// Format 6 on: [`Machine::state_hash`].
+    /// Format 6: like [`HashScheme::PagedMap`], but with the page map's entries in the
+    /// encoded state (as (store page, access) per physical page) instead of their hash, so
+    /// every checkpoint encodes and hashes the whole map again.
     Paged,
+    /// Format 7 on: [`Machine::state_hash`].
+    PagedMap,
 }
 
 /// Feeds written bytes to xxh3.
@@ -994,17 +1019,17 @@ impl Bus for PcBus {
 /// map as (store page, access) per physical page. Tools that compare two machines field by
 /// field serialize it to a self-describing format and compare memory page by page.
 #[derive(Serialize)]
-pub struct StateWithoutStore<'a> {
+pub struct StateWithoutStore<'a, M = MemoryLayout> {
     config: &'a MachineConfig,
     cpu: &'a Cpu,
-    bus: BusWithoutStore<'a>,
+    bus: BusWithoutStore<'a, M>,
     now: u64,
     firmware: Option<&'a Firmware>,
 }
 
 #[derive(Serialize)]
-struct BusWithoutStore<'a> {
-    mem: MemoryLayout,
+struct BusWithoutStore<'a, M> {
+    mem: M,
     pic: &'a PicPair,
     pit: &'a Pit,
     kbc: &'a Kbc,
@@ -1020,8 +1045,9 @@ struct BusWithoutStore<'a> {
     exit_request: Option<u8>,
 }
 
+/// Memory in a [`StateWithoutStore`]: its settings, the store's length and the page map.
 #[derive(Serialize)]
-struct MemoryLayout {
+pub struct MemoryLayout {
     ram_size: u32,
     store_bytes: usize,
     bus_bits: u8,
@@ -1030,16 +1056,58 @@ struct MemoryLayout {
     map: Vec<Option<(u32, Access)>>,
 }
 
+/// Memory in the state that [`HashScheme::PagedMap`] hashes: [`MemoryLayout`] with the page
+/// map as its length and its hash (`Memory::map_hash`, cached while the map holds).
+#[derive(Serialize)]
+struct MemoryMapHash {
+    ram_size: u32,
+    store_bytes: usize,
+    bus_bits: u8,
+    a20: bool,
+    address_mask: u32,
+    map_pages: u32,
+    map_hash: u64,
+}
+
+impl Memory {
+    /// This memory as a [`MemoryLayout`] with a store of `store_bytes`.
+    fn map_layout(&self, store_bytes: usize) -> MemoryLayout {
+        MemoryLayout {
+            ram_size: self.ram_size(),
+            store_bytes,
+            bus_bits: self.bus_bits(),
+            a20: self.a20(),
+            address_mask: self.address_mask(),
+            map: (0..self.mapped_pages())
+                .map(|p| self.page_mapping(p).map(|(s, a)| (s.index(), a)))
+                .collect(),
+        }
+    }
+
+    /// This memory as a [`MemoryMapHash`] with a store of `store_bytes`.
+    fn map_hash_layout(&self, store_bytes: usize) -> MemoryMapHash {
+        MemoryMapHash {
+            ram_size: self.ram_size(),
+            store_bytes,
+            bus_bits: self.bus_bits(),
+            a20: self.a20(),
+            address_mask: self.address_mask(),
+            map_pages: self.mapped_pages(),
+            map_hash: self.map_hash(),
+        }
+    }
+}
+
 impl Machine {
     /// See [`StateWithoutStore`].
     pub fn state_without_store(&self) -> StateWithoutStore<'_> {
-        self.state_without_store_of_len(self.bus.mem.store().len())
+        self.state_without_store_with(self.bus.mem.map_layout(self.bus.mem.store().len()))
     }
 
-    /// [`StateWithoutStore`] with the store's length given (the machine may hold none).
-    /// Every field of the machine is named here (the destructuring fails to compile when one
-    /// is added), so the state hash cannot miss one.
-    fn state_without_store_of_len(&self, store_bytes: usize) -> StateWithoutStore<'_> {
+    /// [`StateWithoutStore`] with memory as `mem` (its layout, with the store's length
+    /// given: the machine may hold none). Every field of the machine is named here (the
+    /// destructuring fails to compile when one is added), so the state hash cannot miss one.
+    fn state_without_store_with<M>(&self, mem: M) -> StateWithoutStore<'_, M> {
         let Machine {
             config,
             cpu,
@@ -1048,7 +1116,7 @@ impl Machine {
             firmware,
         } = self;
         let PcBus {
-            mem,
+            mem: _,
             pic,
             pit,
             kbc,
@@ -1070,16 +1138,7 @@ impl Machine {
             config,
             cpu,
             bus: BusWithoutStore {
-                mem: MemoryLayout {
-                    ram_size: mem.ram_size(),
-                    store_bytes,
-                    bus_bits: mem.bus_bits(),
-                    a20: mem.a20(),
-                    address_mask: mem.address_mask(),
-                    map: (0..mem.mapped_pages())
-                        .map(|p| mem.page_mapping(p).map(|(s, a)| (s.index(), a)))
-                        .collect(),
-                },
+                mem,
                 pic,
                 pit,
                 kbc,
@@ -1118,7 +1177,44 @@ mod tests {
     }
 
     /// The state hash from its definition, reading the whole store.
+    /// The state hash of format 7 ([`HashScheme::PagedMap`]) as trace/FORMAT.md defines it,
+    /// computed from the public view of the machine, nothing cached.
     fn hash_by_definition(m: &Machine) -> u64 {
+        let mem = &m.bus().mem;
+        // The page map's hash: per physical page, index * 4096 of its store page plus 1 if
+        // read-only, or 3 if unmapped, as little-endian u32s.
+        let mut map = Vec::new();
+        for p in 0..mem.mapped_pages() {
+            let e = match mem.page_mapping(p) {
+                Some((s, Access::ReadWrite)) => s.index() << 12,
+                Some((s, Access::ReadOnly)) => (s.index() << 12) | 1,
+                None => 3,
+            };
+            map.extend(e.to_le_bytes());
+        }
+        let layout = MemoryMapHash {
+            ram_size: mem.ram_size(),
+            store_bytes: m.memory_store().len(),
+            bus_bits: mem.bus_bits(),
+            a20: mem.a20(),
+            address_mask: mem.address_mask(),
+            map_pages: mem.mapped_pages(),
+            map_hash: xxhash_rust::xxh3::xxh3_64(&map),
+        };
+        let mut bytes = bincode::serde::encode_to_vec(
+            m.state_without_store_with(layout),
+            bincode::config::standard(),
+        )
+        .expect("encode");
+        for page in m.memory_store().chunks(4096) {
+            bytes.extend(xxhash_rust::xxh3::xxh3_64(page).to_le_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_64(&bytes)
+    }
+
+    /// The state hash of format 6 ([`HashScheme::Paged`]) by its definition: the page map's
+    /// entries in the encoded state.
+    fn hash_by_definition_v6(m: &Machine) -> u64 {
         let mut bytes =
             bincode::serde::encode_to_vec(m.state_without_store(), bincode::config::standard())
                 .expect("encode");
@@ -1168,7 +1264,15 @@ mod tests {
                 hash_by_definition(&m),
                 "before the refresh, step {k}"
             );
+            let v6 = m.state_hash_as(HashScheme::Paged).expect("hash");
+            assert_eq!(v6, hash_by_definition_v6(&m), "format 6, step {k}");
+            assert_ne!(v6, cached, "the two schemes hash different bytes");
             assert_eq!(m.checkpoint_hash().expect("hash"), cached, "step {k}");
+            assert_eq!(
+                m.checkpoint_hash_as(HashScheme::Paged).expect("hash"),
+                v6,
+                "step {k}"
+            );
             hashes.push(cached);
         }
         hashes.dedup();
@@ -1176,6 +1280,12 @@ mod tests {
         // A restored machine (no cache) hashes the same.
         let r = Machine::restore(&m.snapshot().expect("snapshot")).expect("restore");
         assert_eq!(r.state_hash().expect("hash"), m.state_hash().expect("hash"));
+        // A map changed after the last checkpoint is hashed anew (the cached hash is not
+        // used), and unmapping counts too.
+        let mem = &mut m.bus_mut().mem;
+        mem.unmap_page(0xE1).expect("unmap");
+        assert_eq!(m.state_hash().expect("hash"), hash_by_definition(&m));
+        assert_ne!(m.state_hash().expect("hash"), r.state_hash().expect("hash"));
     }
 
     /// A machine running a ROM that counts in the word at 0:0500h forever, with an extra

@@ -547,7 +547,7 @@ impl Verify {
     fn none() -> Verify {
         Verify {
             checkpoints: Vec::new(),
-            scheme: HashScheme::Paged,
+            scheme: HashScheme::PagedMap,
             mismatch: None,
         }
     }

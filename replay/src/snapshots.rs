@@ -319,14 +319,14 @@ impl SnapshotChain {
     }
 
     /// The state hash under `scheme` of the machine at the latest snapshot (`None` before
-    /// any). With [`HashScheme::Paged`] after a paged snapshot this decodes only the state
+    /// any). With a paged scheme (format 6 on) after a paged snapshot this decodes only the state
     /// without its store, checks that the store image fits it, and hashes the pages changed
     /// since the last call; otherwise it rebuilds the machine.
     pub fn state_hash(&mut self, scheme: HashScheme) -> Result<Option<u64>, SnapshotError> {
         let (tick, state) = match &self.latest {
             None => return Ok(None),
             Some((tick, Latest::Paged(state)))
-                if scheme == HashScheme::Paged && self.store.is_some() =>
+                if scheme != HashScheme::Whole && self.store.is_some() =>
             {
                 (*tick, state)
             }
@@ -354,7 +354,7 @@ impl SnapshotChain {
             }
         }
         let hashes = self.page_hashes.iter().map(|h| h.unwrap_or_default());
-        m.hash_with_store_pages(store.len(), hashes)
+        m.hash_with_store_pages(scheme, store.len(), hashes)
             .map(Some)
             .map_err(err)
     }
@@ -446,10 +446,12 @@ mod tests {
         assert_eq!(pages_of(&first), [1]);
         assert!(chain.push(first).expect("push").is_none());
         assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
-        assert_eq!(
-            chain.state_hash(HashScheme::Paged).expect("hash"),
-            m.state_hash().ok()
-        );
+        for scheme in [HashScheme::Paged, HashScheme::PagedMap] {
+            assert_eq!(
+                chain.state_hash(scheme).expect("hash"),
+                m.state_hash_as(scheme).ok()
+            );
+        }
         // A changed page, a page zeroed again, and the store grown by two pages (one of them
         // mapped and written): those pages only.
         m.bus_mut().mem.write_bytes(0x3004, b"second");
@@ -470,10 +472,12 @@ mod tests {
         }
         chain.push(second).expect("push");
         assert_eq!(rebuilt(&chain).state_hash().ok(), m.state_hash().ok());
-        assert_eq!(
-            chain.state_hash(HashScheme::Paged).expect("hash"),
-            m.state_hash().ok()
-        );
+        for scheme in [HashScheme::Paged, HashScheme::PagedMap] {
+            assert_eq!(
+                chain.state_hash(scheme).expect("hash"),
+                m.state_hash_as(scheme).ok()
+            );
+        }
         assert_eq!(
             chain.state_hash(HashScheme::Whole).expect("hash"),
             m.whole_state_hash().ok()

@@ -75,9 +75,10 @@ fn how_a_run_is_sliced_does_not_change_the_state() {
     assert_eq!(whole.state_hash().unwrap(), sliced.state_hash().unwrap());
 }
 
-/// The state hash a machine keeps up to date page by page (trace format 6) is the hash of
-/// the state it has: after every stretch of a run, the cached hash equals the hash of a
-/// fresh copy of the machine (restored from its snapshot, so every page is hashed anew).
+/// The state hash a machine keeps up to date page by page, with its page map's hash cached
+/// while the map does not change (trace format 7), is the hash of the state it has: after
+/// every stretch of a run, the cached hash equals the hash of a fresh copy of the machine
+/// (restored from its snapshot, so every page and the map are hashed anew).
 /// The scenarios write memory every way the machine does: the CPU in real, protected and
 /// V86 mode with paging, DOS and XMS moves, EMS mapping and copies, the VM manager's
 /// per-VM pages, DPMI clients.

@@ -370,9 +370,68 @@ fn with_version(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
     bytes
 }
 
+/// A trace of format version 6 holds the paged state hash of that version, whose encoded
+/// state carries the page map's entries (trace/FORMAT.md, "State hashes"): such a trace
+/// replays verified by it, and its snapshots are checked against its checkpoints with it.
+/// Built from a version 7 recording whose hashes are replaced by the version 6 hashes of
+/// the machine at their ticks (from `seek`) and whose version field says 6.
+#[test]
+fn a_version_6_trace_replays_verified_by_its_paged_hash() {
+    use vexed_emu::machine::HashScheme;
+    let (mut s, text) = scenario("keywait");
+    s.checkpoint_interval = Some(8_000_000);
+    let opts = RecordOptions {
+        snapshot_every: Some(2),
+        ..RecordOptions::default()
+    };
+    let header = session::header(&s, &text, &opts).expect("header");
+    let v7 = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
+    let rec = vexed_replay::recording::Recording::from_bytes(&v7).expect("open");
+    assert_eq!(rec.hash_scheme, HashScheme::PagedMap);
+    assert!(rec.checkpoints.len() >= 3, "{}", rec.checkpoints.len());
+    let v6_hash = |tick| {
+        vexed_replay::seek::seek(&rec, tick, None)
+            .expect("seek")
+            .machine
+            .state_hash_as(HashScheme::Paged)
+            .expect("hash")
+    };
+    let mut reader = TraceReader::new(v7.as_slice()).expect("trace");
+    let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
+    let mut snapshots = 0;
+    while let Some(r) = reader.next_record().expect("record") {
+        snapshots += usize::from(r.is_snapshot());
+        w.push(match r {
+            Record::Checkpoint { tick, hash } => {
+                let old = v6_hash(tick);
+                assert_ne!(old, hash, "the two versions' hashes differ");
+                Record::Checkpoint { tick, hash: old }
+            }
+            other => other,
+        })
+        .expect("push");
+    }
+    assert!(snapshots >= 1, "the trace has snapshots to check");
+    let f = reader.footer().expect("footer").clone();
+    let v6 = with_version(
+        w.finish(f.final_tick, v6_hash(f.final_tick), &f.end)
+            .expect("finish"),
+        6,
+    );
+    let old = vexed_replay::recording::Recording::from_bytes(&v6).expect("a version 6 trace");
+    assert_eq!(old.hash_scheme, HashScheme::Paged);
+    assert!(matches!(
+        replay(&v6).expect("replay"),
+        Replayed::Identical { .. }
+    ));
+    // The version 7 recording marked version 6 does not check out: its snapshots do not
+    // match their checkpoints under the version 6 hash.
+    assert!(vexed_replay::recording::Recording::from_bytes(&with_version(v7, 6)).is_err());
+}
+
 /// A trace of format version 5 holds the whole-machine hash (trace/FORMAT.md, "State
 /// hashes"): such a trace replays and is verified with that hash, checkpoint by
-/// checkpoint, and a wrong one is still found. Built from a version 6 recording whose
+/// checkpoint, and a wrong one is still found. Built from a version 7 recording whose
 /// hashes are replaced by the whole-machine hashes of the machine at their ticks (from
 /// `seek`) and whose version field says 5.
 #[test]
@@ -384,8 +443,8 @@ fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
         ..RecordOptions::default()
     };
     let header = session::header(&s, &text, &opts).expect("header");
-    let v6 = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
-    let rec = vexed_replay::recording::Recording::from_bytes(&v6).expect("open");
+    let v7 = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
+    let rec = vexed_replay::recording::Recording::from_bytes(&v7).expect("open");
     assert!(
         rec.checkpoints.len() >= 3,
         "{} checkpoints",
@@ -399,7 +458,7 @@ fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
             .expect("hash")
     };
     let as_v5 = |damage: Option<usize>| -> Vec<u8> {
-        let mut reader = TraceReader::new(v6.as_slice()).expect("trace");
+        let mut reader = TraceReader::new(v7.as_slice()).expect("trace");
         let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
         let mut k = 0;
         while let Some(r) = reader.next_record().expect("record") {
@@ -430,13 +489,13 @@ fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
         Replayed::Identical { .. } => {}
         other => panic!("{other:?}"),
     }
-    // The same file marked version 6 (paged hashes expected) does not match at its first
-    // checkpoint; the version 6 recording does.
+    // The same file marked version 7 (paged hashes expected) does not match at its first
+    // checkpoint; the version 7 recording does.
     assert!(matches!(
-        replay(&v6).expect("replay"),
+        replay(&v7).expect("replay"),
         Replayed::Identical { .. }
     ));
-    match replay(&with_version(v5.clone(), 6)).expect("replay") {
+    match replay(&with_version(v5.clone(), 7)).expect("replay") {
         Replayed::Diverged(d) => assert_eq!(d.tick, rec.checkpoints[0].0),
         other => panic!("{other:?}"),
     }

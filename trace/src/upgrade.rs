@@ -1,9 +1,10 @@
 //! Reading older format versions: the upgrade path (FORMAT.md, "Versions").
 //!
 //! The reader looks at the version field (byte offset 8) and asks [`layout`] how to decode
-//! the rest. Version 6 is the current version; version 1, 2, 3 and 4 files are read
+//! the rest. Version 7 is the current version; version 1, 2, 3 and 4 files are read
 //! through the frozen types of [`v1`], [`v2`], [`v3`] and [`v4`] and converted, and
-//! version 5 files decode as version 6 files do (only their hashes mean something else). The policy, for whoever
+//! version 5 and 6 files decode as version 7 files do (only their hashes mean something
+//! else). The policy, for whoever
 //! changes the format:
 //!
 //! 1. Appending a variant at the end of a stored enum (`Record`/`RawRecord`, and
@@ -57,6 +58,11 @@
 //!   with the old whole-machine hash (`Machine::whole_state_hash`). The record kind 5, a
 //!   paged snapshot coded as a delta from the previous one (pages as exclusive-or, the
 //!   state compressed against the previous state), was appended with it.
+//! - Version 7: the state hash encodes the page map as its length and its hash (which the
+//!   machine caches until the map changes) instead of an entry per physical page, so a
+//!   checkpoint no longer encodes and hashes the whole map again
+//!   (`vexed_emu::machine::HashScheme::PagedMap`). No byte layout changed: version 6 files
+//!   decode as they did and are verified with their own hash (`HashScheme::Paged`).
 
 use crate::codec;
 use crate::record::RawRecord;
@@ -89,20 +95,25 @@ pub(crate) enum Layout {
     /// Version 5: decoded straight into the current types (it differs from version 6 only
     /// in what its checkpoint hashes mean: [`Layout::hash_scheme`]).
     V5,
-    /// Version 6, the current version: decoded straight into the current types.
+    /// Version 6: decoded straight into the current types (it differs from version 7 only
+    /// in what its checkpoint hashes mean).
     V6,
+    /// Version 7, the current version: decoded straight into the current types.
+    V7,
 }
 
 impl Layout {
     /// The layout of [`FORMAT_VERSION`], what this build writes.
-    pub(crate) const CURRENT: Layout = Layout::V6;
+    pub(crate) const CURRENT: Layout = Layout::V7;
 
     /// Which state hash the checkpoints and the footer of a file of this layout hold:
-    /// the hash of the whole machine encoding up to version 5, the paged hash from 6.
+    /// the hash of the whole machine encoding up to version 5, the paged hash in 6, the
+    /// paged hash with the page map hashed apart from 7.
     pub(crate) fn hash_scheme(self) -> HashScheme {
         match self {
             Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 | Layout::V5 => HashScheme::Whole,
             Layout::V6 => HashScheme::Paged,
+            Layout::V7 => HashScheme::PagedMap,
         }
     }
 }
@@ -116,6 +127,7 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
         4 => Ok(Layout::V4),
         5 => Ok(Layout::V5),
         6 => Ok(Layout::V6),
+        7 => Ok(Layout::V7),
         _ => Err(TraceError::UnsupportedVersion {
             found,
             supported: FORMAT_VERSION,
@@ -130,17 +142,21 @@ pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, Stri
         // The header did not change in version 3.
         Layout::V2 | Layout::V3 => codec::decode_exact::<v3::Header>(bytes).map(Header::from),
         Layout::V4 => codec::decode_exact::<v4::Header>(bytes).map(Header::from),
-        Layout::V5 | Layout::V6 => codec::decode_exact(bytes),
+        Layout::V5 | Layout::V6 | Layout::V7 => codec::decode_exact(bytes),
     }
 }
 
 /// One on-disk record from the start of `bytes`, and how many bytes it took.
 pub(crate) fn decode_record(layout: Layout, bytes: &[u8]) -> Result<(RawRecord, usize), String> {
     match layout {
-        // Records did not change in versions 2 to 5 (only variants were appended).
-        Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 | Layout::V5 | Layout::V6 => {
-            codec::decode_prefix(bytes)
-        }
+        // Records did not change in versions 2 to 7 (only variants were appended).
+        Layout::V1
+        | Layout::V2
+        | Layout::V3
+        | Layout::V4
+        | Layout::V5
+        | Layout::V6
+        | Layout::V7 => codec::decode_prefix(bytes),
     }
 }
 
@@ -152,7 +168,9 @@ pub(crate) fn decode_footer(layout: Layout, bytes: &[u8]) -> Result<crate::Foote
         Layout::V1 | Layout::V2 => {
             codec::decode_exact::<v2::Footer>(bytes).map(crate::Footer::from)
         }
-        Layout::V3 | Layout::V4 | Layout::V5 | Layout::V6 => codec::decode_exact(bytes),
+        Layout::V3 | Layout::V4 | Layout::V5 | Layout::V6 | Layout::V7 => {
+            codec::decode_exact(bytes)
+        }
     }
 }
 
@@ -768,7 +786,7 @@ mod tests {
     #[test]
     fn the_current_layout_is_that_of_the_current_version() {
         assert_eq!(layout(FORMAT_VERSION).unwrap(), Layout::CURRENT);
-        assert_eq!(FORMAT_VERSION, 6);
+        assert_eq!(FORMAT_VERSION, 7);
         assert_eq!(OLDEST_READABLE_VERSION, 1);
         assert_eq!(layout(1).unwrap(), Layout::V1);
         assert_eq!(layout(2).unwrap(), Layout::V2);
@@ -776,8 +794,10 @@ mod tests {
         assert_eq!(layout(4).unwrap(), Layout::V4);
         assert_eq!(layout(5).unwrap(), Layout::V5);
         assert_eq!(layout(6).unwrap(), Layout::V6);
+        assert_eq!(layout(7).unwrap(), Layout::V7);
         assert_eq!(Layout::V5.hash_scheme(), HashScheme::Whole);
         assert_eq!(Layout::V6.hash_scheme(), HashScheme::Paged);
+        assert_eq!(Layout::V7.hash_scheme(), HashScheme::PagedMap);
     }
 
     #[test]
@@ -788,7 +808,7 @@ mod tests {
 
     #[test]
     fn newer_and_unknown_versions_are_refused_naming_both_versions() {
-        for found in [0, FORMAT_VERSION + 1, 7, u32::MAX] {
+        for found in [0, FORMAT_VERSION + 1, 8, u32::MAX] {
             let e = layout(found).unwrap_err();
             assert!(
                 matches!(e, TraceError::UnsupportedVersion { found: f, supported } if f == found && supported == FORMAT_VERSION)

@@ -323,6 +323,7 @@ fn layout_version(layout: Layout) -> u32 {
         Layout::V4 => 4,
         Layout::V5 => 5,
         Layout::V6 => 6,
+        Layout::V7 => 7,
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use common::*;
 use vexed_emu::machine::HashScheme;
-use vexed_trace::{FORMAT_VERSION, Record, SnapshotCoding, TraceReader};
+use vexed_trace::{Record, SnapshotCoding, TraceReader};
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v6.trace")
@@ -48,37 +48,4 @@ fn the_version_6_file_starts_with_magic_and_version_6() {
     let bytes = std::fs::read(fixture()).unwrap();
     assert_eq!(bytes[..8], *b"VEXEDTRC");
     assert_eq!(bytes[8..12], [6, 0, 0, 0]);
-}
-
-/// While version 6 is the current version, this build writes what the fixture holds.
-/// When `FORMAT_VERSION` moves on, move this test to the new version's fixture.
-#[test]
-fn this_build_writes_what_the_fixture_holds() {
-    assert_eq!(FORMAT_VERSION, 6, "move this test to the current fixture");
-    // zstd's output may differ between library versions, so compare what both decode to
-    // (done above) and the parts that are not compressed: the prefix of the header and
-    // the footer (FORMAT.md, "The footer": its prefix and body).
-    let old = std::fs::read(fixture()).unwrap();
-    let new = sample_v6();
-    assert_eq!(old[..12], new[..12], "magic and version");
-    let footer_len = 12 + 25;
-    assert_eq!(
-        old[old.len() - footer_len..],
-        new[new.len() - footer_len..],
-        "the footer"
-    );
-}
-
-/// Writes the fixture if it does not exist: `cargo test -p vexed-trace --test format_v6
-/// -- --ignored`. Only ever for a new version's new fixture.
-#[test]
-#[ignore]
-fn write_the_fixture() {
-    let path = fixture();
-    assert!(
-        !path.exists(),
-        "{} exists: never rewrite a fixture",
-        path.display()
-    );
-    std::fs::write(&path, sample_v6()).unwrap();
 }

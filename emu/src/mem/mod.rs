@@ -113,6 +113,10 @@ pub struct Memory {
     /// hashes (host bookkeeping for checkpoints and snapshots, not machine state).
     #[serde(skip)]
     hashes: PageHashes,
+    /// xxh3-64 of the page map ([`Memory::map_hash`]) as of the last refresh of the page
+    /// hashes, `None` since the map changed (host bookkeeping, not machine state).
+    #[serde(skip)]
+    map_hash: Option<u64>,
     /// Bumped whenever something cached by address may have gone stale: the translation of
     /// physical addresses changed (A20, page mapping), a write changed decoded code, or the
     /// CPU decoded a block ([`Memory::bump_cache_epoch`]). The CPU's block links and its
@@ -206,6 +210,7 @@ impl From<MemoryData> for Memory {
             mask: d.mask,
             code: CodeTracker::default(),
             hashes: PageHashes::default(),
+            map_hash: None,
             cache_epoch: 0,
             direct: 0,
         };
@@ -251,6 +256,7 @@ impl Memory {
             mask: bus_mask,
             code: CodeTracker::default(),
             hashes: PageHashes::default(),
+            map_hash: None,
             cache_epoch: 0,
             direct: 0,
         })
@@ -378,6 +384,7 @@ impl Memory {
                 Access::ReadWrite => 0,
                 Access::ReadOnly => NO_WRITE,
             };
+        self.map_hash = None;
         self.cache_epoch += 1;
         self.recompute_direct();
         Ok(())
@@ -391,6 +398,7 @@ impl Memory {
             .get_mut(page as usize)
             .ok_or(MemError::PageOutOfRange { page, limit })?;
         *entry = UNMAPPED;
+        self.map_hash = None;
         self.cache_epoch += 1;
         self.recompute_direct();
         Ok(())
@@ -684,11 +692,30 @@ impl Memory {
     /// `dirty.rs`). Costs O(pages written) plus one pass over the page map.
     pub(crate) fn refresh_page_hashes(&mut self) {
         self.hashes.refresh(&self.store);
+        self.map_hash = Some(self.map_hash());
         for e in &mut self.map {
             if *e & (NO_READ | NO_WRITE) == 0 {
                 *e |= CLEAN;
             }
         }
+    }
+
+    /// xxh3-64 of the page map: for each physical page of the map in order, a little-endian
+    /// u32, `index * 4096` of the store page it maps to plus 1 if it is read-only, or 3 if it
+    /// is unmapped (the entries as [`Memory`] serializes them). Cached at each
+    /// [`Memory::refresh_page_hashes`] until the map changes ([`Memory::map_page`],
+    /// [`Memory::unmap_page`]), so a checkpoint costs nothing for a map that did not change;
+    /// computed now otherwise (a pass over the map).
+    pub(crate) fn map_hash(&self) -> u64 {
+        if let Some(h) = self.map_hash {
+            return h;
+        }
+        let mut bytes = Vec::with_capacity(self.map.len() * 4);
+        for e in self.state_map() {
+            let e = if e & NO_READ != 0 { UNMAPPED } else { e };
+            bytes.extend_from_slice(&e.to_le_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_64(&bytes)
     }
 
     /// xxh3-64 of each 4 KiB page of the store, in order: cached for pages not written

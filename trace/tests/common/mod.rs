@@ -309,7 +309,8 @@ pub fn sample_v5() -> Vec<u8> {
 }
 
 /// [`records_v6`] with [`header_v5`] (the header did not change in version 6): what
-/// `data/format_v6.trace` holds.
+/// `data/format_v6.trace` holds, and, written by version 7 (whose bytes differ only in the
+/// version field and what the hashes mean), `data/format_v7.trace`.
 pub fn sample_v6() -> Vec<u8> {
     trace_bytes_with(&header_v5(), &records_v6(), 4)
 }

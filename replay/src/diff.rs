@@ -5,7 +5,11 @@
 //!
 //! 1. **Set-up**: the headers (machine, firmware, programs, every guest file).
 //! 2. **Records**: the first input and the first observation that differ, straight from
-//!    the traces.
+//!    the traces; and, for the XMS and EMS drivers, the first call that differs counted in
+//!    call order, by its function and the registers the driver changed (ticks, segments
+//!    and registers left alone aside): two drivers (the built-in one and one loaded from
+//!    CONFIG.SYS, which takes memory and time of its own) compare by what was asked and
+//!    answered.
 //! 3. **State**: both runs are re-executed by this build with their own recorded inputs,
 //!    side by side, and compared at checkpoint ticks (and right after the first differing
 //!    input) to find an interval whose start is the same and whose end differs; bisection
@@ -34,7 +38,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use vexed_emu::machine::{HashScheme, Input, Machine};
-use vexed_emu::observe::Observation;
+use vexed_emu::observe::{Observation, Regs};
 use vexed_trace::{Header, input_text};
 
 use crate::cursor::{Build, Cursor};
@@ -182,6 +186,9 @@ pub struct DiffReport {
     pub setup: Vec<String>,
     pub first_input: Option<RecordDifference>,
     pub first_observation: Option<RecordDifference>,
+    /// For the XMS and EMS drivers, the first call that differs, in call order (none when
+    /// both runs' calls agree; see [`first_call_difference`]).
+    pub calls: Vec<CallDifference>,
     /// The first tick at which the machine states differ.
     pub state: Option<Parting>,
     /// When `state` is a firmware service writing different memory (a program loaded from a
@@ -221,6 +228,18 @@ impl DiffReport {
         };
         record("input", &self.first_input, &mut out);
         record("observation", &self.first_observation, &mut out);
+        for c in &self.calls {
+            out.push_str(&format!(
+                "first differing {} call: number {} (A made {}, B {}; in call order, by \
+                 function and the registers the driver changed)\n  A: {}\n  B: {}\n",
+                c.kind,
+                c.number,
+                c.calls_a,
+                c.calls_b,
+                c.a.as_deref().unwrap_or("(none)"),
+                c.b.as_deref().unwrap_or("(none)")
+            ));
+        }
         match &self.state {
             Some(p) => {
                 out.push_str("first state difference:\n");
@@ -295,6 +314,10 @@ pub fn diff(a: &Side, b: &Side) -> Result<DiffReport, DiffError> {
         setup: setup_differences(&la.header, &lb.header),
         first_input: first_difference(&la.inputs, &lb.inputs, input_text),
         first_observation: first_difference(&la.observations, &lb.observations, |o| o.to_string()),
+        calls: ["xms", "ems"]
+            .into_iter()
+            .filter_map(|kind| first_call_difference(&la.observations, &lb.observations, kind))
+            .collect(),
         state: None,
         execution: None,
         notes: Vec::new(),
@@ -596,6 +619,86 @@ fn first_difference<T: PartialEq>(
     })
 }
 
+/// A driver call that differs between two runs (see [`first_call_difference`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CallDifference {
+    /// `xms` or `ems`.
+    pub kind: &'static str,
+    /// The call's number in each run's sequence of calls, from 1.
+    pub number: usize,
+    /// Each side's call there, as `tick N: observation`; `None` when that side made fewer.
+    pub a: Option<String>,
+    pub b: Option<String>,
+    /// How many calls each run made.
+    pub calls_a: usize,
+    pub calls_b: usize,
+}
+
+/// The registers of a call of driver `kind` (`xms`, `ems`) at its call and its return.
+fn call_registers(o: &Observation, kind: &str) -> Option<(Regs, Regs)> {
+    match (kind, o) {
+        ("xms", Observation::Xms { input, output })
+        | ("ems", Observation::Ems { input, output }) => Some((*input, *output)),
+        _ => None,
+    }
+}
+
+/// What a driver call is compared by: the function (AX at the call) and the new value of
+/// each general register the driver changed (AX, BX, CX, DX, SI, DI; `None`: left alone).
+type CallKey = (u16, [Option<u16>; 6]);
+
+/// The first call of driver `kind` that differs between `a` and `b`, counting calls in
+/// order and comparing them by [`CallKey`]: ticks, segment registers and the registers the
+/// driver did not change are left out, so that two drivers (the built-in one and one
+/// loaded from CONFIG.SYS, which takes memory and time and leaves callers in other
+/// segments with other leftovers in their registers) or two builds compare by what was
+/// asked and answered. `None` when every call agrees.
+fn first_call_difference(
+    a: &[(u64, Observation)],
+    b: &[(u64, Observation)],
+    kind: &'static str,
+) -> Option<CallDifference> {
+    let calls = |v: &[(u64, Observation)]| -> Vec<(u64, Observation, CallKey)> {
+        v.iter()
+            .filter_map(|(t, o)| {
+                let (i, r) = call_registers(o, kind)?;
+                let changed = |x: u16, y: u16| (x != y).then_some(y);
+                let key = (
+                    i.ax,
+                    [
+                        changed(i.ax, r.ax),
+                        changed(i.bx, r.bx),
+                        changed(i.cx, r.cx),
+                        changed(i.dx, r.dx),
+                        changed(i.si, r.si),
+                        changed(i.di, r.di),
+                    ],
+                );
+                Some((*t, o.clone(), key))
+            })
+            .collect()
+    };
+    let (ca, cb) = (calls(a), calls(b));
+    let i = ca
+        .iter()
+        .zip(&cb)
+        .position(|(x, y)| x.2 != y.2)
+        .unwrap_or(ca.len().min(cb.len()));
+    if i == ca.len() && i == cb.len() {
+        return None;
+    }
+    let show =
+        |c: Option<&(u64, Observation, CallKey)>| c.map(|(t, o, _)| format!("tick {t}: {o}"));
+    Some(CallDifference {
+        kind,
+        number: i + 1,
+        a: show(ca.get(i)),
+        b: show(cb.get(i)),
+        calls_a: ca.len(),
+        calls_b: cb.len(),
+    })
+}
+
 /// How two headers' set-ups differ: machine, firmware, programs, limits, guest files.
 fn setup_differences(a: &Header, b: &Header) -> Vec<String> {
     let mut out = Vec::new();
@@ -670,4 +773,71 @@ fn setup_differences(a: &Header, b: &Header) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xms(tick: u64, ax_in: u16, ds: u16, ax_out: u16, bx_out: u16) -> (u64, Observation) {
+        let regs = |ax, bx| Regs {
+            ax,
+            bx,
+            cx: 0,
+            dx: 0,
+            si: 0,
+            di: 0,
+            ds,
+            es: ds,
+        };
+        let (input, output) = (regs(ax_in, 0), regs(ax_out, bx_out));
+        (tick, Observation::Xms { input, output })
+    }
+
+    #[test]
+    fn driver_calls_compare_in_order_without_ticks_or_segments() {
+        let console = (
+            5,
+            Observation::Console {
+                bytes: b"x".to_vec(),
+            },
+        );
+        // The same two calls, later and from another segment, with other records between.
+        let a = vec![
+            xms(10, 0x0000, 0x01AC, 0x0300, 0),
+            xms(20, 0x0800, 0x01AC, 0x40, 0),
+        ];
+        let b = vec![
+            console.clone(),
+            xms(110, 0x0000, 0x026C, 0x0300, 0),
+            console.clone(),
+            xms(140, 0x0800, 0x026C, 0x40, 0),
+        ];
+        assert_eq!(first_call_difference(&a, &b, "xms"), None);
+        assert_eq!(first_call_difference(&a, &b, "ems"), None);
+        // A leftover in a register the driver did not change is not an answer.
+        let mut leftover = b.clone();
+        if let (_, Observation::Xms { input, output }) = &mut leftover[1] {
+            input.si = 0x1234;
+            output.si = 0x1234;
+        }
+        assert_eq!(first_call_difference(&a, &leftover, "xms"), None);
+        // The second call answers differently (BL = A0h instead of 00h).
+        let mut c = b.clone();
+        c[3] = xms(140, 0x0800, 0x026C, 0x0000, 0x00A0);
+        let d = first_call_difference(&a, &c, "xms").expect("a difference");
+        assert_eq!((d.number, d.calls_a, d.calls_b), (2, 2, 2));
+        assert!(
+            d.a.as_deref()
+                .is_some_and(|t| t.starts_with("tick 20: xms"))
+        );
+        assert!(
+            d.b.as_deref()
+                .is_some_and(|t| t.starts_with("tick 140: xms"))
+        );
+        // One run makes fewer calls: the first missing one is the difference.
+        let d = first_call_difference(&a, &b[..2], "xms").expect("a difference");
+        assert_eq!((d.number, d.calls_a, d.calls_b), (2, 2, 1));
+        assert_eq!(d.b, None);
+    }
 }

@@ -1,7 +1,7 @@
 //! `vexed diff`: compares two traces of a scenario, re-executing both on this build: how
-//! their set-ups differ, the first differing input and observation, and the first
-//! instruction at which the machine states differ, with the fields that differ after it
-//! (DESIGN.md sections 4 to 6).
+//! their set-ups differ, the first differing input, observation and XMS or EMS call, and
+//! the first instruction at which the machine states differ, with the fields that differ
+//! after it (DESIGN.md sections 4 to 6).
 //!
 //! Exit statuses: 0 nothing differs; 1 something does; 2 an unreadable trace.
 

@@ -316,22 +316,21 @@ pub(crate) fn install(fw: &mut Firmware, ctx: &mut Ctx) {
     stubs.device.routines = a.here();
     a.raw(&[0; 8]);
     let routines = stubs.device.routines;
+    // A request to a driver: its strategy routine, then its interrupt routine.
+    let call_driver = |a: &mut Asm| {
+        a.call_far_cs(routines).call_far_cs(routines + 4);
+    };
     stubs.device.call = a.here();
-    a.call_far_cs(routines)
-        .call_far_cs(routines + 4)
-        .trap(svc::DEVICE_DONE)
-        .iret();
+    call_driver(&mut a);
+    a.trap(svc::DEVICE_DONE).iret();
     stubs.device.sysinit = a.here();
-    a.trap(svc::SYSINIT_NEXT)
-        .call_far_cs(routines)
-        .call_far_cs(routines + 4)
-        .trap(svc::SYSINIT_DONE);
+    a.trap(svc::SYSINIT_NEXT);
+    call_driver(&mut a);
+    a.trap(svc::SYSINIT_DONE);
     a.jmp_short(stubs.device.sysinit);
     stubs.device.disk = a.here();
-    a.call_far_cs(routines)
-        .call_far_cs(routines + 4)
-        .trap(svc::DEVICE_DONE)
-        .retf();
+    call_driver(&mut a);
+    a.trap(svc::DEVICE_DONE).retf();
     stubs.device.xms_step = a.here();
     a.trap(svc::SYSINIT_XMS).int(0x2F);
     a.jmp_short(stubs.device.xms_step);

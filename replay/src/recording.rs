@@ -20,10 +20,10 @@ use std::sync::Arc;
 
 use vexed_emu::machine::{HashScheme, Input, Machine};
 use vexed_emu::observe::Observation;
-use vexed_trace::{Footer, Header, Record, Trace};
+use vexed_trace::{Footer, Header, Record, SnapshotBase, Trace};
 
-use crate::session::SessionError;
-use crate::snapshots::{SnapshotChain, SnapshotError};
+use crate::session::{SessionError, machine_from_header};
+use crate::snapshots::{BaseImage, SnapshotChain, SnapshotError};
 
 /// The largest trace file vexed opens (the format's limit, `vexed_trace::limits`).
 pub const MAX_TRACE_FILE: u64 = vexed_trace::limits::MAX_TRACE_SIZE;
@@ -46,6 +46,8 @@ pub struct Recording {
     /// The trace, for its snapshots (decoded when used; each was checked against its
     /// checkpoint when the trace was opened).
     trace: Arc<Trace>,
+    /// How the trace's snapshots are rebuilt with this build.
+    snapshots: Snapshots,
     pub completeness: Completeness,
     /// Bytes of the file.
     pub file_len: u64,
@@ -85,10 +87,15 @@ impl Recording {
                 _ => {}
             }
         }
+        let snapshots = Snapshots::of(&trace)?;
         // Every snapshot rebuilds the machine its checkpoint recorded, or the trace is
         // damaged: checked here, once, before any verb uses one.
-        let mut chain = SnapshotChain::new();
-        for (i, entry) in trace.snapshots().iter().enumerate() {
+        let mut chain = match &snapshots {
+            Snapshots::Unusable => SnapshotChain::new(),
+            Snapshots::Usable(base) => Snapshots::chain(base),
+        };
+        let usable = matches!(snapshots, Snapshots::Usable(_));
+        for (i, entry) in trace.snapshots().iter().enumerate().filter(|_| usable) {
             chain.push(trace.snapshot(i)?)?;
             let recorded = match trace.records().get(entry.records_before) {
                 Some(Record::Checkpoint { tick, hash }) if *tick == entry.tick => *hash,
@@ -116,7 +123,16 @@ impl Recording {
             completeness: trace.completeness().clone(),
             file_len: trace.file_size(),
             trace: Arc::new(trace),
+            snapshots,
         })
+    }
+
+    /// Whether the trace's snapshots can be used with this build: `false` when they were
+    /// coded against a machine at tick 0 that this build does not build (another build of
+    /// vexed recorded the trace: its checkpoint at tick 0 says so). Without them, every verb
+    /// runs from tick 0 instead of from a snapshot, and a replay diverges at tick 0.
+    pub fn snapshots_usable(&self) -> bool {
+        matches!(self.snapshots, Snapshots::Usable(_))
     }
 
     /// The last tick of the recorded run: the footer's final tick, or for an unfinished
@@ -134,12 +150,24 @@ impl Recording {
 
     /// The ticks of the snapshots, in order.
     pub fn snapshot_ticks(&self) -> impl Iterator<Item = u64> + '_ {
-        self.trace.snapshots().iter().map(|s| s.tick)
+        self.usable_snapshots().iter().map(|s| s.tick)
+    }
+
+    /// The snapshots this build can rebuild: all of them, or none (see
+    /// [`Recording::snapshots_usable`]).
+    fn usable_snapshots(&self) -> &[vexed_trace::SnapshotEntry] {
+        match self.snapshots {
+            Snapshots::Usable(_) => self.trace.snapshots(),
+            Snapshots::Unusable => &[],
+        }
     }
 
     /// The machine at the `i`-th snapshot (the chain of paged snapshots from the first).
     fn machine_at_snapshot(&self, i: usize) -> Result<Option<(u64, Machine)>, SessionError> {
-        let mut chain = SnapshotChain::new();
+        let Snapshots::Usable(base) = &self.snapshots else {
+            return Ok(None);
+        };
+        let mut chain = Snapshots::chain(base);
         for j in 0..=i {
             chain.push(self.trace.snapshot(j)?)?;
         }
@@ -148,7 +176,7 @@ impl Recording {
 
     /// The machine at the last snapshot at or before `tick`, with its tick.
     pub fn snapshot_at_or_before(&self, tick: u64) -> Result<Option<(u64, Machine)>, SessionError> {
-        match self.trace.snapshots().iter().rposition(|s| s.tick <= tick) {
+        match self.usable_snapshots().iter().rposition(|s| s.tick <= tick) {
             Some(i) => self.machine_at_snapshot(i),
             None => Ok(None),
         }
@@ -156,7 +184,7 @@ impl Recording {
 
     /// The machine at the first snapshot at or after `tick`, with its tick.
     pub fn snapshot_at_or_after(&self, tick: u64) -> Result<Option<(u64, Machine)>, SessionError> {
-        match self.trace.snapshots().iter().position(|s| s.tick >= tick) {
+        match self.usable_snapshots().iter().position(|s| s.tick >= tick) {
             Some(i) => self.machine_at_snapshot(i),
             None => Ok(None),
         }
@@ -164,9 +192,44 @@ impl Recording {
 
     /// The machine at the snapshot taken exactly at `tick`, if there is one.
     pub fn snapshot_at(&self, tick: u64) -> Result<Option<Machine>, SessionError> {
-        match self.trace.snapshots().iter().position(|s| s.tick == tick) {
+        match self.usable_snapshots().iter().position(|s| s.tick == tick) {
             Some(i) => Ok(self.machine_at_snapshot(i)?.map(|(_, m)| m)),
             None => Ok(None),
+        }
+    }
+}
+
+/// Whether and from what a trace's snapshots are rebuilt (trace/FORMAT.md, "Paged
+/// snapshots").
+#[derive(Clone, Debug)]
+enum Snapshots {
+    /// From nothing (format versions 6 and 7, or a trace without snapshots), or from the
+    /// machine the header builds at tick 0 (format version 8 on).
+    Usable(Option<Arc<BaseImage>>),
+    /// Coded against a machine at tick 0 that this build does not build: the trace's
+    /// checkpoint at tick 0 differs from this build's machine's hash.
+    Unusable,
+}
+
+impl Snapshots {
+    fn of(trace: &Trace) -> Result<Snapshots, SessionError> {
+        if trace.snapshot_base() == SnapshotBase::Nothing || trace.snapshots().is_empty() {
+            return Ok(Snapshots::Usable(None));
+        }
+        let mut m = machine_from_header(trace.header())?;
+        if let Some(Record::Checkpoint { tick: 0, hash }) = trace.records().first()
+            && m.checkpoint_hash_as(trace.hash_scheme())? != *hash
+        {
+            return Ok(Snapshots::Unusable);
+        }
+        Ok(Snapshots::Usable(Some(Arc::new(BaseImage::of(&mut m)?))))
+    }
+
+    /// A chain that starts where the trace's first snapshot was coded from.
+    fn chain(base: &Option<Arc<BaseImage>>) -> SnapshotChain {
+        match base {
+            Some(b) => SnapshotChain::from_base(b),
+            None => SnapshotChain::new(),
         }
     }
 }

@@ -33,7 +33,7 @@ use crate::drive;
 use crate::engine::{Console, Engine, EngineError, Flow, Outcome, Sink};
 use crate::recording::{Completeness, Recording};
 use crate::scenario::Scenario;
-use crate::snapshots::{SnapshotError, SnapshotPager};
+use crate::snapshots::{BaseImage, SnapshotError, SnapshotPager};
 use crate::source::{InputSource, TraceInputs};
 
 /// Default ticks between checkpoints.
@@ -266,13 +266,26 @@ pub fn record_machine<W: Write>(
         build(&mut m);
     }
     let interval = header.checkpoint_interval.max(1);
+    let snapshot_every = opts.snapshot_every.filter(|&n| n > 0);
+    // The first snapshot is coded against the machine at tick 0, whose hash the trace
+    // holds as a checkpoint at tick 0: a reader whose build builds another machine knows
+    // before decoding anything against it (trace/FORMAT.md, "Paged snapshots").
+    let pager = match snapshot_every {
+        Some(_) => SnapshotPager::from_base(BaseImage::of(&mut m)?),
+        None => SnapshotPager::new(),
+    };
+    let mut writer = TraceWriter::new(out, header)?;
+    writer.push(Record::Checkpoint {
+        tick: m.now(),
+        hash: m.checkpoint_hash()?,
+    })?;
     let mut sink = TraceSink {
-        writer: TraceWriter::new(out, header)?,
+        writer,
         interval,
         next_checkpoint: interval,
         checkpoints: 0,
-        snapshot_every: opts.snapshot_every.filter(|&n| n > 0),
-        pager: SnapshotPager::new(),
+        snapshot_every,
+        pager,
     };
     let max_ticks = header.max_ticks;
     let mut engine = Engine::new(m, max_ticks);

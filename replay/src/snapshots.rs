@@ -19,6 +19,11 @@
 //! the first; `vexed_trace::encode_delta_state`): an unchanged page map and firmware cost
 //! bytes, not the 20 KB and more they take alone.
 //!
+//! From format version 8 the chain does not start from nothing: before the first snapshot
+//! the previous store and state are those of the machine the header builds at tick 0
+//! ([`BaseImage`]), so the first snapshot holds what the run changed since the machine was
+//! built (its ROM, tables and untouched memory cost nothing), not the whole machine.
+//!
 //! Costs: the recorder compares only the pages the machine may have written since the
 //! previous snapshot (`Machine::store_page_written_since`), not the whole store; the chain
 //! keeps a hash per store page, recomputed for the pages a snapshot changes, so checking a
@@ -69,6 +74,30 @@ fn xor_into(a: &mut [u8], b: &[u8]) {
     }
 }
 
+/// What the first snapshot of a version 8 trace is coded against: the machine its header
+/// builds, at tick 0, as its state without the store and its store (trace/FORMAT.md,
+/// "Paged snapshots").
+#[derive(Clone, Debug)]
+pub struct BaseImage {
+    state: Vec<u8>,
+    store: Vec<u8>,
+}
+
+impl BaseImage {
+    /// The image of `m` as it is now (the recorder's and the reader's machine before it
+    /// runs).
+    pub fn of(m: &mut Machine) -> Result<BaseImage, SnapshotError> {
+        let tick = m.now();
+        let state = m
+            .snapshot_without_store()
+            .map_err(|source| SnapshotError::Machine { tick, source })?;
+        Ok(BaseImage {
+            state,
+            store: m.memory_store().to_vec(),
+        })
+    }
+}
+
 /// The recorder's half: each call of [`SnapshotPager::snapshot`] gives a
 /// [`Record::PagedSnapshot`] coded as a delta, holding the pages changed since the
 /// previous call. It keeps a copy of the store and of the state as of the previous
@@ -85,8 +114,19 @@ pub struct SnapshotPager {
 }
 
 impl SnapshotPager {
+    /// A pager whose first snapshot is coded against nothing (format versions 6 and 7).
     pub fn new() -> SnapshotPager {
         SnapshotPager::default()
+    }
+
+    /// A pager whose first snapshot is coded against `base` (format version 8 on): the
+    /// machine the recorder's header builds at tick 0.
+    pub fn from_base(base: BaseImage) -> SnapshotPager {
+        SnapshotPager {
+            previous: base.store,
+            previous_state: base.state,
+            mark: None,
+        }
     }
 
     /// The paged snapshot of `m` at its current tick.
@@ -184,11 +224,25 @@ pub struct SnapshotChain {
     store: Option<Vec<u8>>,
     /// Per page of `store`: its xxh3-64, or `None` where not computed since it changed.
     page_hashes: Vec<Option<u64>>,
+    /// The state the first paged snapshot is coded against (empty: nothing).
+    base_state: Vec<u8>,
 }
 
 impl SnapshotChain {
+    /// A chain whose first snapshot is coded against nothing (format versions 6 and 7).
     pub fn new() -> SnapshotChain {
         SnapshotChain::default()
+    }
+
+    /// A chain whose first snapshot is coded against `base` (format version 8 on): the
+    /// machine the trace's header builds at tick 0.
+    pub fn from_base(base: &BaseImage) -> SnapshotChain {
+        SnapshotChain {
+            latest: None,
+            page_hashes: vec![None; base.store.len() / SNAPSHOT_PAGE_SIZE],
+            store: Some(base.store.clone()),
+            base_state: base.state.clone(),
+        }
     }
 
     /// The tick of the latest snapshot, if any.
@@ -201,6 +255,7 @@ impl SnapshotChain {
     pub fn paged_state(&self) -> Option<&[u8]> {
         match &self.latest {
             Some((_, Latest::Paged(state))) => Some(state),
+            None if !self.base_state.is_empty() => Some(&self.base_state),
             _ => None,
         }
     }

@@ -7,7 +7,7 @@ use vexed_emu::machine::ClockMode;
 use vexed_emu::observe::Observation;
 use vexed_replay::scenario::Scenario;
 use vexed_replay::session::{self, RecordOptions, Replayed, SessionError};
-use vexed_replay::snapshots::SnapshotChain;
+use vexed_replay::snapshots::{BaseImage, SnapshotChain};
 use vexed_replay::source::{Live, Scripted};
 use vexed_tests::{corpora_dir, scenario};
 use vexed_trace::{
@@ -232,7 +232,9 @@ fn diverge_at_snapshot(which: usize, whole: bool) {
     let bytes = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
     let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
     let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
-    let mut chain = SnapshotChain::new();
+    // Version 8: the first snapshot is coded against the machine the header builds.
+    let mut base = session::machine_from_header(reader.header()).expect("machine");
+    let mut chain = SnapshotChain::from_base(&BaseImage::of(&mut base).expect("base"));
     let mut seen = 0;
     let mut changed = None;
     // The snapshot after the changed one is coded against the state the reader now has
@@ -373,7 +375,7 @@ fn with_version(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
 /// A trace of format version 6 holds the paged state hash of that version, whose encoded
 /// state carries the page map's entries (trace/FORMAT.md, "State hashes"): such a trace
 /// replays verified by it, and its snapshots are checked against its checkpoints with it.
-/// Built from a version 7 recording whose hashes are replaced by the version 6 hashes of
+/// Built from a current (version 8) recording whose hashes are replaced by the version 6 hashes of
 /// the machine at their ticks (from `seek`) and whose version field says 6.
 #[test]
 fn a_version_6_trace_replays_verified_by_its_paged_hash() {
@@ -385,8 +387,8 @@ fn a_version_6_trace_replays_verified_by_its_paged_hash() {
         ..RecordOptions::default()
     };
     let header = session::header(&s, &text, &opts).expect("header");
-    let v7 = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
-    let rec = vexed_replay::recording::Recording::from_bytes(&v7).expect("open");
+    let current = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
+    let rec = vexed_replay::recording::Recording::from_bytes(&current).expect("open");
     assert_eq!(rec.hash_scheme, HashScheme::PagedMap);
     assert!(rec.checkpoints.len() >= 3, "{}", rec.checkpoints.len());
     let v6_hash = |tick| {
@@ -396,9 +398,14 @@ fn a_version_6_trace_replays_verified_by_its_paged_hash() {
             .state_hash_as(HashScheme::Paged)
             .expect("hash")
     };
-    let mut reader = TraceReader::new(v7.as_slice()).expect("trace");
+    let mut reader = TraceReader::new(current.as_slice()).expect("trace");
     let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
     let mut snapshots = 0;
+    // Version 6 codes the first snapshot against nothing, version 8 against the machine at
+    // tick 0: each snapshot is decoded and coded again as a version 6 recorder would.
+    let mut base = session::machine_from_header(reader.header()).expect("machine");
+    let mut chain = SnapshotChain::from_base(&BaseImage::of(&mut base).expect("base"));
+    let (mut old_state, mut old_store) = (Vec::new(), Vec::new());
     while let Some(r) = reader.next_record().expect("record") {
         snapshots += usize::from(r.is_snapshot());
         w.push(match r {
@@ -406,6 +413,34 @@ fn a_version_6_trace_replays_verified_by_its_paged_hash() {
                 let old = v6_hash(tick);
                 assert_ne!(old, hash, "the two versions' hashes differ");
                 Record::Checkpoint { tick, hash: old }
+            }
+            r @ Record::PagedSnapshot { .. } => {
+                let tick = r.tick();
+                chain.push(r).expect("chain");
+                let state = chain.paged_state().expect("paged").to_vec();
+                let (_, m) = chain.machine().expect("rebuild").expect("a snapshot");
+                let store = m.memory_store().to_vec();
+                let zero = [0u8; 4096];
+                let pages = store
+                    .chunks_exact(4096)
+                    .enumerate()
+                    .filter_map(|(i, page)| {
+                        let before = old_store.get(i * 4096..i * 4096 + 4096).unwrap_or(&zero);
+                        (page != before).then(|| vexed_trace::SnapshotPage {
+                            index: i as u32,
+                            bytes: page.iter().zip(before).map(|(a, b)| a ^ b).collect(),
+                        })
+                    })
+                    .collect();
+                let coded = encode_delta_state(&state, &old_state).expect("encode");
+                (old_state, old_store) = (state, store);
+                Record::PagedSnapshot {
+                    tick,
+                    state: coded,
+                    store_len: old_store.len() as u64,
+                    pages,
+                    coding: SnapshotCoding::Delta,
+                }
             }
             other => other,
         })
@@ -424,14 +459,15 @@ fn a_version_6_trace_replays_verified_by_its_paged_hash() {
         replay(&v6).expect("replay"),
         Replayed::Identical { .. }
     ));
-    // The version 7 recording marked version 6 does not check out: its snapshots do not
-    // match their checkpoints under the version 6 hash.
-    assert!(vexed_replay::recording::Recording::from_bytes(&with_version(v7, 6)).is_err());
+    // The version 8 recording marked version 6 does not check out: its snapshots are coded
+    // against the machine at tick 0 and do not match their checkpoints under the version 6
+    // hash.
+    assert!(vexed_replay::recording::Recording::from_bytes(&with_version(current, 6)).is_err());
 }
 
 /// A trace of format version 5 holds the whole-machine hash (trace/FORMAT.md, "State
 /// hashes"): such a trace replays and is verified with that hash, checkpoint by
-/// checkpoint, and a wrong one is still found. Built from a version 7 recording whose
+/// checkpoint, and a wrong one is still found. Built from a current (version 8) recording whose
 /// hashes are replaced by the whole-machine hashes of the machine at their ticks (from
 /// `seek`) and whose version field says 5.
 #[test]
@@ -443,8 +479,8 @@ fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
         ..RecordOptions::default()
     };
     let header = session::header(&s, &text, &opts).expect("header");
-    let v7 = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
-    let rec = vexed_replay::recording::Recording::from_bytes(&v7).expect("open");
+    let current = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
+    let rec = vexed_replay::recording::Recording::from_bytes(&current).expect("open");
     assert!(
         rec.checkpoints.len() >= 3,
         "{} checkpoints",
@@ -458,7 +494,7 @@ fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
             .expect("hash")
     };
     let as_v5 = |damage: Option<usize>| -> Vec<u8> {
-        let mut reader = TraceReader::new(v7.as_slice()).expect("trace");
+        let mut reader = TraceReader::new(current.as_slice()).expect("trace");
         let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
         let mut k = 0;
         while let Some(r) = reader.next_record().expect("record") {
@@ -490,9 +526,9 @@ fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
         other => panic!("{other:?}"),
     }
     // The same file marked version 7 (paged hashes expected) does not match at its first
-    // checkpoint; the version 7 recording does.
+    // checkpoint; the current recording does.
     assert!(matches!(
-        replay(&v7).expect("replay"),
+        replay(&current).expect("replay"),
         Replayed::Identical { .. }
     ));
     match replay(&with_version(v5.clone(), 7)).expect("replay") {
@@ -503,5 +539,61 @@ fn a_version_5_trace_replays_verified_by_the_whole_machine_hash() {
     match replay(&as_v5(Some(1))).expect("replay") {
         Replayed::Diverged(d) => assert_eq!(d.tick, rec.checkpoints[1].0),
         other => panic!("{other:?}"),
+    }
+}
+
+/// A build of vexed whose machine differs at tick 0 from this one's (BX is 1234h when the
+/// machine is built).
+fn bx_1234_at_tick_0(m: &mut vexed_emu::machine::Machine) {
+    m.cpu_mut().set_reg16(vexed_emu::cpu::Reg16::BX, 0x1234);
+}
+
+/// trace/FORMAT.md, "Paged snapshots" (version 8): the first snapshot is coded against the
+/// machine the header builds at tick 0, whose hash the trace holds as a checkpoint at tick 0.
+/// A trace recorded by a build whose machine at tick 0 differs is still opened (not refused
+/// as damaged): its snapshots are not used, a replay diverges at tick 0, and seeking runs
+/// from tick 0.
+#[test]
+fn snapshots_coded_against_another_builds_machine_at_tick_0_are_not_used() {
+    let (mut s, text) = scenario("keywait");
+    s.checkpoint_interval = Some(8_000_000);
+    let opts = RecordOptions {
+        snapshot_every: Some(1),
+        ..RecordOptions::default()
+    };
+    let header = session::header(&s, &text, &opts).expect("header");
+    let ours = session::record_scripted(&header, s.inputs.clone(), &opts).expect("record");
+    let other_build = RecordOptions {
+        build: Some(bx_1234_at_tick_0),
+        ..opts.clone()
+    };
+    let theirs = session::record_scripted(&header, s.inputs.clone(), &other_build).expect("record");
+    // Both start with the checkpoint at tick 0; only its hash differs.
+    let first = |b: &[u8]| {
+        TraceReader::new(b)
+            .expect("trace")
+            .records()
+            .next()
+            .expect("a record")
+            .expect("readable")
+    };
+    let (Record::Checkpoint { tick: 0, hash: a }, Record::Checkpoint { tick: 0, hash: b }) =
+        (first(&ours), first(&theirs))
+    else {
+        panic!("a version 8 trace starts with its checkpoint at tick 0");
+    };
+    assert_ne!(a, b);
+    let mine = vexed_replay::recording::Recording::from_bytes(&ours).expect("open");
+    assert!(mine.snapshots_usable());
+    assert!(mine.snapshot_ticks().count() >= 2);
+    let rec = vexed_replay::recording::Recording::from_bytes(&theirs).expect("not refused");
+    assert!(!rec.snapshots_usable());
+    assert_eq!(rec.snapshot_ticks().count(), 0);
+    let tick = rec.checkpoints[2].0;
+    let sought = vexed_replay::seek::seek(&rec, tick, None).expect("seek");
+    assert_eq!(sought.machine.now(), tick);
+    match replay(&theirs).expect("replay") {
+        Replayed::Diverged(d) => assert_eq!(d.tick, 0, "{d:?}"),
+        other => panic!("expected a divergence at tick 0: {other:?}"),
     }
 }

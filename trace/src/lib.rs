@@ -81,7 +81,7 @@ pub use record::{
     Record, SNAPSHOT_PAGE_SIZE, SnapshotCoding, SnapshotPage, decode_delta_state,
     encode_delta_state,
 };
-pub use upgrade::{OLDEST_READABLE_VERSION, supported_versions};
+pub use upgrade::{OLDEST_READABLE_VERSION, SnapshotBase, supported_versions};
 pub use validated::{Completeness, FrameEntry, SnapshotEntry, Trace};
 pub use writer::{TraceWriter, WriterOptions};
 
@@ -95,7 +95,7 @@ pub const MAGIC: [u8; 8] = *b"VEXEDTRC";
 /// The format version this build writes (and the newest it reads). See FORMAT.md for the
 /// policy: any change to the layout, to a stored struct, or to the order of a stored enum's
 /// variants bumps it; appending an enum variant does not.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 /// The value of a frame's length field that marks the footer instead.
 pub const FOOTER_TAG: u32 = 0xFFFF_FFFF;

@@ -10,7 +10,7 @@ use crate::limits::{
     MAX_FOOTER_LEN, MAX_FRAME_LEN, MAX_FRAME_RAW, MAX_HEADER_LEN, MAX_HEADER_RAW, MAX_OBSERVATION,
     MAX_RECORDS_FRAME_RAW,
 };
-use crate::record::Record;
+use crate::record::{RawRecord, Record};
 use crate::upgrade::{self, Layout};
 use crate::{
     Counts, FOOTER_PREFIX_LEN, FOOTER_TAG, FRAME_PREFIX_LEN, Footer, HEADER_PREFIX_LEN, Header,
@@ -114,6 +114,11 @@ impl<R: Read> TraceReader<R> {
     /// Which state hash the file's checkpoints and footer hold (its version says).
     pub fn hash_scheme(&self) -> vexed_emu::machine::HashScheme {
         self.layout.hash_scheme()
+    }
+
+    /// What the file's first delta snapshot is coded against (its version says).
+    pub fn snapshot_base(&self) -> crate::SnapshotBase {
+        self.layout.snapshot_base()
     }
 
     /// The next record, or `Ok(None)` at the footer or at a clean truncation (the file ends
@@ -560,14 +565,14 @@ pub(crate) fn decode_frame(
         let head = frame::peek(payload, 16).map_err(decode_err)?;
         let count = codec::decode_len(&head).ok();
         let kind = count.and_then(|(_, used)| head.get(used).copied());
-        let one_snapshot = matches!(count, Some((1, _)))
+        let starts_with_snapshot = matches!(count, Some((1.., _)))
             && matches!(kind, Some(SNAPSHOT | PAGED_SNAPSHOT | DELTA_SNAPSHOT));
-        if !one_snapshot {
+        if !starts_with_snapshot {
             return Err(TraceError::Limit {
                 part,
                 offset: start,
                 message: format!(
-                    "the frame decompresses to {declared} bytes, more than the limit of {MAX_RECORDS_FRAME_RAW} for a frame that does not hold a single snapshot"
+                    "the frame decompresses to {declared} bytes, more than the limit of {MAX_RECORDS_FRAME_RAW} for a frame that does not start with a snapshot"
                 ),
             });
         }
@@ -602,8 +607,7 @@ pub(crate) fn decode_frame(
             tick.checked_add(rec.dt())
                 .ok_or_else(|| decode_err(format!("record {i} of {count}: the tick overflows")))?
         };
-        let record = rec.into_record(tick);
-        if let Record::Observation { observation, .. } = &record
+        if let RawRecord::Observation { observation, .. } = &rec
             && used as u64 > MAX_OBSERVATION
         {
             return Err(TraceError::Limit {
@@ -615,7 +619,11 @@ pub(crate) fn decode_frame(
                 ),
             });
         }
-        records.push(record);
+        // A checkpoint run gives a checkpoint per hash; the next record's delta counts
+        // from the last of them.
+        tick = rec
+            .push_records(tick, &mut records)
+            .map_err(|m| decode_err(format!("record {i} of {count}: {m}")))?;
     }
     if pos != raw.len() {
         return Err(decode_err(format!(

@@ -221,8 +221,12 @@ pub(crate) fn check_paged_snapshot(store_len: u64, pages: &[SnapshotPage]) -> Re
 /// following one has `dt` = its tick minus the previous record's tick (so never negative).
 ///
 /// APPEND-ONLY: bincode stores the variant index (0 input, 1 observation, 2 checkpoint,
-/// 3 snapshot, 4 paged snapshot, 5 delta snapshot). Never reorder,
+/// 3 snapshot, 4 paged snapshot, 5 delta snapshot, 6 checkpoint run). Never reorder,
 /// remove or change a variant; add new ones at the end.
+///
+/// A checkpoint run (kind 6, from format version 8) has no [`Record`] of its own: it is
+/// consecutive checkpoints at a fixed spacing, which the writer stores as one record (their
+/// hashes side by side, the spacing once) and the reader gives back as [`Record::Checkpoint`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RawRecord {
     Input {
@@ -256,6 +260,14 @@ pub(crate) enum RawRecord {
         store_len: u64,
         pages: Vec<SnapshotPage>,
     },
+    /// Checkpoints at ticks `t`, `t + interval`, `t + 2 × interval`, ... (`t` from `dt`), one
+    /// for each 8 bytes of `hashes`: the state hashes as little-endian u64s, in tick order.
+    Checkpoints {
+        dt: u64,
+        interval: u64,
+        #[serde(with = "bytes")]
+        hashes: Vec<u8>,
+    },
 }
 
 impl RawRecord {
@@ -266,7 +278,8 @@ impl RawRecord {
             | RawRecord::Checkpoint { dt, .. }
             | RawRecord::Snapshot { dt, .. }
             | RawRecord::PagedSnapshot { dt, .. }
-            | RawRecord::DeltaSnapshot { dt, .. } => dt,
+            | RawRecord::DeltaSnapshot { dt, .. }
+            | RawRecord::Checkpoints { dt, .. } => dt,
         }
     }
 
@@ -279,11 +292,48 @@ impl RawRecord {
             | RawRecord::DeltaSnapshot {
                 store_len, pages, ..
             } => check_paged_snapshot(*store_len, pages),
+            RawRecord::Checkpoints { hashes, .. }
+                if hashes.is_empty() || !hashes.len().is_multiple_of(8) =>
+            {
+                Err(format!(
+                    "a checkpoint run holds {} bytes of hashes, not a whole number of 8-byte hashes",
+                    hashes.len()
+                ))
+            }
             _ => Ok(()),
         }
     }
 
-    /// The API form at `tick` (computed by the caller from `dt`).
+    /// The API form of this record, whose tick is `tick` (computed by the caller from `dt`),
+    /// appended to `out`: one record, or for a checkpoint run one checkpoint per hash.
+    /// Returns the tick of the last record appended (the base of the next record's `dt`).
+    pub(crate) fn push_records(self, tick: u64, out: &mut Vec<Record>) -> Result<u64, String> {
+        let RawRecord::Checkpoints {
+            interval, hashes, ..
+        } = self
+        else {
+            out.push(self.into_record(tick));
+            return Ok(tick);
+        };
+        let mut at = tick;
+        for (k, h) in hashes.chunks_exact(8).enumerate() {
+            if k > 0 {
+                at = at
+                    .checked_add(interval)
+                    .ok_or("a checkpoint run's ticks overflow")?;
+            }
+            let mut b = [0u8; 8];
+            b.copy_from_slice(h);
+            out.push(Record::Checkpoint {
+                tick: at,
+                hash: u64::from_le_bytes(b),
+            });
+        }
+        Ok(at)
+    }
+
+    /// The API form at `tick` (computed by the caller from `dt`); a checkpoint run gives
+    /// its first checkpoint (see [`RawRecord::push_records`] for all of them).
     pub(crate) fn into_record(self, tick: u64) -> Record {
         match self {
             RawRecord::Input { input, .. } => Record::Input { tick, input },
@@ -314,6 +364,16 @@ impl RawRecord {
                 pages,
                 coding: SnapshotCoding::Delta,
             },
+            RawRecord::Checkpoints { hashes, .. } => {
+                let mut b = [0u8; 8];
+                if let Some(h) = hashes.get(..8) {
+                    b.copy_from_slice(h);
+                }
+                Record::Checkpoint {
+                    tick,
+                    hash: u64::from_le_bytes(b),
+                }
+            }
         }
     }
 }
@@ -359,6 +419,39 @@ pub(crate) mod bytes {
 mod tests {
     use super::*;
     use crate::codec;
+
+    #[test]
+    fn a_checkpoint_run_gives_a_checkpoint_per_hash_and_refuses_what_does_not_fit() {
+        let run = |hashes: Vec<u8>, interval| RawRecord::Checkpoints {
+            dt: 5,
+            interval,
+            hashes,
+        };
+        let mut out = Vec::new();
+        let hashes: Vec<u8> = [1u64, 2, 3].iter().flat_map(|h| h.to_le_bytes()).collect();
+        let last = run(hashes.clone(), 10).push_records(100, &mut out).unwrap();
+        assert_eq!(last, 120);
+        assert_eq!(
+            out,
+            [
+                Record::Checkpoint { tick: 100, hash: 1 },
+                Record::Checkpoint { tick: 110, hash: 2 },
+                Record::Checkpoint { tick: 120, hash: 3 },
+            ]
+        );
+        // On disk: kind 6, dt, spacing, then the hashes as one byte string.
+        let bytes = codec::encode(&run(hashes.clone(), 10)).unwrap();
+        assert_eq!(bytes[..4], [6, 5, 10, 24]);
+        assert_eq!(bytes[4..], hashes);
+        // Hashes that are not whole, none at all, and ticks past 2^64 are refused.
+        assert!(run(vec![0; 7], 1).check().is_err());
+        assert!(run(Vec::new(), 1).check().is_err());
+        assert!(run(vec![0; 16], 1).check().is_ok());
+        let e = run(vec![0; 16], u64::MAX)
+            .push_records(1, &mut Vec::new())
+            .unwrap_err();
+        assert!(e.contains("overflow"), "{e}");
+    }
 
     #[test]
     fn a_delta_state_past_the_limit_is_refused_both_ways() {

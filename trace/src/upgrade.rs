@@ -63,6 +63,12 @@
 //!   checkpoint no longer encodes and hashes the whole map again
 //!   (`vexed_emu::machine::HashScheme::PagedMap`). No byte layout changed: version 6 files
 //!   decode as they did and are verified with their own hash (`HashScheme::Paged`).
+//! - Version 8: the first delta snapshot is coded against the machine the header builds at
+//!   tick 0 instead of against nothing ([`SnapshotBase`]), and the recorder writes that
+//!   machine's hash as a checkpoint at tick 0; consecutive checkpoints at a fixed spacing are
+//!   stored as one checkpoint run (record kind 6, appended). No byte layout of an existing
+//!   type changed: version 7 files decode as they did and their snapshots are rebuilt from
+//!   nothing (`SnapshotBase::Nothing`).
 
 use crate::codec;
 use crate::record::RawRecord;
@@ -98,13 +104,16 @@ pub(crate) enum Layout {
     /// Version 6: decoded straight into the current types (it differs from version 7 only
     /// in what its checkpoint hashes mean).
     V6,
-    /// Version 7, the current version: decoded straight into the current types.
+    /// Version 7: decoded straight into the current types (it differs from version 8 in
+    /// what its first delta snapshot is coded against: [`Layout::snapshot_base`]).
     V7,
+    /// Version 8, the current version: decoded straight into the current types.
+    V8,
 }
 
 impl Layout {
     /// The layout of [`FORMAT_VERSION`], what this build writes.
-    pub(crate) const CURRENT: Layout = Layout::V7;
+    pub(crate) const CURRENT: Layout = Layout::V8;
 
     /// Which state hash the checkpoints and the footer of a file of this layout hold:
     /// the hash of the whole machine encoding up to version 5, the paged hash in 6, the
@@ -113,9 +122,33 @@ impl Layout {
         match self {
             Layout::V1 | Layout::V2 | Layout::V3 | Layout::V4 | Layout::V5 => HashScheme::Whole,
             Layout::V6 => HashScheme::Paged,
-            Layout::V7 => HashScheme::PagedMap,
+            Layout::V7 | Layout::V8 => HashScheme::PagedMap,
         }
     }
+
+    /// What a file of this layout codes its first delta snapshot against: nothing up to
+    /// version 7, the machine its header builds at tick 0 from version 8.
+    pub(crate) fn snapshot_base(self) -> SnapshotBase {
+        match self {
+            Layout::V8 => SnapshotBase::MachineAtTick0,
+            _ => SnapshotBase::Nothing,
+        }
+    }
+}
+
+/// What the first delta snapshot of a trace (and the first after a whole snapshot) is coded
+/// against (FORMAT.md, "Paged snapshots").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotBase {
+    /// An empty store and no state (versions 6 and 7): the first snapshot holds every page
+    /// that is not all zeros, and its state is compressed against the priming entries.
+    Nothing,
+    /// The machine the header builds at tick 0, before it runs (from version 8): its store
+    /// and its state without the store (`Machine::snapshot_without_store`). A version 8
+    /// recorder writes that machine's state hash as a checkpoint at tick 0, so a reader can
+    /// tell whether its own build builds the same machine before decoding anything
+    /// against it.
+    MachineAtTick0,
 }
 
 /// The layout of format version `found`, or the error refusing it.
@@ -128,6 +161,7 @@ pub(crate) fn layout(found: u32) -> Result<Layout, TraceError> {
         5 => Ok(Layout::V5),
         6 => Ok(Layout::V6),
         7 => Ok(Layout::V7),
+        8 => Ok(Layout::V8),
         _ => Err(TraceError::UnsupportedVersion {
             found,
             supported: FORMAT_VERSION,
@@ -142,21 +176,22 @@ pub(crate) fn decode_header(layout: Layout, bytes: &[u8]) -> Result<Header, Stri
         // The header did not change in version 3.
         Layout::V2 | Layout::V3 => codec::decode_exact::<v3::Header>(bytes).map(Header::from),
         Layout::V4 => codec::decode_exact::<v4::Header>(bytes).map(Header::from),
-        Layout::V5 | Layout::V6 | Layout::V7 => codec::decode_exact(bytes),
+        Layout::V5 | Layout::V6 | Layout::V7 | Layout::V8 => codec::decode_exact(bytes),
     }
 }
 
 /// One on-disk record from the start of `bytes`, and how many bytes it took.
 pub(crate) fn decode_record(layout: Layout, bytes: &[u8]) -> Result<(RawRecord, usize), String> {
     match layout {
-        // Records did not change in versions 2 to 7 (only variants were appended).
+        // Records did not change in versions 2 to 8 (only variants were appended).
         Layout::V1
         | Layout::V2
         | Layout::V3
         | Layout::V4
         | Layout::V5
         | Layout::V6
-        | Layout::V7 => codec::decode_prefix(bytes),
+        | Layout::V7
+        | Layout::V8 => codec::decode_prefix(bytes),
     }
 }
 
@@ -168,7 +203,7 @@ pub(crate) fn decode_footer(layout: Layout, bytes: &[u8]) -> Result<crate::Foote
         Layout::V1 | Layout::V2 => {
             codec::decode_exact::<v2::Footer>(bytes).map(crate::Footer::from)
         }
-        Layout::V3 | Layout::V4 | Layout::V5 | Layout::V6 | Layout::V7 => {
+        Layout::V3 | Layout::V4 | Layout::V5 | Layout::V6 | Layout::V7 | Layout::V8 => {
             codec::decode_exact(bytes)
         }
     }
@@ -786,7 +821,7 @@ mod tests {
     #[test]
     fn the_current_layout_is_that_of_the_current_version() {
         assert_eq!(layout(FORMAT_VERSION).unwrap(), Layout::CURRENT);
-        assert_eq!(FORMAT_VERSION, 7);
+        assert_eq!(FORMAT_VERSION, 8);
         assert_eq!(OLDEST_READABLE_VERSION, 1);
         assert_eq!(layout(1).unwrap(), Layout::V1);
         assert_eq!(layout(2).unwrap(), Layout::V2);
@@ -795,9 +830,13 @@ mod tests {
         assert_eq!(layout(5).unwrap(), Layout::V5);
         assert_eq!(layout(6).unwrap(), Layout::V6);
         assert_eq!(layout(7).unwrap(), Layout::V7);
+        assert_eq!(layout(8).unwrap(), Layout::V8);
+        assert_eq!(Layout::V7.snapshot_base(), SnapshotBase::Nothing);
+        assert_eq!(Layout::V8.snapshot_base(), SnapshotBase::MachineAtTick0);
         assert_eq!(Layout::V5.hash_scheme(), HashScheme::Whole);
         assert_eq!(Layout::V6.hash_scheme(), HashScheme::Paged);
         assert_eq!(Layout::V7.hash_scheme(), HashScheme::PagedMap);
+        assert_eq!(Layout::V8.hash_scheme(), HashScheme::PagedMap);
     }
 
     #[test]
@@ -808,7 +847,7 @@ mod tests {
 
     #[test]
     fn newer_and_unknown_versions_are_refused_naming_both_versions() {
-        for found in [0, FORMAT_VERSION + 1, 8, u32::MAX] {
+        for found in [0, FORMAT_VERSION + 1, 9, u32::MAX] {
             let e = layout(found).unwrap_err();
             assert!(
                 matches!(e, TraceError::UnsupportedVersion { found: f, supported } if f == found && supported == FORMAT_VERSION)

@@ -218,6 +218,11 @@ impl Trace {
         self.layout.hash_scheme()
     }
 
+    /// What the file's first delta snapshot is coded against (its version says).
+    pub fn snapshot_base(&self) -> crate::SnapshotBase {
+        self.layout.snapshot_base()
+    }
+
     /// Every record that is not a snapshot, in order.
     pub fn records(&self) -> &[Record] {
         &self.records
@@ -324,6 +329,7 @@ fn layout_version(layout: Layout) -> u32 {
         Layout::V5 => 5,
         Layout::V6 => 6,
         Layout::V7 => 7,
+        Layout::V8 => 8,
     }
 }
 
@@ -443,10 +449,9 @@ impl Validator {
             }
             match record {
                 Record::Snapshot { .. } | Record::PagedSnapshot { .. } => {
-                    if count != 1 {
+                    if i != 0 {
                         return Err(err(format!(
-                            "a snapshot shares its frame with {} other records (a snapshot has a frame of its own)",
-                            count - 1
+                            "a snapshot is record {i} of {count} of its frame (a snapshot starts a frame)"
                         )));
                     }
                     let store_len = match &record {

@@ -7,7 +7,7 @@ use crate::limits::{
     MAX_END_TEXT, MAX_FOOTER_LEN, MAX_FRAME_LEN, MAX_FRAME_RAW, MAX_HEADER_LEN, MAX_HEADER_RAW,
     MAX_OBSERVATION, MAX_RECORDS_FRAME_RAW,
 };
-use crate::record::{Record, check_paged_snapshot};
+use crate::record::{RawRecord, Record, check_paged_snapshot};
 use crate::{Counts, FOOTER_TAG, FORMAT_VERSION, Footer, Header, MAGIC, RunEnd, codec, frame};
 
 /// When the writer ends a frame, and how hard it compresses. A frame also ends before and
@@ -57,7 +57,14 @@ pub struct TraceWriter<W: Write> {
     opts: WriterOptions,
     /// The current frame's encoded records (without the count prefix).
     pending: Vec<u8>,
+    /// Records encoded in `pending` (a checkpoint run is one): the frame's count prefix.
     pending_records: u64,
+    /// Records pushed into the current frame, each checkpoint of a run counted (what
+    /// `max_frame_records` bounds).
+    pending_pushed: u64,
+    /// Checkpoints at a fixed spacing not yet encoded: they go into `pending` as one
+    /// checkpoint run (record kind 6) when another record comes or the frame ends.
+    run: Option<CheckpointRun>,
     /// The current frame holds a snapshot (compressed at `snapshot_level`).
     pending_snapshot: bool,
     /// Tick of the current frame's first and last record.
@@ -90,6 +97,8 @@ impl<W: Write> TraceWriter<W> {
             opts,
             pending: Vec::new(),
             pending_records: 0,
+            pending_pushed: 0,
+            run: None,
             pending_snapshot: false,
             frame_first: 0,
             frame_last: 0,
@@ -164,10 +173,16 @@ impl<W: Write> TraceWriter<W> {
                 message: format!("a paged snapshot at tick {tick}: {message}"),
             })?;
         }
+        if let Record::Checkpoint { tick, hash } = record {
+            return self.push_checkpoint(tick, hash);
+        }
+        self.close_run()?;
         let snapshot = record.is_snapshot();
         if snapshot {
-            // Snapshots get frames of their own: seeking finds them without decoding
-            // other records, and the frame size limit applies to them alone.
+            // A snapshot starts a frame: seeking finds it as the first record of a frame
+            // it knows, and only such a frame may be larger than MAX_RECORDS_FRAME_RAW.
+            // The records after it share its frame (a delta snapshot is small, and a
+            // frame of its own would cost its prefix and zstd framing) unless it is large.
             self.flush_frame()?;
         }
         let kind = record.kind();
@@ -175,7 +190,7 @@ impl<W: Write> TraceWriter<W> {
         let mut counts = self.counts.clone();
         counts.add(&record);
         // The first record of a frame stores its tick; the others the delta.
-        let base = if self.pending_records == 0 {
+        let base = if self.pending_pushed == 0 {
             0
         } else {
             self.frame_last
@@ -223,28 +238,118 @@ impl<W: Write> TraceWriter<W> {
                 limit: MAX_FRAME_RAW,
             });
         }
-        if self.pending_records == 0 {
+        if self.pending_pushed == 0 {
             self.frame_first = tick;
         }
         self.pending.extend_from_slice(&encoded);
         self.pending_records += 1;
+        self.pending_pushed += 1;
         self.pending_snapshot |= snapshot;
         self.frame_last = tick;
         self.last_tick = tick;
         // Frames are counted when written.
         counts.frames = self.counts.frames;
         self.counts = counts;
+        if self.frame_full(tick) {
+            self.flush_frame()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the frame, whose last record is at `tick`, is to end (see [`WriterOptions`]).
+    fn frame_full(&self, tick: u64) -> bool {
         let span_full = self
             .opts
             .max_frame_ticks
             .is_some_and(|span| tick - self.frame_first >= span);
-        if snapshot
-            || span_full
-            || self.pending_records >= self.opts.max_frame_records
-            || self.pending.len() as u64 >= self.opts.max_frame_bytes
-        {
+        let run_bytes = self.run.as_ref().map_or(0, CheckpointRun::encoded_bound);
+        span_full
+            || self.pending_pushed >= self.opts.max_frame_records
+            || (self.pending.len() + run_bytes) as u64 >= self.opts.max_frame_bytes
+    }
+
+    /// Adds a checkpoint to the open run when it keeps the run's spacing, or starts a new
+    /// run with it.
+    fn push_checkpoint(&mut self, tick: u64, hash: u64) -> Result<(), TraceError> {
+        let extends = self
+            .run
+            .as_ref()
+            .is_some_and(|r| r.count == 1 || tick - self.frame_last == r.interval)
+            && (self.pending.len() + self.run.as_ref().map_or(0, CheckpointRun::encoded_bound) + 8)
+                as u64
+                + 16
+                <= MAX_RECORDS_FRAME_RAW;
+        if !extends {
+            self.close_run()?;
+            // Only a frame's first record may take it past MAX_RECORDS_FRAME_RAW (a
+            // snapshot); a new run must leave it within.
+            if self.pending_pushed > 0
+                && (self.pending.len() + 8 + 32 + 16) as u64 > MAX_RECORDS_FRAME_RAW
+            {
+                self.flush_frame()?;
+            }
+        }
+        let base = if self.pending_pushed == 0 {
+            0
+        } else {
+            self.frame_last
+        };
+        match self.run.as_mut() {
+            Some(r) if extends => {
+                if r.count == 1 {
+                    r.interval = tick - self.frame_last;
+                }
+                r.count += 1;
+                r.hashes.extend_from_slice(&hash.to_le_bytes());
+            }
+            _ => {
+                self.run = Some(CheckpointRun {
+                    dt: tick - base,
+                    interval: 0,
+                    count: 1,
+                    hashes: hash.to_le_bytes().to_vec(),
+                });
+            }
+        }
+        if self.pending_pushed == 0 {
+            self.frame_first = tick;
+        }
+        self.pending_pushed += 1;
+        self.frame_last = tick;
+        self.last_tick = tick;
+        self.counts.checkpoints += 1;
+        if self.frame_full(tick) {
             self.flush_frame()?;
         }
+        Ok(())
+    }
+
+    /// Encodes the open checkpoint run into the frame: one checkpoint record (kind 2) for
+    /// a run of one, a checkpoint run (kind 6) for more.
+    fn close_run(&mut self) -> Result<(), TraceError> {
+        let Some(run) = self.run.take() else {
+            return Ok(());
+        };
+        let raw = if run.count == 1 {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&run.hashes);
+            RawRecord::Checkpoint {
+                dt: run.dt,
+                hash: u64::from_le_bytes(b),
+            }
+        } else {
+            RawRecord::Checkpoints {
+                dt: run.dt,
+                interval: run.interval,
+                hashes: run.hashes,
+            }
+        };
+        codec::encode_into(&raw, &mut self.pending).map_err(|message| TraceError::Encode {
+            part: Part::Frame(self.counts.frames),
+            offset: self.offset,
+            message: format!("a checkpoint run: {message}"),
+        })?;
+        self.pending_records += 1;
         Ok(())
     }
 
@@ -252,6 +357,7 @@ impl<W: Write> TraceWriter<W> {
     /// happens without records).
     pub fn flush_frame(&mut self) -> Result<(), TraceError> {
         self.check_usable()?;
+        self.close_run()?;
         if self.pending_records == 0 {
             return Ok(());
         }
@@ -291,6 +397,7 @@ impl<W: Write> TraceWriter<W> {
             self.pending = Vec::new();
         }
         self.pending_records = 0;
+        self.pending_pushed = 0;
         self.pending_snapshot = false;
         self.counts.frames += 1;
         Ok(())
@@ -394,10 +501,28 @@ impl<W: Write> TraceWriter<W> {
 
 impl<W: Write> Drop for TraceWriter<W> {
     fn drop(&mut self) {
-        if self.out.is_some() && !self.failed && self.pending_records > 0 {
+        if self.out.is_some() && !self.failed && self.pending_pushed > 0 {
             // Best effort: a dropped recorder keeps what it recorded, as a truncated trace.
             let _ = self.flush_frame();
         }
+    }
+}
+
+/// Checkpoints pushed at a fixed spacing, waiting to be encoded as one record.
+struct CheckpointRun {
+    /// The first checkpoint's `dt` in its frame.
+    dt: u64,
+    /// Ticks between two checkpoints of the run (set by the second).
+    interval: u64,
+    count: u64,
+    /// The hashes, 8 little-endian bytes each.
+    hashes: Vec<u8>,
+}
+
+impl CheckpointRun {
+    /// At least the bytes the run takes encoded.
+    fn encoded_bound(&self) -> usize {
+        self.hashes.len() + 32
     }
 }
 
@@ -497,8 +622,93 @@ mod tests {
             .iter()
             .map(|f| f.iter().map(RawRecord::dt).collect())
             .collect();
-        // Each frame starts with an absolute tick.
-        assert_eq!(dts, [vec![100, 0, 250], vec![1000, 1, 3999]]);
+        // Each frame starts with an absolute tick; two checkpoints at the same tick are a
+        // run with spacing 0, and 1000 and 1001 a run with spacing 1.
+        assert_eq!(dts, [vec![100, 250], vec![1000, 3999]]);
+    }
+
+    #[test]
+    fn checkpoints_at_a_fixed_spacing_are_stored_as_one_run() {
+        let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
+        let h = |k: u64| 0x0123_4567_89AB_CDEF ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for k in 1..=4 {
+            w.push(Record::Checkpoint {
+                tick: k * 1000,
+                hash: h(k),
+            })
+            .unwrap();
+        }
+        // A checkpoint off the spacing starts a new run; an input ends it.
+        w.push(Record::Checkpoint {
+            tick: 4500,
+            hash: h(5),
+        })
+        .unwrap();
+        w.push(Record::Checkpoint {
+            tick: 5000,
+            hash: h(6),
+        })
+        .unwrap();
+        w.push(Record::Input {
+            tick: 5000,
+            input: Input::TimerTick,
+        })
+        .unwrap();
+        w.push(Record::Checkpoint {
+            tick: 6000,
+            hash: h(7),
+        })
+        .unwrap();
+        assert_eq!(w.counts().checkpoints, 7);
+        let bytes = w.finish(6000, 0, &RunEnd::TickLimit).unwrap();
+        let frames = frames(&bytes);
+        let hashes =
+            |ks: &[u64]| -> Vec<u8> { ks.iter().flat_map(|&k| h(k).to_le_bytes()).collect() };
+        assert_eq!(
+            frames,
+            [vec![
+                RawRecord::Checkpoints {
+                    dt: 1000,
+                    interval: 1000,
+                    hashes: hashes(&[1, 2, 3, 4]),
+                },
+                RawRecord::Checkpoints {
+                    dt: 500,
+                    interval: 500,
+                    hashes: hashes(&[5, 6]),
+                },
+                RawRecord::Input {
+                    dt: 0,
+                    input: Input::TimerTick,
+                },
+                RawRecord::Checkpoint {
+                    dt: 1000,
+                    hash: h(7),
+                },
+            ]]
+        );
+        // The reader gives every checkpoint back at its tick.
+        let mut r = crate::TraceReader::new(&bytes[..]).unwrap();
+        let ticks: Vec<(u64, &str)> = r
+            .records()
+            .map(|x| x.unwrap())
+            .map(|x| (x.tick(), x.kind()))
+            .collect();
+        let c = "checkpoint";
+        assert_eq!(
+            ticks,
+            [
+                (1000, c),
+                (2000, c),
+                (3000, c),
+                (4000, c),
+                (4500, c),
+                (5000, c),
+                (5000, "input"),
+                (6000, c)
+            ]
+        );
+        assert_eq!(r.footer().unwrap().counts.checkpoints, 7);
     }
 
     #[test]

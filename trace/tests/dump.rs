@@ -12,7 +12,7 @@ fn dump_text(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const HEADER_TEXT: &str = r#"format_version: 7
+const HEADER_TEXT: &str = r#"format_version: 8
 emulator_version: vexed 0.1.0 (test)
 name: sample
 machine.model: I80286
@@ -58,7 +58,7 @@ footer.final_tick: 8590007641 (8590.007641s)
 footer.final_hash: feedfacecafebeef
 footer.end: finished (exit code 0)
 footer.end_kind: finished
-footer.counts: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots in 7 frames
+footer.counts: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots in 6 frames
 "#;
 
 #[test]
@@ -142,7 +142,7 @@ fn a_version_1_trace_dumps_as_version_1_without_a_vmm() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v1.trace");
     let bytes = std::fs::read(path).unwrap();
     let text = dump_text(&bytes);
-    let expected = HEADER_TEXT.replacen("format_version: 7\n", "format_version: 1\n", 1);
+    let expected = HEADER_TEXT.replacen("format_version: 8\n", "format_version: 1\n", 1);
     assert!(text.starts_with(&expected), "{text}");
     // Its footer's text end reads as the typed end.
     assert!(
@@ -200,12 +200,12 @@ fn info_of_a_file() {
     );
     assert_eq!(i.bytes, bytes.len() as u64);
     assert_eq!(i.header_bytes + i.frame_bytes + i.footer_bytes, i.bytes);
-    assert_eq!(i.format_version, 7);
+    assert_eq!(i.format_version, vexed_trace::FORMAT_VERSION);
     assert_eq!(i.name, "sample");
     assert_eq!(i.guest_files, 2);
     assert_eq!(i.guest_file_bytes, 11);
     assert_eq!(i.counts.records(), records().len() as u64);
-    assert_eq!(i.counts.frames, 7);
+    assert_eq!(i.counts.frames, 6);
     assert_eq!(i.last_tick, 8_590_007_631);
     assert_eq!(i.final_tick, Some(8_590_007_641));
     assert_eq!(i.final_hash, Some(FINAL_HASH));
@@ -220,7 +220,7 @@ fn info_of_a_file() {
     let text = i.to_string();
     for line in [
         "name: sample\n",
-        "format: version 7\n",
+        "format: version 8\n",
         "records: 6 inputs, 7 observations, 2 checkpoints, 2 snapshots\n",
         "final tick: 8590007641 (8590.007641s)\n",
         "final state hash: feedfacecafebeef\n",

@@ -138,7 +138,7 @@ fn pushing_a_tick_backwards_is_refused_and_the_writer_goes_on() {
 }
 
 #[test]
-fn snapshots_get_frames_of_their_own() {
+fn snapshots_start_frames() {
     let recs = vec![
         Record::Checkpoint { tick: 1, hash: 1 },
         Record::Checkpoint { tick: 2, hash: 2 },
@@ -154,15 +154,31 @@ fn snapshots_get_frames_of_their_own() {
     }
     assert_eq!(
         w.counts().frames,
-        2,
-        "the two checkpoints, then the snapshot"
+        1,
+        "the two checkpoints, before the snapshot"
     );
     let bytes = w.finish(3, 0, &RunEnd::TickLimit).unwrap();
     // The snapshot compresses.
     assert!(bytes.len() < 5000, "{}", bytes.len());
     let o = read_all(&bytes);
     assert_eq!(o.records, recs);
-    assert_eq!(o.footer.unwrap().counts.frames, 3);
+    // The snapshot's frame also holds the checkpoint after it.
+    assert_eq!(o.footer.unwrap().counts.frames, 2);
+    // A snapshot past the writer's frame size (1 MiB) ends its frame at once.
+    let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
+    let big: Vec<u8> = (0..(1u32 << 20) + 10)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    w.push(Record::Snapshot {
+        tick: 5,
+        state: big,
+    })
+    .unwrap();
+    assert_eq!(
+        w.counts().frames,
+        1,
+        "the large snapshot's frame is written"
+    );
 }
 
 #[test]
@@ -204,10 +220,10 @@ fn paged_snapshots_round_trip_in_frames_of_their_own() {
     assert!(o.error.is_none(), "{:?}", o.error);
     assert_eq!(o.records, recs);
     let f = o.footer.unwrap();
-    // Both kinds count as snapshots, and each has a frame of its own: [checkpoint],
-    // [paged], [checkpoint], [paged], [snapshot], [checkpoint].
+    // Both kinds count as snapshots, and each starts a frame: [checkpoint],
+    // [paged, checkpoint], [paged], [snapshot, checkpoint].
     assert_eq!(f.counts.snapshots, 3);
-    assert_eq!(f.counts.frames, 6);
+    assert_eq!(f.counts.frames, 4);
     assert_eq!(recs[1].kind(), "psnapshot");
     assert!(recs[1].is_snapshot() && recs[4].is_snapshot() && !recs[0].is_snapshot());
 }

@@ -577,14 +577,23 @@ fn a_snapshot_not_followed_by_its_checkpoint_is_refused() {
         ),
         "{e}"
     );
-    // A snapshot sharing its frame with other records.
-    // Two records: a whole snapshot (kind 3, tick 100, one state byte) and its checkpoint.
-    let raw = vec![2, 3, 100, 1, 9, 2, 0, 7];
+    // A snapshot that does not start its frame. Three records: a checkpoint at tick 100
+    // (kind 2, hash 5), a whole snapshot (kind 3, dt 0, one state byte) and its checkpoint.
+    let raw = vec![3, 2, 100, 5, 3, 0, 1, 9, 2, 0, 7];
     let e = err(with_parts(&[
         forged_frame(&raw),
-        forged_footer(&footer_body(100, [0, 0, 1, 1, 1])),
+        forged_footer(&footer_body(100, [0, 0, 2, 1, 1])),
     ]));
-    assert!(e.to_string().contains("frame of its own"), "{e}");
+    assert!(e.to_string().contains("record 1 of 3"), "{e}");
+    assert!(e.to_string().contains("starts a frame"), "{e}");
+    // A snapshot followed by its checkpoint in the same frame is what version 8 writes.
+    let raw = vec![2, 3, 100, 1, 9, 2, 0, 7];
+    let t = vexed_trace::Trace::from_bytes(with_parts(&[
+        forged_frame(&raw),
+        forged_footer(&footer_body(100, [0, 0, 1, 1, 1])),
+    ]))
+    .expect("a snapshot and its checkpoint in one frame");
+    assert_eq!(t.snapshots().len(), 1);
 }
 
 #[test]

@@ -266,6 +266,34 @@ pub fn records_v6() -> Vec<Record> {
     out
 }
 
+/// [`records_v6`] with what version 8 added: a checkpoint at tick 0 first (a version 8
+/// recorder's, the hash of the machine the header builds), and checkpoints at a fixed
+/// spacing after an input (stored as a checkpoint run, record kind 6) followed by one off
+/// the spacing.
+pub fn records_v8() -> Vec<Record> {
+    let mut out = vec![Record::Checkpoint {
+        tick: 0,
+        hash: 0x0808_0808_0000_0000,
+    }];
+    out.extend(records_v6());
+    let tick = out.last().map_or(0, Record::tick) + 100;
+    out.push(Record::Input {
+        tick,
+        input: Input::Key { scancode: 0x1C },
+    });
+    for k in 1..=5u64 {
+        out.push(Record::Checkpoint {
+            tick: tick + k * 1_000_000,
+            hash: 0x8000_0000_0000_0000 | k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 1,
+        });
+    }
+    out.push(Record::Checkpoint {
+        tick: tick + 5_500_000,
+        hash: 0x0000_0000_0000_0042,
+    });
+    out
+}
+
 pub const FINAL_HASH: u64 = 0xFEED_FACE_CAFE_BEEF;
 /// The footer's end of the version 1 and 2 fixtures, as text.
 pub const END_TEXT: &str = "all programs finished (last exit code 0)";
@@ -313,6 +341,12 @@ pub fn sample_v5() -> Vec<u8> {
 /// version field and what the hashes mean), `data/format_v7.trace`.
 pub fn sample_v6() -> Vec<u8> {
     trace_bytes_with(&header_v5(), &records_v6(), 4)
+}
+
+/// [`records_v8`] with [`header_v5`] (the header did not change in version 8), in frames
+/// of up to 8 records: what `data/format_v8.trace` holds.
+pub fn sample_v8() -> Vec<u8> {
+    trace_bytes_with(&header_v5(), &records_v8(), 8)
 }
 
 /// What reading `bytes` gave: the records delivered before the end or the first error,

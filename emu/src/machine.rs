@@ -639,6 +639,13 @@ impl Machine {
         self.bus.mem.store()
     }
 
+    /// The xxh3-64 of each 4 KiB page of [`Machine::memory_store`], in order: cached for the
+    /// pages not written since the last [`Machine::checkpoint_hash`], computed for the
+    /// others (what a trace reader rebuilding stores page by page starts from).
+    pub fn store_page_hashes(&self) -> Vec<u64> {
+        self.bus.mem.page_hashes().collect()
+    }
+
     /// A machine from a [`Machine::snapshot_without_store`] and its [`Machine::memory_store`]:
     /// the same state as the machine they were taken from, which it continues exactly. The
     /// store is checked against the decoded page map (a whole number of pages, at least the

@@ -213,7 +213,7 @@ fn start(
              tick {tick}; re-run from the start"
         ));
     }
-    let m = crate::session::machine_from_header(&rec.header)?;
+    let m = rec.machine_at_tick_0()?;
     let mut c = Cursor::new(m, rec.inputs.clone(), build, end);
     if let Some((tick, _)) = last {
         c.advance_to(tick, None)?;

@@ -48,6 +48,10 @@ pub struct Recording {
     trace: Arc<Trace>,
     /// How the trace's snapshots are rebuilt with this build.
     snapshots: Snapshots,
+    /// The machine the header builds, at tick 0, when opening the trace built it (to
+    /// rebuild a version 8 trace's snapshots): every verb that runs from tick 0 starts
+    /// from a copy instead of building it again ([`Recording::machine_at_tick_0`]).
+    tick_0: Option<Arc<Machine>>,
     pub completeness: Completeness,
     /// Bytes of the file.
     pub file_len: u64,
@@ -87,7 +91,7 @@ impl Recording {
                 _ => {}
             }
         }
-        let snapshots = Snapshots::of(&trace)?;
+        let (snapshots, tick_0) = Snapshots::of(&trace)?;
         // Every snapshot rebuilds the machine its checkpoint recorded, or the trace is
         // damaged: checked here, once, before any verb uses one.
         let mut chain = match &snapshots {
@@ -124,7 +128,17 @@ impl Recording {
             file_len: trace.file_size(),
             trace: Arc::new(trace),
             snapshots,
+            tick_0: tick_0.map(Arc::new),
         })
+    }
+
+    /// The machine the trace's header builds, at tick 0, before it runs: what a replay or
+    /// a seek without a snapshot starts from.
+    pub fn machine_at_tick_0(&self) -> Result<Machine, SessionError> {
+        match &self.tick_0 {
+            Some(m) => Ok(Machine::clone(m)),
+            None => machine_from_header(&self.header),
+        }
     }
 
     /// Whether the trace's snapshots can be used with this build: `false` when they were
@@ -212,17 +226,25 @@ enum Snapshots {
 }
 
 impl Snapshots {
-    fn of(trace: &Trace) -> Result<Snapshots, SessionError> {
+    /// How `trace`'s snapshots are rebuilt, and the machine at tick 0 when that needed it.
+    fn of(trace: &Trace) -> Result<(Snapshots, Option<Machine>), SessionError> {
         if trace.snapshot_base() == SnapshotBase::Nothing || trace.snapshots().is_empty() {
-            return Ok(Snapshots::Usable(None));
+            return Ok((Snapshots::Usable(None), None));
         }
         let mut m = machine_from_header(trace.header())?;
-        if let Some(Record::Checkpoint { tick: 0, hash }) = trace.records().first()
-            && m.checkpoint_hash_as(trace.hash_scheme())? != *hash
+        // The hash leaves the page hashes cached: the base image and the replay's own
+        // checkpoint at tick 0 reuse them.
+        let hash = m.checkpoint_hash_as(trace.hash_scheme())?;
+        if let Some(Record::Checkpoint {
+            tick: 0,
+            hash: recorded,
+        }) = trace.records().first()
+            && hash != *recorded
         {
-            return Ok(Snapshots::Unusable);
+            return Ok((Snapshots::Unusable, Some(m)));
         }
-        Ok(Snapshots::Usable(Some(Arc::new(BaseImage::of(&mut m)?))))
+        let base = BaseImage::of(&mut m)?;
+        Ok((Snapshots::Usable(Some(Arc::new(base))), Some(m)))
     }
 
     /// A chain that starts where the trace's first snapshot was coded from.

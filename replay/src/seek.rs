@@ -18,7 +18,7 @@ use vexed_emu::machine::{HashScheme, Machine, Stop};
 use crate::cursor::Cursor;
 use crate::diff::Instruction;
 use crate::recording::Recording;
-use crate::session::{self, SessionError};
+use crate::session::SessionError;
 
 /// Where a seek started from and what it re-executed.
 #[derive(Debug)]
@@ -46,7 +46,7 @@ pub fn seek(
     }
     let (m, from_snapshot) = match rec.snapshot_at_or_before(tick)? {
         Some((t, m)) => (m, Some(t)),
-        None => (session::machine_from_header(&rec.header)?, None),
+        None => (rec.machine_at_tick_0()?, None),
     };
     let mut cursor = Cursor::new(m, rec.inputs.clone(), None, end);
     let before = cursor.injected();

@@ -270,15 +270,15 @@ pub fn record_machine<W: Write>(
     // The first snapshot is coded against the machine at tick 0, whose hash the trace
     // holds as a checkpoint at tick 0: a reader whose build builds another machine knows
     // before decoding anything against it (trace/FORMAT.md, "Paged snapshots").
-    let pager = match snapshot_every {
-        Some(_) => SnapshotPager::from_base(BaseImage::of(&mut m)?),
-        None => SnapshotPager::new(),
-    };
     let mut writer = TraceWriter::new(out, header)?;
     writer.push(Record::Checkpoint {
         tick: m.now(),
         hash: m.checkpoint_hash()?,
     })?;
+    let pager = match snapshot_every {
+        Some(_) => SnapshotPager::from_base(BaseImage::of(&mut m)?),
+        None => SnapshotPager::new(),
+    };
     let mut sink = TraceSink {
         writer,
         interval,
@@ -549,7 +549,7 @@ pub fn replay_recording(
     console: &mut dyn Write,
     progress: Option<&AtomicU64>,
 ) -> Result<Replayed, SessionError> {
-    let m = machine_from_header(&rec.header)?;
+    let m = rec.machine_at_tick_0()?;
     let end = rec.end_tick();
     let mut engine = Engine::new(m, end);
     let mut source = TraceInputs::new(rec.inputs.clone(), 0);

@@ -81,11 +81,15 @@ fn xor_into(a: &mut [u8], b: &[u8]) {
 pub struct BaseImage {
     state: Vec<u8>,
     store: Vec<u8>,
+    /// The xxh3-64 of each page of `store` (a chain starting here hashes only what the
+    /// snapshots change).
+    page_hashes: Vec<u64>,
 }
 
 impl BaseImage {
     /// The image of `m` as it is now (the recorder's and the reader's machine before it
-    /// runs).
+    /// runs). Its page hashes are the machine's cached ones after a
+    /// [`Machine::checkpoint_hash`], computed otherwise.
     pub fn of(m: &mut Machine) -> Result<BaseImage, SnapshotError> {
         let tick = m.now();
         let state = m
@@ -94,6 +98,7 @@ impl BaseImage {
         Ok(BaseImage {
             state,
             store: m.memory_store().to_vec(),
+            page_hashes: m.store_page_hashes(),
         })
     }
 }
@@ -239,7 +244,7 @@ impl SnapshotChain {
     pub fn from_base(base: &BaseImage) -> SnapshotChain {
         SnapshotChain {
             latest: None,
-            page_hashes: vec![None; base.store.len() / SNAPSHOT_PAGE_SIZE],
+            page_hashes: base.page_hashes.iter().copied().map(Some).collect(),
             store: Some(base.store.clone()),
             base_state: base.state.clone(),
         }

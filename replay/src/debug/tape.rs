@@ -38,7 +38,6 @@ use vexed_emu::machine::{Input, Machine, Stop};
 
 use super::DebugError;
 use crate::recording::Recording;
-use crate::session;
 
 /// Closest spacing of cached machines (ticks).
 pub const MIN_GAP: u64 = 1 << 13;
@@ -92,7 +91,7 @@ pub struct Tape {
 impl Tape {
     /// The tape of `rec` at tick 0.
     pub fn new(rec: Recording) -> Result<Tape, DebugError> {
-        let m = session::machine_from_header(&rec.header)?;
+        let m = rec.machine_at_tick_0()?;
         let mut t = Tape {
             inputs: rec.inputs.clone(),
             end: rec.end_tick(),
@@ -266,7 +265,7 @@ impl Tape {
             return Ok(s);
         }
         // Tick 0 is always cached (`Tape::new`); this only follows an emptied cache.
-        self.m = session::machine_from_header(&self.rec.header)?;
+        self.m = self.rec.machine_at_tick_0()?;
         self.next_input = 0;
         self.ended = None;
         self.diverged = false;

@@ -302,6 +302,11 @@ fn compare_at_snapshot(
     out: &mut Localized,
 ) -> Result<(), LocalizeError> {
     let Some((at, recorded)) = rec.snapshot_at_or_after(tick)? else {
+        if let Some(why) = rec.unusable_snapshots_reason() {
+            out.notes
+                .push(format!("the trace's state cannot be compared: {why}"));
+            return Ok(());
+        }
         out.notes.push(format!(
             "the trace holds no snapshot at or after tick {tick}, so the state there cannot \
              be compared: the first difference lies in ticks {}..{tick} (record with \

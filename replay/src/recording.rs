@@ -149,6 +149,17 @@ impl Recording {
         matches!(self.snapshots, Snapshots::Usable(_))
     }
 
+    /// Why the trace's snapshots are not used, when they are not (one sentence for the
+    /// verbs' reports).
+    pub fn unusable_snapshots_reason(&self) -> Option<&'static str> {
+        match self.snapshots {
+            Snapshots::Usable(_) => None,
+            Snapshots::Unusable => Some(
+                "its snapshots are coded against the machine its recorder built at tick 0, which this build does not build (the checkpoint at tick 0 differs), so they are not used",
+            ),
+        }
+    }
+
     /// The last tick of the recorded run: the footer's final tick, or for an unfinished
     /// trace the tick after which it was cut.
     pub fn end_tick(&self) -> u64 {

@@ -588,6 +588,9 @@ fn snapshots_coded_against_another_builds_machine_at_tick_0_are_not_used() {
     assert!(mine.snapshot_ticks().count() >= 2);
     let rec = vexed_replay::recording::Recording::from_bytes(&theirs).expect("not refused");
     assert!(!rec.snapshots_usable());
+    assert!(mine.unusable_snapshots_reason().is_none());
+    let why = rec.unusable_snapshots_reason().expect("a reason");
+    assert!(why.contains("tick 0"), "{why}");
     assert_eq!(rec.snapshot_ticks().count(), 0);
     let tick = rec.checkpoints[2].0;
     let sought = vexed_replay::seek::seek(&rec, tick, None).expect("seek");

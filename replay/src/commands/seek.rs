@@ -48,7 +48,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let m = &result.machine;
     let from = match result.from_snapshot {
         Some(t) => format!("from the snapshot at tick {t}"),
-        None => "from the start (no snapshot before it)".to_string(),
+        None => match rec.unusable_snapshots_reason() {
+            Some(why) => format!("from the start ({why})"),
+            None => "from the start (no snapshot before it)".to_string(),
+        },
     };
     if args.dump_state {
         out!(

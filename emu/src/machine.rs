@@ -534,11 +534,14 @@ impl Machine {
     /// The CPU stands before probe `addr`: the firmware observes, the probes follow, and
     /// the instruction there runs next without stopping for it again.
     fn handle_probe(&mut self, addr: u32) {
-        if let Some(fw) = self.firmware.as_deref_mut() {
-            fw.probe_hit(addr, &self.cpu, &self.bus.mem, self.now);
-        }
+        let moved = match self.firmware.as_deref_mut() {
+            Some(fw) => fw.probe_hit(addr, &mut self.cpu, &self.bus.mem, self.now),
+            None => false,
+        };
         self.sync_probes();
-        self.cpu.resume_probe(addr);
+        if !moved {
+            self.cpu.resume_probe(addr);
+        }
     }
 
     /// Handles the probe at CS:EIP, if there is one not handled yet.

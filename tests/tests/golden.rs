@@ -103,6 +103,7 @@ golden_tests!(
     vxdbind_vms,
     xmsshare,
     xmsshare_vms,
+    xmsshare_vms_xmsdrv,
     xmsshare_win,
     xmsshare_win_nocs,
     xmsdrv,

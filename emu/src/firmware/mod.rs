@@ -329,16 +329,38 @@ impl Firmware {
     }
 
     /// The CPU stopped before probe `addr` at tick `now`: records the foreign XMS call that
-    /// returns there, or notes the one starting there. Changes no guest state.
-    pub(crate) fn probe_hit(&mut self, addr: u32, cpu: &Cpu, mem: &Memory, now: u64) {
+    /// returns there, or notes the one starting there, changing no guest state; or answers a
+    /// lock the VMM refuses (`xms/foreign.rs`, "The VMM's lock rule"): the caller's
+    /// registers and stack then hold the answer and the CPU stands at its return address.
+    /// Returns whether the CPU moved.
+    pub(crate) fn probe_hit(&mut self, addr: u32, cpu: &mut Cpu, mem: &Memory, now: u64) -> bool {
         let vm = self
             .vmm
             .as_deref()
             .filter(|v| v.running())
             .map_or(0, |v| v.current_vm());
         let entry = self.observed_xms_entry();
-        if let Some(o) = self.foreign_xms.hit(addr, entry, vm, cpu, mem) {
-            self.observations.push((now, o));
+        match self.foreign_xms.hit(addr, entry, vm, cpu, mem) {
+            None => false,
+            Some(xms::foreign::Hit::Returned(o)) => {
+                self.observations.push((now, o));
+                false
+            }
+            Some(xms::foreign::Hit::Refused {
+                observation,
+                ret: (seg, off),
+            }) => {
+                if let Observation::Xms { output, .. } = &observation {
+                    cpu.set_reg16(Reg16::AX, output.ax);
+                    cpu.set_reg16(Reg16::BX, output.bx);
+                }
+                let sp = cpu.reg16(Reg16::SP);
+                cpu.set_reg16(Reg16::SP, sp.wrapping_add(4));
+                cpu.set_sreg(SegReg::CS, seg);
+                cpu.set_ip(off);
+                self.observations.push((now, observation));
+                true
+            }
         }
     }
 

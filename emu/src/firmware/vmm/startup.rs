@@ -262,6 +262,7 @@ pub(crate) fn service(fw: &mut Firmware, service: u16, ctx: &mut Ctx, shell: &Sh
             if let Some(x) = fw.xms.as_mut() {
                 x.set_vmm_refuses_new_locks(false);
             }
+            fw.foreign_xms.set_vmm_refuses_new_locks(false);
             broadcast_registers(ctx, 0x1609, 0);
         }
         svc::VMM_EXIT_REAL => {
@@ -327,6 +328,9 @@ fn start_vms(fw: &mut Firmware, ctx: &mut Ctx, shell: &ShellOps) -> Flow {
     if let Some(x) = fw.xms.as_mut() {
         x.set_vmm_refuses_new_locks(lock_rule);
     }
+    // A driver loaded from CONFIG.SYS answers the VMs' calls: the VMM applies the rule at
+    // its entry (`xms/foreign.rs`).
+    fw.foreign_xms.set_vmm_refuses_new_locks(lock_rule);
     if system_program {
         // The system VM runs its program first, as Windows starts before any DOS VM.
     } else if has_dos_vms {

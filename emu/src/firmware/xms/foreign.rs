@@ -42,9 +42,23 @@
 //!   nested inside it when a return matches;
 //! - a call beyond [`MAX_PENDING`] drops the oldest one, unobserved.
 //!
+//! # The VMM's lock rule
+//!
+//! Windows 3.x in enhanced mode answers every VM's XMS calls itself (V86MMGR), whatever
+//! driver was loaded before it, and refuses a lock (0Ch) of a block allocated after it
+//! started with AX=0, BL=ADh (reference section 1.3, Q74809). The built-in driver applies
+//! that rule inside (`blocks.rs`); for a foreign driver the VMM applies it at the entry:
+//! while the rule is on ([`ForeignXms::set_vmm_refuses_new_locks`], set by the VMM's start),
+//! the handles the driver returns from 09h and 89h are remembered (and forgotten when 0Ah
+//! frees them), and a 0Ch call on one of them is answered at the entry without reaching the
+//! driver ([`Hit::Refused`]): the caller gets AX=0, BL=ADh back at its return address in
+//! the same tick, and the same observation as from the built-in driver.
+//!
 //! A call stopped at the entry and met again there (the machine restored from a snapshot
 //! taken at that instant, or an interrupt delivered before the entry's first instruction)
 //! is the same call at the same SS:SP: it replaces the pending one.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +89,34 @@ pub struct ForeignXms {
     /// found (`Firmware::foreign_xms_entry`): for tests and tools.
     entry: Option<(u16, u16)>,
     pending: Vec<PendingCall>,
+    /// The VMM's lock rule is on (see the module docs).
+    vmm_refuses_new_locks: bool,
+    /// The handles the driver gave out while the rule was on and has not freed (at most
+    /// 65,536: the handles are words).
+    since_vmm: BTreeSet<u16>,
 }
+
+/// What a probe hit found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// A call of the entry returned: its observation.
+    Returned(Observation),
+    /// A call at the entry that the VMM answers instead of the driver: its observation,
+    /// and the far return address (segment, offset) on the caller's stack, where the
+    /// caller goes on with SP past it and the observation's output registers.
+    Refused {
+        observation: Observation,
+        ret: (u16, u16),
+    },
+}
+
+/// XMS function numbers and answers the VMM's lock rule follows (XMS 3.0).
+const ALLOCATE: u8 = 0x09;
+const ALLOCATE_ANY: u8 = 0x89;
+const FREE: u8 = 0x0A;
+const LOCK: u8 = 0x0C;
+/// BL of a refused lock: "lock failed".
+const LOCK_FAILED: u8 = 0xAD;
 
 /// Real-mode linear address of `seg:off`, as the CPU computes it (no A20 wrap).
 fn linear(seg: u16, off: u16) -> u32 {
@@ -100,6 +141,31 @@ impl ForeignXms {
         self.pending.len()
     }
 
+    /// Turns the VMM's lock rule on (the VMM started with `VmmRules::xms_lock_after_start`)
+    /// or off (it is ending: the handles it saw given out are forgotten).
+    pub fn set_vmm_refuses_new_locks(&mut self, on: bool) {
+        self.vmm_refuses_new_locks = on;
+        if !on {
+            self.since_vmm.clear();
+        }
+    }
+
+    /// Follows the handles given out and freed while the rule is on.
+    fn note_answer(&mut self, input: &Regs, output: &Regs) {
+        if !self.vmm_refuses_new_locks || output.ax != 1 {
+            return;
+        }
+        match (input.ax >> 8) as u8 {
+            ALLOCATE | ALLOCATE_ANY => {
+                self.since_vmm.insert(output.dx);
+            }
+            FREE => {
+                self.since_vmm.remove(&input.dx);
+            }
+            _ => {}
+        }
+    }
+
     /// The linear addresses the machine must stop before: `entry` (the entry observed)
     /// and every pending call's return address (unsorted, possibly repeated).
     pub fn probes(&self, entry: Option<(u16, u16)>) -> impl Iterator<Item = u32> + Clone + '_ {
@@ -111,7 +177,9 @@ impl ForeignXms {
 
     /// The CPU stands before the instruction at linear `addr`, a probe of
     /// [`ForeignXms::probes`], in VM `vm`: a call's return gives its observation; `entry`
-    /// (the entry observed) starts a pending call. Reads registers and memory only.
+    /// (the entry observed) starts a pending call, or is a lock the VMM refuses
+    /// ([`Hit::Refused`]: the caller's return is then the caller's to make). Reads registers
+    /// and memory only.
     pub fn hit(
         &mut self,
         addr: u32,
@@ -119,7 +187,7 @@ impl ForeignXms {
         vm: u16,
         cpu: &Cpu,
         mem: &Memory,
-    ) -> Option<Observation> {
+    ) -> Option<Hit> {
         if cpu.in_protected_mode() && !cpu.in_v86_mode() {
             return None;
         }
@@ -135,10 +203,11 @@ impl ForeignXms {
             let call = self.pending.swap_remove(i);
             self.pending
                 .retain(|p| p.vm != vm || p.ss != ss || p.sp > call.sp);
-            return Some(Observation::Xms {
+            self.note_answer(&call.input, &regs);
+            return Some(Hit::Returned(Observation::Xms {
                 input: call.input,
                 output: regs,
-            });
+            }));
         }
         if entry.map(|(s, o)| linear(s, o)) != Some(addr) {
             return None;
@@ -151,6 +220,23 @@ impl ForeignXms {
         let base = linear(ss, 0);
         let off = read16(base + u32::from(sp))?;
         let seg = read16(base + u32::from(sp.wrapping_add(2)))?;
+        if self.vmm_refuses_new_locks
+            && (regs.ax >> 8) as u8 == LOCK
+            && self.since_vmm.contains(&regs.dx)
+        {
+            let output = Regs {
+                ax: 0,
+                bx: (regs.bx & 0xFF00) | u16::from(LOCK_FAILED),
+                ..regs
+            };
+            return Some(Hit::Refused {
+                observation: Observation::Xms {
+                    input: regs,
+                    output,
+                },
+                ret: (seg, off),
+            });
+        }
         self.pending
             .retain(|p| p.vm != vm || p.ss != ss || p.sp > sp);
         if self.pending.len() == MAX_PENDING {
@@ -198,7 +284,10 @@ mod tests {
             match r.exit {
                 Exit::Watch => {
                     let addr = sys.cpu.take_probe_hit().expect("a probe hit");
-                    obs.extend(fx.hit(addr, ENTRY, 0, &sys.cpu, &sys.bus.mem));
+                    obs.extend(fx.hit(addr, ENTRY, 0, &sys.cpu, &sys.bus.mem).map(|h| {
+                        let Hit::Returned(o) = h else { panic!("{h:?}") };
+                        o
+                    }));
                     sys.cpu.set_probes(fx.probes(ENTRY));
                     sys.cpu.resume_probe(addr);
                 }
@@ -284,6 +373,66 @@ mod tests {
         assert_eq!(fx.pending(), 1);
     }
 
+    /// A call of the entry with AX = `ax`, DX = `dx` from SP 0FFCh returning to 0000:0105,
+    /// answered with AX = `out_ax`, DX = `out_dx` (the driver's part, done by hand).
+    fn call(fx: &mut ForeignXms, sys: &mut BareSystem, ax: u16, dx: u16, out_ax: u16, out_dx: u16) {
+        at_entry(sys, 0x0FFC, 0x105);
+        sys.cpu.set_reg16(Reg16::AX, ax);
+        sys.cpu.set_reg16(Reg16::DX, dx);
+        assert_eq!(fx.hit(0x200, ENTRY, 1, &sys.cpu, &sys.bus.mem), None);
+        sys.cpu.set_reg16(Reg16::SP, 0x1000);
+        sys.cpu.set_reg16(Reg16::AX, out_ax);
+        sys.cpu.set_reg16(Reg16::DX, out_dx);
+        assert!(matches!(
+            fx.hit(0x105, ENTRY, 1, &sys.cpu, &sys.bus.mem),
+            Some(Hit::Returned(_))
+        ));
+    }
+
+    /// Reference section 1.3 (Q74809): under Windows 3.x, 0Ch fails with BL=ADh for blocks
+    /// allocated after Windows started; the VMM answers such a lock at the entry.
+    #[test]
+    fn the_vmm_refuses_locks_of_blocks_allocated_since_it_started() {
+        let mut sys = system();
+        let mut fx = ForeignXms::default();
+        // Before the VMM: handle 11h given out (09h answers AX=1, DX = handle).
+        call(&mut fx, &mut sys, 0x0900, 0x0040, 1, 0x11);
+        fx.set_vmm_refuses_new_locks(true);
+        // Under the VMM: handles 22h (09h) and 33h (89h); 44h asked but refused (AX=0).
+        call(&mut fx, &mut sys, 0x0900, 0x0001, 1, 0x22);
+        call(&mut fx, &mut sys, 0x8900, 0x0001, 1, 0x33);
+        call(&mut fx, &mut sys, 0x0900, 0x0001, 0, 0x44);
+        let lock = |fx: &mut ForeignXms, sys: &mut BareSystem, dx: u16| {
+            at_entry(sys, 0x0FFC, 0x105);
+            sys.cpu.set_reg16(Reg16::AX, 0x0C00);
+            sys.cpu.set_reg16(Reg16::BX, 0x1234);
+            sys.cpu.set_reg16(Reg16::DX, dx);
+            fx.hit(0x200, ENTRY, 1, &sys.cpu, &sys.bus.mem)
+        };
+        for h in [0x22, 0x33] {
+            let Some(Hit::Refused { observation, ret }) = lock(&mut fx, &mut sys, h) else {
+                panic!("a lock of {h:02X}h is refused");
+            };
+            assert_eq!(ret, (0, 0x105));
+            let Observation::Xms { input, output } = observation else {
+                panic!("{observation:?}");
+            };
+            assert_eq!((input.ax, input.dx), (0x0C00, h));
+            // AX=0, BL=ADh (lock failed); BH and the rest as they were.
+            assert_eq!((output.ax, output.bx, output.dx), (0, 0x12AD, h));
+            assert_eq!(fx.pending(), 0, "the driver is not called");
+        }
+        // The block from before the VMM, and one never given out: the driver's call.
+        assert_eq!(lock(&mut fx, &mut sys, 0x11), None);
+        assert_eq!(lock(&mut fx, &mut sys, 0x44), None);
+        // Freed (0Ah answers AX=1): its number may be a block from before again.
+        call(&mut fx, &mut sys, 0x0A00, 0x22, 1, 0x22);
+        assert_eq!(lock(&mut fx, &mut sys, 0x22), None);
+        // The VMM gone: no rule.
+        fx.set_vmm_refuses_new_locks(false);
+        assert_eq!(lock(&mut fx, &mut sys, 0x33), None);
+    }
+
     #[test]
     fn a_return_pairs_only_with_a_call_of_the_same_vm_and_stack() {
         let mut sys = system();
@@ -298,7 +447,9 @@ mod tests {
         sys.cpu.set_reg16(Reg16::SP, 0x1000);
         sys.cpu.set_reg16(Reg16::AX, 1);
         let o = fx.hit(0x105, ENTRY, 2, &sys.cpu, &sys.bus.mem);
-        assert!(matches!(o, Some(Observation::Xms { output, .. }) if output.ax == 1));
+        assert!(
+            matches!(o, Some(Hit::Returned(Observation::Xms { output, .. })) if output.ax == 1)
+        );
         assert_eq!(fx.pending(), 1);
         assert!(fx.hit(0x105, ENTRY, 1, &sys.cpu, &sys.bus.mem).is_some());
         assert_eq!(fx.pending(), 0);

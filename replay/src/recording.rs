@@ -92,6 +92,10 @@ impl Recording {
             }
         }
         let (snapshots, tick_0) = Snapshots::of(&trace)?;
+        let tick_0 = match &snapshots {
+            Snapshots::Usable(Some(base)) => Some(Arc::clone(base.machine())),
+            _ => tick_0.map(Arc::new),
+        };
         // Every snapshot rebuilds the machine its checkpoint recorded, or the trace is
         // damaged: checked here, once, before any verb uses one.
         let mut chain = match &snapshots {
@@ -128,7 +132,7 @@ impl Recording {
             file_len: trace.file_size(),
             trace: Arc::new(trace),
             snapshots,
-            tick_0: tick_0.map(Arc::new),
+            tick_0,
         })
     }
 
@@ -237,7 +241,8 @@ enum Snapshots {
 }
 
 impl Snapshots {
-    /// How `trace`'s snapshots are rebuilt, and the machine at tick 0 when that needed it.
+    /// How `trace`'s snapshots are rebuilt, and the machine at tick 0 when that needed it
+    /// and the snapshots do not hold it (their [`BaseImage::machine`]).
     fn of(trace: &Trace) -> Result<(Snapshots, Option<Machine>), SessionError> {
         if trace.snapshot_base() == SnapshotBase::Nothing || trace.snapshots().is_empty() {
             return Ok((Snapshots::Usable(None), None));
@@ -254,8 +259,8 @@ impl Snapshots {
         {
             return Ok((Snapshots::Unusable, Some(m)));
         }
-        let base = BaseImage::of(&mut m)?;
-        Ok((Snapshots::Usable(Some(Arc::new(base))), Some(m)))
+        let base = BaseImage::new(m)?;
+        Ok((Snapshots::Usable(Some(Arc::new(base))), None))
     }
 
     /// A chain that starts where the trace's first snapshot was coded from.

@@ -33,7 +33,7 @@ use crate::drive;
 use crate::engine::{Console, Engine, EngineError, Flow, Outcome, Sink};
 use crate::recording::{Completeness, Recording};
 use crate::scenario::Scenario;
-use crate::snapshots::{BaseImage, SnapshotError, SnapshotPager};
+use crate::snapshots::{SnapshotError, SnapshotPager};
 use crate::source::{InputSource, TraceInputs};
 
 /// Default ticks between checkpoints.
@@ -276,7 +276,7 @@ pub fn record_machine<W: Write>(
         hash: m.checkpoint_hash()?,
     })?;
     let pager = match snapshot_every {
-        Some(_) => SnapshotPager::from_base(BaseImage::of(&mut m)?),
+        Some(_) => SnapshotPager::from_base(&mut m)?,
         None => SnapshotPager::new(),
     };
     let mut sink = TraceSink {

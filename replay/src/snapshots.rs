@@ -30,6 +30,8 @@
 //! snapshot against its checkpoint (`SnapshotChain::state_hash`) decodes the small state
 //! and hashes what changed, without copying the store into a machine.
 
+use std::sync::Arc;
+
 use thiserror::Error;
 use vexed_emu::machine::{HashScheme, Machine, MachineError};
 use vexed_trace::{
@@ -74,32 +76,38 @@ fn xor_into(a: &mut [u8], b: &[u8]) {
     }
 }
 
-/// What the first snapshot of a version 8 trace is coded against: the machine its header
-/// builds, at tick 0, as its state without the store and its store (trace/FORMAT.md,
-/// "Paged snapshots").
+/// What the first snapshot of a version 8 trace is coded against, for a reader: the
+/// machine its header builds, at tick 0, with its state without the store and its store's
+/// page hashes (trace/FORMAT.md, "Paged snapshots"). The machine is shared: a reader that
+/// keeps it to start replays from ([`BaseImage::machine`]) holds its store once.
 #[derive(Clone, Debug)]
 pub struct BaseImage {
+    machine: Arc<Machine>,
     state: Vec<u8>,
-    store: Vec<u8>,
-    /// The xxh3-64 of each page of `store` (a chain starting here hashes only what the
-    /// snapshots change).
+    /// The xxh3-64 of each page of the machine's store (a chain starting here hashes only
+    /// what the snapshots change).
     page_hashes: Vec<u64>,
 }
 
 impl BaseImage {
-    /// The image of `m` as it is now (the recorder's and the reader's machine before it
-    /// runs). Its page hashes are the machine's cached ones after a
-    /// [`Machine::checkpoint_hash`], computed otherwise.
-    pub fn of(m: &mut Machine) -> Result<BaseImage, SnapshotError> {
+    /// The image of `m` as it is (a reader's machine before it runs). Its page hashes are
+    /// the machine's cached ones after a [`Machine::checkpoint_hash`], computed otherwise.
+    pub fn new(mut m: Machine) -> Result<BaseImage, SnapshotError> {
         let tick = m.now();
         let state = m
             .snapshot_without_store()
             .map_err(|source| SnapshotError::Machine { tick, source })?;
+        let page_hashes = m.store_page_hashes();
         Ok(BaseImage {
+            machine: Arc::new(m),
             state,
-            store: m.memory_store().to_vec(),
-            page_hashes: m.store_page_hashes(),
+            page_hashes,
         })
+    }
+
+    /// The machine the image was made of.
+    pub fn machine(&self) -> &Arc<Machine> {
+        &self.machine
     }
 }
 
@@ -124,14 +132,18 @@ impl SnapshotPager {
         SnapshotPager::default()
     }
 
-    /// A pager whose first snapshot is coded against `base` (format version 8 on): the
-    /// machine the recorder's header builds at tick 0.
-    pub fn from_base(base: BaseImage) -> SnapshotPager {
-        SnapshotPager {
-            previous: base.store,
-            previous_state: base.state,
+    /// A pager whose first snapshot is coded against `m` as it is now (format version 8
+    /// on): the recorder's machine at tick 0, before it runs.
+    pub fn from_base(m: &mut Machine) -> Result<SnapshotPager, SnapshotError> {
+        let tick = m.now();
+        let previous_state = m
+            .snapshot_without_store()
+            .map_err(|source| SnapshotError::Machine { tick, source })?;
+        Ok(SnapshotPager {
+            previous: m.memory_store().to_vec(),
+            previous_state,
             mark: None,
-        }
+        })
     }
 
     /// The paged snapshot of `m` at its current tick.
@@ -245,7 +257,7 @@ impl SnapshotChain {
         SnapshotChain {
             latest: None,
             page_hashes: base.page_hashes.iter().copied().map(Some).collect(),
-            store: Some(base.store.clone()),
+            store: Some(base.machine.memory_store().to_vec()),
             base_state: base.state.clone(),
         }
     }

@@ -233,8 +233,8 @@ fn diverge_at_snapshot(which: usize, whole: bool) {
     let mut reader = TraceReader::new(bytes.as_slice()).expect("trace");
     let mut w = TraceWriter::new(Vec::new(), reader.header()).expect("writer");
     // Version 8: the first snapshot is coded against the machine the header builds.
-    let mut base = session::machine_from_header(reader.header()).expect("machine");
-    let mut chain = SnapshotChain::from_base(&BaseImage::of(&mut base).expect("base"));
+    let base = session::machine_from_header(reader.header()).expect("machine");
+    let mut chain = SnapshotChain::from_base(&BaseImage::new(base).expect("base"));
     let mut seen = 0;
     let mut changed = None;
     // The snapshot after the changed one is coded against the state the reader now has
@@ -403,8 +403,8 @@ fn a_version_6_trace_replays_verified_by_its_paged_hash() {
     let mut snapshots = 0;
     // Version 6 codes the first snapshot against nothing, version 8 against the machine at
     // tick 0: each snapshot is decoded and coded again as a version 6 recorder would.
-    let mut base = session::machine_from_header(reader.header()).expect("machine");
-    let mut chain = SnapshotChain::from_base(&BaseImage::of(&mut base).expect("base"));
+    let base = session::machine_from_header(reader.header()).expect("machine");
+    let mut chain = SnapshotChain::from_base(&BaseImage::new(base).expect("base"));
     let (mut old_state, mut old_store) = (Vec::new(), Vec::new());
     while let Some(r) = reader.next_record().expect("record") {
         snapshots += usize::from(r.is_snapshot());

@@ -349,6 +349,10 @@ pub struct Cpu {
     /// Cached page translations (a cache, not machine state; see `paging.rs`).
     #[serde(skip)]
     tlb: paging::Tlb,
+    /// The fast path's memory-operand cache (a cache, not machine state; see
+    /// `block/memtlb.rs`).
+    #[serde(skip)]
+    mtlb: block::MemTlb,
     /// Decoded blocks (a cache, not machine state).
     #[serde(skip, default = "block::BlockCache::new")]
     blocks: block::BlockCache,
@@ -480,6 +484,7 @@ impl Cpu {
             run_max: 0,
             blocks: block::BlockCache::new(),
             tlb: paging::Tlb::default(),
+            mtlb: block::MemTlb::default(),
             budget: 0,
             stopped: false,
             exit: Exit::Budget,

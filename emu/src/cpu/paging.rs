@@ -157,6 +157,28 @@ impl Cpu {
         self.walk(bus, lin, write, user)
     }
 
+    /// The physical address of linear `lin` if the translation cache holds it for this
+    /// access now; changes nothing (for filling the memory-operand cache after an access
+    /// that just made the translation).
+    pub(crate) fn tlb_peek(
+        &self,
+        mem: &crate::mem::Memory,
+        lin: u32,
+        write: bool,
+        user: bool,
+    ) -> Option<u32> {
+        let page = lin >> 12;
+        let e = self.tlb.entries.get(page as usize % TLB_ENTRIES)?;
+        let need = match (user, write) {
+            (false, false) => 0,
+            (false, true) => TLB_DIRTY,
+            (true, false) => TLB_USER_READ,
+            (true, true) => TLB_USER_WRITE | TLB_DIRTY,
+        };
+        (self.tlb.epoch == mem.cache_epoch() && e.tag == page + 1 && e.flags & need == need)
+            .then_some(e.frame | (lin & 0xFFF))
+    }
+
     /// A walk of the page tables, caching its result.
     #[inline(never)]
     fn walk<B: Bus>(&mut self, bus: &mut B, lin: u32, write: bool, user: bool) -> R<u32> {
@@ -175,6 +197,9 @@ impl Cpu {
             }
         }
         let now = mem.cache_epoch();
+        // Marking a new page of tables moved the epoch: the memory-operand cache may hold
+        // a plain write entry for it (see `block/memtlb.rs`).
+        self.mtlb.check_epoch(now);
         if self.tlb.epoch != now || self.tlb.entries.is_empty() {
             self.tlb.entries.clear();
             self.tlb.entries.resize(TLB_ENTRIES, TlbEntry::default());

@@ -49,6 +49,19 @@ const SLOW_WRITE: u32 = UNMAPPED | CODE | CLEAN;
 /// Entry bits that are host bookkeeping, not machine state.
 const HOST_BITS: u32 = CODE | CLEAN;
 
+/// A readable physical page as the CPU's memory-operand cache sees it
+/// ([`Memory::fast_page`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FastPage {
+    /// Store index of the page's first byte.
+    pub base: u32,
+    /// Writes may go straight to the store (a writable page whose change since the last
+    /// hash refresh is already recorded), after the code test when `code`.
+    pub write: bool,
+    /// The store page holds decoded code: a write must test the code marks.
+    pub code: bool,
+}
+
 /// What a physical page does on access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Access {
@@ -118,8 +131,9 @@ pub struct Memory {
     #[serde(skip)]
     map_hash: Option<u64>,
     /// Bumped whenever something cached by address may have gone stale: the translation of
-    /// physical addresses changed (A20, page mapping), a write changed decoded code, or the
-    /// CPU decoded a block ([`Memory::bump_cache_epoch`]). The CPU's block links and its
+    /// physical addresses changed (A20, page mapping), a write changed decoded code, a page
+    /// got its first code mark, the page hashes were refreshed (writes stop being plain, see
+    /// [`Memory::fast_page`]), or the CPU decoded a block ([`Memory::bump_cache_epoch`]). The CPU's block links and its
     /// check for self-modifying code compare it. Not machine state.
     #[serde(skip)]
     cache_epoch: u64,
@@ -537,15 +551,64 @@ impl Memory {
         }
     }
 
-    /// Records that the CPU decoded `len` bytes at store index `start` (one page).
+    /// Records that the CPU decoded `len` bytes at store index `start` (one page). The first
+    /// mark on a page moves the cache epoch: writes through its map entries stop being plain
+    /// (see [`Memory::fast_page`]).
     pub(crate) fn mark_code(&mut self, start: usize, len: usize) {
         if self.code.mark(self.store.len(), start, len) {
+            self.cache_epoch += 1;
             let page = start >> PAGE_SHIFT;
             for e in self.map.iter_mut() {
                 if (*e >> PAGE_SHIFT) as usize == page && *e & NO_READ == 0 {
                     *e |= CODE;
                 }
             }
+        }
+    }
+
+    /// What the CPU's memory-operand cache (`cpu/block/memtlb.rs`) may keep about the
+    /// physical page of `addr` (masked by the bus and A20 here): `None` when it is not
+    /// readable. It holds while [`Memory::cache_epoch`] does not move: everything that makes
+    /// an access to a page less plain (mapping, A20, the first code mark, the clean bits of
+    /// a hash refresh) moves it.
+    #[inline]
+    pub(crate) fn fast_page(&self, addr: u32) -> Option<FastPage> {
+        let e = *self.map.get(((addr & self.mask) >> PAGE_SHIFT) as usize)?;
+        if e & NO_READ != 0 {
+            return None;
+        }
+        Some(FastPage {
+            base: e & !PAGE_MASK,
+            write: e & (UNMAPPED | CLEAN) == 0,
+            code: e & CODE != 0,
+        })
+    }
+
+    /// The `N` store bytes from index `i` (for [`FastPage`] reads).
+    #[inline(always)]
+    pub(crate) fn store_bytes<const N: usize>(&self, i: usize) -> Option<[u8; N]> {
+        self.store.get(i..i + N)?.try_into().ok()
+    }
+
+    /// Writes `bytes` at store index `i` of a [`FastPage`] whose `write` is set, unless
+    /// `code` (the page holds decoded code) and one of the bytes is marked: returns whether
+    /// it wrote. A write it refuses must go through the bus path, which sees the code.
+    #[inline(always)]
+    pub(crate) fn write_store<const N: usize>(
+        &mut self,
+        i: usize,
+        code: bool,
+        bytes: [u8; N],
+    ) -> bool {
+        if code && self.code.any_marked(i, N) {
+            return false;
+        }
+        match self.store.get_mut(i..i + N) {
+            Some(b) => {
+                b.copy_from_slice(&bytes);
+                true
+            }
+            None => false,
         }
     }
 
@@ -691,6 +754,8 @@ impl Memory {
     /// refresh, and arms the page map so the next write to each page is recorded (see
     /// `dirty.rs`). Costs O(pages written) plus one pass over the page map.
     pub(crate) fn refresh_page_hashes(&mut self) {
+        // Writes through the map are no longer plain (see [`Memory::fast_page`]).
+        self.cache_epoch += 1;
         self.hashes.refresh(&self.store);
         self.map_hash = Some(self.map_hash());
         for e in &mut self.map {

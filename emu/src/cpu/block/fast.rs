@@ -15,7 +15,7 @@ use super::{COUNT_ECX, EA_32, EaForm, Flow, Kind, Op};
 use crate::bus::Bus;
 use crate::cpu::alu::width_mask;
 use crate::cpu::regs::{CS, CX};
-use crate::cpu::{Cpu, Model, R};
+use crate::cpu::{BLOCK_STALE, Cpu, Model, R};
 
 /// Dispatch codes. A family's six shapes are consecutive (R8, M8, R16, M16, R32, M32); the
 /// ALU families have a run of six per operation.
@@ -279,15 +279,46 @@ impl Cpu {
         }
     }
 
+    /// Reads the `W`-bit memory operand at `seg:off`: through the memory-operand cache
+    /// (`memtlb.rs`) when the segment bound lets it pass, else the general path.
     #[inline(always)]
     fn mem_w<B: Bus, const W: u32>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
-        match W {
-            8 => Ok(u32::from(self.rd8(bus, seg, off)?)),
-            16 => Ok(u32::from(self.rd16(bus, seg, off)?)),
-            _ => self.rd32(bus, seg, off),
+        let s = &self.segs[seg];
+        if i64::from(off) + i64::from(W / 8 - 1) <= s.rlim {
+            let lin = s.base.wrapping_add(off);
+            let mem = bus.memory_ref();
+            let v = match W {
+                8 => self.mtlb.read::<1>(mem, lin).map(|b| u32::from(b[0])),
+                16 => self
+                    .mtlb
+                    .read::<2>(mem, lin)
+                    .map(|b| u32::from(u16::from_le_bytes(b))),
+                _ => self.mtlb.read::<4>(mem, lin).map(u32::from_le_bytes),
+            };
+            if let Some(v) = v {
+                return Ok(v);
+            }
         }
+        self.mem_w_general::<B, W>(bus, seg, off)
     }
 
+    /// [`Cpu::mem_w`] off the cache: the general read, then an entry for its page.
+    #[cold]
+    #[inline(never)]
+    fn mem_w_general<B: Bus, const W: u32>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
+        let v = match W {
+            8 => u32::from(self.rd8(bus, seg, off)?),
+            16 => u32::from(self.rd16(bus, seg, off)?),
+            _ => self.rd32(bus, seg, off)?,
+        };
+        self.mtlb_fill(bus, seg, off, W / 8, false);
+        Ok(v)
+    }
+
+    /// Writes the `W`-bit memory operand at `seg:off`: through the memory-operand cache when
+    /// the segment bound lets it pass and the bytes hold no decoded code (then nothing
+    /// decoded changed), else the general path followed by the test for a write into
+    /// decoded code ([`Cpu::check_block_fresh`]).
     #[inline(always)]
     fn set_mem_w<B: Bus, const W: u32>(
         &mut self,
@@ -296,10 +327,67 @@ impl Cpu {
         off: u32,
         v: u32,
     ) -> R<()> {
+        let s = &self.segs[seg];
+        if i64::from(off) + i64::from(W / 8 - 1) <= s.wlim {
+            let lin = s.base.wrapping_add(off);
+            let mem = bus.memory();
+            let done = match W {
+                8 => self.mtlb.write::<1>(mem, lin, [v as u8]),
+                16 => self.mtlb.write::<2>(mem, lin, (v as u16).to_le_bytes()),
+                _ => self.mtlb.write::<4>(mem, lin, v.to_le_bytes()),
+            };
+            if done {
+                return Ok(());
+            }
+        }
+        self.set_mem_w_general::<B, W>(bus, seg, off, v)
+    }
+
+    /// [`Cpu::set_mem_w`] off the cache: the general write, an entry for its page, and the
+    /// test for a write into decoded code.
+    #[cold]
+    #[inline(never)]
+    fn set_mem_w_general<B: Bus, const W: u32>(
+        &mut self,
+        bus: &mut B,
+        seg: usize,
+        off: u32,
+        v: u32,
+    ) -> R<()> {
         match W {
-            8 => self.wr8(bus, seg, off, v as u8),
-            16 => self.wr16(bus, seg, off, v as u16),
-            _ => self.wr32(bus, seg, off, v),
+            8 => self.wr8(bus, seg, off, v as u8)?,
+            16 => self.wr16(bus, seg, off, v as u16)?,
+            _ => self.wr32(bus, seg, off, v)?,
+        }
+        self.mtlb_fill(bus, seg, off, W / 8, true);
+        self.check_block_fresh(bus)
+    }
+
+    /// After an access of `len` bytes at `seg:off` went the general way and succeeded: an
+    /// entry for its page in the memory-operand cache, when the segment's bound lets such
+    /// accesses pass (the cache sits behind it), the access stayed in one page and, with
+    /// paging, the translation cache holds the page for this kind of access.
+    #[inline(never)]
+    fn mtlb_fill<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, len: u32, write: bool) {
+        let s = &self.segs[seg];
+        let bound = if write { s.wlim } else { s.rlim };
+        let lin = s.base.wrapping_add(off);
+        if i64::from(off) + i64::from(len - 1) > bound || (lin & 0xFFF) + len > 0x1000 {
+            return;
+        }
+        let mem = bus.memory_ref();
+        let phys = if self.paged() {
+            match self.tlb_peek(mem, lin, write, self.cpl == 3) {
+                Some(p) => p,
+                None => return,
+            }
+        } else {
+            lin
+        };
+        if let Some(page) = mem.fast_page(phys)
+            && (page.write || !write)
+        {
+            self.mtlb.insert(mem.cache_epoch(), lin, page, write);
         }
     }
 
@@ -328,8 +416,7 @@ impl Cpu {
         v: u32,
     ) -> R<()> {
         if M {
-            self.set_mem_w::<B, W>(bus, usize::from(op.seg), off, v)?;
-            self.check_block_fresh(bus)
+            self.set_mem_w::<B, W>(bus, usize::from(op.seg), off, v)
         } else {
             self.set_reg_w::<W>(op.rm, v);
             Ok(())
@@ -515,9 +602,12 @@ impl Cpu {
         let b = self.reg_w::<W>(op.reg);
         if M {
             // Finish the instruction before reporting a write into decoded code.
-            self.set_mem_w::<B, W>(bus, usize::from(op.seg), off, b)?;
+            let wrote = self.set_mem_w::<B, W>(bus, usize::from(op.seg), off, b);
+            if wrote != Err(BLOCK_STALE) {
+                wrote?;
+            }
             self.set_reg_w::<W>(op.reg, a);
-            self.check_block_fresh(bus)
+            wrote
         } else {
             self.set_reg_w::<W>(op.rm, b);
             self.set_reg_w::<W>(op.reg, a);

@@ -9,8 +9,10 @@
 //! (A20, EMS windows, per-VM instancing) the cache finds the code that is really there. A
 //! block records the generation of its store page; memory bumps it whenever a decoded byte
 //! is written (see `mem/code.rs`), and a stale block is decoded again. Every fast op that
-//! writes memory (stack pushes included) then checks memory's cache epoch, which such a
-//! write bumps, so a block that writes into decoded code stops right after that write.
+//! writes memory the general way (stack pushes included) then checks memory's cache epoch,
+//! which such a write bumps, so a block that writes into decoded code stops right after that
+//! write; a memory operand written through the memory-operand cache (`memtlb.rs`) changed no
+//! decoded byte (the cache leaves those to the general way).
 //!
 //! Each block remembers its last two successors (*links*) with the cache epoch at the time;
 //! the epoch also moves when the address translation changes or any block is decoded, so a
@@ -36,6 +38,8 @@
 //! | effective addresses by form ([`EaForm`]) | 57.0 | 69.7 |
 //! | a loop body re-runs itself ([`Cpu::run_block`]) | 48.6 | 52.3 |
 //! | flags nobody can observe not computed (`flags_live.rs`) | 42.7 | 48.2 |
+//! | memory operands through a cache of linear page -> store page (`memtlb.rs`) | 42.2 | 39.8 |
+//! | tried and dropped: the same cache comparing memory's epoch on every hit (instead of once per block) | 43.8 | 41.4 |
 //! | tried and dropped: the shaped handlers out of line (`#[inline(never)]`, fewer live registers in the dispatch loop) | 59.8 | 69.5 |
 //!
 //! `vexed bench-cpu` itself went from 56.6 / 68.5 to 44.5 / 50.5. Where the rest goes (after
@@ -48,7 +52,10 @@
 
 mod fast;
 mod flags_live;
+mod memtlb;
 mod translate;
+
+pub(crate) use memtlb::MemTlb;
 
 use super::{BLOCK_STALE, Cpu, R, regs::CS};
 use crate::bus::Bus;
@@ -474,6 +481,10 @@ impl Cpu {
             let Some(block) = ops.get(first..first + count) else {
                 break;
             };
+            // Fast ops change neither CR3, paging nor CPL: the memory-operand cache needs
+            // checking against them once per block.
+            self.mtlb
+                .check_key(self.cr3 | (u32::from(self.paged()) << 1) | u32::from(self.cpl == 3));
             let fell_through = self.run_block(bus, block, whole_only);
             prev = n;
             if fell_through && slow_tail && self.budget != 0 && !self.stopped {
@@ -529,6 +540,7 @@ impl Cpu {
     #[inline(always)]
     fn run_ops<B: Bus>(&mut self, bus: &mut B, ops: &[Op], entry: u32) -> (usize, End) {
         self.block_epoch = bus.memory_ref().cache_epoch();
+        self.mtlb.check_epoch(self.block_epoch);
         // Position of `op` in `ops`, computed only when leaving early (no counter per op).
         let ran =
             |op: &Op| (op as *const Op as usize - ops.as_ptr() as usize) / size_of::<Op>() + 1;

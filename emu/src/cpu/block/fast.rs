@@ -113,6 +113,39 @@ pub(crate) mod code {
     const _: () = assert!(END == 307);
 }
 
+/// A dispatch code: a value below [`code::END`], which the only constructor ensures, so the
+/// dispatch `match` needs no range test before its jump table.
+///
+/// Measured with callgrind on the cpuloop (11 M instructions): the range test cost two host
+/// instructions per op, 42.2 -> 40.4 per guest instruction in real mode and 39.8 -> 37.8 in
+/// protected mode with paging.
+mod checked {
+    use super::code::{END, NOP};
+
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub(crate) struct Code(u16);
+
+    impl Code {
+        /// Code `n`; [`NOP`] for a value past the last code (none of the producers in this
+        /// module makes one).
+        #[inline]
+        pub(crate) fn new(n: u16) -> Code {
+            debug_assert!(n < END, "dispatch code {n} out of range");
+            Code(if n < END { n } else { NOP })
+        }
+
+        /// The code, below [`END`] for the compiler as well.
+        #[inline(always)]
+        pub(crate) fn get(self) -> u16 {
+            // SAFETY: `Code::new` is the only way to make a `Code` (the field is private to
+            // this module) and it never stores a value of `END` or more; `Default` stores 0.
+            unsafe { std::hint::assert_unchecked(self.0 < END) };
+            self.0
+        }
+    }
+}
+pub(crate) use checked::Code;
+
 /// The dispatch code for `op` on `model`: [`lower`], then a narrower handler where the
 /// decoded operands allow one. May rewrite `op.imm` to the effective shift count.
 pub(crate) fn specialize(model: Model, op: &mut Op) -> u16 {
@@ -229,7 +262,7 @@ pub(crate) fn without_flags(op: &mut Op) -> Option<u16> {
         return None;
     }
     let alu = u16::from(op.sub & 7);
-    Some(match (op.kind, op.code) {
+    Some(match (op.kind, op.code.get()) {
         (Kind::AluRmReg | Kind::AluRegRm | Kind::AluRmImm, _) if alu == 7 => code::NOP,
         (Kind::TestRmReg | Kind::TestRmImm, _) => code::NOP,
         (Kind::AluRmReg, _) => code::ALU_RR_NF + alu * 3 + width,
@@ -674,7 +707,7 @@ impl Cpu {
     /// Executes one decoded op of a block that started at EIP `entry`.
     #[inline(always)]
     pub(crate) fn exec_fast<B: Bus>(&mut self, bus: &mut B, op: &Op, entry: u32) -> R<Flow> {
-        match op.code {
+        match op.code.get() {
             0 => self.alu_rm_reg::<B, 0, 8, false>(bus, op)?, // ADD R8
             1 => self.alu_rm_reg::<B, 0, 8, true>(bus, op)?,  // ADD M8
             2 => self.alu_rm_reg::<B, 0, 16, false>(bus, op)?, // ADD R16
@@ -966,7 +999,7 @@ impl Cpu {
             code::XLAT => self.op_xlat(bus, usize::from(op.seg), op.ea & EA_32 != 0)?,
             code::MOVZX | code::MOVSX => {
                 let (v, _) = self.rm_any(bus, op, op.sub)?;
-                let v = match (op.code, op.sub) {
+                let v = match (op.code.get(), op.sub) {
                     (code::MOVSX, 8) => v as u8 as i8 as i32 as u32,
                     (code::MOVSX, _) => v as u16 as i16 as i32 as u32,
                     _ => v,
@@ -1099,7 +1132,7 @@ impl Cpu {
             304 => self.shift_nf::<8, false>(op),
             305 => self.shift_nf::<16, false>(op),
             306 => self.shift_nf::<32, false>(op),
-            // Unused codes.
+            // Unused codes (`Code::get` tells the compiler there are none).
             code::END.. => {}
         }
         Ok(Flow::Next)

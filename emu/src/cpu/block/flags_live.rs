@@ -27,7 +27,7 @@
 
 use super::Kind;
 use super::Op;
-use super::fast::{code, without_flags};
+use super::fast::{Code, code, without_flags};
 
 /// The six arithmetic flags as bits of a liveness set.
 const CF: u8 = 1;
@@ -66,7 +66,7 @@ fn effect(op: &Op) -> Effect {
         | Kind::Cld
         | Kind::Std => flags(0, 0),
         // SHL/SHR by a count in 1..=width (the specialised codes) write every flag.
-        Kind::ShiftRmImm if (code::SHL_R8_IMM..=code::SHR_R32_IMM).contains(&op.code) => {
+        Kind::ShiftRmImm if (code::SHL_R8_IMM..=code::SHR_R32_IMM).contains(&op.code.get()) => {
             flags(0, ALL)
         }
         Kind::Salc => flags(CF, 0),
@@ -98,7 +98,7 @@ pub(crate) fn drop_dead_flags(block: &mut [Op]) -> bool {
                     && writes & live == 0
                     && let Some(c) = without_flags(op)
                 {
-                    op.code = c;
+                    op.code = Code::new(c);
                     changed = true;
                 }
                 live = (live & !writes) | reads;
@@ -127,10 +127,10 @@ mod tests {
         ];
         let mut ops = decode_run(Model::I80386, &code);
         assert_eq!(ops.len(), 11);
-        let before: Vec<u16> = ops.iter().map(|o| o.code).collect();
+        let before: Vec<u16> = ops.iter().map(|o| o.code.get()).collect();
         assert!(drop_dead_flags(&mut ops));
         let dropped: Vec<usize> = (0..ops.len())
-            .filter(|&i| ops[i].code != before[i])
+            .filter(|&i| ops[i].code.get() != before[i])
             .collect();
         // ADD: XOR overwrites all six flags before the store could fault. XOR: the store
         // may fault. SHL: ADC reads CF. ADC: INC writes all but CF, AND writes CF. INC: AND

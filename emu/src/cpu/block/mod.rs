@@ -40,6 +40,7 @@
 //! | flags nobody can observe not computed (`flags_live.rs`) | 42.7 | 48.2 |
 //! | memory operands through a cache of linear page -> store page (`memtlb.rs`) | 42.2 | 39.8 |
 //! | tried and dropped: the same cache comparing memory's epoch on every hit (instead of once per block) | 43.8 | 41.4 |
+//! | dispatch without a range test (codes below the last by construction, `fast::Code`) | 40.4 | 37.8 |
 //! | tried and dropped: the shaped handlers out of line (`#[inline(never)]`, fewer live registers in the dispatch loop) | 59.8 | 69.5 |
 //!
 //! `vexed bench-cpu` itself went from 56.6 / 68.5 to 44.5 / 50.5. Where the rest goes (after
@@ -124,7 +125,7 @@ pub(crate) enum Kind {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Op {
     /// Dispatch code (see `fast.rs`): the kind specialised by operand shape.
-    pub code: u16,
+    pub code: fast::Code,
     pub kind: Kind,
     /// ALU operation, shift operation, condition code, segment register, or LOOP variant.
     pub sub: u8,

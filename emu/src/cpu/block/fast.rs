@@ -104,13 +104,21 @@ pub(crate) mod code {
     pub const DEC_R_NF: u16 = INC_R_NF + 3;
     pub const SHL_R_IMM_NF: u16 = DEC_R_NF + 3;
     pub const SHR_R_IMM_NF: u16 = SHL_R_IMM_NF + 3;
+    /// LOOP (counting CX, or ECX), Jcc and JMP whose target is the first instruction of
+    /// their own block (a loop body), in code whose IP and operand size agree (both 16-bit
+    /// or both 32-bit; [`specialize`] picks them). `Op::imm` holds the IP mask: the target
+    /// is the block's entry EIP masked by it, which is within the CS limit as the entry is.
+    pub const LOOP_SELF: u16 = SHR_R_IMM_NF + 3;
+    pub const LOOP_SELF_ECX: u16 = LOOP_SELF + 1;
+    pub const JCC_SELF: u16 = LOOP_SELF + 2;
+    pub const JMP_SELF: u16 = LOOP_SELF + 3;
     /// One past the last code.
-    pub const END: u16 = SHR_R_IMM_NF + 3;
+    pub const END: u16 = JMP_SELF + 1;
 
     // The dispatch arms in `exec_fast` are literals (see the module documentation).
     const _: () = assert!(ALU_RR_NF == 247 && ALU_RI_NF == 271 && INC_R_NF == 295);
     const _: () = assert!(DEC_R_NF == 298 && SHL_R_IMM_NF == 301 && SHR_R_IMM_NF == 304);
-    const _: () = assert!(END == 307);
+    const _: () = assert!(LOOP_SELF == 307 && END == 311);
 }
 
 /// A dispatch code: a value below [`code::END`], which the only constructor ensures, so the
@@ -146,10 +154,27 @@ mod checked {
 }
 pub(crate) use checked::Code;
 
-/// The dispatch code for `op` on `model`: [`lower`], then a narrower handler where the
-/// decoded operands allow one. May rewrite `op.imm` to the effective shift count.
-pub(crate) fn specialize(model: Model, op: &mut Op) -> u16 {
+/// The dispatch code for `op` (decoded for a 32-bit code segment when `big`) on `model`:
+/// [`lower`], then a narrower handler where the decoded operands allow one. May rewrite
+/// `op.imm` to the effective shift count or, for a branch to its block's start, the IP mask.
+pub(crate) fn specialize(model: Model, big: bool, op: &mut Op) -> u16 {
     let general = lower(op.kind, op.sub, op.w, op.mem);
+    if matches!(op.kind, Kind::Loop | Kind::Jcc | Kind::Jmp) && (op.w == 32) == big {
+        // The target is `(entry + end + imm) & mask` (the next IP and the target wrap alike
+        // when the sizes agree): the entry itself, masked, when `end + imm` wraps to 0.
+        let mask = if big { u32::MAX } else { 0xFFFF };
+        if u32::from(op.end).wrapping_add(op.imm) & mask == 0 {
+            let code = match op.kind {
+                Kind::Loop if op.sub == 2 && op.ea & COUNT_ECX != 0 => code::LOOP_SELF_ECX,
+                Kind::Loop if op.sub == 2 => code::LOOP_SELF,
+                Kind::Jcc => code::JCC_SELF,
+                Kind::Jmp => code::JMP_SELF,
+                _ => return general,
+            };
+            op.imm = mask;
+            return code;
+        }
+    }
     if op.kind == Kind::ShiftRmImm && !op.mem {
         // The same count masking as `Cpu::shift`: the 8086 uses the whole count byte.
         let count = if model == Model::I8086 {
@@ -1064,6 +1089,32 @@ impl Cpu {
                 // A push into decoded code needs no check: the block ends here and the
                 // next lookup sees the page's new generation.
                 self.call_near(bus, ret, target, u32::from(op.w))?;
+                return Ok(Flow::Jump);
+            }
+            code::LOOP_SELF => {
+                let c = self.regs[CX].wrapping_sub(1) & 0xFFFF;
+                self.regs[CX] = (self.regs[CX] & 0xFFFF_0000) | c;
+                if c != 0 {
+                    self.eip = entry & op.imm;
+                    return Ok(Flow::Jump);
+                }
+            }
+            code::LOOP_SELF_ECX => {
+                let c = self.regs[CX].wrapping_sub(1);
+                self.regs[CX] = c;
+                if c != 0 {
+                    self.eip = entry & op.imm;
+                    return Ok(Flow::Jump);
+                }
+            }
+            code::JCC_SELF => {
+                if self.cond(op.sub) {
+                    self.eip = entry & op.imm;
+                    return Ok(Flow::Jump);
+                }
+            }
+            code::JMP_SELF => {
+                self.eip = entry & op.imm;
                 return Ok(Flow::Jump);
             }
             code::SHL_R8_IMM => self.shl_reg_imm::<8>(op),

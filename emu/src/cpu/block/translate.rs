@@ -155,7 +155,7 @@ fn decode_op(model: Model, big: bool, bytes: &[u8], pos: usize) -> Option<(Op, u
     let mut op = decode_one(model, big, &mut c)?;
     op.start = pos as u16;
     op.end = (pos + c.pos) as u16;
-    op.code = super::fast::Code::new(super::fast::specialize(model, &mut op));
+    op.code = super::fast::Code::new(super::fast::specialize(model, big, &mut op));
     op.ea_mask = if op.ea & EA_32 != 0 { u32::MAX } else { 0xFFFF };
     op.form = EaForm::of(op.ea);
     if op.form == EaForm::Disp {

@@ -191,15 +191,15 @@ impl Cpu {
         let (pde_at, pde, pte_at, pte) = (e.pde_at, e.pde, e.pte_at, e.pte);
         let frame = pte & 0xFFFF_F000;
         // Cache it: writes to the two entries from now on move memory's cache epoch.
+        // The memory-operand cache may hold a write entry for their page made before they
+        // were marked (see `block/memtlb.rs`).
         for at in [pde_at, pte_at] {
             if let Some(i) = mem.readable_index(at) {
                 mem.mark_code(i, 4);
+                self.mtlb.forget_store_page(i >> 12);
             }
         }
         let now = mem.cache_epoch();
-        // Marking a new page of tables moved the epoch: the memory-operand cache may hold
-        // a plain write entry for it (see `block/memtlb.rs`).
-        self.mtlb.check_epoch(now);
         if self.tlb.epoch != now || self.tlb.entries.is_empty() {
             self.tlb.entries.clear();
             self.tlb.entries.resize(TLB_ENTRIES, TlbEntry::default());

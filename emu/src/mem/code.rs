@@ -89,6 +89,24 @@ impl CodeTracker {
         }
     }
 
+    /// The offsets within store page `page` from its first marked byte to one past its
+    /// last, or (0, 0) when none is marked.
+    pub fn marked_span(&self, page: usize) -> (u32, u32) {
+        let Some(words) = self.bits.get(page * 64..page * 64 + 64) else {
+            return (0, 0);
+        };
+        let first = words.iter().position(|&w| w != 0);
+        let last = words.iter().rposition(|&w| w != 0);
+        match (first, last) {
+            (Some(f), Some(l)) => {
+                let lo = f as u32 * 64 + words[f].trailing_zeros();
+                let hi = l as u32 * 64 + 64 - words[l].leading_zeros();
+                (lo, hi)
+            }
+            _ => (0, 0),
+        }
+    }
+
     /// Whether any byte of store page `page` is marked.
     pub fn page_marked(&self, page: usize) -> bool {
         self.marked.get(page).copied().unwrap_or(false)
@@ -121,7 +139,10 @@ mod tests {
         assert!(!t.mark(3 * 4096, 4096 + 20, 1)); // page already marked
         assert!(t.is_marked(4096 + 12) && !t.is_marked(4096 + 13) && t.is_marked(4096 + 20));
         assert!(t.page_marked(1) && !t.page_marked(0));
+        assert_eq!(t.marked_span(1), (10, 21));
+        assert_eq!(t.marked_span(0), (0, 0));
         t.invalidate_page(1);
+        assert_eq!(t.marked_span(1), (0, 0));
         assert_eq!(t.generation(1), 1);
         assert!(!t.is_marked(4096 + 10) && !t.page_marked(1));
     }

@@ -56,10 +56,12 @@ pub(crate) struct FastPage {
     /// Store index of the page's first byte.
     pub base: u32,
     /// Writes may go straight to the store (a writable page whose change since the last
-    /// hash refresh is already recorded), after the code test when `code`.
+    /// hash refresh is already recorded) outside `code`.
     pub write: bool,
-    /// The store page holds decoded code: a write must test the code marks.
-    pub code: bool,
+    /// Offsets in the page from its first decoded byte to one past its last ((0, 0) for a
+    /// page without decoded code): a write touching them goes the bus way, which tests the
+    /// code marks. For marks made later see [`Memory::mark_code`].
+    pub code: (u32, u32),
 }
 
 /// What a physical page does on access.
@@ -553,7 +555,9 @@ impl Memory {
 
     /// Records that the CPU decoded `len` bytes at store index `start` (one page). The first
     /// mark on a page moves the cache epoch: writes through its map entries stop being plain
-    /// (see [`Memory::fast_page`]).
+    /// (see [`Memory::fast_page`]). Later marks widen the page's code span without moving
+    /// it: a decode moves the epoch itself, a page-table walk drops the CPU's write entries
+    /// for the page.
     pub(crate) fn mark_code(&mut self, start: usize, len: usize) {
         if self.code.mark(self.store.len(), start, len) {
             self.cache_epoch += 1;
@@ -577,10 +581,15 @@ impl Memory {
         if e & NO_READ != 0 {
             return None;
         }
+        let base = e & !PAGE_MASK;
         Some(FastPage {
-            base: e & !PAGE_MASK,
+            base,
             write: e & (UNMAPPED | CLEAN) == 0,
-            code: e & CODE != 0,
+            code: if e & CODE != 0 {
+                self.code.marked_span((base >> PAGE_SHIFT) as usize)
+            } else {
+                (0, 0)
+            },
         })
     }
 
@@ -590,19 +599,10 @@ impl Memory {
         self.store.get(i..i + N)?.try_into().ok()
     }
 
-    /// Writes `bytes` at store index `i` of a [`FastPage`] whose `write` is set, unless
-    /// `code` (the page holds decoded code) and one of the bytes is marked: returns whether
-    /// it wrote. A write it refuses must go through the bus path, which sees the code.
+    /// Writes `bytes` at store index `i` of a [`FastPage`] whose `write` is set, outside its
+    /// `code` span: returns whether it wrote (false only past the store).
     #[inline(always)]
-    pub(crate) fn write_store<const N: usize>(
-        &mut self,
-        i: usize,
-        code: bool,
-        bytes: [u8; N],
-    ) -> bool {
-        if code && self.code.any_marked(i, N) {
-            return false;
-        }
+    pub(crate) fn write_store<const N: usize>(&mut self, i: usize, bytes: [u8; N]) -> bool {
         match self.store.get_mut(i..i + N) {
             Some(b) => {
                 b.copy_from_slice(&bytes);

@@ -10,16 +10,17 @@
 //! and succeeded (so the page-level checks, the accessed and dirty bits and the first write
 //! since a hash refresh have happened), for a readable page and, for the write side, a page
 //! whose writes may go straight to the store ([`crate::mem::FastPage`]). It names a store
-//! index and whether the page holds decoded code (a write then tests the code marks, and
-//! one that would touch a decoded byte goes the general way, which sees the code).
+//! index and, for writes, the span of the page's decoded bytes: a write that touches the
+//! span goes the general way, which tests the code marks.
 //!
 //! Everything an entry depends on is covered by one of two keys, both checked when a block
 //! starts. Memory's cache epoch moves with every change of the page map, A20, the page
 //! tables (their walked entries are marked as code), a page's first code mark and a hash
 //! refresh. While a block runs, it moves only by a write that changed decoded code (the
 //! block then ends after that op), by a change that only makes accesses plainer (code marks
-//! dropped), or by a page-table walk marking a new page of tables, which empties this cache
-//! at once ([`MemTlb::check_epoch`]). The other key is CR3 with the paging bit and whether
+//! dropped), or by a page-table walk marking a new page of tables. A walk drops the write
+//! entries of the pages whose entries it marks at once ([`MemTlb::forget_store_page`]),
+//! whether or not the epoch moved. The other key is CR3 with the paging bit and whether
 //! CPL is 3 (the page-level U/S checks): fast ops change none of them. Like the TLB, the
 //! cache is not machine state: it holds only what the general path would give now.
 
@@ -29,20 +30,23 @@ use crate::mem::{FastPage, Memory};
 const ENTRIES: usize = 64;
 /// `Entry::page` of an empty entry (linear page numbers are below 2^20).
 const EMPTY: u32 = u32::MAX;
-/// `Entry::base` bit of a write entry: the page holds decoded code (writes test the marks).
-const CODE: u32 = 1;
-
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     /// Linear page number, or [`EMPTY`].
     page: u32,
-    /// Store index of the page's first byte, with [`CODE`].
+    /// Store index of the page's first byte.
     base: u32,
+    /// Write entries: the span of the page's decoded bytes (`FastPage::code`), which writes
+    /// leave to the general way.
+    code_lo: u32,
+    code_hi: u32,
 }
 
 const EMPTY_ENTRY: Entry = Entry {
     page: EMPTY,
     base: 0,
+    code_lo: 0,
+    code_hi: 0,
 };
 
 /// The cache (see the module documentation).
@@ -92,9 +96,8 @@ impl MemTlb {
         }
     }
 
-    /// Empties the cache unless it was made under memory's cache epoch `epoch`: when a block
-    /// starts, and whenever the epoch may have moved while a block runs without ending it
-    /// (a page-table walk that marks a new page).
+    /// Empties the cache unless it was made under memory's cache epoch `epoch` (when a block
+    /// starts, and before an entry is made).
     #[inline(always)]
     pub(crate) fn check_epoch(&mut self, epoch: u64) {
         if self.epoch != epoch {
@@ -123,8 +126,21 @@ impl MemTlb {
         if e.page != page {
             return false;
         }
-        let i = ((e.base & !CODE) | (lin & 0xFFF)) as usize;
-        mem.write_store::<N>(i, e.base & CODE != 0, bytes)
+        let off = lin & 0xFFF;
+        if off + N as u32 > e.code_lo && off < e.code_hi {
+            return false;
+        }
+        mem.write_store::<N>((e.base | off) as usize, bytes)
+    }
+
+    /// Drops the write entries of store page `page`, whose decoded span grew (a page-table
+    /// walk marked the entries it used without moving the epoch).
+    pub(crate) fn forget_store_page(&mut self, page: usize) {
+        for e in &mut self.write {
+            if e.page != EMPTY && (e.base >> 12) as usize == page {
+                *e = EMPTY_ENTRY;
+            }
+        }
     }
 
     /// Records that linear page `lin >> 12` is store page `page` for reads (or writes) under
@@ -132,15 +148,17 @@ impl MemTlb {
     pub(crate) fn insert(&mut self, epoch: u64, lin: u32, page: FastPage, write: bool) {
         self.check_epoch(epoch);
         let n = lin >> 12;
-        let (side, base) = if write {
-            (
-                &mut self.write,
-                page.base | if page.code { CODE } else { 0 },
-            )
+        let (side, (code_lo, code_hi)) = if write {
+            (&mut self.write, page.code)
         } else {
-            (&mut self.read, page.base)
+            (&mut self.read, (0, 0))
         };
-        side[n as usize % ENTRIES] = Entry { page: n, base };
+        side[n as usize % ENTRIES] = Entry {
+            page: n,
+            base: page.base,
+            code_lo,
+            code_hi,
+        };
     }
 }
 

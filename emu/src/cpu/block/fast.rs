@@ -112,13 +112,17 @@ pub(crate) mod code {
     pub const LOOP_SELF_ECX: u16 = LOOP_SELF + 1;
     pub const JCC_SELF: u16 = LOOP_SELF + 2;
     pub const JMP_SELF: u16 = LOOP_SELF + 3;
+    /// MOV reg,[disp] and MOV [disp],reg (a displacement alone, the form of globals) for
+    /// widths 8, 16 and 32: the address needs no form dispatch.
+    pub const MOV_REG_DISP: u16 = JMP_SELF + 1;
+    pub const MOV_DISP_REG: u16 = MOV_REG_DISP + 3;
     /// One past the last code.
-    pub const END: u16 = JMP_SELF + 1;
+    pub const END: u16 = MOV_DISP_REG + 3;
 
     // The dispatch arms in `exec_fast` are literals (see the module documentation).
     const _: () = assert!(ALU_RR_NF == 247 && ALU_RI_NF == 271 && INC_R_NF == 295);
     const _: () = assert!(DEC_R_NF == 298 && SHL_R_IMM_NF == 301 && SHR_R_IMM_NF == 304);
-    const _: () = assert!(LOOP_SELF == 307 && END == 311);
+    const _: () = assert!(LOOP_SELF == 307 && MOV_REG_DISP == 311 && END == 317);
 }
 
 /// A dispatch code: a value below [`code::END`], which the only constructor ensures, so the
@@ -174,6 +178,22 @@ pub(crate) fn specialize(model: Model, big: bool, op: &mut Op) -> u16 {
             op.imm = mask;
             return code;
         }
+    }
+    if matches!(op.kind, Kind::MovRegRm | Kind::MovRmReg)
+        && op.mem
+        && super::EaForm::of(op.ea) == super::EaForm::Disp
+    {
+        let family = if op.kind == Kind::MovRegRm {
+            code::MOV_REG_DISP
+        } else {
+            code::MOV_DISP_REG
+        };
+        return family
+            + match op.w {
+                8 => 0,
+                16 => 1,
+                _ => 2,
+            };
     }
     if op.kind == Kind::ShiftRmImm && !op.mem {
         // The same count masking as `Cpu::shift`: the 8086 uses the whole count byte.
@@ -559,6 +579,21 @@ impl Cpu {
         let (v, _) = self.rm_get::<B, W, M>(bus, op)?;
         self.set_reg_w::<W>(op.reg, v);
         Ok(())
+    }
+
+    /// MOV reg,[disp] ([`code::MOV_REG_DISP`]): `Op::disp` is the wrapped offset.
+    #[inline(always)]
+    fn mov_reg_disp<B: Bus, const W: u32>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let v = self.mem_w::<B, W>(bus, usize::from(op.seg), op.disp)?;
+        self.set_reg_w::<W>(op.reg, v);
+        Ok(())
+    }
+
+    /// MOV [disp],reg ([`code::MOV_DISP_REG`]).
+    #[inline(always)]
+    fn mov_disp_reg<B: Bus, const W: u32>(&mut self, bus: &mut B, op: &Op) -> R<()> {
+        let v = self.reg_w::<W>(op.reg);
+        self.set_mem_w::<B, W>(bus, usize::from(op.seg), op.disp, v)
     }
 
     #[inline(always)]
@@ -1117,6 +1152,12 @@ impl Cpu {
                 self.eip = entry & op.imm;
                 return Ok(Flow::Jump);
             }
+            code::MOV_REG_DISP => self.mov_reg_disp::<B, 8>(bus, op)?,
+            312 => self.mov_reg_disp::<B, 16>(bus, op)?,
+            313 => self.mov_reg_disp::<B, 32>(bus, op)?,
+            code::MOV_DISP_REG => self.mov_disp_reg::<B, 8>(bus, op)?,
+            315 => self.mov_disp_reg::<B, 16>(bus, op)?,
+            316 => self.mov_disp_reg::<B, 32>(bus, op)?,
             code::SHL_R8_IMM => self.shl_reg_imm::<8>(op),
             code::SHL_R16_IMM => self.shl_reg_imm::<16>(op),
             code::SHL_R32_IMM => self.shl_reg_imm::<32>(op),

@@ -43,19 +43,20 @@
 //! | dispatch without a range test (codes below the last by construction, `fast::Code`) | 40.4 | 37.8 |
 //! | LOOP, Jcc and JMP back to their block's start decided at decode (target = entry, no limit test) | 38.2 | 35.7 |
 //! | stores test the span of their page's decoded bytes, not the code marks (`memtlb.rs`) | 37.4 | 34.9 |
+//! | MOV between a register and `[disp]` without the address-form dispatch | 36.1 | 33.7 |
 //! | tried and dropped: the shaped handlers out of line (`#[inline(never)]`, fewer live registers in the dispatch loop) | 59.8 | 69.5 |
 //!
 //! `vexed bench-cpu` itself went from 56.6 / 68.5 to 44.5 / 50.5 with the first three steps
-//! and to 38.5 / 36.1 with all of them (2026-12-07). Where the rest goes after all of them (about 410 host instructions per pass of the
-//! cpuloop's 11-instruction body): dispatch 8 per op (the op pointer and the jump table),
-//! 5-7 more for a memory operand's address form; a memory operand about 20 after that (the
-//! segment index and bound, the cache slot and tag, the store's bound, the access; a store
-//! also tests the code span); a register operand 3-4; lazy flags 10-25 where they live (SUB
-//! computes AF and OF at once); and about 25 per pass of a loop body (the budget charged and
-//! refunded, the epoch, attention and stop tests). Reaching 20 needs the dispatch and the
-//! flag work gone from the common case: translation to host code (a JIT with exact tick
-//! accounting, falling back here when the budget is shorter than a block), which is the
-//! next step.
+//! and to 38.5 / 36.1 with the next four (2026-12-07). Where the rest goes after all of them
+//! (about 400 host instructions per pass of the cpuloop's 11-instruction body): dispatch 8
+//! per op (the op pointer and the jump table), 5-7 more for a memory operand's address form
+//! (but `[disp]` MOVs); a memory operand about 20 after that (the segment index and bound,
+//! the cache slot and tag, the store's bound, the access; a store also tests the code span);
+//! a register operand 3-4; lazy flags 10-25 where they live (SUB computes AF and OF at once);
+//! and about 25 per pass of a loop body (the budget charged and refunded, the epoch,
+//! attention and stop tests). Reaching 20 needs the dispatch and the flag work gone from the
+//! common case: translation to host code (a JIT with exact tick accounting, falling back
+//! here when the budget is shorter than a block), which is the next step.
 
 mod fast;
 mod flags_live;

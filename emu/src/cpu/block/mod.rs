@@ -47,7 +47,7 @@
 //! | tried and dropped: the shaped handlers out of line (`#[inline(never)]`, fewer live registers in the dispatch loop) | 59.8 | 69.5 |
 //!
 //! `vexed bench-cpu` itself went from 56.6 / 68.5 to 44.5 / 50.5 with the first three steps
-//! and to 38.5 / 36.1 with the next four (2026-12-07). Where the rest goes after all of them
+//! to 38.5 / 36.1 with the next four and to 37.0 / 34.7 with the `[disp]` MOVs (2026-12-07). Where the rest goes after all of them
 //! (about 400 host instructions per pass of the cpuloop's 11-instruction body): dispatch 8
 //! per op (the op pointer and the jump table), 5-7 more for a memory operand's address form
 //! (but `[disp]` MOVs); a memory operand about 20 after that (the segment index and bound,

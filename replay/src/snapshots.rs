@@ -35,8 +35,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use vexed_emu::machine::{HashScheme, Machine, MachineError};
 use vexed_trace::{
-    Record, SNAPSHOT_PAGE_SIZE, SnapshotCoding, SnapshotPage, decode_delta_state,
-    encode_delta_state,
+    DeltaStateEncoder, Record, SNAPSHOT_PAGE_SIZE, SnapshotCoding, SnapshotPage, decode_delta_state,
 };
 
 /// Why a snapshot of a trace cannot be taken or rebuilt.
@@ -67,6 +66,11 @@ pub enum SnapshotError {
         "the snapshot at tick {tick} has no checkpoint at its tick to check it against: the trace is damaged"
     )]
     Unchecked { tick: u64 },
+}
+
+/// A page as the pager holds it: `None` when all its bytes are zero.
+fn held_page(page: &[u8]) -> Option<Box<[u8]>> {
+    page.iter().any(|&b| b != 0).then(|| page.into())
 }
 
 /// Exclusive-or of `a` with `b` (cut or zero-extended to `a`'s length), in place.
@@ -113,17 +117,22 @@ impl BaseImage {
 
 /// The recorder's half: each call of [`SnapshotPager::snapshot`] gives a
 /// [`Record::PagedSnapshot`] coded as a delta, holding the pages changed since the
-/// previous call. It keeps a copy of the store and of the state as of the previous
-/// snapshot (as large as the machine's store), and must be given the same machine every
-/// time (a recorder's), since it asks that machine which pages were written since.
+/// previous call. It keeps a copy of the store as of the previous snapshot, page by page
+/// with only the pages that are not all zeros held (a machine's store is mostly zeros:
+/// copying it whole would touch every page of it), and of the state; it must be given the
+/// same machine every time (a recorder's), since it asks that machine which pages were
+/// written since.
 #[derive(Default)]
 pub struct SnapshotPager {
-    /// The store as the previous snapshot left it (empty before the first).
-    previous: Vec<u8>,
+    /// The store as the previous snapshot left it, per page: `None` for a page of zeros
+    /// (empty before the first snapshot).
+    previous: Vec<Option<Box<[u8]>>>,
     /// The previous snapshot's state (empty before the first).
     previous_state: Vec<u8>,
     /// The machine's write mark at the previous snapshot.
     mark: Option<u64>,
+    /// Codes the states (its zstd context kept between snapshots).
+    encoder: DeltaStateEncoder,
 }
 
 impl SnapshotPager {
@@ -140,9 +149,14 @@ impl SnapshotPager {
             .snapshot_without_store()
             .map_err(|source| SnapshotError::Machine { tick, source })?;
         Ok(SnapshotPager {
-            previous: m.memory_store().to_vec(),
+            previous: m
+                .memory_store()
+                .chunks(SNAPSHOT_PAGE_SIZE)
+                .map(held_page)
+                .collect(),
             previous_state,
             mark: None,
+            encoder: DeltaStateEncoder::default(),
         })
     }
 
@@ -170,10 +184,10 @@ impl SnapshotPager {
             {
                 continue;
             }
-            let start = i * SNAPSHOT_PAGE_SIZE;
             let before = self
                 .previous
-                .get(start..start + SNAPSHOT_PAGE_SIZE)
+                .get(i)
+                .and_then(|p| p.as_deref())
                 .unwrap_or(&zero);
             if page != before {
                 let index = u32::try_from(i).map_err(|_| SnapshotError::Pages {
@@ -186,27 +200,24 @@ impl SnapshotPager {
             }
         }
         // The next snapshot compares against this store: the previous one at the new
-        // length with the changed pages written over it (as a reader rebuilds it).
-        if store.len() > self.previous.len() {
-            // A fresh zeroed allocation rather than a resize that writes every zero: the
-            // copy then costs memory only for the pages that are not zero.
-            let mut grown = vec![0u8; store.len()];
-            if let Some(dst) = grown.get_mut(..self.previous.len()) {
-                dst.copy_from_slice(&self.previous);
-            }
-            self.previous = grown;
-        } else {
-            self.previous.truncate(store.len());
-        }
+        // length with the changed pages written over it (as a reader rebuilds it), which
+        // is the machine's store now.
+        self.previous
+            .resize_with(store.len() / SNAPSHOT_PAGE_SIZE, || None);
         for p in &pages {
             let start = p.index as usize * SNAPSHOT_PAGE_SIZE;
-            if let Some(dst) = self.previous.get_mut(start..start + SNAPSHOT_PAGE_SIZE) {
-                xor_into(dst, &p.bytes);
+            if let (Some(slot), Some(now)) = (
+                self.previous.get_mut(p.index as usize),
+                store.get(start..start + SNAPSHOT_PAGE_SIZE),
+            ) {
+                *slot = held_page(now);
             }
         }
         let store_len = store.len() as u64;
         self.mark = Some(m.store_write_mark());
-        let coded = encode_delta_state(&state, &self.previous_state)
+        let coded = self
+            .encoder
+            .encode(&state, &self.previous_state)
             .map_err(|message| SnapshotError::Pages { tick, message })?;
         self.previous_state = state;
         Ok(Record::PagedSnapshot {
@@ -602,7 +613,7 @@ mod tests {
         assert_eq!(pages_of(&paged), [6, 7]);
         if let Record::PagedSnapshot { state, .. } = &mut paged {
             let plain = decode_delta_state(state, &baseline).expect("decode");
-            *state = encode_delta_state(&plain, &[]).expect("encode");
+            *state = vexed_trace::encode_delta_state(&plain, &[]).expect("encode");
         }
         chain.push(paged).expect("push");
         let r = rebuilt(&chain);

@@ -78,8 +78,8 @@ pub use end::RunEnd;
 pub use error::{Part, TraceError, excerpt};
 pub use reader::{ReadStats, Records, TraceReader, ends_with_footer};
 pub use record::{
-    Record, SNAPSHOT_PAGE_SIZE, SnapshotCoding, SnapshotPage, decode_delta_state,
-    encode_delta_state,
+    DeltaStateEncoder, Record, SNAPSHOT_PAGE_SIZE, SnapshotCoding, SnapshotPage,
+    decode_delta_state, encode_delta_state,
 };
 pub use upgrade::{OLDEST_READABLE_VERSION, SnapshotBase, supported_versions};
 pub use validated::{Completeness, FrameEntry, SnapshotEntry, Trace};

@@ -60,7 +60,25 @@ pub enum SnapshotCoding {
 /// zero byte followed by `previous` (or, when it is empty, by identity page-map entries),
 /// as raw content (FORMAT.md, "Paged snapshots").
 pub fn encode_delta_state(state: &[u8], previous: &[u8]) -> Result<Vec<u8>, String> {
-    // Never write what the reader refuses.
+    check_delta_state(state)?;
+    crate::frame::compress_against(state, previous, DELTA_LEVEL)
+}
+
+/// [`encode_delta_state`] for a recorder that codes one snapshot after another: it keeps
+/// its zstd context from one state to the next instead of allocating one per snapshot.
+#[derive(Default)]
+pub struct DeltaStateEncoder(crate::frame::Context);
+
+impl DeltaStateEncoder {
+    /// What [`encode_delta_state`] gives for `state` and `previous`.
+    pub fn encode(&mut self, state: &[u8], previous: &[u8]) -> Result<Vec<u8>, String> {
+        check_delta_state(state)?;
+        self.0.compress_against(state, previous, DELTA_LEVEL)
+    }
+}
+
+/// Never write what the reader refuses: a state within [`crate::limits::MAX_SNAPSHOT_STATE`].
+fn check_delta_state(state: &[u8]) -> Result<(), String> {
     let limit = crate::limits::MAX_SNAPSHOT_STATE;
     if state.len() as u64 > limit {
         return Err(format!(
@@ -68,7 +86,7 @@ pub fn encode_delta_state(state: &[u8], previous: &[u8]) -> Result<Vec<u8>, Stri
             state.len()
         ));
     }
-    crate::frame::compress_against(state, previous, DELTA_LEVEL)
+    Ok(())
 }
 
 /// The state of a [`SnapshotCoding::Delta`] snapshot from its `coded` bytes and the

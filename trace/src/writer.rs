@@ -77,6 +77,8 @@ pub struct TraceWriter<W: Write> {
     offset: u64,
     /// An earlier write failed.
     failed: bool,
+    /// The zstd context every frame is compressed with.
+    zstd: frame::Context,
 }
 
 impl<W: Write> TraceWriter<W> {
@@ -106,6 +108,7 @@ impl<W: Write> TraceWriter<W> {
             counts: Counts::default(),
             offset: 0,
             failed: false,
+            zstd: frame::Context::default(),
         };
         w.write_header(header)?;
         Ok(w)
@@ -132,7 +135,7 @@ impl<W: Write> TraceWriter<W> {
             raw.len(),
             MAX_HEADER_RAW,
         )?;
-        let payload = frame::compress(&raw, self.opts.level).map_err(err)?;
+        let payload = self.zstd.compress(&raw, self.opts.level).map_err(err)?;
         too_large(
             Part::Header,
             0,
@@ -375,7 +378,7 @@ impl<W: Write> TraceWriter<W> {
         } else {
             self.opts.level
         };
-        let payload = frame::compress(&raw, level).map_err(err)?;
+        let payload = self.zstd.compress(&raw, level).map_err(err)?;
         drop(raw);
         too_large(
             part,

@@ -882,6 +882,18 @@ impl Cpu {
         self.blocks.set_enabled(on);
     }
 
+    /// Turns the translation of hot blocks to host code on or off (on by default on x86-64
+    /// hosts; see `block/jit/mod.rs`). Like the block cache, it never changes what an
+    /// instruction does: the differential tests run machines both ways.
+    pub fn set_jit(&mut self, on: bool) {
+        self.blocks.set_jit(on);
+    }
+
+    /// Whether hot blocks are translated to host code.
+    pub fn jit(&self) -> bool {
+        self.blocks.jit_enabled()
+    }
+
     /// Forgets all decoded blocks. Needed only when this CPU is moved to a different
     /// [`crate::mem::Memory`]: within one memory, writes to code are tracked.
     pub fn flush_block_cache(&mut self) {

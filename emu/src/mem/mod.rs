@@ -599,6 +599,13 @@ impl Memory {
         self.store.get(i..i + N)?.try_into().ok()
     }
 
+    /// The backing store's address and length, for translated code's hit path of the
+    /// memory-operand cache (`cpu/block/jit`): valid until the store is next resized or
+    /// `self` is next borrowed.
+    pub(crate) fn store_raw(&mut self) -> (*mut u8, usize) {
+        (self.store.as_mut_ptr(), self.store.len())
+    }
+
     /// Writes `bytes` at store index `i` of a [`FastPage`] whose `write` is set, outside its
     /// `code` span: returns whether it wrote (false only past the store).
     #[inline(always)]

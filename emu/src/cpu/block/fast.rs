@@ -360,7 +360,12 @@ impl Cpu {
     /// Reads the `W`-bit memory operand at `seg:off`: through the memory-operand cache
     /// (`memtlb.rs`) when the segment bound lets it pass, else the general path.
     #[inline(always)]
-    fn mem_w<B: Bus, const W: u32>(&mut self, bus: &mut B, seg: usize, off: u32) -> R<u32> {
+    pub(super) fn mem_w<B: Bus, const W: u32>(
+        &mut self,
+        bus: &mut B,
+        seg: usize,
+        off: u32,
+    ) -> R<u32> {
         let s = &self.segs[seg];
         if i64::from(off) + i64::from(W / 8 - 1) <= s.rlim {
             let lin = s.base.wrapping_add(off);
@@ -398,7 +403,7 @@ impl Cpu {
     /// decoded changed), else the general path followed by the test for a write into
     /// decoded code ([`Cpu::check_block_fresh`]).
     #[inline(always)]
-    fn set_mem_w<B: Bus, const W: u32>(
+    pub(super) fn set_mem_w<B: Bus, const W: u32>(
         &mut self,
         bus: &mut B,
         seg: usize,

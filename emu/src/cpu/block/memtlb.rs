@@ -71,6 +71,25 @@ impl Default for MemTlb {
     }
 }
 
+/// Where the translated code's copy of [`MemTlb::read`] and [`MemTlb::write`] finds
+/// things (`jit/compile.rs` emits the hit path of both).
+pub(crate) mod layout {
+    use super::{ENTRIES, Entry, MemTlb};
+    use std::mem::offset_of;
+
+    pub const READ: usize = offset_of!(MemTlb, read);
+    pub const WRITE: usize = offset_of!(MemTlb, write);
+    pub const PAGE: usize = offset_of!(Entry, page);
+    pub const BASE: usize = offset_of!(Entry, base);
+    pub const CODE_LO: usize = offset_of!(Entry, code_lo);
+    pub const CODE_HI: usize = offset_of!(Entry, code_hi);
+    /// Slot numbers are the page number masked by this.
+    pub const SLOT_MASK: u8 = (ENTRIES - 1) as u8;
+    /// An entry's size as a shift count.
+    pub const ENTRY_SHIFT: u8 = size_of::<Entry>().trailing_zeros() as u8;
+    const _: () = assert!(size_of::<Entry>() == 1 << ENTRY_SHIFT && ENTRIES.is_power_of_two());
+}
+
 /// The entry slot for an access of `N` bytes at `lin`, and the page its entry must name.
 /// The slot is the last byte's: an access that crosses into the next page looks in that
 /// page's slot, where an entry never names the first page (consecutive pages have different

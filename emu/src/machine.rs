@@ -779,6 +779,21 @@ impl Machine {
     pub fn store_page_written_since(&self, mark: u64, page: usize) -> bool {
         self.bus.mem.written_since(mark, page)
     }
+
+    /// Whether store page `page` may hold a byte that is not zero: false only for a page
+    /// never written since the memory allocated it as zeros (host bookkeeping, not machine
+    /// state; the page is not read to tell, so it is not faulted in). A recorder's copy of
+    /// the store at tick 0 leaves the other pages out this way.
+    pub fn store_page_may_be_nonzero(&self, page: usize) -> bool {
+        self.bus.mem.store_page_may_be_nonzero(page)
+    }
+
+    /// A copy of [`Machine::memory_store`] that neither reads nor writes the pages that are
+    /// certainly zeros ([`Machine::store_page_may_be_nonzero`]): a zeroed allocation with
+    /// the other pages copied into it.
+    pub fn memory_store_copy(&self) -> Vec<u8> {
+        self.bus.mem.store_copy()
+    }
 }
 
 /// Which state hash a trace's checkpoints hold (the trace's format version says).

@@ -108,7 +108,7 @@ pub enum MemError {
 ///
 /// Serialization and equality cover the machine state only: the bytes, the page map (without
 /// the code marks, which belong to the CPU's cache) and the bus and A20 settings.
-#[derive(Clone, Deserialize)]
+#[derive(Deserialize)]
 #[serde(from = "MemoryData")]
 pub struct Memory {
     /// Backing store: RAM first, then pages allocated with [`Memory::alloc_store`].
@@ -153,6 +153,27 @@ impl Memory {
     /// The page map as machine state: without the code marks and clean bits.
     fn state_map(&self) -> impl Iterator<Item = u32> + '_ {
         self.map.iter().map(|e| e & !HOST_BITS)
+    }
+}
+
+/// A copy whose store starts as a fresh zeroed allocation with only the pages that may not
+/// be zeros copied into it ([`Memory::store_copy`]): everything else, host bookkeeping
+/// included, is copied as it is.
+impl Clone for Memory {
+    fn clone(&self) -> Memory {
+        Memory {
+            store: self.store_copy(),
+            map: self.map.clone(),
+            ram_size: self.ram_size,
+            bus_bits: self.bus_bits,
+            a20: self.a20,
+            mask: self.mask,
+            code: self.code.clone(),
+            hashes: self.hashes.clone(),
+            map_hash: self.map_hash,
+            cache_epoch: self.cache_epoch,
+            direct: self.direct,
+        }
     }
 }
 
@@ -263,7 +284,7 @@ impl Memory {
                 if addr < ram_size { addr } else { UNMAPPED }
             })
             .collect();
-        Ok(Memory {
+        let mut m = Memory {
             store: vec![0; ram_size as usize],
             map,
             ram_size,
@@ -275,11 +296,18 @@ impl Memory {
             map_hash: None,
             cache_epoch: 0,
             direct: 0,
-        })
-        .map(|mut m: Memory| {
-            m.recompute_direct();
-            m
-        })
+        };
+        // The RAM is zeros: its pages are clean, never written, until their first write
+        // (which the clean bits send to the write record, see `dirty.rs`).
+        m.hashes
+            .add_zero_pages(0, (ram_size >> PAGE_SHIFT) as usize);
+        for e in &mut m.map {
+            if *e & (NO_READ | NO_WRITE) == 0 {
+                *e |= CLEAN;
+            }
+        }
+        m.recompute_direct();
+        Ok(m)
     }
 
     /// Bytes of RAM (not counting pages allocated later).
@@ -346,7 +374,20 @@ impl Memory {
         if new_len > u64::from(u32::MAX) {
             return Err(MemError::StoreFull);
         }
-        self.store.resize(new_len as usize, 0);
+        if new_len as usize > self.store.capacity() {
+            // A new zeroed allocation with the pages that may not be zeros copied into it,
+            // rather than a reallocation (which may copy every page, faulting the ones never
+            // written in on both sides) and a fill of the new pages with zeros (which faults
+            // them in): the EMS memory a firmware allocates at POST stays untouched until
+            // used.
+            self.store = self.store_copy_in(new_len as usize);
+        } else {
+            self.store.resize(new_len as usize, 0);
+        }
+        self.hashes.add_zero_pages(
+            (first >> PAGE_SHIFT) as usize,
+            (new_len >> PAGE_SHIFT) as usize,
+        );
         Ok(StorePage((first >> PAGE_SHIFT) as u32))
     }
 
@@ -808,6 +849,43 @@ impl Memory {
         self.hashes.written_since(mark, page)
     }
 
+    /// Whether store page `page` may hold a byte that is not zero: false only for a page
+    /// never written since it was allocated as zeros (host bookkeeping, see `dirty.rs`; the
+    /// page is not read to tell).
+    pub(crate) fn store_page_may_be_nonzero(&self, page: usize) -> bool {
+        self.hashes.may_be_nonzero(page)
+    }
+
+    /// A copy of the backing store that touches only the pages that may not be zeros: a
+    /// zeroed allocation (which the host maps lazily, so pages never written cost nothing)
+    /// with those pages copied into it. A plain copy of 16 MiB of RAM reads and writes
+    /// every one of its 4,096 pages, faulting each in on both sides.
+    pub(crate) fn store_copy(&self) -> Vec<u8> {
+        self.store_copy_in(self.store.len())
+    }
+
+    /// [`Memory::store_copy`] into a zeroed allocation of `len` bytes (at least the
+    /// store's length): the store followed by zeros.
+    fn store_copy_in(&self, len: usize) -> Vec<u8> {
+        let mut copy = vec![0u8; len.max(self.store.len())];
+        let page = PAGE_SIZE as usize;
+        for (p, (dst, src)) in copy
+            .chunks_exact_mut(page)
+            .zip(self.store.chunks_exact(page))
+            .enumerate()
+        {
+            if self.hashes.may_be_nonzero(p) {
+                dst.copy_from_slice(src);
+            }
+        }
+        // A store is a whole number of pages; a partial last page is copied all the same.
+        let (whole, len) = (self.store.len() / page * page, self.store.len());
+        if let (Some(dst), Some(src)) = (copy.get_mut(whole..len), self.store.get(whole..)) {
+            dst.copy_from_slice(src);
+        }
+        copy
+    }
+
     /// Takes the backing store out, leaving an empty one: the rest of the state can then be
     /// encoded without it ([`crate::machine::Machine::snapshot_without_store`]). Nothing may
     /// access memory until [`Memory::put_store`] puts it (or a checked store) back.
@@ -1063,6 +1141,16 @@ mod tests {
                 fresh(&m),
                 "step {step}"
             );
+            // A page holding a byte that is not zero is never taken for a page of zeros.
+            for (p, bytes) in m.store().chunks(4096).enumerate() {
+                assert!(
+                    m.store_page_may_be_nonzero(p) || bytes.iter().all(|&b| b == 0),
+                    "step {step}, page {p}"
+                );
+            }
+            if step % 200 == 0 {
+                assert_eq!(m.clone().store(), m.store(), "step {step}");
+            }
         }
         m.refresh_page_hashes();
         assert_eq!(m.page_hashes().collect::<Vec<_>>(), fresh(&m));
@@ -1074,6 +1162,54 @@ mod tests {
         .unwrap()
         .0;
         assert!(copy == m);
+    }
+
+    #[test]
+    fn a_clone_is_equal_and_independent_and_copies_only_written_pages() {
+        // 64 pages of RAM and two allocated pages, written every way: the first write to a
+        // page of a new memory, a write across two pages, a store page's bytes, a page
+        // allocated later and mapped, a write after a refresh.
+        let mut m = Memory::new(0x4_0000, 24).unwrap();
+        m.write_u8(0x1005, 1);
+        m.write_u32(0x2FFE, 0xAABB_CCDD);
+        let extra = m.alloc_store(2).unwrap();
+        assert_eq!(
+            (m.read_u8(0x1005), m.read_u32(0x2FFE)),
+            (1, 0xAABB_CCDD),
+            "growing the store keeps its bytes"
+        );
+        m.store_page_mut(extra).unwrap()[7] = 9;
+        m.map_page(0xD0, extra.offset(1), Access::ReadWrite)
+            .unwrap();
+        m.write_u16(0xD_0010, 0x1234);
+        m.refresh_page_hashes();
+        m.write_u8(0x5000, 3);
+        // Exactly the written pages may hold something other than zeros.
+        let written: Vec<usize> = (0..66)
+            .filter(|&p| m.store_page_may_be_nonzero(p))
+            .collect();
+        assert_eq!(written, [1, 2, 3, 5, 64, 65]);
+        let mut c = m.clone();
+        assert!(c == m);
+        assert_eq!(c.store(), m.store());
+        assert!(c.page_hashes().eq(m.page_hashes()));
+        assert_eq!(c.map_hash(), m.map_hash());
+        // A page written after cloning differs in the clone only; pages never written read
+        // as zeros in both.
+        c.write_u8(0x6000, 7);
+        assert_eq!((m.read_u8(0x6000), c.read_u8(0x6000)), (0, 7));
+        assert!(c.store_page_may_be_nonzero(6) && !m.store_page_may_be_nonzero(6));
+        assert!(c != m);
+        assert!(m.store()[0x7000..].iter().take(0x1000).all(|&b| b == 0));
+        // A decoded memory knows nothing of its pages: all may be non-zero, all are copied.
+        let decoded: Memory = bincode::serde::decode_from_slice(
+            &bincode::serde::encode_to_vec(&m, bincode::config::standard()).unwrap(),
+            bincode::config::standard(),
+        )
+        .unwrap()
+        .0;
+        assert!((0..66).all(|p| decoded.store_page_may_be_nonzero(p)));
+        assert!(decoded.clone() == m);
     }
 
     #[test]

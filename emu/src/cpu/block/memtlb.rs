@@ -214,6 +214,19 @@ mod tests {
         assert_eq!(sys.bus.mem.read_u16(0x2000), sys.cpu.reg16(Reg16::AX) - 1);
     }
 
+    /// Stores to a new memory, before any hash refresh, are recorded as writes too (its
+    /// pages start clean, as never written): a copy of the memory copies the page.
+    #[test]
+    fn stores_to_a_new_memory_are_recorded() {
+        let mut sys = store_loop();
+        assert!(!sys.bus.mem.store_page_may_be_nonzero(2));
+        sys.run(99);
+        let mem = &sys.bus.mem;
+        assert!(mem.store_page_may_be_nonzero(2) && !mem.store_page_may_be_nonzero(3));
+        assert_eq!(mem.read_u16(0x2000), sys.cpu.reg16(Reg16::AX) - 1);
+        assert!(mem.clone() == *mem);
+    }
+
     /// A store that changes a decoded instruction of its own block goes the general way,
     /// though its page is cached for writes: the patched instruction runs as written, as
     /// the interpreter (cache off) runs it.

@@ -49,6 +49,9 @@ fn zero_page_hash() -> u64 {
 pub(crate) struct PageHashes {
     /// Per tracked store page: xxh3-64 of its bytes, valid when `written[p] < epoch`.
     hash: Vec<u64>,
+    /// `hash` as little-endian bytes, kept beside it: what a state hash appends after a
+    /// refresh, as one slice.
+    hash_le: Vec<u8>,
     /// Per tracked store page: the epoch in which it was last written ([`NEVER`]: not since
     /// it was allocated as zeros).
     written: Vec<u64>,
@@ -63,6 +66,7 @@ impl Default for PageHashes {
     fn default() -> PageHashes {
         PageHashes {
             hash: Vec::new(),
+            hash_le: Vec::new(),
             written: Vec::new(),
             dirty: Vec::new(),
             epoch: NEVER + 1,
@@ -81,6 +85,7 @@ impl PageHashes {
             self.dirty.push(self.written.len() as u32);
             self.written.push(self.epoch);
             self.hash.push(0);
+            self.hash_le.extend_from_slice(&[0; 8]);
         }
         let zero = zero_page_hash();
         for p in from..to {
@@ -89,6 +94,7 @@ impl PageHashes {
             } else {
                 self.written.push(NEVER);
                 self.hash.push(zero);
+                self.hash_le.extend_from_slice(&zero.to_le_bytes());
             }
         }
     }
@@ -128,23 +134,36 @@ impl PageHashes {
             // The store is never cut while tracked, but a shorter one may be put in.
             self.written.truncate(pages);
             self.hash.truncate(pages);
+            self.hash_le.truncate(pages * 8);
             self.dirty.retain(|&p| (p as usize) < pages);
         }
         for p in self.written.len()..pages {
             self.written.push(self.epoch);
             self.hash.push(0);
+            self.hash_le.extend_from_slice(&[0; 8]);
             self.dirty.push(p as u32);
         }
         for &p in &self.dirty {
             let p = p as usize;
-            if let (Some(h), Some(bytes)) =
-                (self.hash.get_mut(p), store.get(p * PAGE..(p + 1) * PAGE))
-            {
+            if let (Some(h), Some(le), Some(bytes)) = (
+                self.hash.get_mut(p),
+                self.hash_le.get_mut(p * 8..p * 8 + 8),
+                store.get(p * PAGE..(p + 1) * PAGE),
+            ) {
                 *h = xxh3_64(bytes);
+                le.copy_from_slice(&h.to_le_bytes());
             }
         }
         self.dirty.clear();
         self.epoch += 1;
+    }
+
+    /// Every page's hash as 8 little-endian bytes, in page order, when all `pages` pages
+    /// are tracked and clean (right after a refresh): what [`PageHashes::page_hash`] gives
+    /// for each, without its per-page tests.
+    pub fn clean_hash_bytes(&self, pages: usize) -> Option<&[u8]> {
+        (self.dirty.is_empty() && self.written.len() == pages && self.hash_le.len() == pages * 8)
+            .then_some(&self.hash_le[..])
     }
 
     /// The hash of store page `page` of `store`: the cached one when clean, computed now
@@ -192,8 +211,16 @@ mod tests {
         // A dirty page's hash is computed on the fly; a refresh caches it.
         let want = xxh3_64(&store[PAGE..2 * PAGE]);
         assert_eq!(h.page_hash(&store, 1), want);
+        assert_eq!(h.clean_hash_bytes(3), None, "page 1 is dirty");
         h.refresh(&store);
         assert_eq!((h.hash[1], h.is_clean(1)), (want, true));
+        // After a refresh, every page's hash at once: xxh3-64 of each page's bytes.
+        let each: Vec<u8> = store
+            .chunks(PAGE)
+            .flat_map(|p| xxh3_64(p).to_le_bytes())
+            .collect();
+        assert_eq!(h.clean_hash_bytes(3), Some(&each[..]));
+        assert_eq!(h.clean_hash_bytes(4), None, "a fourth page is not tracked");
         // Written since the mark: page 1 only.
         assert_eq!(
             (0..3).map(|p| h.written_since(mark, p)).collect::<Vec<_>>(),

@@ -833,6 +833,13 @@ impl Memory {
 
     /// xxh3-64 of each 4 KiB page of the store, in order: cached for pages not written
     /// since the last [`Memory::refresh_page_hashes`], computed for the others.
+    /// Every store page's hash as 8 little-endian bytes when all are up to date (right
+    /// after [`Memory::refresh_page_hashes`]), as one slice: the values of
+    /// [`Memory::page_hashes`] without computing or testing any.
+    pub(crate) fn clean_page_hash_bytes(&self) -> Option<&[u8]> {
+        self.hashes.clean_hash_bytes(self.store.len() >> PAGE_SHIFT)
+    }
+
     pub(crate) fn page_hashes(&self) -> impl Iterator<Item = u64> + '_ {
         (0..self.store.len() >> PAGE_SHIFT).map(|p| self.hashes.page_hash(&self.store, p))
     }

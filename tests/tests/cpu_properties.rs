@@ -160,22 +160,44 @@ proptest! {
         let mut fast = build(&c);
         let mut slow = build(&c);
         slow.cpu.set_block_cache(false);
-        let mut used = 0;
-        let mut slice = 1;
-        while used < c.ticks {
-            let n = slice.min(c.ticks - used);
-            let a = fast.run(n);
-            let b = slow.run(n);
-            prop_assert_eq!(a, b, "run results differ after {} ticks", used);
-            prop_assert_eq!(state(&fast), state(&slow), "CPU state differs after {} ticks", used + a.ticks);
-            prop_assert!(fast.bus.mem == slow.bus.mem, "memory differs after {} ticks", used + a.ticks);
-            used += a.ticks;
-            if a.ticks == 0 {
-                break;
-            }
-            slice = slice % 5 + 1;
-        }
+        agree_in_slices(&mut fast, &mut slow, c.ticks, |_, slice| slice % 5 + 1)?;
     }
+}
+
+/// Runs both systems for `ticks` in the same slices (the first of 1 tick, each next from
+/// `next(round, slice)`) and fails unless their run results, CPU state and memory agree
+/// after every slice.
+fn agree_in_slices(
+    fast: &mut BareSystem,
+    slow: &mut BareSystem,
+    ticks: u64,
+    next: impl Fn(u64, u64) -> u64,
+) -> Result<(), TestCaseError> {
+    let (mut used, mut slice, mut round) = (0, 1, 0);
+    while used < ticks {
+        let n = slice.min(ticks - used);
+        let a = fast.run(n);
+        let b = slow.run(n);
+        prop_assert_eq!(a, b, "run results differ after {} ticks", used);
+        prop_assert_eq!(
+            state(fast),
+            state(slow),
+            "CPU state differs after {} ticks",
+            used + a.ticks
+        );
+        prop_assert!(
+            fast.bus.mem == slow.bus.mem,
+            "memory differs after {} ticks",
+            used + a.ticks
+        );
+        used += a.ticks;
+        if a.ticks == 0 {
+            break;
+        }
+        round += 1;
+        slice = next(round, slice);
+    }
+    Ok(())
 }
 
 /// The CPU's machine state (what a snapshot holds), for comparison.
@@ -312,22 +334,8 @@ proptest! {
         let mut fast = build(&c);
         let mut slow = build(&c);
         slow.cpu.set_jit(false);
-        let mut used = 0;
-        let mut slice = 1;
-        let mut round = 0u64;
-        while used < c.ticks {
-            let n = slice.min(c.ticks - used);
-            let a = fast.run(n);
-            let b = slow.run(n);
-            prop_assert_eq!(a, b, "run results differ after {} ticks", used);
-            prop_assert_eq!(state(&fast), state(&slow), "CPU state differs after {} ticks", used + a.ticks);
-            prop_assert!(fast.bus.mem == slow.bus.mem, "memory differs after {} ticks", used + a.ticks);
-            used += a.ticks;
-            if a.ticks == 0 {
-                break;
-            }
-            round += 1;
-            slice = if round.is_multiple_of(4) { 301 } else { slice % 13 + 1 };
-        }
+        agree_in_slices(&mut fast, &mut slow, c.ticks, |round, slice| {
+            if round.is_multiple_of(4) { 301 } else { slice % 13 + 1 }
+        })?;
     }
 }

@@ -225,15 +225,26 @@ impl Tr<'_> {
         self.a.load_store(w);
         self.a.jmp(done);
         self.a.bind(miss);
-        self.a.ctx_arg();
-        self.a.mov_imm(EDX, u32::from(op.seg));
-        self.a.call(self.calls.read[width_index(w)]);
-        self.a.load_r13(store_at());
-        self.a.test_rax_high();
-        let l = self.err_exit(i);
-        self.a.jcc(CC_NZ, l);
+        self.miss_call(i, op.seg, self.calls.read[width_index(w)], false);
         self.a.bind(done);
         Some(())
+    }
+
+    /// A miss of the hit path: the interpreter's access by a call (the offset in esi, the
+    /// value to write, if any, in ecx), leaving at op `i` when it faulted (bit 32 of a read's
+    /// result, a write's nonzero result).
+    fn miss_call(&mut self, i: usize, seg: u8, target: usize, write: bool) {
+        self.a.ctx_arg();
+        self.a.mov_imm(EDX, u32::from(seg));
+        self.a.call(target);
+        self.a.load_r13(store_at());
+        if write {
+            self.a.test_eax();
+        } else {
+            self.a.test_rax_high();
+        }
+        let l = self.err_exit(i);
+        self.a.jcc(CC_NZ, l);
     }
 
     /// Writes `op`'s `w`-bit memory operand from register `src` (or the immediate).
@@ -250,13 +261,7 @@ impl Tr<'_> {
         self.a.jmp(done);
         self.a.bind(miss);
         self.a.ecx_from_edi();
-        self.a.ctx_arg();
-        self.a.mov_imm(EDX, u32::from(op.seg));
-        self.a.call(self.calls.write[width_index(w)]);
-        self.a.load_r13(store_at());
-        self.a.test_eax();
-        let l = self.err_exit(i);
-        self.a.jcc(CC_NZ, l);
+        self.miss_call(i, op.seg, self.calls.write[width_index(w)], true);
         self.a.bind(done);
         Some(())
     }

@@ -359,6 +359,24 @@ mod tests {
         serde_json::to_value(&sys.cpu).expect("the CPU serializes")
     }
 
+    /// Runs both systems in the same slices (1-13 ticks, and 5,003 every third round, so
+    /// passes end anywhere) and asserts they agree after each.
+    fn same_in_slices(fast: &mut BareSystem, slow: &mut BareSystem, what: &str) {
+        let mut slice = 1u64;
+        for round in 0..400 {
+            let a = fast.run(slice);
+            let b = slow.run(slice);
+            assert_eq!(a, b, "{what} round {round}");
+            assert_eq!(state(fast), state(slow), "{what} round {round}");
+            assert!(fast.bus.mem == slow.bus.mem, "{what} round {round}");
+            slice = if round % 3 == 0 {
+                5_003
+            } else {
+                slice % 13 + 1
+            };
+        }
+    }
+
     /// The cpuloop translated runs to the same state as interpreted, tick for tick, for
     /// budgets that end passes anywhere (1-13 ticks and whole runs of thousands).
     #[test]
@@ -366,19 +384,7 @@ mod tests {
         for model in [Model::I8086, Model::I80286, Model::I80386] {
             let mut fast = cpuloop(model, true);
             let mut slow = cpuloop(model, false);
-            let mut slice = 1u64;
-            for round in 0..400 {
-                let a = fast.run(slice);
-                let b = slow.run(slice);
-                assert_eq!(a, b, "{model:?} round {round}");
-                assert_eq!(state(&fast), state(&slow), "{model:?} round {round}");
-                assert!(fast.bus.mem == slow.bus.mem, "{model:?} round {round}");
-                slice = if round % 3 == 0 {
-                    5_003
-                } else {
-                    slice % 13 + 1
-                };
-            }
+            same_in_slices(&mut fast, &mut slow, &format!("{model:?}"));
             assert!(
                 fast.cpu.blocks.jit.translated > 0,
                 "{model:?}: nothing translated"
@@ -400,19 +406,7 @@ mod tests {
             sys
         };
         let (mut fast, mut slow) = (system(true), system(false));
-        let mut slice = 1u64;
-        for round in 0..400 {
-            let a = fast.run(slice);
-            let b = slow.run(slice);
-            assert_eq!(a, b, "round {round}");
-            assert_eq!(state(&fast), state(&slow), "round {round}");
-            assert!(fast.bus.mem == slow.bus.mem, "round {round}");
-            slice = if round % 3 == 0 {
-                5_003
-            } else {
-                slice % 13 + 1
-            };
-        }
+        same_in_slices(&mut fast, &mut slow, "paged");
         assert!(fast.cpu.paged(), "the loop runs with paging on");
         assert!(fast.cpu.blocks.jit.translated > 0, "nothing translated");
     }

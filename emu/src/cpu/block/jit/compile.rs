@@ -133,6 +133,19 @@ impl Tr<'_> {
         }
     }
 
+    /// ALU operation `alu` into the register at `dest` from eax (or `imm`): CF first for
+    /// ADC and SBB, then the host's flags are the guest's (AF to fix after OR, AND, XOR).
+    fn alu_into(&mut self, w: u8, alu: u8, dest: i32, imm: Option<u32>) {
+        if alu == 2 || alu == 3 {
+            self.carry_in();
+        }
+        match imm {
+            Some(v) => self.a.alu_mem_imm(w, alu, dest, v),
+            None => self.a.alu_mem_reg(w, alu, dest, EAX),
+        }
+        self.wrote_flags(matches!(alu, 1 | 4 | 6));
+    }
+
     fn wrote_flags(&mut self, af_bad: bool) {
         self.fl = Fl::Host { af_bad };
     }
@@ -318,22 +331,14 @@ impl Tr<'_> {
             } else {
                 self.a.load(w, EAX, reg(w, op.rm));
             }
-            if alu == 2 || alu == 3 {
-                self.carry_in();
-            }
-            self.a.alu_mem_reg(w, alu, reg(w, op.reg), EAX);
-            self.wrote_flags(matches!(alu, 1 | 4 | 6));
+            self.alu_into(w, alu, reg(w, op.reg), None);
             return Some(());
         }
         if let Some((alu, mem)) = alu_family(code::ALU_RM_IMM) {
             if mem {
                 return None;
             }
-            if alu == 2 || alu == 3 {
-                self.carry_in();
-            }
-            self.a.alu_mem_imm(w, alu, reg(w, op.rm), op.imm);
-            self.wrote_flags(matches!(alu, 1 | 4 | 6));
+            self.alu_into(w, alu, reg(w, op.rm), Some(op.imm));
             return Some(());
         }
         if let Some(mem) = family(code::TEST_RM_REG) {
@@ -430,20 +435,12 @@ impl Tr<'_> {
         if let Some(d) = c.checked_sub(code::ALU_RR_NF).filter(|&d| d < 24) {
             let alu = (d / 3) as u8;
             self.a.load(w, EAX, reg(w, op.reg));
-            if alu == 2 || alu == 3 {
-                self.carry_in();
-            }
-            self.a.alu_mem_reg(w, alu, reg(w, op.rm), EAX);
-            self.wrote_flags(matches!(alu, 1 | 4 | 6));
+            self.alu_into(w, alu, reg(w, op.rm), None);
             return Some(());
         }
         if let Some(d) = c.checked_sub(code::ALU_RI_NF).filter(|&d| d < 24) {
             let alu = (d / 3) as u8;
-            if alu == 2 || alu == 3 {
-                self.carry_in();
-            }
-            self.a.alu_mem_imm(w, alu, reg(w, op.rm), op.imm);
-            self.wrote_flags(matches!(alu, 1 | 4 | 6));
+            self.alu_into(w, alu, reg(w, op.rm), Some(op.imm));
             return Some(());
         }
         if width(code::INC_R_NF).is_some() || width(code::DEC_R_NF).is_some() {
